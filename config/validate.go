@@ -1,0 +1,294 @@
+package config
+
+import (
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+var (
+	// nameRE is a person's handle, typed as @name in commands.
+	nameRE = regexp.MustCompile(`^[a-z0-9._-]+$`)
+	// githubLoginRE follows GitHub's rules: alphanumerics and single inner
+	// hyphens, at most 39 characters (length checked separately).
+	githubLoginRE = regexp.MustCompile(`^[A-Za-z0-9](?:-?[A-Za-z0-9])*$`)
+	// repoRE is "owner/name" as GitHub allows them.
+	repoRE = regexp.MustCompile(`^[A-Za-z0-9](?:-?[A-Za-z0-9])*/[A-Za-z0-9._-]+$`)
+)
+
+// validate checks c, reporting each problem by key through report. It does
+// not stop at the first problem.
+func validate(c *Config, report func(key, msg string)) {
+	validateRedis(&c.Redis, report)
+	validateHTTP(&c.HTTP, report)
+
+	switch c.Log.Level {
+	case LevelDebug, LevelInfo, LevelWarn, LevelError:
+	default:
+		report("log.level", errorf("unknown log level %q (want debug, info, warn or error)", c.Log.Level))
+	}
+	switch c.Log.Format {
+	case FormatAuto, FormatText, FormatJSON:
+	default:
+		report("log.format", errorf("unknown log format %q (want auto, text or json)", c.Log.Format))
+	}
+
+	validateRooms(&c.Rooms, report)
+	validatePeople(c.People, report)
+}
+
+// positive reports a duration that is zero or negative: a zero timeout
+// would mean "no timeout" to some libraries and "fail at once" to others.
+func positive(d Duration, key string, report func(key, msg string)) {
+	if d <= 0 {
+		report(key, errorf("must be positive, got %s", d))
+	}
+}
+
+func validateRedis(r *Redis, report func(key, msg string)) {
+	if r.Enabled() {
+		if msg := checkRedisURL(r.URL.Value()); msg != "" {
+			report("redis.url", msg)
+		}
+	}
+	switch {
+	case r.Prefix == "":
+		report("redis.prefix", "must not be empty (every Redis key is put under it)")
+	case strings.IndexFunc(r.Prefix, unicode.IsSpace) >= 0:
+		report("redis.prefix", errorf("must not contain spaces, got %q", r.Prefix))
+	}
+	positive(r.Timeout, "redis.timeout", report)
+}
+
+// redisSchemes lists the accepted URL schemes, for messages.
+const redisSchemes = "redis, rediss, unix, redis+sentinel, rediss+sentinel, redis+cluster or rediss+cluster"
+
+// checkRedisURL returns what is wrong with a Redis URL, or "". The URL may
+// hold a password, so no message quotes the URL, its user info or its query,
+// and url.Parse's own errors (which quote the URL) are not passed on.
+func checkRedisURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "not a valid URL (special characters in a password must be percent-encoded)"
+	}
+	switch u.Scheme {
+	case "":
+		return "missing scheme (want " + redisSchemes + ")"
+	case "redis", "rediss":
+		if msg := checkHosts(u.Host, false); msg != "" {
+			return msg
+		}
+		if db := strings.TrimPrefix(u.Path, "/"); db != "" {
+			if _, err := strconv.ParseUint(db, 10, 32); err != nil {
+				return errorf("database after the host must be a number, got %q", db)
+			}
+		}
+	case "unix":
+		if u.Host != "" || u.Path == "" {
+			return "want unix:///absolute/path/to/redis.sock"
+		}
+	case "redis+sentinel", "rediss+sentinel":
+		if msg := checkHosts(u.Host, true); msg != "" {
+			return msg
+		}
+		master, db, _ := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
+		if master == "" {
+			return "sentinel URL needs the master name as its path, as in redis+sentinel://host:26379/mymaster"
+		}
+		if db != "" {
+			if _, err := strconv.ParseUint(db, 10, 32); err != nil {
+				return errorf("database after the master name must be a number, got %q", db)
+			}
+		}
+	case "redis+cluster", "rediss+cluster":
+		if msg := checkHosts(u.Host, true); msg != "" {
+			return msg
+		}
+	default:
+		// The scheme comes before "://" and so cannot hold the password.
+		return errorf("unknown scheme %q (want %s)", u.Scheme, redisSchemes)
+	}
+	return ""
+}
+
+// checkHosts checks a host[:port] or, when many is set, a comma-separated
+// list of them. Hosts are not secret and may be quoted.
+func checkHosts(hosts string, many bool) string {
+	if hosts == "" {
+		return "missing host"
+	}
+	list := []string{hosts}
+	if many {
+		list = strings.Split(hosts, ",")
+	} else if strings.Contains(hosts, ",") {
+		return "several hosts need the redis+sentinel or redis+cluster scheme"
+	}
+	for _, h := range list {
+		if h == "" {
+			return "empty host in the host list"
+		}
+		if !strings.Contains(h, ":") || strings.HasSuffix(h, "]") {
+			continue // no port: the client's default applies
+		}
+		if _, port, err := net.SplitHostPort(h); err != nil || !validPort(port) {
+			return errorf("invalid host:port %q", h)
+		}
+	}
+	return ""
+}
+
+// validPort reports whether p is a port number 1-65535.
+func validPort(p string) bool {
+	n, err := strconv.ParseUint(p, 10, 16)
+	return err == nil && n > 0
+}
+
+func validateHTTP(h *HTTP, report func(key, msg string)) {
+	if h.Enabled() {
+		// Port 0 (any free port) is allowed: tests use it.
+		_, port, err := net.SplitHostPort(h.Listen)
+		if err != nil {
+			report("http.listen", errorf("want host:port such as 127.0.0.1:8080 or :8080, got %q", h.Listen))
+		} else if n, err := strconv.ParseUint(port, 10, 16); err != nil || n > 65535 {
+			report("http.listen", errorf("invalid port %q", port))
+		}
+	}
+	positive(h.ReadTimeout, "http.read_timeout", report)
+	positive(h.WriteTimeout, "http.write_timeout", report)
+	positive(h.IdleTimeout, "http.idle_timeout", report)
+	if h.MaxBodyBytes <= 0 {
+		report("http.max_body_bytes", errorf("must be positive, got %d", h.MaxBodyBytes))
+	}
+}
+
+// hasSpace reports whether s contains white space, which no chat id has.
+func hasSpace(s string) bool { return strings.IndexFunc(s, unicode.IsSpace) >= 0 }
+
+// validMatrixID reports whether s looks like a Matrix identifier with the
+// given sigil: sigil, a non-empty local part, ":", a server name.
+func validMatrixID(s string, sigil byte) bool {
+	if len(s) < 4 || s[0] != sigil || hasSpace(s) {
+		return false
+	}
+	local, server, ok := strings.Cut(s[1:], ":")
+	return ok && local != "" && server != ""
+}
+
+func validateRooms(r *Rooms, report func(key, msg string)) {
+	check := func(adapter string, ids []string, wellFormed func(string) string) {
+		first := map[string]int{}
+		for i, id := range ids {
+			key := "rooms." + adapter + "[" + strconv.Itoa(i) + "]"
+			if id == "" {
+				report(key, "empty room id")
+				continue
+			}
+			if msg := wellFormed(id); msg != "" {
+				report(key, msg)
+				continue
+			}
+			if j, dup := first[id]; dup {
+				report(key, errorf("room %q is listed twice (also rooms.%s[%d])", id, adapter, j))
+				continue
+			}
+			first[id] = i
+		}
+	}
+	check("slack", r.Slack, func(id string) string {
+		if hasSpace(id) || strings.HasPrefix(id, "#") {
+			return errorf("want a channel id such as C0123456, not a name, got %q", id)
+		}
+		return ""
+	})
+	check("matrix", r.Matrix, func(id string) string {
+		// Aliases (#room:server) are refused because events carry room
+		// ids, so an alias would never match and the room would silently
+		// not count as private.
+		if !validMatrixID(id, '!') {
+			return errorf("want a room id such as !abc:example.org (not an alias), got %q", id)
+		}
+		return ""
+	})
+}
+
+func validatePeople(people []Person, report func(key, msg string)) {
+	// Each identity maps to one person; a repeat would let the wrong
+	// person act with another's roles.
+	names := map[string]int{}
+	logins := map[string]int{}
+	chatIDs := map[string]map[string]int{"slack": {}, "matrix": {}, "console": {}}
+	for i, p := range people {
+		at := "people[" + strconv.Itoa(i) + "]"
+		switch {
+		case !nameRE.MatchString(p.Name):
+			report(at+".name", errorf("want a handle of a-z, 0-9, '.', '_' or '-', got %q", p.Name))
+		default:
+			if j, dup := names[p.Name]; dup {
+				report(at+".name", errorf("name %q is already used by people[%d]", p.Name, j))
+			} else {
+				names[p.Name] = i
+			}
+		}
+
+		for _, c := range []struct{ adapter, id string }{
+			{"slack", p.Chat.Slack}, {"matrix", p.Chat.Matrix}, {"console", p.Chat.Console},
+		} {
+			if c.id == "" {
+				continue
+			}
+			key := at + ".chat." + c.adapter
+			if hasSpace(c.id) {
+				report(key, errorf("chat id must not contain spaces, got %q", c.id))
+				continue
+			}
+			if c.adapter == "matrix" && !validMatrixID(c.id, '@') {
+				report(key, errorf("want a user id such as @alice:example.org, got %q", c.id))
+				continue
+			}
+			if j, dup := chatIDs[c.adapter][c.id]; dup {
+				report(key, errorf("%s id %q is already used by %s (people[%d])", c.adapter, c.id, people[j].Name, j))
+				continue
+			}
+			chatIDs[c.adapter][c.id] = i
+		}
+
+		if p.GitHub != "" {
+			login := strings.ToLower(p.GitHub)
+			switch {
+			case strings.HasPrefix(p.GitHub, "@"):
+				report(at+".github", errorf("write the login without \"@\": %q", strings.TrimPrefix(p.GitHub, "@")))
+			case len(p.GitHub) > 39 || !githubLoginRE.MatchString(p.GitHub):
+				report(at+".github", errorf("not a GitHub login: %q", p.GitHub))
+			default:
+				// GitHub logins are case-insensitive.
+				if j, dup := logins[login]; dup {
+					report(at+".github", errorf("GitHub login %q is already used by %s (people[%d])", p.GitHub, people[j].Name, j))
+				} else {
+					logins[login] = i
+				}
+			}
+		}
+
+		if p.Email != "" {
+			local, domain, ok := strings.Cut(p.Email, "@")
+			if !ok || local == "" || domain == "" || strings.Contains(domain, "@") || hasSpace(p.Email) {
+				report(at+".email", errorf("want an address such as alice@example.org, got %q", p.Email))
+			}
+		}
+
+		for j, r := range p.Roles {
+			if !r.known() {
+				report(at+".roles["+strconv.Itoa(j)+"]", errorf("unknown role %q (want responder, maintainer or admin)", r))
+			}
+		}
+
+		for j, repo := range p.Maintains {
+			if !repoRE.MatchString(repo) {
+				report(at+".maintains["+strconv.Itoa(j)+"]", errorf("want a repository as owner/name, got %q", repo))
+			}
+		}
+	}
+}
