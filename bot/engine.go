@@ -1,0 +1,502 @@
+// Package bot is Vigil's chat-neutral engine: events in, messages out, with
+// the router, forms, the persistent scheduler, the outbox, the privacy rule
+// and the audit log. It knows no Slack, no Matrix and no Redis: adapters turn
+// platform events into Events, and everything durable goes through the
+// store.Store interface.
+package bot
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/vigil-sec/vigil/bot/clock"
+	"github.com/vigil-sec/vigil/store"
+)
+
+// Adapter delivers messages to one chat platform. It is defined here, where
+// it is used; adapters implement it.
+type Adapter interface {
+	// Name is the adapter's name as used in references ("slack").
+	Name() string
+	// Send delivers a message and returns a reference to it (its id is the
+	// thread id for replies to it). Errors wrap ErrRateLimited,
+	// ErrUnavailable or ErrRejected so the outbox can decide to retry.
+	Send(ctx context.Context, to Destination, msg Message) (MessageRef, error)
+}
+
+// FormPresenter is implemented by adapters with native dialogs (Slack
+// modals). Adapters without one get the engine's step-by-step conversation.
+type FormPresenter interface {
+	// PresentForm opens a dialog for the session in answer to ev (which
+	// carries the adapter's Trigger). The adapter later calls
+	// Engine.SubmitForm with the session id and the values.
+	PresentForm(ctx context.Context, ev Event, s FormSession, f *Form) error
+}
+
+// Options configure an Engine. Store and Clock are required.
+type Options struct {
+	Store store.Store
+	Clock clock.Clock
+	// People is the directory from configuration; admins may extend it
+	// in chat (stored edits are layered on top).
+	People []Person
+	// PrivateRooms are the rooms where report details may be shown.
+	PrivateRooms []RoomRef
+	Logger       *slog.Logger
+	// Instance names this replica in leases; random when empty.
+	Instance string
+	// LeaseTTL is how long the scheduler lease lasts without renewal;
+	// a killed leader is replaced after at most this long. Default 15s.
+	LeaseTTL time.Duration
+	// Tick is how often the background loop renews the lease, runs due
+	// jobs and flushes the outbox. Default 1s.
+	Tick time.Duration
+}
+
+// Engine is the chat-neutral core. Create it with New, register commands,
+// jobs, forms and adapters, then call Run.
+type Engine struct {
+	store    store.Store
+	clock    clock.Clock
+	log      *slog.Logger
+	instance string
+	leaseTTL time.Duration
+	tick     time.Duration
+
+	base      []Person
+	directory *Directory
+	router    *Router
+	sched     *Scheduler
+	outbox    *Outbox
+	audit     *Audit
+	forms     *formRunner
+	mux       *http.ServeMux
+
+	mu        sync.RWMutex
+	adapters  map[string]Adapter
+	private   map[RoomRef]bool
+	demoted   map[RoomRef]string
+	actions   map[string]*Action
+	onMessage []func(context.Context, *Request) error
+	onReact   []func(context.Context, *Request) error
+
+	// wake nudges the background loop when there is new work (a queued
+	// message), so it goes out now rather than on the next tick.
+	wake chan struct{}
+
+	// flushMu serialises synchronous work (RunPending, AdvanceTo) with
+	// the background loop so console output stays in order.
+	flushMu sync.Mutex
+}
+
+// New validates the options and builds an engine. It does no I/O.
+func New(o Options) (*Engine, error) {
+	var problems []error
+	if o.Store == nil {
+		problems = append(problems, errors.New("a store is required"))
+	}
+	if o.Clock == nil {
+		problems = append(problems, errors.New("a clock is required"))
+	}
+	dir, err := NewDirectory(o.People)
+	if err != nil {
+		problems = append(problems, fmt.Errorf("people directory: %w", err))
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("bot: %w", errors.Join(problems...))
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Instance == "" {
+		o.Instance = "vigil-" + randomID(6)
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = 15 * time.Second
+	}
+	if o.Tick <= 0 {
+		o.Tick = time.Second
+	}
+	e := &Engine{
+		store:     o.Store,
+		clock:     o.Clock,
+		log:       o.Logger,
+		instance:  o.Instance,
+		leaseTTL:  o.LeaseTTL,
+		tick:      o.Tick,
+		base:      o.People,
+		directory: dir,
+		mux:       http.NewServeMux(),
+		adapters:  map[string]Adapter{},
+		private:   map[RoomRef]bool{},
+		demoted:   map[RoomRef]string{},
+		actions:   map[string]*Action{},
+		wake:      make(chan struct{}, 1),
+	}
+	for _, r := range o.PrivateRooms {
+		e.private[r] = true
+	}
+	e.router = newRouter()
+	e.audit = &Audit{store: o.Store, clock: o.Clock}
+	e.sched = &Scheduler{store: o.Store, clock: o.Clock, log: o.Logger, handlers: map[string]JobHandler{}}
+	e.outbox = &Outbox{engine: e, store: o.Store, clock: o.Clock, log: o.Logger}
+	e.forms = &formRunner{engine: e, forms: map[string]*Form{}}
+	e.registerBuiltins()
+	return e, nil
+}
+
+// Store returns the engine's store, for commands that keep their own
+// documents.
+func (e *Engine) Store() store.Store { return e.store }
+
+// Clock returns the injected clock.
+func (e *Engine) Clock() clock.Clock { return e.clock }
+
+// Logger returns the engine's logger.
+func (e *Engine) Logger() *slog.Logger { return e.log }
+
+// Directory returns the people directory.
+func (e *Engine) Directory() *Directory { return e.directory }
+
+// Scheduler returns the persistent job scheduler.
+func (e *Engine) Scheduler() *Scheduler { return e.sched }
+
+// Outbox returns the durable outbound queue.
+func (e *Engine) Outbox() *Outbox { return e.outbox }
+
+// Audit returns the audit log.
+func (e *Engine) Audit() *Audit { return e.audit }
+
+// Router returns the command router.
+func (e *Engine) Router() *Router { return e.router }
+
+// HTTP returns the mux on which features mount routes (webhooks, intake
+// API, feeds). cmd/vigil serves it when http.listen is configured.
+func (e *Engine) HTTP() *http.ServeMux { return e.mux }
+
+// Instance is this replica's name in leases.
+func (e *Engine) Instance() string { return e.instance }
+
+// Register adds a command to the router.
+func (e *Engine) Register(c *Command) error { return e.router.Register(c) }
+
+// MustRegister is Register for built-in commands whose definitions are
+// static; a bad definition is a programming error.
+func (e *Engine) MustRegister(c *Command) {
+	if err := e.Register(c); err != nil {
+		panic(err)
+	}
+}
+
+// AddAdapter connects an adapter. Messages for its name go to it.
+func (e *Engine) AddAdapter(a Adapter) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.adapters[a.Name()] = a
+	if a.Name() == AdapterConsole {
+		// The console is the operator's own terminal: it counts as the
+		// private security room.
+		e.private[ConsoleRoom] = true
+	}
+}
+
+// ConsoleRoom is the console adapter's one room.
+var ConsoleRoom = RoomRef{Adapter: AdapterConsole, ID: "security"}
+
+func (e *Engine) adapter(name string) (Adapter, bool) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	a, ok := e.adapters[name]
+	return a, ok
+}
+
+// Action is a handler for a button.
+type Action struct {
+	// Name is the Button.Action it answers.
+	Name string
+	// Roles, Where: as for commands.
+	Roles []Role
+	Where Where
+	Run   func(ctx context.Context, req *Request, value string) error
+}
+
+// HandleAction registers a button handler.
+func (e *Engine) HandleAction(a *Action) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.actions[a.Name] = a
+}
+
+// OnMessage registers a hook for ordinary messages (not commands and not
+// answers to a running form).
+func (e *Engine) OnMessage(fn func(context.Context, *Request) error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.onMessage = append(e.onMessage, fn)
+}
+
+// OnReaction registers a hook for reactions.
+func (e *Engine) OnReaction(fn func(context.Context, *Request) error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.onReact = append(e.onReact, fn)
+}
+
+// HandleJob registers the handler for a kind of scheduled job.
+func (e *Engine) HandleJob(kind string, h JobHandler) { e.sched.Handle(kind, h) }
+
+// RegisterForm makes a form available to Request.StartForm.
+func (e *Engine) RegisterForm(f *Form) error { return e.forms.register(f) }
+
+// IsPrivate reports whether report details may be shown in room.
+func (e *Engine) IsPrivate(room RoomRef) bool {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.private[room] && e.demoted[room] == ""
+}
+
+// DemoteRoom withdraws a configured room's private status, e.g. when an
+// adapter finds at start-up that the channel is public or the bot is not a
+// member. Sensitive content is refused there from then on.
+func (e *Engine) DemoteRoom(room RoomRef, reason string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.demoted[room] = reason
+	e.log.Warn("security room is not private; sensitive content will not be posted there", "room", room.String(), "reason", reason)
+}
+
+// PrivateRooms returns the rooms that count as private now.
+func (e *Engine) PrivateRooms() []RoomRef {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	var out []RoomRef
+	for r := range e.private {
+		if e.demoted[r] == "" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// DMFor returns the destination for a direct message to p, preferring the
+// adapter given (the one the person just spoke on) and otherwise the first
+// connected adapter the person has an account on.
+func (e *Engine) DMFor(p *Person, prefer string) (Destination, bool) {
+	if ref, ok := p.ChatRef(prefer); ok {
+		if _, connected := e.adapter(prefer); connected {
+			return ToUser(ref), true
+		}
+	}
+	for _, name := range []string{AdapterSlack, AdapterMatrix, AdapterConsole} {
+		if _, connected := e.adapter(name); !connected {
+			continue
+		}
+		if ref, ok := p.ChatRef(name); ok {
+			return ToUser(ref), true
+		}
+	}
+	return Destination{}, false
+}
+
+// SecurityRoom returns the destination for announcements in the private
+// room of the preferred adapter (or any connected one).
+func (e *Engine) SecurityRoom(prefer string) (Destination, bool) {
+	rooms := e.PrivateRooms()
+	for _, want := range []string{prefer, AdapterSlack, AdapterMatrix, AdapterConsole} {
+		if _, connected := e.adapter(want); !connected {
+			continue
+		}
+		for _, r := range rooms {
+			if r.Adapter == want {
+				return ToRoom(r, ThreadRef{}), true
+			}
+		}
+	}
+	return Destination{}, false
+}
+
+// checkPrivacy enforces the privacy rule: sensitive content goes only to a
+// private security room or a DM with a person who is on the team or named
+// in the message's audience.
+func (e *Engine) checkPrivacy(to Destination, msg Message) error {
+	if !msg.Sensitive {
+		return nil
+	}
+	if to.IsDM() {
+		p, ok := e.directory.ByChat(to.DM)
+		if !ok {
+			return fmt.Errorf("%w: %s is not in the people directory", ErrPrivacy, to.DM)
+		}
+		if p.OnTeam() {
+			return nil
+		}
+		for _, name := range msg.Audience {
+			if name == p.Name {
+				return nil
+			}
+		}
+		return fmt.Errorf("%w: @%s is not on the security team", ErrPrivacy, p.Name)
+	}
+	if !e.IsPrivate(to.Room) {
+		return fmt.Errorf("%w: %s is not a private security room", ErrPrivacy, to.Room)
+	}
+	return nil
+}
+
+// deliver sends one message now, through the privacy rule. It is the one
+// door to the adapters: replies use it directly, the outbox through its
+// retry stage.
+func (e *Engine) deliver(ctx context.Context, to Destination, msg Message) (MessageRef, error) {
+	if err := e.checkPrivacy(to, msg); err != nil {
+		return MessageRef{}, err
+	}
+	a, ok := e.adapter(to.Adapter())
+	if !ok {
+		return MessageRef{}, fmt.Errorf("%w: no %q adapter is connected", ErrRejected, to.Adapter())
+	}
+	ref, err := a.Send(ctx, to, msg)
+	if err != nil {
+		return MessageRef{}, fmt.Errorf("send to %s: %w", to, err)
+	}
+	return ref, nil
+}
+
+// Post queues a durable message: it is stored before it is sent, retried
+// until the chat service takes it, and sent once per id (an empty id gets a
+// random one). Use it for anything that must not be lost.
+func (e *Engine) Post(ctx context.Context, id string, to Destination, msg Message) error {
+	return e.outbox.Enqueue(ctx, id, to, msg)
+}
+
+// Run runs the background work until ctx ends: it keeps the scheduler lease
+// (only the holder runs jobs), runs due jobs, flushes the outbox, and
+// refreshes the directory. On return it releases the lease so another
+// replica can take over at once.
+func (e *Engine) Run(ctx context.Context) error {
+	if err := e.LoadPeople(ctx); err != nil {
+		e.log.Warn("could not load people edits from the store; using the configured directory", "err", err)
+	}
+	lastPeople := e.clock.Now()
+	defer func() {
+		// A fresh context: ours is done, but the release must still go out.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		if err := e.store.ReleaseLease(rctx, schedulerLease, e.instance); err != nil {
+			e.log.Warn("could not release the scheduler lease", "err", err)
+		}
+	}()
+	for {
+		e.Step(ctx)
+		if now := e.clock.Now(); now.Sub(lastPeople) >= 30*time.Second {
+			lastPeople = now
+			if err := e.LoadPeople(ctx); err != nil {
+				e.log.Debug("directory refresh failed", "err", err)
+			}
+		}
+		t := e.clock.NewTimer(e.tick)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-e.wake:
+			t.Stop()
+		case <-t.C():
+		}
+	}
+}
+
+// wakeUp asks the background loop for a round now.
+func (e *Engine) wakeUp() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+const schedulerLease = "scheduler"
+
+// Step does one round of background work: renew or take the lease, run due
+// jobs if leader, flush due outbox messages. Errors are logged: a store
+// that is down now may be back on the next step.
+func (e *Engine) Step(ctx context.Context) {
+	e.flushMu.Lock()
+	defer e.flushMu.Unlock()
+	e.step(ctx)
+}
+
+func (e *Engine) step(ctx context.Context) {
+	leader, err := e.store.AcquireLease(ctx, schedulerLease, e.instance, e.clock.Now(), e.leaseTTL)
+	if err != nil {
+		e.log.Warn("scheduler lease", "err", err)
+	}
+	if leader {
+		if _, err := e.sched.RunDue(ctx); err != nil {
+			e.log.Warn("running due jobs", "err", err)
+		}
+	}
+	if _, err := e.outbox.Flush(ctx); err != nil {
+		e.log.Warn("flushing the outbox", "err", err)
+	}
+}
+
+// AdvanceTo is for fake clocks (the console's --clock and tests): it walks
+// the clock forward to target, stopping at each job's due time to run it, so
+// jobs run in order and each sees the time it was due. Jobs scheduled by
+// jobs inside the window run too.
+func (e *Engine) AdvanceTo(ctx context.Context, fake *clock.Fake, target time.Time) error {
+	e.flushMu.Lock()
+	defer e.flushMu.Unlock()
+	const maxSteps = 1_000_000 // a job rescheduling itself at the same instant forever
+	for range maxSteps {
+		next, ok, err := e.nextWakeup(ctx)
+		if err != nil {
+			return err
+		}
+		if !ok || next.After(target) {
+			break
+		}
+		if next.After(fake.Now()) {
+			fake.Set(next)
+		}
+		before := fake.Now()
+		e.step(ctx)
+		if again, ok, err := e.nextWakeup(ctx); err == nil && ok && !again.After(before) {
+			// Something is due but did not run (store trouble or a job that
+			// keeps failing without backoff): nudge time forward.
+			fake.Set(before.Add(time.Second))
+		}
+	}
+	fake.Set(target)
+	e.step(ctx)
+	return nil
+}
+
+func (e *Engine) nextWakeup(ctx context.Context) (time.Time, bool, error) {
+	var best time.Time
+	found := false
+	for _, q := range []string{jobQueue, outboxQueue} {
+		item, ok, err := e.store.NextDue(ctx, q)
+		if err != nil {
+			return time.Time{}, false, fmt.Errorf("next due in %s: %w", q, err)
+		}
+		if ok && (!found || item.Due.Before(best)) {
+			best, found = item.Due, true
+		}
+	}
+	return best, found, nil
+}
+
+func randomID(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("crypto/rand failed: %v", err))
+	}
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,60 @@
+package bot
+
+
+// EventKind says what happened.
+type EventKind int
+
+const (
+	// EventMessage is an ordinary message (answers to a form step, chatter
+	// in a war room).
+	EventMessage EventKind = iota + 1
+	// EventCommand is a "/sec ..." or "!sec ..." command; Text holds what
+	// follows the prefix.
+	EventCommand
+	// EventButton is a button press: Action and Value.
+	EventButton
+	// EventReaction is a reaction (emoji) added to a message.
+	EventReaction
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case EventMessage:
+		return "message"
+	case EventCommand:
+		return "command"
+	case EventButton:
+		return "button"
+	case EventReaction:
+		return "reaction"
+	}
+	return "unknown"
+}
+
+// Event is a platform event turned neutral by an adapter.
+type Event struct {
+	Kind EventKind
+	// ID is the platform's id of the event, used to ignore redeliveries
+	// (Slack retries, Matrix sync replays). Empty means "do not dedupe".
+	ID     string
+	Room   RoomRef
+	Thread ThreadRef
+	User   UserRef
+	// DM is true when the room is a direct conversation with the bot.
+	DM bool
+	// Message is the message that carried the event (the command message
+	// itself, the message a button sat on, the message reacted to).
+	Message MessageRef
+	Text    string
+	// Action and Value of a pressed button.
+	Action string
+	Value  string
+	// Reaction is the emoji key for EventReaction (e.g. "pushpin").
+	Reaction string
+	// Trigger is an adapter's token for opening a modal in answer to this
+	// event (Slack's trigger_id); empty when the adapter has no modals.
+	Trigger string
+	// Prefix is how commands are written on this adapter ("/sec", "!sec"),
+	// for usage lines in replies.
+	Prefix string
+}

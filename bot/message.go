@@ -1,0 +1,81 @@
+package bot
+
+import (
+	"strings"
+)
+
+// Message is the engine's neutral rich message. Each adapter renders it
+// natively: Block Kit on Slack, HTML plus a plain body on Matrix, text in the
+// console. Text uses a small Markdown subset (*bold*, _italic_, `code`,
+// links as <url|label>) that every adapter can render or strip.
+type Message struct {
+	Header  string   `json:"header,omitempty"`
+	Text    string   `json:"text,omitempty"`
+	Fields  []Field  `json:"fields,omitempty"`
+	Buttons []Button `json:"buttons,omitempty"`
+	// Context is a small line under the message (ids, times, who did it).
+	Context string `json:"context,omitempty"`
+	// Fallback is the plain text used for notifications and clients that
+	// cannot render rich content; Plain() derives one when it is empty.
+	Fallback string `json:"fallback,omitempty"`
+	// Sensitive marks report details. The engine delivers a sensitive
+	// message only to a private security room or to a DM with an
+	// authorized person (see Engine.checkPrivacy).
+	Sensitive bool `json:"sensitive,omitempty"`
+	// Audience lists people (by directory name) who may receive this
+	// sensitive message by DM although they are not on the security team,
+	// e.g. the maintainers of an affected repository.
+	Audience []string `json:"audience,omitempty"`
+}
+
+// Field is a labelled value shown in a compact grid.
+type Field struct {
+	Label string `json:"label"`
+	Value string `json:"value"`
+}
+
+// ButtonStyle hints how prominently a button is drawn.
+type ButtonStyle string
+
+const (
+	ButtonDefault ButtonStyle = ""
+	ButtonPrimary ButtonStyle = "primary"
+	ButtonDanger  ButtonStyle = "danger"
+)
+
+// Button is an action a person can take on a message. Action names a
+// handler registered with Engine.HandleAction; Value is passed to it.
+type Button struct {
+	Label  string      `json:"label"`
+	Action string      `json:"action"`
+	Value  string      `json:"value,omitempty"`
+	Style  ButtonStyle `json:"style,omitempty"`
+}
+
+// Text returns a plain message with just a body.
+func Text(s string) Message { return Message{Text: s} }
+
+// Plain renders the message as plain text: the fallback if set, otherwise
+// header, text, fields and context on their own lines.
+func (m Message) Plain() string {
+	if m.Fallback != "" {
+		return m.Fallback
+	}
+	var b strings.Builder
+	add := func(s string) {
+		if s == "" {
+			return
+		}
+		if b.Len() > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(s)
+	}
+	add(m.Header)
+	add(m.Text)
+	for _, f := range m.Fields {
+		add(f.Label + ": " + f.Value)
+	}
+	add(m.Context)
+	return b.String()
+}

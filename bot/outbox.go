@@ -1,0 +1,242 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync/atomic"
+	"time"
+
+	"github.com/vigil-sec/vigil/bot/clock"
+	"github.com/vigil-sec/vigil/store"
+)
+
+const (
+	outboxCollection = "outbox"
+	outboxQueue      = "outbox"
+	// outboxHold: how long one replica owns a conversation while sending.
+	outboxHold = 2 * time.Minute
+	// sentTTL: how long a "sent" record keeps a message from going twice.
+	sentTTL = 30 * 24 * time.Hour
+	// outboxMaxWait caps the retry backoff: a chat service that is down
+	// for hours is tried at least this often.
+	outboxMaxWait = 5 * time.Minute
+)
+
+// Outbox is the durable delivery path, a small pipeline in the manner of
+// Alertmanager's notifier: store first, then for each conversation in order
+// -> privacy rule -> dedup against the sent log -> send -> record as sent.
+// A failure that may pass (rate limit, outage) retries the conversation with
+// backoff, keeping its order; a permanent one is logged and dropped.
+type Outbox struct {
+	engine *Engine
+	store  store.Store
+	clock  clock.Clock
+	log    *slog.Logger
+	seq    atomic.Int64
+}
+
+// outboxItem is a stored outbound message.
+type outboxItem struct {
+	ID       string      `json:"id"`
+	To       Destination `json:"to"`
+	Msg      Message     `json:"msg"`
+	Created  time.Time   `json:"created"`
+	Seq      int64       `json:"seq"`
+	Attempts int         `json:"attempts,omitempty"`
+}
+
+func conversationSet(conv string) string { return "outbox:" + conv }
+
+// Enqueue stores a message for delivery. Enqueueing an id that is already
+// queued or was sent is a no-op, so a job that runs twice posts once.
+func (o *Outbox) Enqueue(ctx context.Context, id string, to Destination, msg Message) error {
+	if id == "" {
+		id = randomID(12)
+	}
+	if to.Adapter() == "" {
+		return fmt.Errorf("outbox: message %s has no destination", id)
+	}
+	now := o.clock.Now()
+	if sent, err := o.store.WasSeen(ctx, sentKey(id), now); err != nil {
+		return fmt.Errorf("outbox: enqueue %s: %w", id, err)
+	} else if sent {
+		return nil
+	}
+	item := outboxItem{ID: id, To: to, Msg: msg, Created: now, Seq: o.nextSeq(now)}
+	data, err := json.Marshal(item)
+	if err != nil {
+		return fmt.Errorf("outbox: enqueue %s: %w", id, err)
+	}
+	switch _, err := o.store.Put(ctx, outboxCollection, id, data, store.NewDoc); {
+	case errors.Is(err, store.ErrConflict):
+		return nil // already queued
+	case err != nil:
+		return fmt.Errorf("outbox: enqueue %s: %w", id, err)
+	}
+	conv := to.key()
+	if err := o.store.SetAdd(ctx, conversationSet(conv), id); err != nil {
+		return fmt.Errorf("outbox: enqueue %s: %w", id, err)
+	}
+	// Scheduling at "now" also re-arms a conversation that a sender holds
+	// at this moment, so the new message is not stranded.
+	if err := o.store.Schedule(ctx, outboxQueue, conv, now); err != nil {
+		return fmt.Errorf("outbox: enqueue %s: %w", id, err)
+	}
+	o.engine.wakeUp()
+	return nil
+}
+
+// nextSeq orders messages created in the same instant (a fake clock does
+// not move between them).
+func (o *Outbox) nextSeq(now time.Time) int64 {
+	for {
+		last := o.seq.Load()
+		next := max(now.UnixNano(), last+1)
+		if o.seq.CompareAndSwap(last, next) {
+			return next
+		}
+	}
+}
+
+func sentKey(id string) string { return "sent:" + id }
+
+// Depth returns how many conversations wait for delivery.
+func (o *Outbox) Depth(ctx context.Context) (int, error) {
+	items, err := o.store.Pending(ctx, outboxQueue, 10000)
+	return len(items), err
+}
+
+// Flush delivers every conversation that is due and returns how many
+// messages went out.
+func (o *Outbox) Flush(ctx context.Context) (int, error) {
+	sent := 0
+	for {
+		claims, err := o.store.ClaimDue(ctx, outboxQueue, o.clock.Now(), outboxHold, 50)
+		if err != nil {
+			return sent, fmt.Errorf("claim outbox: %w", err)
+		}
+		for _, c := range claims {
+			n, err := o.deliverConversation(ctx, c)
+			sent += n
+			if err != nil {
+				return sent, err
+			}
+		}
+		if len(claims) < 50 {
+			return sent, nil
+		}
+	}
+}
+
+func (o *Outbox) deliverConversation(ctx context.Context, c store.Claim) (int, error) {
+	ids, err := o.store.SetMembers(ctx, conversationSet(c.Key))
+	if err != nil {
+		return 0, fmt.Errorf("outbox %s: %w", c.Key, err)
+	}
+	items := make([]outboxItem, 0, len(ids))
+	versions := map[string]int64{}
+	for _, id := range ids {
+		doc, err := o.store.Get(ctx, outboxCollection, id)
+		if errors.Is(err, store.ErrNotFound) {
+			_ = o.store.SetRemove(ctx, conversationSet(c.Key), id)
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("outbox %s: %w", id, err)
+		}
+		var it outboxItem
+		if err := json.Unmarshal(doc.Data, &it); err != nil {
+			o.log.Error("dropping an unreadable outbox message", "id", id, "err", err)
+			o.drop(ctx, c.Key, id)
+			continue
+		}
+		items = append(items, it)
+		versions[id] = doc.Version
+	}
+	sort.Slice(items, func(i, j int) bool {
+		if items[i].Seq != items[j].Seq {
+			return items[i].Seq < items[j].Seq
+		}
+		return items[i].ID < items[j].ID
+	})
+	sent := 0
+	for _, it := range items {
+		err := o.deliverOne(ctx, it)
+		switch {
+		case err == nil:
+			sent++
+			o.drop(ctx, c.Key, it.ID)
+		case errors.Is(err, store.ErrUnavailable):
+			return sent, err
+		case errors.Is(err, ErrRejected) || errors.Is(err, ErrPrivacy):
+			// Retrying cannot help; keep order for the rest.
+			o.log.Error("outbox message dropped", "id", it.ID, "to", it.To.String(), "err", err)
+			_ = o.engine.audit.Record(ctx, AuditEntry{Actor: "vigil", Action: "outbox.dropped", Target: it.ID, Detail: err.Error(), Where: it.To.String()})
+			o.drop(ctx, c.Key, it.ID)
+		default:
+			// Keep this and everything after it, in order, for later.
+			it.Attempts++
+			wait := outboxBackoff(it.Attempts)
+			var ra *RetryAfterError
+			if errors.As(err, &ra) && ra.After > wait {
+				wait = ra.After
+			}
+			o.log.Warn("delivery failed; will retry", "id", it.ID, "to", it.To.String(), "attempt", it.Attempts, "in", wait, "err", err)
+			if data, mErr := json.Marshal(it); mErr == nil {
+				_, _ = o.store.Put(ctx, outboxCollection, it.ID, data, versions[it.ID])
+			}
+			if err := o.store.Schedule(ctx, outboxQueue, c.Key, o.clock.Now().Add(wait)); err != nil {
+				return sent, fmt.Errorf("outbox %s: reschedule: %w", c.Key, err)
+			}
+			return sent, nil
+		}
+	}
+	// Removes the conversation unless a new message re-armed it meanwhile.
+	if _, err := o.store.Complete(ctx, outboxQueue, c); err != nil {
+		return sent, fmt.Errorf("outbox %s: %w", c.Key, err)
+	}
+	return sent, nil
+}
+
+// deliverOne is the per-message pipeline: dedup, send, record.
+func (o *Outbox) deliverOne(ctx context.Context, it outboxItem) error {
+	now := o.clock.Now()
+	// The conversation claim makes this replica the only sender, so the
+	// check and the record need not be one atomic step. The record is
+	// written only after a successful send: a crash between the two may
+	// send once more, but never loses a message.
+	if sent, err := o.store.WasSeen(ctx, sentKey(it.ID), now); err != nil {
+		return err
+	} else if sent {
+		return nil
+	}
+	if _, err := o.engine.deliver(ctx, it.To, it.Msg); err != nil {
+		return err
+	}
+	if _, err := o.store.MarkSeen(ctx, sentKey(it.ID), now, sentTTL); err != nil {
+		o.log.Warn("message sent but not recorded as sent", "id", it.ID, "err", err)
+	}
+	return nil
+}
+
+func (o *Outbox) drop(ctx context.Context, conv, id string) {
+	if err := o.store.Delete(ctx, outboxCollection, id, store.AnyVersion); err != nil {
+		o.log.Warn("outbox cleanup", "id", id, "err", err)
+	}
+	if err := o.store.SetRemove(ctx, conversationSet(conv), id); err != nil {
+		o.log.Warn("outbox cleanup", "id", id, "err", err)
+	}
+}
+
+// outboxBackoff: 1s, 2s, 4s ... capped at outboxMaxWait.
+func outboxBackoff(attempt int) time.Duration {
+	d := time.Second
+	for i := 1; i < attempt && d < outboxMaxWait; i++ {
+		d *= 2
+	}
+	return min(d, outboxMaxWait)
+}

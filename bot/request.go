@@ -1,0 +1,254 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vigil-sec/vigil/store"
+)
+
+// Request is one event being handled: who, where, what. Commands, button
+// actions, form submissions and message hooks all receive one.
+type Request struct {
+	Event  Event
+	Person *Person // nil when the speaker is not in the directory
+	// Private is true in a private security room, and in a DM with a
+	// member of the team: the places report details may be shown.
+	Private bool
+	Command *Command
+	Args    []string
+	Flags   Flags
+	// Form is set when the request completes a form.
+	Form *FormResult
+
+	engine *Engine
+	to     Destination
+}
+
+// Engine returns the engine handling the request.
+func (r *Request) Engine() *Engine { return r.engine }
+
+// Now is the engine clock's time.
+func (r *Request) Now() time.Time { return r.engine.clock.Now() }
+
+// Prefix is how commands are written where the request came from.
+func (r *Request) Prefix() string {
+	if r.Event.Prefix != "" {
+		return r.Event.Prefix
+	}
+	return "/sec"
+}
+
+// ReplyTo is where replies go: the same thread, room or DM.
+func (r *Request) ReplyTo() Destination { return r.to }
+
+// Actor names the person for the audit log and messages.
+func (r *Request) Actor() string {
+	if r.Person != nil {
+		return r.Person.Name
+	}
+	return r.Event.User.String()
+}
+
+// Reply answers where the request came from. Sensitive content is refused
+// outside the private room and replaced by a pointer to it.
+func (r *Request) Reply(ctx context.Context, msg Message) (MessageRef, error) {
+	ref, err := r.engine.deliver(ctx, r.to, msg)
+	if errors.Is(err, ErrPrivacy) {
+		r.engine.log.Info("sensitive reply withheld", "to", r.to.String(), "reason", err)
+		return r.engine.deliver(ctx, r.to, Text("Details are only shown in the private security room."))
+	}
+	return ref, err
+}
+
+// Replyf answers with plain text.
+func (r *Request) Replyf(ctx context.Context, format string, args ...any) error {
+	_, err := r.Reply(ctx, Text(fmt.Sprintf(format, args...)))
+	return err
+}
+
+// Record writes an audit entry for a state change made by this request.
+func (r *Request) Record(ctx context.Context, action, target, detail string) error {
+	return r.engine.audit.Record(ctx, AuditEntry{
+		Actor:  r.Actor(),
+		Action: action,
+		Target: target,
+		Detail: detail,
+		Where:  r.where(),
+	})
+}
+
+func (r *Request) where() string {
+	if r.Event.DM {
+		return "DM " + r.Event.User.String()
+	}
+	if !r.Event.Thread.IsZero() {
+		return r.Event.Room.String() + " thread " + r.Event.Thread.ID
+	}
+	return r.Event.Room.String()
+}
+
+// HandleEvent is the adapters' entry point: it routes one event and
+// answers it. It never returns an error: every failure is answered in chat
+// and logged, so an adapter only has to acknowledge the event.
+func (e *Engine) HandleEvent(ctx context.Context, ev Event) {
+	if ev.ID != "" {
+		// Slack retries and Matrix replays deliver the same event again.
+		first, err := e.store.MarkSeen(ctx, "event:"+ev.Room.Adapter+":"+ev.ID, e.clock.Now(), 24*time.Hour)
+		if err == nil && !first {
+			e.log.Debug("ignoring an event already handled", "event", ev.ID)
+			return
+		}
+	}
+	person, _ := e.directory.ByChat(ev.User)
+	req := &Request{Event: ev, Person: person, engine: e}
+	req.Private = e.IsPrivate(ev.Room) || (ev.DM && person.OnTeam())
+	if ev.DM {
+		req.to = ToUser(ev.User)
+	} else {
+		req.to = ToRoom(ev.Room, ev.Thread)
+	}
+	var err error
+	switch ev.Kind {
+	case EventCommand:
+		err = e.runCommand(ctx, req)
+	case EventButton:
+		err = e.runAction(ctx, req)
+	case EventMessage:
+		var handled bool
+		handled, err = e.forms.answer(ctx, req)
+		if !handled && err == nil {
+			err = e.runHooks(ctx, req, e.messageHooks())
+		}
+	case EventReaction:
+		err = e.runHooks(ctx, req, e.reactionHooks())
+	default:
+		err = fmt.Errorf("unknown event kind %d", ev.Kind)
+	}
+	if err != nil {
+		e.answerError(ctx, req, err)
+	}
+	e.wakeUp()
+}
+
+func (e *Engine) messageHooks() []func(context.Context, *Request) error {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.onMessage
+}
+
+func (e *Engine) reactionHooks() []func(context.Context, *Request) error {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.onReact
+}
+
+func (e *Engine) runHooks(ctx context.Context, req *Request, hooks []func(context.Context, *Request) error) error {
+	var errs []error
+	for _, h := range hooks {
+		if err := h(ctx, req); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (e *Engine) runCommand(ctx context.Context, req *Request) error {
+	text := strings.TrimSpace(req.Event.Text)
+	if text == "" {
+		text = "help"
+	}
+	c, args, flags, err := e.router.parseCommand(text)
+	req.Command = c
+	if err != nil {
+		return err
+	}
+	req.Args, req.Flags = args, flags
+	if err := e.permit(req, c.Roles, c.Where); err != nil {
+		return err
+	}
+	start := e.clock.Now()
+	err = c.Run(ctx, req)
+	e.log.Debug("command", "verb", c.Path(), "actor", req.Actor(), "took", e.clock.Now().Sub(start), "err", err)
+	return err
+}
+
+// permit applies a command's or action's role and place rules.
+func (e *Engine) permit(req *Request, roles []Role, where Where) error {
+	if !allowed(req.Person, roles) {
+		if req.Person == nil {
+			return fmt.Errorf("%w: you are not in Vigil's people directory; ask an admin to add you", ErrForbidden)
+		}
+		return fmt.Errorf("%w: this needs the %s role", ErrForbidden, rolesText(roles))
+	}
+	if where == PrivateOnly && !req.Private {
+		return fmt.Errorf("%w: this works only in the private security room", ErrForbidden)
+	}
+	return nil
+}
+
+func (e *Engine) runAction(ctx context.Context, req *Request) error {
+	e.mu.RLock()
+	a, ok := e.actions[req.Event.Action]
+	e.mu.RUnlock()
+	if !ok {
+		if handled, err := e.forms.button(ctx, req); handled {
+			return err
+		}
+		return fmt.Errorf("no handler for button action %q", req.Event.Action)
+	}
+	if err := e.permit(req, a.Roles, a.Where); err != nil {
+		return err
+	}
+	return a.Run(ctx, req, req.Event.Value)
+}
+
+// answerError turns an error into the reply a person should see: the usage
+// line for usage errors, a friendly note for "already done", a short
+// message for the rest, with the cause in the log only.
+func (e *Engine) answerError(ctx context.Context, req *Request, err error) {
+	var (
+		usage   *UsageError
+		notice  *NoticeError
+		unknown *unknownCommandError
+		reply   string
+	)
+	switch {
+	case errors.As(err, &notice):
+		reply = notice.Msg
+	case errors.As(err, &unknown):
+		reply = fmt.Sprintf("%s. Try `%s help`.", capitalize(unknown.Error()), req.Prefix())
+	case errors.As(err, &usage):
+		reply = capitalize(usage.Msg) + "."
+		if req.Command != nil {
+			reply += fmt.Sprintf("\nUsage: `%s`\nMore: `%s help %s`", req.Command.UsageLine(req.Prefix()), req.Prefix(), req.Command.Path())
+		}
+	case errors.Is(err, ErrForbidden):
+		reply = "Sorry, " + strings.TrimPrefix(err.Error(), ErrForbidden.Error()+": ") + "."
+	case errors.Is(err, store.ErrUnavailable):
+		e.log.Error("store unavailable while handling an event", "kind", req.Event.Kind.String(), "err", err)
+		reply = "Vigil's store is unavailable right now, so nothing was changed. Please try again in a moment."
+	case errors.Is(err, store.ErrConflict):
+		reply = "Someone else changed this at the same moment; nothing was changed. Please try again."
+	default:
+		verb := "that"
+		if req.Command != nil {
+			verb = "`" + req.Prefix() + " " + req.Command.Path() + "`"
+		}
+		e.log.Error("handling an event failed", "kind", req.Event.Kind.String(), "actor", req.Actor(), "err", err)
+		reply = "Sorry, " + verb + " failed. The error is in Vigil's log."
+	}
+	if _, sendErr := e.deliver(ctx, req.to, Text(reply)); sendErr != nil {
+		e.log.Warn("could not deliver an error reply", "to", req.to.String(), "err", sendErr)
+	}
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
