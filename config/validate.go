@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"net"
 	"net/url"
 	"regexp"
@@ -72,7 +73,7 @@ const redisSchemes = "redis, rediss, unix, redis+sentinel, rediss+sentinel, redi
 func checkRedisURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "not a valid URL (special characters in a password must be percent-encoded)"
+		return urlParseMessage(raw)
 	}
 	switch u.Scheme {
 	case "":
@@ -112,6 +113,28 @@ func checkRedisURL(raw string) string {
 		return errorf("unknown scheme %q (want %s)", u.Scheme, redisSchemes)
 	}
 	return ""
+}
+
+// urlParseMessage explains why raw does not parse. url.Parse's errors quote
+// the URL, or its bad part, which may be the password; so everything up to
+// the last "@" (the widest span a password can occupy) is cut and the rest
+// parsed again for a precise message. With no "@" nothing is quoted: a
+// password typed without its "@host" would be what url.Parse quotes.
+func urlParseMessage(raw string) string {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return "not a valid URL (want scheme://host...)"
+	}
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return "not a valid URL (check the host:port)"
+	}
+	_, err := url.Parse(scheme + "://" + rest[at+1:])
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return "not a valid URL: " + ue.Err.Error()
+	}
+	return "not a valid URL: bad user or password (special characters in a password must be percent-encoded)"
 }
 
 // checkHosts checks a host[:port] or, when many is set, a comma-separated
