@@ -248,3 +248,46 @@ func TestSecretFileUnreadableDoesNotLeak(t *testing.T) {
 		t.Errorf("got %q, want the path and not the contents", p.Msg)
 	}
 }
+
+// TestEnvTagOnNewFields shows that a future key needs only its tags: a
+// struct like the ones later features will add gets overrides for a
+// duration, a number and a secret (with its _FILE twin) with no other code.
+func TestEnvTagOnNewFields(t *testing.T) {
+	type slack struct {
+		BotToken Secret   `yaml:"bot_token" env:"VIGIL_SLACK_BOT_TOKEN"`
+		AppToken Secret   `yaml:"app_token" env:"VIGIL_SLACK_APP_TOKEN"`
+		Timeout  Duration `yaml:"timeout" env:"VIGIL_SLACK_TIMEOUT"`
+		Retries  int      `yaml:"retries" env:"VIGIL_SLACK_RETRIES"`
+	}
+	type future struct {
+		Slack slack `yaml:"slack"`
+	}
+	var f future
+	l := &loader{origins: map[string]origin{}, env: envMap(map[string]string{
+		"VIGIL_SLACK_BOT_TOKEN":      "xoxb-1",
+		"VIGIL_SLACK_APP_TOKEN_FILE": secretFile(t, "xapp-2\n"),
+		"VIGIL_SLACK_TIMEOUT":        "3s",
+		"VIGIL_SLACK_RETRIES":        "4",
+	})}
+	l.applyEnv(reflect.ValueOf(&f).Elem(), "")
+	if err := l.probs.err(); err != nil {
+		t.Fatal(err)
+	}
+	if f.Slack.BotToken.Value() != "xoxb-1" || f.Slack.AppToken.Value() != "xapp-2" ||
+		f.Slack.Timeout.Std().Seconds() != 3 || f.Slack.Retries != 4 {
+		t.Errorf("overrides not applied: bot=%q app=%q timeout=%s retries=%d",
+			f.Slack.BotToken.Value(), f.Slack.AppToken.Value(), f.Slack.Timeout, f.Slack.Retries)
+	}
+
+	l = &loader{origins: map[string]origin{}, env: envMap(map[string]string{
+		"VIGIL_SLACK_TIMEOUT": "soon",
+		"VIGIL_SLACK_RETRIES": "many",
+	})}
+	l.applyEnv(reflect.ValueOf(&f).Elem(), "")
+	err := l.probs.err()
+	want := "env VIGIL_SLACK_TIMEOUT: invalid duration \"soon\" (want a number with a unit, such as 500ms, 10s or 2m)\n" +
+		"env VIGIL_SLACK_RETRIES: want a whole number, got \"many\""
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v\nwant %s", err, want)
+	}
+}

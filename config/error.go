@@ -80,5 +80,6 @@ func (ps problems) err() error {
 	return &Error{Problems: out}
 }
 
-// errorf is fmt.Sprintf, named for reading at call sites.
-func errorf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+// msgf formats a Problem message; it is fmt.Sprintf, named so call sites
+// read as building a message rather than an error.
+func msgf(format string, args ...any) string { return fmt.Sprintf(format, args...) }

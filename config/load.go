@@ -178,7 +178,8 @@ func (l *loader) decodeValue(n *yaml.Node, v reflect.Value, path string) {
 	}
 	t := v.Type()
 	switch {
-	case t == secretType || reflect.PointerTo(t).Implements(unmarshalerType):
+	case reflect.PointerTo(t).Implements(unmarshalerType):
+		// Secret, Duration, Timezone: they check their own YAML.
 		l.decodeLeaf(n, v, path)
 	case t.Kind() == reflect.Struct:
 		l.decodeStruct(n, v, path)
@@ -193,7 +194,7 @@ func (l *loader) decodeValue(n *yaml.Node, v reflect.Value, path string) {
 // problem without yaml's own line prefix (the problem carries the line).
 func (l *loader) decodeLeaf(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind != yaml.ScalarNode && !reflect.PointerTo(v.Type()).Implements(unmarshalerType) {
-		l.problem(path, errorf("want a single value, got a %s", kindName(n.Kind)))
+		l.problem(path, msgf("want a single value, got a %s", kindName(n.Kind)))
 		return
 	}
 	// Decode into a fresh value so a failure leaves the default intact.
@@ -215,18 +216,18 @@ func leafTypeMessage(n *yaml.Node, t reflect.Type) string {
 	switch t.Kind() {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return errorf("want a whole number, got %q", n.Value)
+		return msgf("want a whole number, got %q", n.Value)
 	case reflect.Bool:
-		return errorf("want true or false, got %q", n.Value)
+		return msgf("want true or false, got %q", n.Value)
 	default:
-		return errorf("want a %s, got %q", t.Kind(), n.Value)
+		return msgf("want a %s, got %q", t.Kind(), n.Value)
 	}
 }
 
 // decodeSlice decodes a YAML list, replacing any default list.
 func (l *loader) decodeSlice(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind != yaml.SequenceNode {
-		l.problem(path, errorf("want a list, got a %s", kindName(n.Kind)))
+		l.problem(path, msgf("want a list, got a %s", kindName(n.Kind)))
 		return
 	}
 	s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
@@ -268,7 +269,7 @@ const fileSuffix = "_file"
 // repeated keys and reading `_file` secrets.
 func (l *loader) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind != yaml.MappingNode {
-		l.problem(path, errorf("want a mapping of keys, got a %s", kindName(n.Kind)))
+		l.problem(path, msgf("want a mapping of keys, got a %s", kindName(n.Kind)))
 		return
 	}
 	fs := fieldsOf(v.Type())
@@ -283,19 +284,19 @@ func (l *loader) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		if prev, ok := seen[k.Value]; ok {
-			l.problemAtLine(kpath, k.Line, errorf("repeated key (first set on line %d)", prev))
+			l.problemAtLine(kpath, k.Line, msgf("repeated key (first set on line %d)", prev))
 			continue
 		}
 		seen[k.Value] = k.Line
 		f, isFile, ok := lookupField(fs, k.Value)
 		if !ok {
-			l.problemAtLine(kpath, k.Line, errorf("unknown key %q (want %s)", k.Value, knownKeys(fs)))
+			l.problemAtLine(kpath, k.Line, msgf("unknown key %q (want %s)", k.Value, knownKeys(fs)))
 			continue
 		}
 		fpath := joinKey(path, f.name)
 		if f.secret {
 			if prev, ok := secretSeen[f.name]; ok {
-				l.problemAtLine(kpath, k.Line, errorf("set either %s or %s%s, not both (other on line %d)", f.name, f.name, fileSuffix, prev))
+				l.problemAtLine(kpath, k.Line, msgf("set either %s or %s%s, not both (other on line %d)", f.name, f.name, fileSuffix, prev))
 				continue
 			}
 			secretSeen[f.name] = k.Line
@@ -399,7 +400,7 @@ func (l *loader) envField(v reflect.Value, path string, f field) {
 		filePath, fileSet := l.env(fileVar)
 		switch {
 		case set && fileSet:
-			l.probs.add(Problem{Env: f.env, Key: path, Msg: errorf("set either %s or %s, not both", f.env, fileVar)})
+			l.probs.add(Problem{Env: f.env, Key: path, Msg: msgf("set either %s or %s, not both", f.env, fileVar)})
 			return
 		case fileSet:
 			l.origins[path] = origin{env: fileVar}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -60,7 +61,7 @@ func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
 
 // MarshalJSON writes the redacted form.
-func (s Secret) MarshalJSON() ([]byte, error) { return []byte(fmt.Sprintf("%q", s.String())), nil }
+func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
 
 // errSecretNotScalar is returned for a secret written as a list or mapping.
 // It is a fixed message because the usual YAML error would quote the value.

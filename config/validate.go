@@ -29,12 +29,12 @@ func validate(c *Config, report func(key, msg string)) {
 	switch c.Log.Level {
 	case LevelDebug, LevelInfo, LevelWarn, LevelError:
 	default:
-		report("log.level", errorf("unknown log level %q (want debug, info, warn or error)", c.Log.Level))
+		report("log.level", msgf("unknown log level %q (want debug, info, warn or error)", c.Log.Level))
 	}
 	switch c.Log.Format {
 	case FormatAuto, FormatText, FormatJSON:
 	default:
-		report("log.format", errorf("unknown log format %q (want auto, text or json)", c.Log.Format))
+		report("log.format", msgf("unknown log format %q (want auto, text or json)", c.Log.Format))
 	}
 
 	validateRooms(&c.Rooms, report)
@@ -45,7 +45,7 @@ func validate(c *Config, report func(key, msg string)) {
 // would mean "no timeout" to some libraries and "fail at once" to others.
 func positive(d Duration, key string, report func(key, msg string)) {
 	if d <= 0 {
-		report(key, errorf("must be positive, got %s", d))
+		report(key, msgf("must be positive, got %s", d))
 	}
 }
 
@@ -59,7 +59,7 @@ func validateRedis(r *Redis, report func(key, msg string)) {
 	case r.Prefix == "":
 		report("redis.prefix", "must not be empty (every Redis key is put under it)")
 	case strings.IndexFunc(r.Prefix, unicode.IsSpace) >= 0:
-		report("redis.prefix", errorf("must not contain spaces, got %q", r.Prefix))
+		report("redis.prefix", msgf("must not contain spaces, got %q", r.Prefix))
 	}
 	positive(r.Timeout, "redis.timeout", report)
 }
@@ -84,7 +84,7 @@ func checkRedisURL(raw string) string {
 		}
 		if db := strings.TrimPrefix(u.Path, "/"); db != "" {
 			if _, err := strconv.ParseUint(db, 10, 32); err != nil {
-				return errorf("database after the host must be a number, got %q", db)
+				return msgf("database after the host must be a number, got %q", db)
 			}
 		}
 	case "unix":
@@ -101,7 +101,7 @@ func checkRedisURL(raw string) string {
 		}
 		if db != "" {
 			if _, err := strconv.ParseUint(db, 10, 32); err != nil {
-				return errorf("database after the master name must be a number, got %q", db)
+				return msgf("database after the master name must be a number, got %q", db)
 			}
 		}
 	case "redis+cluster", "rediss+cluster":
@@ -110,7 +110,7 @@ func checkRedisURL(raw string) string {
 		}
 	default:
 		// The scheme comes before "://" and so cannot hold the password.
-		return errorf("unknown scheme %q (want %s)", u.Scheme, redisSchemes)
+		return msgf("unknown scheme %q (want %s)", u.Scheme, redisSchemes)
 	}
 	return ""
 }
@@ -157,7 +157,7 @@ func checkHosts(hosts string, many bool) string {
 			continue // no port: the client's default applies
 		}
 		if _, port, err := net.SplitHostPort(h); err != nil || !validPort(port) {
-			return errorf("invalid host:port %q", h)
+			return msgf("invalid host:port %q", h)
 		}
 	}
 	return ""
@@ -174,16 +174,16 @@ func validateHTTP(h *HTTP, report func(key, msg string)) {
 		// Port 0 (any free port) is allowed: tests use it.
 		_, port, err := net.SplitHostPort(h.Listen)
 		if err != nil {
-			report("http.listen", errorf("want host:port such as 127.0.0.1:8080 or :8080, got %q", h.Listen))
+			report("http.listen", msgf("want host:port such as 127.0.0.1:8080 or :8080, got %q", h.Listen))
 		} else if n, err := strconv.ParseUint(port, 10, 16); err != nil || n > 65535 {
-			report("http.listen", errorf("invalid port %q", port))
+			report("http.listen", msgf("invalid port %q", port))
 		}
 	}
 	positive(h.ReadTimeout, "http.read_timeout", report)
 	positive(h.WriteTimeout, "http.write_timeout", report)
 	positive(h.IdleTimeout, "http.idle_timeout", report)
 	if h.MaxBodyBytes <= 0 {
-		report("http.max_body_bytes", errorf("must be positive, got %d", h.MaxBodyBytes))
+		report("http.max_body_bytes", msgf("must be positive, got %d", h.MaxBodyBytes))
 	}
 }
 
@@ -214,7 +214,7 @@ func validateRooms(r *Rooms, report func(key, msg string)) {
 				continue
 			}
 			if j, dup := first[id]; dup {
-				report(key, errorf("room %q is listed twice (also rooms.%s[%d])", id, adapter, j))
+				report(key, msgf("room %q is listed twice (also rooms.%s[%d])", id, adapter, j))
 				continue
 			}
 			first[id] = i
@@ -222,7 +222,7 @@ func validateRooms(r *Rooms, report func(key, msg string)) {
 	}
 	check("slack", r.Slack, func(id string) string {
 		if hasSpace(id) || strings.HasPrefix(id, "#") {
-			return errorf("want a channel id such as C0123456, not a name, got %q", id)
+			return msgf("want a channel id such as C0123456, not a name, got %q", id)
 		}
 		return ""
 	})
@@ -231,7 +231,7 @@ func validateRooms(r *Rooms, report func(key, msg string)) {
 		// ids, so an alias would never match and the room would silently
 		// not count as private.
 		if !validMatrixID(id, '!') {
-			return errorf("want a room id such as !abc:example.org (not an alias), got %q", id)
+			return msgf("want a room id such as !abc:example.org (not an alias), got %q", id)
 		}
 		return ""
 	})
@@ -247,10 +247,10 @@ func validatePeople(people []Person, report func(key, msg string)) {
 		at := "people[" + strconv.Itoa(i) + "]"
 		switch {
 		case !nameRE.MatchString(p.Name):
-			report(at+".name", errorf("want a handle of a-z, 0-9, '.', '_' or '-', got %q", p.Name))
+			report(at+".name", msgf("want a handle of a-z, 0-9, '.', '_' or '-', got %q", p.Name))
 		default:
 			if j, dup := names[p.Name]; dup {
-				report(at+".name", errorf("name %q is already used by people[%d]", p.Name, j))
+				report(at+".name", msgf("name %q is already used by people[%d]", p.Name, j))
 			} else {
 				names[p.Name] = i
 			}
@@ -264,15 +264,15 @@ func validatePeople(people []Person, report func(key, msg string)) {
 			}
 			key := at + ".chat." + c.adapter
 			if hasSpace(c.id) {
-				report(key, errorf("chat id must not contain spaces, got %q", c.id))
+				report(key, msgf("chat id must not contain spaces, got %q", c.id))
 				continue
 			}
 			if c.adapter == "matrix" && !validMatrixID(c.id, '@') {
-				report(key, errorf("want a user id such as @alice:example.org, got %q", c.id))
+				report(key, msgf("want a user id such as @alice:example.org, got %q", c.id))
 				continue
 			}
 			if j, dup := chatIDs[c.adapter][c.id]; dup {
-				report(key, errorf("%s id %q is already used by %s (people[%d])", c.adapter, c.id, people[j].Name, j))
+				report(key, msgf("%s id %q is already used by %s (people[%d])", c.adapter, c.id, people[j].Name, j))
 				continue
 			}
 			chatIDs[c.adapter][c.id] = i
@@ -282,13 +282,13 @@ func validatePeople(people []Person, report func(key, msg string)) {
 			login := strings.ToLower(p.GitHub)
 			switch {
 			case strings.HasPrefix(p.GitHub, "@"):
-				report(at+".github", errorf("write the login without \"@\": %q", strings.TrimPrefix(p.GitHub, "@")))
+				report(at+".github", msgf("write the login without \"@\": %q", strings.TrimPrefix(p.GitHub, "@")))
 			case len(p.GitHub) > 39 || !githubLoginRE.MatchString(p.GitHub):
-				report(at+".github", errorf("not a GitHub login: %q", p.GitHub))
+				report(at+".github", msgf("not a GitHub login: %q", p.GitHub))
 			default:
 				// GitHub logins are case-insensitive.
 				if j, dup := logins[login]; dup {
-					report(at+".github", errorf("GitHub login %q is already used by %s (people[%d])", p.GitHub, people[j].Name, j))
+					report(at+".github", msgf("GitHub login %q is already used by %s (people[%d])", p.GitHub, people[j].Name, j))
 				} else {
 					logins[login] = i
 				}
@@ -298,19 +298,19 @@ func validatePeople(people []Person, report func(key, msg string)) {
 		if p.Email != "" {
 			local, domain, ok := strings.Cut(p.Email, "@")
 			if !ok || local == "" || domain == "" || strings.Contains(domain, "@") || hasSpace(p.Email) {
-				report(at+".email", errorf("want an address such as alice@example.org, got %q", p.Email))
+				report(at+".email", msgf("want an address such as alice@example.org, got %q", p.Email))
 			}
 		}
 
 		for j, r := range p.Roles {
 			if !r.known() {
-				report(at+".roles["+strconv.Itoa(j)+"]", errorf("unknown role %q (want responder, maintainer or admin)", r))
+				report(at+".roles["+strconv.Itoa(j)+"]", msgf("unknown role %q (want responder, maintainer or admin)", r))
 			}
 		}
 
 		for j, repo := range p.Maintains {
 			if !repoRE.MatchString(repo) {
-				report(at+".maintains["+strconv.Itoa(j)+"]", errorf("want a repository as owner/name, got %q", repo))
+				report(at+".maintains["+strconv.Itoa(j)+"]", msgf("want a repository as owner/name, got %q", repo))
 			}
 		}
 	}
