@@ -1,0 +1,370 @@
+// Package console is the terminal chat adapter: the way to try Vigil
+// locally and to script it. The terminal is the private security room; DMs
+// are printed with their recipient. With a fake clock, ":advance 36h" runs
+// weeks of process in seconds.
+package console
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vigil-sec/vigil/bot"
+	"github.com/vigil-sec/vigil/bot/clock"
+)
+
+// Engine is what the console needs of the engine.
+type Engine interface {
+	HandleEvent(ctx context.Context, ev bot.Event)
+	Step(ctx context.Context)
+	AdvanceTo(ctx context.Context, fake *clock.Fake, target time.Time) error
+	Directory() *bot.Directory
+	Clock() clock.Clock
+}
+
+// LineReader reads one line of input. The interactive terminal and plain
+// standard input both provide one.
+type LineReader interface {
+	ReadLine() (string, error)
+}
+
+// Options configure the console.
+type Options struct {
+	Engine Engine
+	// In is read line by line; Out receives everything printed. When
+	// Terminal is set, it is used instead of both (prompt, editing, history).
+	In       io.Reader
+	Out      io.Writer
+	Terminal Terminal
+	// Color turns on ANSI colours (only on a terminal).
+	Color bool
+	// As is the person the console speaks as (directory name).
+	As string
+	// Fake is the fake clock for :advance; nil on the wall clock.
+	Fake *clock.Fake
+}
+
+// Terminal is an interactive line editor (golang.org/x/term's Terminal).
+type Terminal interface {
+	ReadLine() (string, error)
+	Write(p []byte) (int, error)
+	SetPrompt(prompt string)
+}
+
+// Adapter is the console chat adapter.
+type Adapter struct {
+	engine Engine
+	lines  LineReader
+	out    io.Writer
+	color  bool
+	fake   *clock.Fake
+
+	mu       sync.Mutex
+	as       bot.UserRef
+	nextID   int
+	lastBtns []bot.Button
+}
+
+var _ bot.Adapter = (*Adapter)(nil)
+
+// New checks the options. It does no I/O.
+func New(o Options) (*Adapter, error) {
+	if o.Engine == nil {
+		return nil, errors.New("console: an engine is required")
+	}
+	a := &Adapter{engine: o.Engine, color: o.Color, fake: o.Fake}
+	switch {
+	case o.Terminal != nil:
+		a.lines, a.out = o.Terminal, o.Terminal
+	case o.In != nil && o.Out != nil:
+		sc := bufio.NewScanner(o.In)
+		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+		a.lines, a.out = &scannerReader{sc}, o.Out
+	default:
+		return nil, errors.New("console: needs a terminal, or both In and Out")
+	}
+	a.as = UserRef(o.As)
+	return a, nil
+}
+
+// UserRef is the console account of a directory name.
+func UserRef(name string) bot.UserRef {
+	return bot.UserRef{Adapter: bot.AdapterConsole, ID: strings.TrimPrefix(name, "@")}
+}
+
+type scannerReader struct{ sc *bufio.Scanner }
+
+func (s *scannerReader) ReadLine() (string, error) {
+	if s.sc.Scan() {
+		return s.sc.Text(), nil
+	}
+	if err := s.sc.Err(); err != nil {
+		return "", err
+	}
+	return "", io.EOF
+}
+
+// Name is "console".
+func (a *Adapter) Name() string { return bot.AdapterConsole }
+
+// Run reads lines until end of input or ctx ends. It returns nil at end of
+// input, so a scripted session exits 0.
+func (a *Adapter) Run(ctx context.Context) error {
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		line, err := a.lines.ReadLine()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("console: read: %w", err)
+		}
+		if quit := a.handleLine(ctx, line); quit {
+			return nil
+		}
+	}
+}
+
+// handleLine handles one line of input and reports whether to quit.
+func (a *Adapter) handleLine(ctx context.Context, line string) bool {
+	line = strings.TrimSpace(line)
+	switch {
+	case line == "" || strings.HasPrefix(line, "#"):
+		return false
+	case strings.HasPrefix(line, ":"):
+		return a.meta(ctx, line)
+	}
+	ev := bot.Event{Room: bot.ConsoleRoom, User: a.speaker(), Prefix: "/sec"}
+	if text, ok := commandText(line); ok {
+		ev.Kind, ev.Text = bot.EventCommand, text
+	} else {
+		ev.Kind, ev.Text = bot.EventMessage, line
+	}
+	a.dispatch(ctx, ev)
+	return false
+}
+
+// commandText recognises "/sec ..." and "!sec ..." (and a bare "/sec").
+func commandText(line string) (string, bool) {
+	for _, p := range []string{"/sec", "!sec"} {
+		if line == p {
+			return "", true
+		}
+		if strings.HasPrefix(line, p+" ") {
+			return strings.TrimSpace(line[len(p):]), true
+		}
+	}
+	return "", false
+}
+
+func (a *Adapter) speaker() bot.UserRef {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.as
+}
+
+func (a *Adapter) dispatch(ctx context.Context, ev bot.Event) {
+	a.engine.HandleEvent(ctx, ev)
+	// Run whatever fell due meanwhile and deliver queued messages now, so
+	// a script sees the effects of a line before the next one.
+	a.engine.Step(ctx)
+}
+
+const metaHelp = `Console commands:
+  /sec VERB ...     run a Vigil command (also !sec)
+  :advance DUR|TIME move the fake clock (36h, 2d, 1w, 90m, or 2026-01-12T09:00:00Z) and run what falls due
+  :now              show the clock
+  :as NAME          speak as another person from the directory
+  :press N          press button N of the last message with buttons
+  :help             this list
+  :quit             leave (end of input does too)
+Any other line is an ordinary message (answers to a form go here).`
+
+func (a *Adapter) meta(ctx context.Context, line string) bool {
+	word, arg, _ := strings.Cut(line, " ")
+	arg = strings.TrimSpace(arg)
+	switch word {
+	case ":quit", ":exit", ":q":
+		return true
+	case ":help", ":h":
+		a.printf("%s\n", metaHelp)
+	case ":now":
+		a.printf("%s\n", a.engine.Clock().Now().Format(time.RFC3339))
+	case ":advance":
+		a.advance(ctx, arg)
+	case ":as":
+		name := strings.TrimPrefix(arg, "@")
+		if name == "" {
+			a.printf("usage: :as NAME\n")
+			break
+		}
+		if _, ok := a.engine.Directory().ByName(name); !ok {
+			a.printf("note: %s is not in the people directory; speaking as a stranger\n", name)
+		}
+		a.mu.Lock()
+		a.as = UserRef(name)
+		a.mu.Unlock()
+		a.printf("now speaking as %s\n", name)
+	case ":press":
+		a.press(ctx, arg)
+	default:
+		a.printf("unknown console command %s; try :help\n", word)
+	}
+	return false
+}
+
+func (a *Adapter) advance(ctx context.Context, arg string) {
+	if a.fake == nil {
+		a.printf("the clock is real; start with --clock TIME to rehearse with :advance\n")
+		return
+	}
+	now := a.fake.Now()
+	var target time.Time
+	if t, err := time.Parse(time.RFC3339, arg); err == nil {
+		target = t
+	} else if d, err := ParseDuration(arg); err == nil {
+		target = now.Add(d)
+	} else {
+		a.printf("usage: :advance DURATION|TIME (e.g. 36h, 2d, 1w2d, 2026-01-12T09:00:00Z): %v\n", err)
+		return
+	}
+	if target.Before(now) {
+		a.printf("the clock only moves forward (now %s)\n", now.Format(time.RFC3339))
+		return
+	}
+	if err := a.engine.AdvanceTo(ctx, a.fake, target); err != nil {
+		a.printf("advance stopped at %s: %v\n", a.fake.Now().Format(time.RFC3339), err)
+		return
+	}
+	a.printf("⏱ %s\n", a.fake.Now().Format("Mon 2006-01-02 15:04 MST"))
+}
+
+func (a *Adapter) press(ctx context.Context, arg string) {
+	a.mu.Lock()
+	buttons := a.lastBtns
+	a.mu.Unlock()
+	n, err := strconv.Atoi(arg)
+	if err != nil || n < 1 || n > len(buttons) {
+		if len(buttons) == 0 {
+			a.printf("there is no message with buttons yet\n")
+		} else {
+			a.printf("usage: :press N, with N from 1 to %d\n", len(buttons))
+		}
+		return
+	}
+	b := buttons[n-1]
+	a.dispatch(ctx, bot.Event{
+		Kind: bot.EventButton, Room: bot.ConsoleRoom, User: a.speaker(),
+		Action: b.Action, Value: b.Value, Prefix: "/sec",
+	})
+}
+
+var durationPart = regexp.MustCompile(`(\d+)(w|d|h|m|s)`)
+
+// ParseDuration reads durations with weeks and days as well: "1w2d",
+// "36h", "90m".
+func ParseDuration(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, errors.New("no duration given")
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		if d < 0 {
+			return 0, errors.New("negative duration")
+		}
+		return d, nil
+	}
+	matches := durationPart.FindAllStringSubmatchIndex(s, -1)
+	var total time.Duration
+	pos := 0
+	for _, m := range matches {
+		if m[0] != pos {
+			break
+		}
+		n, err := strconv.Atoi(s[m[2]:m[3]])
+		if err != nil {
+			return 0, fmt.Errorf("duration %q: %w", s, err)
+		}
+		unit := map[string]time.Duration{"w": 7 * 24 * time.Hour, "d": 24 * time.Hour, "h": time.Hour, "m": time.Minute, "s": time.Second}[s[m[4]:m[5]]]
+		total += time.Duration(n) * unit
+		pos = m[1]
+	}
+	if pos != len(s) || len(matches) == 0 {
+		return 0, fmt.Errorf("duration %q: use a number with w, d, h, m or s, like 1w2d or 36h", s)
+	}
+	return total, nil
+}
+
+func (a *Adapter) printf(format string, args ...any) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	fmt.Fprintf(a.out, format, args...)
+}
+
+// Send prints a message. The console accepts everything: it is its own
+// private room and every DM is printed with its recipient.
+func (a *Adapter) Send(_ context.Context, to bot.Destination, msg bot.Message) (bot.MessageRef, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.nextID++
+	id := fmt.Sprintf("m%d", a.nextID)
+	if len(msg.Buttons) > 0 {
+		a.lastBtns = msg.Buttons
+	}
+	fmt.Fprint(a.out, Render(to, msg, a.color))
+	return bot.MessageRef{Room: bot.ConsoleRoom, ID: id}, nil
+}
+
+const (
+	ansiBold  = "\x1b[1m"
+	ansiDim   = "\x1b[2m"
+	ansiCyan  = "\x1b[36m"
+	ansiReset = "\x1b[0m"
+)
+
+var slackLink = regexp.MustCompile(`<([^|>]+)\|([^>]+)>`)
+
+// Render formats a message for the terminal.
+func Render(to bot.Destination, msg bot.Message, color bool) string {
+	style := func(code, s string) string {
+		if !color || s == "" {
+			return s
+		}
+		return code + s + ansiReset
+	}
+	var b strings.Builder
+	switch {
+	case to.IsDM():
+		b.WriteString(style(ansiCyan, "→ DM to "+to.DM.ID+":") + "\n")
+	case !to.Thread.IsZero():
+		b.WriteString(style(ansiDim, "↳ in thread "+to.Thread.ID+":") + "\n")
+	}
+	if msg.Header != "" {
+		b.WriteString(style(ansiBold, "== "+msg.Header+" ==") + "\n")
+	}
+	if msg.Text != "" {
+		b.WriteString(slackLink.ReplaceAllString(msg.Text, "$2 ($1)") + "\n")
+	}
+	for _, f := range msg.Fields {
+		fmt.Fprintf(&b, "  %s %s\n", style(ansiBold, f.Label+":"), slackLink.ReplaceAllString(f.Value, "$2 ($1)"))
+	}
+	if len(msg.Buttons) > 0 {
+		parts := make([]string, len(msg.Buttons))
+		for i, btn := range msg.Buttons {
+			parts[i] = fmt.Sprintf("[%d %s]", i+1, btn.Label)
+		}
+		b.WriteString("  " + strings.Join(parts, " ") + style(ansiDim, "  (:press N)") + "\n")
+	}
+	if msg.Context != "" {
+		b.WriteString(style(ansiDim, "  "+msg.Context) + "\n")
+	}
+	return b.String()
+}

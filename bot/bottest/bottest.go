@@ -1,0 +1,211 @@
+// Package bottest runs an engine in tests: a fake clock, an embedded store in
+// a temporary directory, and a chat adapter that records what it is sent.
+// Command packages use it to drive their verbs as a person would.
+package bottest
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vigil-sec/vigil/bot"
+	"github.com/vigil-sec/vigil/bot/clock"
+	"github.com/vigil-sec/vigil/store"
+	"github.com/vigil-sec/vigil/store/embedded"
+)
+
+// Start is the fake clock's default start: a Monday morning.
+var Start = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+
+// Room is the recording adapter's private security room.
+var Room = bot.RoomRef{Adapter: "test", ID: "security"}
+
+// PublicRoom is a room that is not private.
+var PublicRoom = bot.RoomRef{Adapter: "test", ID: "general"}
+
+// Sent is one message the adapter was given.
+type Sent struct {
+	To  bot.Destination
+	Msg bot.Message
+	At  time.Time
+}
+
+// Chat is a bot.Adapter that records messages. Fail, when set, decides an
+// error for each send (to simulate outages and rate limits).
+type Chat struct {
+	clock clock.Clock
+	mu    sync.Mutex
+	sent  []Sent
+	n     int
+	Fail  func(to bot.Destination, msg bot.Message) error
+}
+
+// NewChat returns a recording adapter named "test".
+func NewChat(c clock.Clock) *Chat { return &Chat{clock: c} }
+
+// Name is "test".
+func (c *Chat) Name() string { return "test" }
+
+// Send records the message unless Fail says otherwise.
+func (c *Chat) Send(_ context.Context, to bot.Destination, msg bot.Message) (bot.MessageRef, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.Fail != nil {
+		if err := c.Fail(to, msg); err != nil {
+			return bot.MessageRef{}, err
+		}
+	}
+	c.n++
+	c.sent = append(c.sent, Sent{To: to, Msg: msg, At: c.clock.Now()})
+	return bot.MessageRef{Room: to.Room, ID: fmt.Sprintf("t%d", c.n)}, nil
+}
+
+// Sent returns everything sent so far.
+func (c *Chat) Sent() []Sent {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Sent(nil), c.sent...)
+}
+
+// Take returns what was sent since the last Take and forgets it.
+func (c *Chat) Take() []Sent {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.sent
+	c.sent = nil
+	return out
+}
+
+// Texts renders messages as plain text, one string each.
+func Texts(sent []Sent) []string {
+	out := make([]string, len(sent))
+	for i, s := range sent {
+		out[i] = s.Msg.Plain()
+	}
+	return out
+}
+
+// Harness is an engine wired for tests.
+type Harness struct {
+	T      testing.TB
+	Engine *bot.Engine
+	Clock  *clock.Fake
+	Chat   *Chat
+	Store  store.Store
+}
+
+// Options adjust a harness.
+type Options struct {
+	// People default to alice (admin, responder), bob (responder) and
+	// mallory (no roles), each with a "test" chat id equal to the name.
+	People []bot.Person
+	// Store defaults to an embedded store in a temporary directory.
+	Store store.Store
+	// Clock defaults to a fake clock at Start.
+	Clock *clock.Fake
+	// Instance names the replica (for lease tests).
+	Instance string
+	// LeaseTTL for the scheduler lease.
+	LeaseTTL time.Duration
+}
+
+// DefaultPeople are the harness's people.
+func DefaultPeople() []bot.Person {
+	return []bot.Person{
+		{Name: "alice", Chat: map[string]string{"test": "alice"}, Roles: []bot.Role{bot.RoleAdmin, bot.RoleResponder}, Timezone: "Europe/Paris"},
+		{Name: "bob", Chat: map[string]string{"test": "bob"}, Roles: []bot.Role{bot.RoleResponder}},
+		{Name: "carol", Chat: map[string]string{"test": "carol"}, Maintains: []string{"acme/web"}},
+		{Name: "mallory", Chat: map[string]string{"test": "mallory"}},
+	}
+}
+
+// OpenStore opens an embedded store in a temporary directory, closed at
+// the end of the test.
+func OpenStore(t testing.TB) store.Store {
+	t.Helper()
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "vigil.db"))
+	if err != nil {
+		t.Fatalf("open embedded store: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// New builds a harness; register commands on h.Engine before use.
+func New(t testing.TB, o Options) *Harness {
+	t.Helper()
+	if o.People == nil {
+		o.People = DefaultPeople()
+	}
+	if o.Store == nil {
+		o.Store = OpenStore(t)
+	}
+	if o.Clock == nil {
+		o.Clock = clock.NewFake(Start)
+	}
+	e, err := bot.New(bot.Options{
+		Store: o.Store, Clock: o.Clock, People: o.People,
+		PrivateRooms: []bot.RoomRef{Room}, Instance: o.Instance, LeaseTTL: o.LeaseTTL,
+	})
+	if err != nil {
+		t.Fatalf("bot.New: %v", err)
+	}
+	chat := NewChat(o.Clock)
+	e.AddAdapter(chat)
+	return &Harness{T: t, Engine: e, Clock: o.Clock, Chat: chat, Store: o.Store}
+}
+
+// Event sends an event as person (a name in the directory, or any id for a
+// stranger), then runs due work, and returns what was sent meanwhile.
+func (h *Harness) Event(ev bot.Event) []Sent {
+	h.T.Helper()
+	ctx := context.Background()
+	h.Chat.Take()
+	h.Engine.HandleEvent(ctx, ev)
+	h.Engine.Step(ctx)
+	return h.Chat.Take()
+}
+
+// Command runs "/sec text" as person in the private room and returns the
+// messages sent meanwhile.
+func (h *Harness) Command(person, text string) []Sent {
+	h.T.Helper()
+	return h.CommandIn(Room, person, text)
+}
+
+// CommandIn runs a command in a given room.
+func (h *Harness) CommandIn(room bot.RoomRef, person, text string) []Sent {
+	h.T.Helper()
+	return h.Event(bot.Event{Kind: bot.EventCommand, Room: room, User: bot.UserRef{Adapter: "test", ID: person}, Text: text, Prefix: "/sec"})
+}
+
+// Say sends an ordinary message (a form answer) as person in the room.
+func (h *Harness) Say(person, text string) []Sent {
+	h.T.Helper()
+	return h.Event(bot.Event{Kind: bot.EventMessage, Room: Room, User: bot.UserRef{Adapter: "test", ID: person}, Text: text, Prefix: "/sec"})
+}
+
+// Press presses a button as person.
+func (h *Harness) Press(person string, b bot.Button) []Sent {
+	h.T.Helper()
+	return h.Event(bot.Event{Kind: bot.EventButton, Room: Room, User: bot.UserRef{Adapter: "test", ID: person}, Action: b.Action, Value: b.Value, Prefix: "/sec"})
+}
+
+// Advance moves the clock by d, running jobs in order, and returns what
+// was sent meanwhile.
+func (h *Harness) Advance(d time.Duration) []Sent {
+	h.T.Helper()
+	h.Chat.Take()
+	if err := h.Engine.AdvanceTo(context.Background(), h.Clock, h.Clock.Now().Add(d)); err != nil {
+		h.T.Fatalf("advance %s: %v", d, err)
+	}
+	return h.Chat.Take()
+}
+
+// Joined is every sent message's plain text joined by newlines, for
+// substring assertions.
+func Joined(sent []Sent) string { return strings.Join(Texts(sent), "\n") }

@@ -1,0 +1,90 @@
+// Command vigil runs Vigil, the chat-ops bot for open-source security
+// teams. With no configuration it starts the console adapter on an embedded
+// store, so `go run ./cmd/vigil` is a working try-out.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+
+	// Time zones must load in minimal container images too.
+	_ "time/tzdata"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// env is how the process reads its environment; tests pass a map.
+type env func(string) (string, bool)
+
+// streams are the process's standard streams; tests pass buffers.
+type streams struct {
+	In  io.Reader
+	Out io.Writer
+	Err io.Writer
+	// InFile, when set, is standard input as a file, so a terminal can be
+	// detected and used interactively.
+	InFile *os.File
+	// OutFile likewise for standard output.
+	OutFile *os.File
+}
+
+func main() {
+	s := streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, InFile: os.Stdin, OutFile: os.Stdout}
+	os.Exit(Main(os.Args[1:], s, os.LookupEnv))
+}
+
+const mainUsage = `Vigil: chat-ops for open-source security teams.
+
+Usage:
+  vigil [flags]                      run Vigil (the console when no chat adapter is configured)
+  vigil version                      print the version
+  vigil check-config --config FILE   check a configuration file and exit
+  vigil help                         this text
+
+Run flags:
+  --config FILE    configuration file (env VIGIL_CONFIG); none needed to try Vigil
+  --data DIR       directory of the embedded store (default: the user's data directory)
+  --as NAME        the person the console speaks as (default: a local admin)
+  --clock TIME     run on a fake clock starting at TIME (RFC 3339, e.g. 2026-01-05T09:00:00Z);
+                   the console's ":advance 36h" then moves it and runs what falls due
+  --log-level L    debug, info, warn or error
+
+Environment: VIGIL_CONFIG, VIGIL_DATA, VIGIL_REDIS_URL (or VIGIL_REDIS_URL_FILE),
+VIGIL_REDIS_PREFIX, VIGIL_HTTP_LISTEN, VIGIL_LOG_LEVEL, VIGIL_LOG_FORMAT.
+Docs: README.md and docs/ in the source tree.
+`
+
+// Main runs the command line and returns the exit code: 0 ok, 1 failure,
+// 2 usage error.
+func Main(args []string, s streams, lookup env) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "version", "--version":
+			fmt.Fprintln(s.Out, versionString())
+			return 0
+		case "check-config":
+			return checkConfigMain(args[1:], s, lookup)
+		case "help", "--help", "-h", "-help":
+			fmt.Fprint(s.Out, mainUsage)
+			return 0
+		}
+	}
+	return runMain(args, s, lookup)
+}
+
+func versionString() string {
+	v := "vigil " + version
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v += " (" + bi.GoVersion
+		for _, set := range bi.Settings {
+			if set.Key == "vcs.revision" && len(set.Value) >= 12 {
+				v += ", " + set.Value[:12]
+			}
+		}
+		v += ")"
+	}
+	return v
+}

@@ -1,0 +1,370 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/vigil-sec/vigil/adapters/console"
+	"github.com/vigil-sec/vigil/bot"
+	"github.com/vigil-sec/vigil/bot/clock"
+	"github.com/vigil-sec/vigil/commands/core"
+	"github.com/vigil-sec/vigil/config"
+	"github.com/vigil-sec/vigil/internal/httpserver"
+	"github.com/vigil-sec/vigil/store"
+	"github.com/vigil-sec/vigil/store/embedded"
+	redisstore "github.com/vigil-sec/vigil/store/redis"
+)
+
+// runOptions are the parsed flags of "vigil" (run).
+type runOptions struct {
+	ConfigPath string
+	Data       string
+	As         string
+	Clock      time.Time // zero: the wall clock
+	LogLevel   string
+}
+
+func parseRun(args []string, lookup env) (runOptions, error) {
+	var (
+		o        runOptions
+		clockArg string
+	)
+	fs := flag.NewFlagSet("vigil", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&o.ConfigPath, "config", "", "")
+	fs.StringVar(&o.Data, "data", "", "")
+	fs.StringVar(&o.As, "as", "", "")
+	fs.StringVar(&clockArg, "clock", "", "")
+	fs.StringVar(&o.LogLevel, "log-level", "", "")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return o, err
+		}
+		return o, fmt.Errorf("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unknown command %q", fs.Arg(0))
+	}
+	if o.ConfigPath == "" {
+		o.ConfigPath, _ = lookup("VIGIL_CONFIG")
+	}
+	if clockArg != "" {
+		t, err := time.Parse(time.RFC3339, clockArg)
+		if err != nil {
+			return o, fmt.Errorf("--clock %q: want RFC 3339 time like 2026-01-05T09:00:00Z", clockArg)
+		}
+		o.Clock = t
+	}
+	if o.LogLevel != "" {
+		switch config.LogLevel(o.LogLevel) {
+		case config.LevelDebug, config.LevelInfo, config.LevelWarn, config.LevelError:
+		default:
+			return o, fmt.Errorf("--log-level %q: want debug, info, warn or error", o.LogLevel)
+		}
+	}
+	o.As = strings.TrimPrefix(o.As, "@")
+	return o, nil
+}
+
+func runMain(args []string, s streams, lookup env) int {
+	o, err := parseRun(args, lookup)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(s.Out, mainUsage)
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(s.Err, "vigil: %v\n\n%s", err, mainUsage)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o, s, lookup); err != nil {
+		fmt.Fprintf(s.Err, "vigil: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// run wires everything together: config, store, engine, commands, console,
+// HTTP, and runs until the console's input ends or a signal arrives.
+func run(ctx context.Context, o runOptions, s streams, lookup env) error {
+	cfg, err := config.Load(o.ConfigPath, lookup)
+	if err != nil {
+		if o.ConfigPath != "" {
+			return fmt.Errorf("configuration %s:\n%w", o.ConfigPath, err)
+		}
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	if o.Data != "" {
+		cfg.Data = o.Data
+	}
+	interactive := s.InFile != nil && s.OutFile != nil &&
+		term.IsTerminal(int(s.InFile.Fd())) && term.IsTerminal(int(s.OutFile.Fd()))
+	logger := newLogger(cfg, o, s.Err, interactive, lookup)
+
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fmt.Fprintf(s.Err, "vigil: state in %s\n", st.Describe())
+
+	var (
+		clk  clock.Clock = clock.Real{}
+		fake *clock.Fake
+	)
+	if !o.Clock.IsZero() {
+		fake = clock.NewFake(o.Clock)
+		clk = fake
+		fmt.Fprintf(s.Err, "vigil: fake clock at %s (use :advance)\n", o.Clock.Format(time.RFC3339))
+	}
+
+	people := directoryFrom(cfg.People)
+	as := o.As
+	if len(people) == 0 {
+		// No directory configured: the operator at the console is a
+		// local admin, so every command can be tried.
+		people = append(people, bot.Person{
+			Name: "admin", DisplayName: "Local admin",
+			Chat:  map[string]string{bot.AdapterConsole: "admin"},
+			Roles: []bot.Role{bot.RoleAdmin, bot.RoleResponder},
+		})
+	}
+	if as == "" {
+		as = defaultSpeaker(people)
+	}
+
+	engine, err := bot.New(bot.Options{
+		Store:        st,
+		Clock:        clk,
+		People:       people,
+		PrivateRooms: privateRooms(cfg.Rooms),
+		Logger:       logger,
+	})
+	if err != nil {
+		return err
+	}
+	if err := core.Register(engine); err != nil {
+		return err
+	}
+	if err := engine.LoadPeople(ctx); err != nil {
+		return fmt.Errorf("load the people directory: %w", err)
+	}
+	if _, ok := engine.Directory().ByName(as); !ok {
+		fmt.Fprintf(s.Err, "vigil: note: %q is not in the people directory; speaking as a stranger\n", as)
+	}
+
+	copts := console.Options{Engine: engine, As: as, Fake: fake, In: s.In, Out: s.Out}
+	if interactive {
+		restore, t, err := openTerminal(s.InFile, s.OutFile)
+		if err != nil {
+			return err
+		}
+		defer restore()
+		copts.Terminal, copts.Color = t, true
+		fmt.Fprintf(t, "Vigil %s. You are @%s in the private security room. Type /sec help, or :help for the console's own commands.\r\n", version, as)
+	}
+	con, err := console.New(copts)
+	if err != nil {
+		return err
+	}
+	engine.AddAdapter(con)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 2)
+	if cfg.HTTP.Enabled() {
+		srv, err := newHTTP(cfg, engine, st, logger)
+		if err != nil {
+			return err
+		}
+		if err := srv.Listen(); err != nil {
+			return fmt.Errorf("http.listen %s: %w", cfg.HTTP.Listen, err)
+		}
+		fmt.Fprintf(s.Err, "vigil: HTTP on %s\n", srv.Addr())
+		wg.Go(func() {
+			if err := srv.Serve(ctx); err != nil {
+				errc <- err
+				cancel()
+			}
+		})
+	}
+	if fake == nil {
+		// On the wall clock the engine's loop runs jobs and delivers in
+		// the background; on a fake clock the console drives it.
+		wg.Go(func() {
+			if err := engine.Run(ctx); err != nil {
+				errc <- err
+			}
+		})
+	}
+	conErr := con.Run(ctx)
+	cancel()
+	wg.Wait()
+	close(errc)
+	return errors.Join(conErr, <-errc)
+}
+
+func newLogger(cfg *config.Config, o runOptions, w io.Writer, interactive bool, lookup env) *slog.Logger {
+	level := cfg.Log.Level.Slog()
+	if o.LogLevel != "" {
+		level = config.LogLevel(o.LogLevel).Slog()
+	} else if _, set := lookup("VIGIL_LOG_LEVEL"); !set && cfg.Log.Level == config.LevelInfo {
+		// The console shares the terminal with the log: keep it to
+		// warnings unless asked for more.
+		level = slog.LevelWarn
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format.Resolve(interactive || isTerminal(w)) == config.FormatJSON {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// openStore opens Redis when configured, else the embedded file. A Redis
+// that does not answer is a one-line error at start, not a hang.
+func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
+	if cfg.Redis.Enabled() {
+		st, err := redisstore.New(redisstore.Options{
+			URL:     cfg.Redis.URL.Value(),
+			Prefix:  cfg.Redis.Prefix,
+			Timeout: time.Duration(cfg.Redis.Timeout),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("redis: %w", err)
+		}
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := st.Ping(pctx); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("cannot reach %s: %w", st.Describe(), err)
+		}
+		return st, nil
+	}
+	dir, err := cfg.DataDir()
+	if err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	path := filepath.Join(dir, "vigil.db")
+	st, err := embedded.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open the embedded store: %w", err)
+	}
+	return st, nil
+}
+
+// directoryFrom converts the configured people to the engine's directory.
+// Everyone can be spoken as in the console by their name.
+func directoryFrom(cps []config.Person) []bot.Person {
+	out := make([]bot.Person, 0, len(cps))
+	for _, cp := range cps {
+		p := bot.Person{
+			Name:        cp.Name,
+			DisplayName: cp.DisplayName,
+			Chat:        map[string]string{bot.AdapterConsole: cp.Name},
+			GitHub:      cp.GitHub,
+			Email:       cp.Email,
+			Maintains:   cp.Maintains,
+			Timezone:    cp.Timezone.String(),
+		}
+		if cp.Chat.Console != "" {
+			p.Chat[bot.AdapterConsole] = cp.Chat.Console
+		}
+		if cp.Chat.Slack != "" {
+			p.Chat[bot.AdapterSlack] = cp.Chat.Slack
+		}
+		if cp.Chat.Matrix != "" {
+			p.Chat[bot.AdapterMatrix] = cp.Chat.Matrix
+		}
+		for _, r := range cp.Roles {
+			p.Roles = append(p.Roles, bot.Role(r))
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// defaultSpeaker is the first admin, else the first person.
+func defaultSpeaker(people []bot.Person) string {
+	for _, p := range people {
+		if p.Has(bot.RoleAdmin) {
+			if id := p.Chat[bot.AdapterConsole]; id != "" {
+				return id
+			}
+			return p.Name
+		}
+	}
+	return people[0].Name
+}
+
+func privateRooms(r config.Rooms) []bot.RoomRef {
+	var out []bot.RoomRef
+	for _, id := range r.Slack {
+		out = append(out, bot.RoomRef{Adapter: bot.AdapterSlack, ID: id})
+	}
+	for _, id := range r.Matrix {
+		out = append(out, bot.RoomRef{Adapter: bot.AdapterMatrix, ID: id})
+	}
+	return out
+}
+
+// newHTTP builds the listener with the health endpoints every deployment
+// needs; features mount the rest on the engine's mux.
+func newHTTP(cfg *config.Config, e *bot.Engine, st store.Store, logger *slog.Logger) (*httpserver.Server, error) {
+	mux := e.HTTP()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		pctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := st.Ping(pctx); err != nil {
+			http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ready\n")
+	})
+	return httpserver.New(httpserver.Options{
+		Listen:       cfg.HTTP.Listen,
+		ReadTimeout:  time.Duration(cfg.HTTP.ReadTimeout),
+		WriteTimeout: time.Duration(cfg.HTTP.WriteTimeout),
+		IdleTimeout:  time.Duration(cfg.HTTP.IdleTimeout),
+		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
+		Handler:      mux,
+		Logger:       logger,
+	})
+}
+
+// openTerminal puts the terminal in raw mode for line editing and history.
+func openTerminal(in, out *os.File) (func(), *term.Terminal, error) {
+	old, err := term.MakeRaw(int(in.Fd()))
+	if err != nil {
+		return nil, nil, fmt.Errorf("terminal: %w", err)
+	}
+	t := term.NewTerminal(struct {
+		io.Reader
+		io.Writer
+	}{in, out}, "vigil> ")
+	restore := func() { _ = term.Restore(int(in.Fd()), old) }
+	return restore, t, nil
+}
