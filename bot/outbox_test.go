@@ -1,0 +1,148 @@
+package bot_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vigil-sec/vigil/bot"
+	"github.com/vigil-sec/vigil/bot/bottest"
+)
+
+var roomDest = bot.ToRoom(bottest.Room, bot.ThreadRef{})
+
+func post(t *testing.T, h *bottest.Harness, id, text string) {
+	t.Helper()
+	if err := h.Engine.Post(context.Background(), id, roomDest, bot.Text(text)); err != nil {
+		t.Fatalf("post %s: %v", id, err)
+	}
+}
+
+// outage makes the chat fail until told otherwise, counting attempts.
+type outage struct {
+	mu       sync.Mutex
+	down     bool
+	err      error
+	attempts []time.Time
+	clock    interface{ Now() time.Time }
+}
+
+func (o *outage) fail(bot.Destination, bot.Message) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !o.down {
+		return nil
+	}
+	o.attempts = append(o.attempts, o.clock.Now())
+	return o.err
+}
+
+func (o *outage) set(down bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.down = down
+}
+
+func TestOutboxRidesOutAnOutageInOrder(t *testing.T) {
+	h := bottest.New(t, bottest.Options{})
+	o := &outage{down: true, err: fmt.Errorf("slack: %w", bot.ErrUnavailable), clock: h.Clock}
+	h.Chat.Fail = o.fail
+	for i := 1; i <= 5; i++ {
+		post(t, h, fmt.Sprintf("m%d", i), fmt.Sprintf("message %d", i))
+	}
+	if sent := h.Advance(10 * time.Minute); len(sent) != 0 {
+		t.Fatalf("delivered during the outage: %q", bottest.Texts(sent))
+	}
+	o.mu.Lock()
+	attempts := len(o.attempts)
+	o.mu.Unlock()
+	// Backoff 1s, 2s, 4s ... capped at 5 min: about 10 tries in 10 minutes,
+	// and only the head of the conversation is tried (order is kept).
+	if attempts < 5 || attempts > 15 {
+		t.Errorf("%d attempts in 10 minutes of outage; want backoff, neither a storm nor silence", attempts)
+	}
+	o.set(false)
+	sent := h.Advance(6 * time.Minute)
+	want := "message 1\nmessage 2\nmessage 3\nmessage 4\nmessage 5"
+	if got := bottest.Joined(sent); got != want {
+		t.Errorf("after the outage delivered:\n%s\nwant:\n%s", got, want)
+	}
+	if more := h.Advance(time.Hour); len(more) != 0 {
+		t.Errorf("delivered again: %q", bottest.Texts(more))
+	}
+}
+
+func TestOutboxHonoursRetryAfter(t *testing.T) {
+	h := bottest.New(t, bottest.Options{})
+	o := &outage{down: true, clock: h.Clock, err: &bot.RetryAfterError{Err: bot.ErrRateLimited, After: 90 * time.Second}}
+	h.Chat.Fail = o.fail
+	post(t, h, "m1", "hello")
+	h.Advance(80 * time.Second)
+	o.set(false)
+	if sent := h.Advance(5 * time.Second); len(sent) != 0 {
+		t.Fatalf("sent %s after the first refusal; Retry-After asked for 90s", h.Clock.Now().Sub(bottest.Start))
+	}
+	sent := h.Advance(10 * time.Second)
+	if len(sent) != 1 || !sent[0].At.Equal(bottest.Start.Add(90*time.Second)) {
+		t.Errorf("want one delivery at +90s, got %d at %v", len(sent), func() []time.Time {
+			var ts []time.Time
+			for _, s := range sent {
+				ts = append(ts, s.At)
+			}
+			return ts
+		}())
+	}
+}
+
+func TestOutboxSendsEachIDOnce(t *testing.T) {
+	h := bottest.New(t, bottest.Options{})
+	post(t, h, "handoff-2026-01-05", "duty passes from alice to bob")
+	post(t, h, "handoff-2026-01-05", "duty passes from alice to bob")
+	if sent := h.Advance(0); len(sent) != 1 {
+		t.Errorf("two posts with one id delivered %d messages", len(sent))
+	}
+	// A job that runs again after a crash posts the same id again.
+	post(t, h, "handoff-2026-01-05", "duty passes from alice to bob")
+	if sent := h.Advance(time.Minute); len(sent) != 0 {
+		t.Errorf("a re-post of a sent id was delivered again")
+	}
+}
+
+func TestOutboxSurvivesARestart(t *testing.T) {
+	st := bottest.OpenStore(t)
+	first := bottest.New(t, bottest.Options{Store: st})
+	first.Chat.Fail = func(bot.Destination, bot.Message) error { return bot.ErrUnavailable }
+	post(t, first, "r1", "VIG-2026-1 received")
+	post(t, first, "r2", "VIG-2026-2 received")
+	first.Advance(time.Minute)
+
+	// The process dies; a new one starts on the same store.
+	second := bottest.New(t, bottest.Options{Store: st, Clock: first.Clock})
+	sent := second.Advance(10 * time.Minute)
+	if got := bottest.Joined(sent); got != "VIG-2026-1 received\nVIG-2026-2 received" {
+		t.Errorf("after restart delivered %q", got)
+	}
+}
+
+func TestOutboxDropsRejectedAndGoesOn(t *testing.T) {
+	h := bottest.New(t, bottest.Options{})
+	h.Chat.Fail = func(_ bot.Destination, m bot.Message) error {
+		if strings.Contains(m.Text, "too big") {
+			return fmt.Errorf("msg_too_long: %w", bot.ErrRejected)
+		}
+		return nil
+	}
+	post(t, h, "a", "first")
+	post(t, h, "b", "too big")
+	post(t, h, "c", "third")
+	if got := bottest.Joined(h.Advance(0)); got != "first\nthird" {
+		t.Errorf("delivered %q, want the rejected one dropped and the rest sent", got)
+	}
+	entries, _ := h.Engine.Audit().Last(context.Background(), 5)
+	if len(entries) == 0 || entries[len(entries)-1].Action != "outbox.dropped" {
+		t.Errorf("the dropped message is not in the audit log: %+v", entries)
+	}
+}
