@@ -98,7 +98,7 @@ func people(e *bot.Engine) *bot.Command {
 }
 
 func unknownPerson(e *bot.Engine, name string) error {
-	return bot.Usagef("there is no %q in the directory (known: %s)", name, strings.Join(e.Directory().Names(), ", "))
+	return bot.Usagef("there is no @%s in the directory (known: %s)", strings.TrimPrefix(name, "@"), strings.Join(e.Directory().Names(), ", "))
 }
 
 func splitList(s string) []string {
