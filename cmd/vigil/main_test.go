@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-sec/vigil/internal/testredis"
+)
+
+// vigil runs the command line with a script on standard input and the
+// given environment, and returns the exit code, stdout and stderr.
+func vigil(t *testing.T, stdin string, envs map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	lookup := func(k string) (string, bool) { v, ok := envs[k]; return v, ok }
+	code := Main(args, streams{In: strings.NewReader(stdin), Out: &out, Err: &errb}, lookup)
+	return code, out.String(), errb.String()
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	code, out, _ := vigil(t, "", nil, "version")
+	if code != 0 || !strings.HasPrefix(out, "vigil ") {
+		t.Errorf("version: %d %q", code, out)
+	}
+	for _, arg := range []string{"help", "--help", "-h"} {
+		code, out, _ = vigil(t, "", nil, arg)
+		if code != 0 || !strings.Contains(out, "vigil check-config --config FILE") || !strings.Contains(out, "--clock TIME") {
+			t.Errorf("%s: %d %q", arg, code, out)
+		}
+	}
+	code, out, _ = vigil(t, "", nil, "check-config", "--help")
+	if code != 0 || !strings.Contains(out, "Usage: vigil check-config") {
+		t.Errorf("check-config --help: %d %q", code, out)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--nope"}, "flag provided but not defined: -nope"},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"--clock", "tomorrow"}, `--clock "tomorrow": want RFC 3339`},
+		{[]string{"--log-level", "loud"}, `--log-level "loud"`},
+		{[]string{"check-config"}, "--config FILE is required"},
+	}
+	for _, tt := range tests {
+		code, _, errOut := vigil(t, "", nil, tt.args...)
+		if code != 2 || !strings.Contains(errOut, tt.want) || !strings.Contains(errOut, "Usage:") {
+			t.Errorf("vigil %q: exit %d, stderr %q; want 2 with %q and the usage", tt.args, code, errOut, tt.want)
+		}
+	}
+}
+
+func TestCheckConfig(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte("people:\n  - name: alice\n    roles: [admin]\nrooms:\n  slack: [C0123456]\n"), 0o600)
+	code, out, errOut := vigil(t, "", nil, "check-config", "--config", good)
+	if code != 0 || !strings.Contains(out, "good.yaml: OK") {
+		t.Errorf("valid config: %d %q %q", code, out, errOut)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("people:\n  - name: alice\n    roles: [admn]\nhttp:\n  listn: x\n"), 0o600)
+	code, _, errOut = vigil(t, "", nil, "check-config", "--config", bad)
+	if code != 1 {
+		t.Errorf("invalid config exit %d", code)
+	}
+	for _, w := range []string{"bad.yaml:3: people[0].roles[0]", `"admn"`, "bad.yaml:5: http.listn"} {
+		if !strings.Contains(errOut, w) {
+			t.Errorf("check-config output lacks %q:\n%s", w, errOut)
+		}
+	}
+	// Secrets are redacted by --print and never echoed in errors.
+	withSecret := filepath.Join(dir, "secret.yaml")
+	os.WriteFile(withSecret, []byte("redis:\n  url: redis://:hunter2@db:6379/0\n"), 0o600)
+	code, out, _ = vigil(t, "", nil, "check-config", "--config", withSecret, "--print")
+	if code != 0 || strings.Contains(out, "hunter2") || !strings.Contains(out, "<redacted>") {
+		t.Errorf("--print: %d %q", code, out)
+	}
+}
+
+func TestRunScriptedConsole(t *testing.T) {
+	data := t.TempDir()
+	script := "/sec help\n/sec whoami\n/sec people add bob --roles responder\n:advance 2d\n"
+	code, out, errOut := vigil(t, script, nil, "--data", data, "--clock", "2026-01-05T09:00:00Z")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %s", code, errOut)
+	}
+	for _, w := range []string{"== Vigil commands ==", "Local admin (@admin)", "Added @bob.", "⏱ Wed 2026-01-07 09:00 UTC"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	if !strings.Contains(errOut, filepath.Join(data, "vigil.db")) {
+		t.Errorf("the store path is not printed: %q", errOut)
+	}
+	// State persists: a second run sees bob.
+	code, out, _ = vigil(t, "/sec whoami\n", nil, "--data", data, "--as", "bob")
+	if code != 0 || !strings.Contains(out, "@bob") || !strings.Contains(out, "Roles: responder") {
+		t.Errorf("second run as bob: %d\n%s", code, out)
+	}
+}
+
+func TestCorruptEmbeddedStoreIsLeftUntouched(t *testing.T) {
+	data := t.TempDir()
+	path := filepath.Join(data, "vigil.db")
+	garbage := bytes.Repeat([]byte("not a bbolt file "), 1000)
+	if err := os.WriteFile(path, garbage, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := vigil(t, "/sec whoami\n", nil, "--data", data)
+	if code != 1 || !strings.Contains(errOut, "cannot open the embedded store") || !strings.Contains(errOut, path) {
+		t.Errorf("corrupt store: exit %d, stderr %q", code, errOut)
+	}
+	after, _ := os.ReadFile(path)
+	if !bytes.Equal(after, garbage) {
+		t.Errorf("the corrupt file was modified")
+	}
+}
+
+func TestUnreachableRedisIsAOneLineError(t *testing.T) {
+	start := time.Now()
+	code, _, errOut := vigil(t, "", map[string]string{"VIGIL_REDIS_URL": "redis://:hunter2@127.0.0.1:1/0"})
+	if code != 1 {
+		t.Errorf("exit %d", code)
+	}
+	if lines := strings.Count(strings.TrimSpace(errOut), "\n") + 1; lines != 1 || !strings.Contains(errOut, "cannot reach") {
+		t.Errorf("want one line saying Redis cannot be reached, got:\n%s", errOut)
+	}
+	if strings.Contains(errOut, "hunter2") {
+		t.Errorf("the password leaked: %s", errOut)
+	}
+	if took := time.Since(start); took > 15*time.Second {
+		t.Errorf("took %s to give up: it should not hang", took)
+	}
+}
+
+func TestRunOnRedis(t *testing.T) {
+	srv := testredis.Start(t)
+	env := map[string]string{"VIGIL_REDIS_URL": srv.URL(), "VIGIL_REDIS_PREFIX": srv.Prefix(t)}
+	code, out, errOut := vigil(t, "/sec people add bob --roles responder\n", env)
+	if code != 0 || !strings.Contains(out, "Added @bob.") {
+		t.Fatalf("first run: %d %q %q", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "redis") {
+		t.Errorf("start line does not say the state is in Redis: %q", errOut)
+	}
+	// A second process on the same Redis (another replica) sees the change.
+	code, out, _ = vigil(t, "/sec people list\n", env)
+	if code != 0 || !strings.Contains(out, "@bob") {
+		t.Errorf("second run: %d %q", code, out)
+	}
+}
