@@ -12,6 +12,7 @@ package testredis
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -27,6 +28,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 const (
@@ -242,7 +245,28 @@ func (s *Server) Prefix(tb testing.TB) string {
 	if len(name) > 60 {
 		name = name[len(name)-60:]
 	}
-	return "vigiltest:" + name + ":" + hex.EncodeToString(b[:])
+	prefix := "vigiltest:" + name + ":" + hex.EncodeToString(b[:])
+	if s.dir == "" {
+		// A REDIS_URL server outlives the test: leave it as we found it.
+		tb.Cleanup(func() { s.deleteKeys(prefix + ":*") })
+	}
+	return prefix
+}
+
+// deleteKeys removes keys matching pattern, best effort.
+func (s *Server) deleteKeys(pattern string) {
+	opts, err := redis.ParseURL(s.url)
+	if err != nil {
+		return
+	}
+	c := redis.NewClient(opts)
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	iter := c.Scan(ctx, 0, pattern, 500).Iterator()
+	for iter.Next(ctx) {
+		c.Del(ctx, iter.Val())
+	}
 }
 
 var nonWord = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
