@@ -24,7 +24,9 @@ type NoticeError struct{ Msg string }
 func (e *NoticeError) Error() string { return e.Msg }
 
 // Noticef returns a NoticeError.
-func Noticef(format string, args ...any) error { return &NoticeError{Msg: fmt.Sprintf(format, args...)} }
+func Noticef(format string, args ...any) error {
+	return &NoticeError{Msg: fmt.Sprintf(format, args...)}
+}
 
 // ErrForbidden is returned when a person may not run a command or press a
 // button; the reply says which role is needed.

@@ -1,6 +1,5 @@
 package bot
 
-
 // EventKind says what happened.
 type EventKind int
 

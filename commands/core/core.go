@@ -28,7 +28,7 @@ func whoami() *bot.Command {
 		Summary: "Show who you are to Vigil, your roles, and where you are speaking from",
 		Where:   bot.Anywhere,
 		Run: func(ctx context.Context, req *bot.Request) error {
-			where := req.Event.Room.String()
+			var where string
 			switch {
 			case req.Event.DM:
 				where = "a direct message"

@@ -1,0 +1,56 @@
+# Vigil's build and test entry points. `make test` is what CI runs.
+GO          ?= go
+STATICCHECK_VERSION := v0.8.2
+TOOLS_BIN   := $(shell $(GO) env GOPATH)/bin
+STATICCHECK := $(TOOLS_BIN)/staticcheck
+
+.PHONY: all build test lint fmt-check vet staticcheck unit bench fuzz run clean
+
+all: build
+
+build:
+	$(GO) build ./...
+
+run:
+	$(GO) run ./cmd/vigil
+
+# The full check: formatting, vet, staticcheck, then every test with the race
+# detector against a real redis-server. Integration tests may not skip here
+# (VIGIL_REQUIRE_INTEGRATION=1): a missing dependency fails the run.
+test: fmt-check vet staticcheck
+	@scripts/ensure-redis.sh
+	VIGIL_REQUIRE_INTEGRATION=1 scripts/with-redis.sh $(GO) test -race -count=1 ./...
+
+# Quick tests with no Redis: integration tests skip and say why.
+unit:
+	$(GO) test ./...
+
+lint: fmt-check vet staticcheck
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+$(STATICCHECK):
+	$(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+staticcheck: $(STATICCHECK)
+	$(STATICCHECK) ./...
+
+# Benchmarks (numbers go to docs/BENCHMARKS.md); Redis ones need a server.
+bench:
+	@scripts/ensure-redis.sh
+	scripts/with-redis.sh $(GO) test -run '^$$' -bench . -benchmem ./bot/... ./store/...
+
+# Fuzz the command-line parser; new corpus entries land in the Go cache,
+# failures in bot/testdata/fuzz (commit those).
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test ./bot/ -run '^$$' -fuzz '^FuzzSplitArgs$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./bot/ -run '^$$' -fuzz '^FuzzParseCommand$$' -fuzztime $(FUZZTIME)
+
+clean:
+	$(GO) clean -testcache
