@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/vigil-sec/vigil/store"
 	"github.com/vigil-sec/vigil/store/embedded"
 	"github.com/vigil-sec/vigil/store/storetest"
@@ -98,15 +100,18 @@ func TestSecondOpenFailsFast(t *testing.T) {
 // A file the store cannot read must be reported and left byte-for-byte as
 // it was: it may be the only copy of the team's data.
 func TestCorruptFileIsNeverOverwritten(t *testing.T) {
-	valid := validFile(t)
+	valid, used := validFile(t)
 	cases := map[string][]byte{
 		"garbage":       bytes.Repeat([]byte("not a bbolt file, just text\n"), 1000),
 		"empty":         {},
 		"short garbage": []byte("x"),
 		"first 100 B":   valid[:100],
 		"first page":    valid[:4096],
-		"half":          valid[:len(valid)/2],
-		"zeroed meta":   append(make([]byte, 8192), valid[8192:]...),
+		"3 pages":       valid[:3*4096],
+		// bbolt preallocates: the file is longer than the pages in use,
+		// and only losing used pages is damage.
+		"last used page": valid[:used-4096],
+		"zeroed meta":    append(make([]byte, 8192), valid[8192:]...),
 	}
 	for name, content := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -144,7 +149,8 @@ func TestUnreadableFile(t *testing.T) {
 		t.Skip("root reads files regardless of mode")
 	}
 	path := filepath.Join(t.TempDir(), "vigil.db")
-	if err := os.WriteFile(path, validFile(t), 0o000); err != nil {
+	valid, _ := validFile(t)
+	if err := os.WriteFile(path, valid, 0o000); err != nil {
 		t.Fatal(err)
 	}
 	_, err := embedded.Open(path)
@@ -153,8 +159,9 @@ func TestUnreadableFile(t *testing.T) {
 	}
 }
 
-// validFile returns the bytes of a store with enough data to span pages.
-func validFile(t *testing.T) []byte {
+// validFile returns the bytes of a store with enough data to span pages,
+// and how many of them bbolt uses.
+func validFile(t *testing.T) ([]byte, int) {
 	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "valid.db")
@@ -175,7 +182,17 @@ func validFile(t *testing.T) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var used int
+	db.View(func(tx *bolt.Tx) error { used = int(tx.Size()); return nil })
+	if used <= 4*4096 || used > len(b) {
+		t.Fatalf("store uses %d of %d bytes", used, len(b))
+	}
+	return b, used
 }
 
 func TestClosed(t *testing.T) {
