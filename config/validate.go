@@ -96,6 +96,13 @@ func checkRedisURL(raw string) string {
 			return msg
 		}
 		master, db, _ := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
+		if master != "" && db == "" && u.Query().Get("master_name") != "" {
+			// go-redis' own form: /db?master_name=NAME.
+			master, db = u.Query().Get("master_name"), master
+		}
+		if master == "" {
+			master = u.Query().Get("master_name")
+		}
 		if master == "" {
 			return "sentinel URL needs the master name as its path, as in redis+sentinel://host:26379/mymaster"
 		}

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/vigil-sec/vigil/config"
+	redisstore "github.com/vigil-sec/vigil/store/redis"
 )
 
 // checkConfigOptions are the parsed flags of "vigil check-config".
@@ -63,6 +64,13 @@ func checkConfigMain(args []string, s streams, lookup env) int {
 	if err != nil {
 		fmt.Fprintf(s.Err, "%s: invalid configuration:\n%v\n", o.ConfigPath, err)
 		return 1
+	}
+	if cfg.Redis.Enabled() {
+		// The store's own parser has the last word on the URL forms.
+		if _, err := redisstore.New(redisstore.Options{URL: cfg.Redis.URL.Value(), Prefix: cfg.Redis.Prefix}); err != nil {
+			fmt.Fprintf(s.Err, "%s: invalid configuration:\nredis.url: %v\n", o.ConfigPath, err)
+			return 1
+		}
 	}
 	fmt.Fprintf(s.Out, "%s: OK (%s)\n", o.ConfigPath, cfg.Summary())
 	if o.Print {

@@ -116,6 +116,7 @@ func run(ctx context.Context, o runOptions, s streams, lookup env) error {
 		term.IsTerminal(int(s.InFile.Fd())) && term.IsTerminal(int(s.OutFile.Fd()))
 	logger := newLogger(cfg, o, s.Err, interactive, lookup)
 
+	redisstore.RouteClientLogs(logger)
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err

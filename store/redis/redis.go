@@ -8,8 +8,10 @@
 //	redis://[user:password@]host[:port][/db][?option=value...]    one server
 //	rediss://...                                                   one server over TLS
 //	unix://[user:password@]/path/to/redis.sock[?db=N]             one server, unix socket
+//	redis+sentinel://[user:password@]host:port[,host:port...]/master[/db]
 //	redis+sentinel://[user:password@]host:port[/db]?master_name=NAME[&addr=host2:port...]
 //	rediss+sentinel://...                                          Sentinel, TLS
+//	redis+cluster://[user:password@]host:port[,host:port...]
 //	redis+cluster://[user:password@]host:port[?addr=host2:port...] Redis Cluster
 //	rediss+cluster://...                                           Cluster, TLS
 //
@@ -164,12 +166,18 @@ func parseURL(raw string) (*config, error) {
 		cfg.single, err = redis.ParseURL(inner)
 	case marker == "sentinel" && (base == "redis" || base == "rediss"):
 		cfg.mode = modeSentinel
+		if inner, err = hostListToQuery(inner, true); err != nil {
+			break
+		}
 		cfg.failover, err = redis.ParseFailoverURL(inner)
 		if err == nil && cfg.failover.MasterName == "" {
 			err = errors.New("a sentinel URL needs ?master_name=NAME")
 		}
 	case marker == "cluster" && (base == "redis" || base == "rediss"):
 		cfg.mode = modeCluster
+		if inner, err = hostListToQuery(inner, false); err != nil {
+			break
+		}
 		cfg.cluster, err = redis.ParseClusterURL(inner)
 	default:
 		return nil, fmt.Errorf("redis: %w: unsupported URL scheme %q (want redis, rediss, unix, redis+sentinel, rediss+sentinel, redis+cluster or rediss+cluster)", store.ErrInvalid, scheme)
@@ -182,6 +190,49 @@ func parseURL(raw string) (*config, error) {
 		return nil, fmt.Errorf("redis: %w: bad %s URL: %w", store.ErrInvalid, scheme, err)
 	}
 	return cfg, nil
+}
+
+// hostListToQuery accepts the friendlier form the configuration documents,
+// host1:port,host2:port[/master[/db]], and rewrites it into the form
+// go-redis parses: the first host, the others as addr= options and the
+// sentinel master as master_name=. URLs already in go-redis' form pass
+// through unchanged.
+func hostListToQuery(inner string, sentinel bool) (string, error) {
+	// url.Parse refuses a comma-separated host list, so split it off first.
+	scheme, rest, _ := strings.Cut(inner, "://")
+	end := strings.IndexAny(rest, "/?")
+	if end < 0 {
+		end = len(rest)
+	}
+	authority, tail := rest[:end], rest[end:]
+	userinfo, hostList := "", authority
+	if at := strings.LastIndex(authority, "@"); at >= 0 {
+		userinfo, hostList = authority[:at+1], authority[at+1:]
+	}
+	hosts := strings.Split(hostList, ",")
+	u, err := url.Parse(scheme + "://" + userinfo + hosts[0] + tail)
+	if err != nil {
+		return "", err
+	}
+	q := u.Query()
+	for _, h := range hosts[1:] {
+		if h == "" {
+			return "", errors.New("empty host in the host list")
+		}
+		q.Add("addr", h)
+	}
+	if sentinel && q.Get("master_name") == "" {
+		master, db, _ := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
+		if master != "" {
+			q.Set("master_name", master)
+			u.Path = ""
+			if db != "" {
+				u.Path = "/" + db
+			}
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }
 
 func (c *config) applyTimeouts(d time.Duration) {

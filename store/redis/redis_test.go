@@ -82,6 +82,9 @@ func TestParseURL(t *testing.T) {
 					t.Errorf("passwords: sentinel %q data %q", c.failover.SentinelPassword, c.failover.Password)
 				}
 			}},
+		{url: "redis+sentinel://:sentpw@s1:26379,s2:26379,s3:26379/mymaster/1", mode: modeSentinel,
+			desc: `redis sentinel master "mymaster" via s1:26379,s2:26379,s3:26379 db 1`},
+		{url: "redis+cluster://n1:7000,n2:7001,n3:7002", mode: modeCluster, desc: "redis cluster n1:7000,n2:7001,n3:7002"},
 		{url: "rediss+sentinel://s1:26379?master_name=m", mode: modeSentinel, desc: `redis sentinel master "m" via s1:26379 db 0 (TLS)`},
 		{url: "redis+cluster://:pw@n1:7000?addr=n2:7001&addr=n3:7002&dial_timeout=5s", mode: modeCluster,
 			desc: "redis cluster n1:7000,n2:7001,n3:7002", check: func(t *testing.T, c *config) {
@@ -128,7 +131,8 @@ func TestParseURL(t *testing.T) {
 		"",
 		"localhost:6379",
 		"http://localhost",
-		"redis+sentinel://:hunter2@s1:26379",            // no master_name
+		"redis+sentinel://:hunter2@s1:26379", // no master_name
+		"redis+sentinel://:hunter2@s1:26379,,s2/m",      // empty host in the list
 		"redis://:hunter2@host:notaport",                // url.Parse error, which quotes the URL
 		"redis://:hunter2@host/x/y",                     // bad path
 		"redis://:hunter2@host?bogus_option=1",          // unknown option

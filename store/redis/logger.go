@@ -1,0 +1,24 @@
+package redisstore
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// RouteClientLogs sends go-redis' own log lines (pool dial failures and the
+// like, which it otherwise prints to stderr) to l at debug level: the store
+// already reports each failure as an error wrapping store.ErrUnavailable,
+// so at the default level they would only repeat it. go-redis keeps its
+// logger in a package variable, so this is for main to call once.
+func RouteClientLogs(l *slog.Logger) {
+	redis.SetLogger(slogPrinter{l})
+}
+
+type slogPrinter struct{ l *slog.Logger }
+
+func (p slogPrinter) Printf(ctx context.Context, format string, v ...any) {
+	p.l.DebugContext(ctx, "go-redis: "+fmt.Sprintf(format, v...))
+}
