@@ -71,10 +71,11 @@ func (o *Outbox) Enqueue(ctx context.Context, id string, to Destination, msg Mes
 	if err != nil {
 		return fmt.Errorf("outbox: enqueue %s: %w", id, err)
 	}
-	switch _, err := o.store.Put(ctx, outboxCollection, id, data, store.NewDoc); {
-	case errors.Is(err, store.ErrConflict):
-		return nil // already queued
-	case err != nil:
+	// An id that is already stored keeps its first content and place in
+	// line, but the index and queue writes below still run: if an earlier
+	// Enqueue stopped half-way (the store went away), posting again repairs
+	// it instead of leaving a message that is never delivered.
+	if _, err := o.store.Put(ctx, outboxCollection, id, data, store.NewDoc); err != nil && !errors.Is(err, store.ErrConflict) {
 		return fmt.Errorf("outbox: enqueue %s: %w", id, err)
 	}
 	conv := to.key()

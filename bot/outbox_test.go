@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/bot/bottest"
+	"github.com/vigil-sec/vigil/store"
 )
 
 var roomDest = bot.ToRoom(bottest.Room, bot.ThreadRef{})
@@ -144,5 +146,39 @@ func TestOutboxDropsRejectedAndGoesOn(t *testing.T) {
 	entries, _ := h.Engine.Audit().Last(context.Background(), 5)
 	if len(entries) == 0 || entries[len(entries)-1].Action != "outbox.dropped" {
 		t.Errorf("the dropped message is not in the audit log: %+v", entries)
+	}
+}
+
+// flakyIndex fails the first SetAdd, as a Redis going away between two
+// writes would.
+type flakyIndex struct {
+	store.Store
+	failed bool
+}
+
+func (f *flakyIndex) SetAdd(ctx context.Context, set string, members ...string) error {
+	if !f.failed {
+		f.failed = true
+		return fmt.Errorf("redis: %w", store.ErrUnavailable)
+	}
+	return f.Store.SetAdd(ctx, set, members...)
+}
+
+func TestOutboxRepostRepairsAHalfWrittenEnqueue(t *testing.T) {
+	st := &flakyIndex{Store: bottest.OpenStore(t)}
+	h := bottest.New(t, bottest.Options{Store: st})
+	ctx := context.Background()
+	if err := h.Engine.Post(ctx, "handoff-1", roomDest, bot.Text("duty passes to bob")); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("first post: %v, want the store outage reported", err)
+	}
+	if sent := h.Advance(time.Minute); len(sent) != 0 {
+		t.Fatalf("a half-written post was delivered: %q", bottest.Texts(sent))
+	}
+	// The caller (a job's retry) posts again: the message goes out, once.
+	if err := h.Engine.Post(ctx, "handoff-1", roomDest, bot.Text("duty passes to bob")); err != nil {
+		t.Fatal(err)
+	}
+	if got := bottest.Joined(h.Advance(time.Minute)); got != "duty passes to bob" {
+		t.Errorf("after the re-post delivered %q", got)
 	}
 }

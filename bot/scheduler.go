@@ -72,12 +72,14 @@ func (s *Scheduler) Schedule(ctx context.Context, j Job) error {
 	if err != nil {
 		return fmt.Errorf("schedule %s: %w", j.ID, err)
 	}
-	// The document first: a queue entry without its document is skipped
-	// as stale, a document without its entry would never run.
-	if _, err := s.store.Put(ctx, jobCollection, j.ID, data, store.AnyVersion); err != nil {
+	// Two writes, and the store may go away between them. The queue entry
+	// goes first: an entry whose document is missing is dropped as stale
+	// when it falls due, while a document without its entry would never
+	// run. The caller sees the error and may simply schedule again.
+	if err := s.store.Schedule(ctx, jobQueue, j.ID, j.Due); err != nil {
 		return fmt.Errorf("schedule %s: %w", j.ID, err)
 	}
-	if err := s.store.Schedule(ctx, jobQueue, j.ID, j.Due); err != nil {
+	if _, err := s.store.Put(ctx, jobCollection, j.ID, data, store.AnyVersion); err != nil {
 		return fmt.Errorf("schedule %s: %w", j.ID, err)
 	}
 	return nil
