@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -156,4 +159,44 @@ func TestRunOnRedis(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "@bob") {
 		t.Errorf("second run: %d %q", code, out)
 	}
+}
+
+// A stop signal ends Vigil even while the console waits on open input
+// (a pipe that is never closed, as under a service manager).
+func TestStopsWhenCancelledWithInputOpen(t *testing.T) {
+	r, w := io.Pipe()
+	defer w.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var out, errb bytes.Buffer
+	reading := &signalingReader{r: r, first: make(chan struct{})}
+	go func() {
+		done <- run(ctx, runOptions{Data: t.TempDir()}, streams{In: reading, Out: &out, Err: &errb}, func(string) (string, bool) { return "", false })
+	}()
+	select {
+	case <-reading.first: // the console is blocked reading its input
+	case err := <-done:
+		t.Fatalf("run ended before reading input: %v", err)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run after cancel: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not stop after its context was cancelled")
+	}
+}
+
+// signalingReader closes first when the first Read begins.
+type signalingReader struct {
+	r     io.Reader
+	once  sync.Once
+	first chan struct{}
+}
+
+func (s *signalingReader) Read(p []byte) (int, error) {
+	s.once.Do(func() { close(s.first) })
+	return s.r.Read(p)
 }

@@ -214,7 +214,15 @@ func run(ctx context.Context, o runOptions, s streams, lookup env) error {
 			}
 		})
 	}
-	conErr := con.Run(ctx)
+	// The console blocks reading its input; a signal must still stop
+	// Vigil when the input stays open (a pipe, a service manager).
+	conDone := make(chan error, 1)
+	go func() { conDone <- con.Run(ctx) }()
+	var conErr error
+	select {
+	case conErr = <-conDone:
+	case <-ctx.Done():
+	}
 	cancel()
 	wg.Wait()
 	close(errc)
