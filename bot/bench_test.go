@@ -17,8 +17,14 @@ func benchEngine(b *testing.B, o bottest.Options) *bottest.Harness {
 		Name: "duty", Summary: "who is on duty", MaxArgs: -1, Roles: []bot.Role{bot.RoleResponder},
 		Flags: []bot.FlagSpec{{Name: "weeks"}, {Name: "from"}, {Name: "to"}},
 		Sub: []*bot.Command{{Name: "override", MinArgs: 1, MaxArgs: 1, Flags: []bot.FlagSpec{{Name: "from"}, {Name: "to"}},
-			Run: func(ctx context.Context, req *bot.Request) error { _, err := req.Reply(ctx, bot.Text("ok")); return err }}},
-		Run: func(ctx context.Context, req *bot.Request) error { _, err := req.Reply(ctx, bot.Text("ok")); return err },
+			Run: func(ctx context.Context, req *bot.Request) error {
+				_, err := req.Reply(ctx, bot.Text("ok"))
+				return err
+			}}},
+		Run: func(ctx context.Context, req *bot.Request) error {
+			_, err := req.Reply(ctx, bot.Text("ok"))
+			return err
+		},
 	})
 	if err != nil {
 		b.Fatal(err)

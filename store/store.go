@@ -187,3 +187,23 @@ func ValidName(kind, name string) error {
 	}
 	return nil
 }
+
+// ValidNames checks pairs of (kind, name) with ValidName, in order.
+func ValidNames(kindNames ...string) error {
+	for i := 0; i+1 < len(kindNames); i += 2 {
+		if err := ValidName(kindNames[i], kindNames[i+1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ValidMembers checks set members like names.
+func ValidMembers(members []string) error {
+	for _, m := range members {
+		if err := ValidName("member", m); err != nil {
+			return err
+		}
+	}
+	return nil
+}

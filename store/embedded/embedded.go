@@ -260,21 +260,12 @@ func putSortable(b []byte, v int64) { binary.BigEndian.PutUint64(b, uint64(v)^(1
 
 func getSortable(b []byte) int64 { return int64(binary.BigEndian.Uint64(b) ^ (1 << 63)) }
 
-func checkNames(kindNames ...string) error {
-	for i := 0; i+1 < len(kindNames); i += 2 {
-		if err := store.ValidName(kindNames[i], kindNames[i+1]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // ---- documents ----
 
 // Get returns a document.
 func (s *Store) Get(ctx context.Context, collection, id string) (store.Doc, error) {
 	op := "get docs/" + collection + "/" + id
-	if err := checkNames("collection", collection, "id", id); err != nil {
+	if err := store.ValidNames("collection", collection, "id", id); err != nil {
 		return store.Doc{}, fmt.Errorf("embedded: %s: %w", op, err)
 	}
 	var d store.Doc
@@ -316,7 +307,7 @@ func versionMismatch(expect, have int64) error {
 // Put writes a document under the compare-and-swap rule.
 func (s *Store) Put(ctx context.Context, collection, id string, data []byte, expect int64) (int64, error) {
 	op := "put docs/" + collection + "/" + id
-	if err := checkNames("collection", collection, "id", id); err != nil {
+	if err := store.ValidNames("collection", collection, "id", id); err != nil {
 		return 0, fmt.Errorf("embedded: %s: %w", op, err)
 	}
 	if err := checkVersion(expect, false); err != nil {
@@ -350,7 +341,7 @@ func (s *Store) Put(ctx context.Context, collection, id string, data []byte, exp
 // Delete removes a document under the compare-and-swap rule.
 func (s *Store) Delete(ctx context.Context, collection, id string, expect int64) error {
 	op := "delete docs/" + collection + "/" + id
-	if err := checkNames("collection", collection, "id", id); err != nil {
+	if err := store.ValidNames("collection", collection, "id", id); err != nil {
 		return fmt.Errorf("embedded: %s: %w", op, err)
 	}
 	if err := checkVersion(expect, true); err != nil {
@@ -381,7 +372,7 @@ func (s *Store) Delete(ctx context.Context, collection, id string, expect int64)
 // List returns the ids of a collection; bbolt keeps keys sorted bytewise.
 func (s *Store) List(ctx context.Context, collection string) ([]string, error) {
 	op := "list docs/" + collection
-	if err := checkNames("collection", collection); err != nil {
+	if err := store.ValidNames("collection", collection); err != nil {
 		return nil, fmt.Errorf("embedded: %s: %w", op, err)
 	}
 	var ids []string
@@ -406,22 +397,13 @@ func keys(b *bolt.Bucket) []string {
 
 // ---- sets ----
 
-func checkMembers(members []string) error {
-	for _, m := range members {
-		if err := store.ValidName("member", m); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // SetAdd adds members to a set.
 func (s *Store) SetAdd(ctx context.Context, set string, members ...string) error {
 	op := "set add " + set
-	if err := checkNames("set", set); err != nil {
+	if err := store.ValidNames("set", set); err != nil {
 		return fmt.Errorf("embedded: %s: %w", op, err)
 	}
-	if err := checkMembers(members); err != nil {
+	if err := store.ValidMembers(members); err != nil {
 		return fmt.Errorf("embedded: %s: %w", op, err)
 	}
 	if len(members) == 0 {
@@ -444,10 +426,10 @@ func (s *Store) SetAdd(ctx context.Context, set string, members ...string) error
 // SetRemove removes members from a set.
 func (s *Store) SetRemove(ctx context.Context, set string, members ...string) error {
 	op := "set remove " + set
-	if err := checkNames("set", set); err != nil {
+	if err := store.ValidNames("set", set); err != nil {
 		return fmt.Errorf("embedded: %s: %w", op, err)
 	}
-	if err := checkMembers(members); err != nil {
+	if err := store.ValidMembers(members); err != nil {
 		return fmt.Errorf("embedded: %s: %w", op, err)
 	}
 	if len(members) == 0 {
@@ -470,7 +452,7 @@ func (s *Store) SetRemove(ctx context.Context, set string, members ...string) er
 // SetMembers returns the members, sorted.
 func (s *Store) SetMembers(ctx context.Context, set string) ([]string, error) {
 	op := "set members " + set
-	if err := checkNames("set", set); err != nil {
+	if err := store.ValidNames("set", set); err != nil {
 		return nil, fmt.Errorf("embedded: %s: %w", op, err)
 	}
 	var out []string
@@ -484,7 +466,7 @@ func (s *Store) SetMembers(ctx context.Context, set string) ([]string, error) {
 // SetContains reports whether member is in set.
 func (s *Store) SetContains(ctx context.Context, set, member string) (bool, error) {
 	op := "set contains " + set
-	if err := checkNames("set", set, "member", member); err != nil {
+	if err := store.ValidNames("set", set, "member", member); err != nil {
 		return false, fmt.Errorf("embedded: %s: %w", op, err)
 	}
 	var ok bool
@@ -589,7 +571,7 @@ func (q queue) remove(key string, it item) error {
 // Schedule sets or moves key's due time; it also ends any claim on it.
 func (s *Store) Schedule(ctx context.Context, queueName, key string, due time.Time) error {
 	op := "schedule " + queueName + "/" + key
-	if err := checkNames("queue", queueName, "key", key); err != nil {
+	if err := store.ValidNames("queue", queueName, "key", key); err != nil {
 		return fmt.Errorf("embedded: %s: %w", op, err)
 	}
 	return s.update(ctx, op, func(tx *bolt.Tx) error {
@@ -613,7 +595,7 @@ func (s *Store) Schedule(ctx context.Context, queueName, key string, due time.Ti
 // Unschedule removes key.
 func (s *Store) Unschedule(ctx context.Context, queueName, key string) error {
 	op := "unschedule " + queueName + "/" + key
-	if err := checkNames("queue", queueName, "key", key); err != nil {
+	if err := store.ValidNames("queue", queueName, "key", key); err != nil {
 		return fmt.Errorf("embedded: %s: %w", op, err)
 	}
 	return s.update(ctx, op, func(tx *bolt.Tx) error {
@@ -632,7 +614,7 @@ func (s *Store) Unschedule(ctx context.Context, queueName, key string) error {
 // ClaimDue claims up to limit items due at or before now.
 func (s *Store) ClaimDue(ctx context.Context, queueName string, now time.Time, hold time.Duration, limit int) ([]store.Claim, error) {
 	op := "claim " + queueName
-	if err := checkNames("queue", queueName); err != nil {
+	if err := store.ValidNames("queue", queueName); err != nil {
 		return nil, fmt.Errorf("embedded: %s: %w", op, err)
 	}
 	if hold <= 0 || limit < 0 {
@@ -683,7 +665,7 @@ func (s *Store) ClaimDue(ctx context.Context, queueName string, now time.Time, h
 // Complete removes a claimed item if that claim still holds it.
 func (s *Store) Complete(ctx context.Context, queueName string, c store.Claim) (bool, error) {
 	op := "complete " + queueName + "/" + c.Key
-	if err := checkNames("queue", queueName, "key", c.Key); err != nil {
+	if err := store.ValidNames("queue", queueName, "key", c.Key); err != nil {
 		return false, fmt.Errorf("embedded: %s: %w", op, err)
 	}
 	var done bool
@@ -721,7 +703,7 @@ func (s *Store) Pending(ctx context.Context, queueName string, limit int) ([]sto
 }
 
 func (s *Store) pending(ctx context.Context, op, queueName string, limit int) ([]store.DueItem, error) {
-	if err := checkNames("queue", queueName); err != nil {
+	if err := store.ValidNames("queue", queueName); err != nil {
 		return nil, fmt.Errorf("embedded: %s: %w", op, err)
 	}
 	if limit < 0 {
@@ -764,7 +746,7 @@ func expiry(now time.Time, ttl time.Duration) int64 {
 // AcquireLease takes or renews a lease.
 func (s *Store) AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error) {
 	op := "acquire lease " + name
-	if err := checkNames("lease", name, "holder", holder); err != nil {
+	if err := store.ValidNames("lease", name, "holder", holder); err != nil {
 		return false, fmt.Errorf("embedded: %s: %w", op, err)
 	}
 	if err := checkTTL(ttl); err != nil {
@@ -794,7 +776,7 @@ func (s *Store) AcquireLease(ctx context.Context, name, holder string, now time.
 // ReleaseLease frees the lease if holder has it.
 func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
 	op := "release lease " + name
-	if err := checkNames("lease", name, "holder", holder); err != nil {
+	if err := store.ValidNames("lease", name, "holder", holder); err != nil {
 		return fmt.Errorf("embedded: %s: %w", op, err)
 	}
 	return s.update(ctx, op, func(tx *bolt.Tx) error {
@@ -809,7 +791,7 @@ func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
 // LeaseHolder returns who holds the lease at now.
 func (s *Store) LeaseHolder(ctx context.Context, name string, now time.Time) (string, error) {
 	op := "lease holder " + name
-	if err := checkNames("lease", name); err != nil {
+	if err := store.ValidNames("lease", name); err != nil {
 		return "", fmt.Errorf("embedded: %s: %w", op, err)
 	}
 	var h string
@@ -827,7 +809,7 @@ func (s *Store) LeaseHolder(ctx context.Context, name string, now time.Time) (st
 // MarkSeen records key until now+ttl unless a live record exists.
 func (s *Store) MarkSeen(ctx context.Context, key string, now time.Time, ttl time.Duration) (bool, error) {
 	op := "mark seen " + key
-	if err := checkNames("key", key); err != nil {
+	if err := store.ValidNames("key", key); err != nil {
 		return false, fmt.Errorf("embedded: %s: %w", op, err)
 	}
 	if err := checkTTL(ttl); err != nil {
@@ -891,7 +873,7 @@ func purgeSeen(seen, exp *bolt.Bucket, nowMS int64) error {
 // WasSeen reports whether key has a live record at now.
 func (s *Store) WasSeen(ctx context.Context, key string, now time.Time) (bool, error) {
 	op := "was seen " + key
-	if err := checkNames("key", key); err != nil {
+	if err := store.ValidNames("key", key); err != nil {
 		return false, fmt.Errorf("embedded: %s: %w", op, err)
 	}
 	var ok bool
@@ -906,7 +888,7 @@ func (s *Store) WasSeen(ctx context.Context, key string, now time.Time) (bool, e
 // Forget removes key's record.
 func (s *Store) Forget(ctx context.Context, key string) error {
 	op := "forget " + key
-	if err := checkNames("key", key); err != nil {
+	if err := store.ValidNames("key", key); err != nil {
 		return fmt.Errorf("embedded: %s: %w", op, err)
 	}
 	return s.update(ctx, op, func(tx *bolt.Tx) error {
@@ -941,7 +923,7 @@ func seqKey(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
 // Append adds an entry to a log.
 func (s *Store) Append(ctx context.Context, log string, data []byte) (string, error) {
 	op := "append " + log
-	if err := checkNames("log", log); err != nil {
+	if err := store.ValidNames("log", log); err != nil {
 		return "", fmt.Errorf("embedded: %s: %w", op, err)
 	}
 	var id string
@@ -963,7 +945,7 @@ func (s *Store) Append(ctx context.Context, log string, data []byte) (string, er
 // ReadLog returns up to limit entries after the entry with id after.
 func (s *Store) ReadLog(ctx context.Context, log, after string, limit int) ([]store.LogEntry, error) {
 	op := "read log " + log
-	if err := checkNames("log", log); err != nil {
+	if err := store.ValidNames("log", log); err != nil {
 		return nil, fmt.Errorf("embedded: %s: %w", op, err)
 	}
 	if limit < 0 {
@@ -998,7 +980,7 @@ func (s *Store) ReadLog(ctx context.Context, log, after string, limit int) ([]st
 // LastEntries returns the last n entries, oldest first.
 func (s *Store) LastEntries(ctx context.Context, log string, n int) ([]store.LogEntry, error) {
 	op := "last entries " + log
-	if err := checkNames("log", log); err != nil {
+	if err := store.ValidNames("log", log); err != nil {
 		return nil, fmt.Errorf("embedded: %s: %w", op, err)
 	}
 	if n < 0 {

@@ -405,15 +405,6 @@ func expiry(now time.Time, d time.Duration) int64 {
 	return u
 }
 
-func checkNames(kindNames ...string) error {
-	for i := 0; i+1 < len(kindNames); i += 2 {
-		if err := store.ValidName(kindNames[i], kindNames[i+1]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func invalid(op string, err error) error { return fmt.Errorf("redis: %s: %w", op, err) }
 
 // ---- documents ----
@@ -447,7 +438,7 @@ return {1, have}`)
 // Get returns a document.
 func (s *Store) Get(ctx context.Context, collection, id string) (store.Doc, error) {
 	op := "get docs/" + collection + "/" + id
-	if err := checkNames("collection", collection, "id", id); err != nil {
+	if err := store.ValidNames("collection", collection, "id", id); err != nil {
 		return store.Doc{}, invalid(op, err)
 	}
 	vals, err := s.c.HMGet(ctx, s.docKeys(collection, id)[0], "v", "data").Result()
@@ -494,7 +485,7 @@ func casResult(res any) (bool, int64, error) {
 // Put writes a document under the compare-and-swap rule.
 func (s *Store) Put(ctx context.Context, collection, id string, data []byte, expect int64) (int64, error) {
 	op := "put docs/" + collection + "/" + id
-	if err := checkNames("collection", collection, "id", id); err != nil {
+	if err := store.ValidNames("collection", collection, "id", id); err != nil {
 		return 0, invalid(op, err)
 	}
 	if err := checkVersion(expect, false); err != nil {
@@ -517,7 +508,7 @@ func (s *Store) Put(ctx context.Context, collection, id string, data []byte, exp
 // Delete removes a document under the compare-and-swap rule.
 func (s *Store) Delete(ctx context.Context, collection, id string, expect int64) error {
 	op := "delete docs/" + collection + "/" + id
-	if err := checkNames("collection", collection, "id", id); err != nil {
+	if err := store.ValidNames("collection", collection, "id", id); err != nil {
 		return invalid(op, err)
 	}
 	if err := checkVersion(expect, true); err != nil {
@@ -540,7 +531,7 @@ func (s *Store) Delete(ctx context.Context, collection, id string, expect int64)
 // List returns the ids of a collection, sorted.
 func (s *Store) List(ctx context.Context, collection string) ([]string, error) {
 	op := "list docs/" + collection
-	if err := checkNames("collection", collection); err != nil {
+	if err := store.ValidNames("collection", collection); err != nil {
 		return nil, invalid(op, err)
 	}
 	ids, err := s.c.SMembers(ctx, s.docKeys(collection, "")[1]).Result()
@@ -553,15 +544,6 @@ func (s *Store) List(ctx context.Context, collection string) ([]string, error) {
 
 // ---- sets ----
 
-func checkMembers(members []string) error {
-	for _, m := range members {
-		if err := store.ValidName("member", m); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func anys(ss []string) []any {
 	out := make([]any, len(ss))
 	for i, s := range ss {
@@ -573,10 +555,10 @@ func anys(ss []string) []any {
 // SetAdd adds members to a set.
 func (s *Store) SetAdd(ctx context.Context, set string, members ...string) error {
 	op := "set add " + set
-	if err := checkNames("set", set); err != nil {
+	if err := store.ValidNames("set", set); err != nil {
 		return invalid(op, err)
 	}
-	if err := checkMembers(members); err != nil {
+	if err := store.ValidMembers(members); err != nil {
 		return invalid(op, err)
 	}
 	if len(members) == 0 {
@@ -588,10 +570,10 @@ func (s *Store) SetAdd(ctx context.Context, set string, members ...string) error
 // SetRemove removes members from a set.
 func (s *Store) SetRemove(ctx context.Context, set string, members ...string) error {
 	op := "set remove " + set
-	if err := checkNames("set", set); err != nil {
+	if err := store.ValidNames("set", set); err != nil {
 		return invalid(op, err)
 	}
-	if err := checkMembers(members); err != nil {
+	if err := store.ValidMembers(members); err != nil {
 		return invalid(op, err)
 	}
 	if len(members) == 0 {
@@ -603,7 +585,7 @@ func (s *Store) SetRemove(ctx context.Context, set string, members ...string) er
 // SetMembers returns the members, sorted.
 func (s *Store) SetMembers(ctx context.Context, set string) ([]string, error) {
 	op := "set members " + set
-	if err := checkNames("set", set); err != nil {
+	if err := store.ValidNames("set", set); err != nil {
 		return nil, invalid(op, err)
 	}
 	m, err := s.c.SMembers(ctx, s.tag("set", set)).Result()
@@ -617,7 +599,7 @@ func (s *Store) SetMembers(ctx context.Context, set string) ([]string, error) {
 // SetContains reports whether member is in set.
 func (s *Store) SetContains(ctx context.Context, set, member string) (bool, error) {
 	op := "set contains " + set
-	if err := checkNames("set", set, "member", member); err != nil {
+	if err := store.ValidNames("set", set, "member", member); err != nil {
 		return false, invalid(op, err)
 	}
 	ok, err := s.c.SIsMember(ctx, s.tag("set", set), member).Result()
@@ -671,7 +653,7 @@ return 1`)
 // Schedule sets or moves key's due time; it also ends any claim on it.
 func (s *Store) Schedule(ctx context.Context, queue, key string, due time.Time) error {
 	op := "schedule " + queue + "/" + key
-	if err := checkNames("queue", queue, "key", key); err != nil {
+	if err := store.ValidNames("queue", queue, "key", key); err != nil {
 		return invalid(op, err)
 	}
 	return s.fail(op, scheduleScript.Run(ctx, s.c, s.queueKeys(queue), key, msArg(due)).Err())
@@ -680,7 +662,7 @@ func (s *Store) Schedule(ctx context.Context, queue, key string, due time.Time) 
 // Unschedule removes key.
 func (s *Store) Unschedule(ctx context.Context, queue, key string) error {
 	op := "unschedule " + queue + "/" + key
-	if err := checkNames("queue", queue, "key", key); err != nil {
+	if err := store.ValidNames("queue", queue, "key", key); err != nil {
 		return invalid(op, err)
 	}
 	return s.fail(op, unscheduleScript.Run(ctx, s.c, s.queueKeys(queue), key).Err())
@@ -689,7 +671,7 @@ func (s *Store) Unschedule(ctx context.Context, queue, key string) error {
 // ClaimDue atomically claims up to limit items due at or before now.
 func (s *Store) ClaimDue(ctx context.Context, queue string, now time.Time, hold time.Duration, limit int) ([]store.Claim, error) {
 	op := "claim " + queue
-	if err := checkNames("queue", queue); err != nil {
+	if err := store.ValidNames("queue", queue); err != nil {
 		return nil, invalid(op, err)
 	}
 	if hold <= 0 || limit < 0 {
@@ -717,7 +699,7 @@ func (s *Store) ClaimDue(ctx context.Context, queue string, now time.Time, hold 
 // Complete removes a claimed item if that claim still holds it.
 func (s *Store) Complete(ctx context.Context, queue string, c store.Claim) (bool, error) {
 	op := "complete " + queue + "/" + c.Key
-	if err := checkNames("queue", queue, "key", c.Key); err != nil {
+	if err := store.ValidNames("queue", queue, "key", c.Key); err != nil {
 		return false, invalid(op, err)
 	}
 	n, err := completeScript.Run(ctx, s.c, s.queueKeys(queue), c.Key, msArg(c.ClaimedUntil)).Int()
@@ -742,7 +724,7 @@ func (s *Store) Pending(ctx context.Context, queue string, limit int) ([]store.D
 }
 
 func (s *Store) pending(ctx context.Context, op, queue string, limit int) ([]store.DueItem, error) {
-	if err := checkNames("queue", queue); err != nil {
+	if err := store.ValidNames("queue", queue); err != nil {
 		return nil, invalid(op, err)
 	}
 	if limit < 0 {
@@ -792,7 +774,7 @@ func checkTTL(ttl time.Duration) error {
 // AcquireLease takes or renews a lease.
 func (s *Store) AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error) {
 	op := "acquire lease " + name
-	if err := checkNames("lease", name, "holder", holder); err != nil {
+	if err := store.ValidNames("lease", name, "holder", holder); err != nil {
 		return false, invalid(op, err)
 	}
 	if err := checkTTL(ttl); err != nil {
@@ -808,7 +790,7 @@ func (s *Store) AcquireLease(ctx context.Context, name, holder string, now time.
 // ReleaseLease frees the lease if holder has it.
 func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
 	op := "release lease " + name
-	if err := checkNames("lease", name, "holder", holder); err != nil {
+	if err := store.ValidNames("lease", name, "holder", holder); err != nil {
 		return invalid(op, err)
 	}
 	return s.fail(op, releaseScript.Run(ctx, s.c, []string{s.tag("lease", name)}, holder).Err())
@@ -817,7 +799,7 @@ func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
 // LeaseHolder returns who holds the lease at now.
 func (s *Store) LeaseHolder(ctx context.Context, name string, now time.Time) (string, error) {
 	op := "lease holder " + name
-	if err := checkNames("lease", name); err != nil {
+	if err := store.ValidNames("lease", name); err != nil {
 		return "", invalid(op, err)
 	}
 	vals, err := s.c.HMGet(ctx, s.tag("lease", name), "h", "u").Result()
@@ -845,7 +827,7 @@ return 1`)
 // MarkSeen records key until now+ttl unless a live record exists.
 func (s *Store) MarkSeen(ctx context.Context, key string, now time.Time, ttl time.Duration) (bool, error) {
 	op := "mark seen " + key
-	if err := checkNames("key", key); err != nil {
+	if err := store.ValidNames("key", key); err != nil {
 		return false, invalid(op, err)
 	}
 	if err := checkTTL(ttl); err != nil {
@@ -862,7 +844,7 @@ func (s *Store) MarkSeen(ctx context.Context, key string, now time.Time, ttl tim
 // WasSeen reports whether key has a live record at now.
 func (s *Store) WasSeen(ctx context.Context, key string, now time.Time) (bool, error) {
 	op := "was seen " + key
-	if err := checkNames("key", key); err != nil {
+	if err := store.ValidNames("key", key); err != nil {
 		return false, invalid(op, err)
 	}
 	v, err := s.c.Get(ctx, s.tag("seen", key)).Int64()
@@ -878,7 +860,7 @@ func (s *Store) WasSeen(ctx context.Context, key string, now time.Time) (bool, e
 // Forget removes key's record.
 func (s *Store) Forget(ctx context.Context, key string) error {
 	op := "forget " + key
-	if err := checkNames("key", key); err != nil {
+	if err := store.ValidNames("key", key); err != nil {
 		return invalid(op, err)
 	}
 	return s.fail(op, s.c.Del(ctx, s.tag("seen", key)).Err())
@@ -913,7 +895,7 @@ func entries(msgs []redis.XMessage) []store.LogEntry {
 // Append adds an entry to a log.
 func (s *Store) Append(ctx context.Context, log string, data []byte) (string, error) {
 	op := "append " + log
-	if err := checkNames("log", log); err != nil {
+	if err := store.ValidNames("log", log); err != nil {
 		return "", invalid(op, err)
 	}
 	id, err := s.c.XAdd(ctx, &redis.XAddArgs{Stream: s.tag("log", log), Values: []any{"d", data}}).Result()
@@ -923,7 +905,7 @@ func (s *Store) Append(ctx context.Context, log string, data []byte) (string, er
 // ReadLog returns up to limit entries after the entry with id after.
 func (s *Store) ReadLog(ctx context.Context, log, after string, limit int) ([]store.LogEntry, error) {
 	op := "read log " + log
-	if err := checkNames("log", log); err != nil {
+	if err := store.ValidNames("log", log); err != nil {
 		return nil, invalid(op, err)
 	}
 	if limit < 0 {
@@ -954,7 +936,7 @@ func (s *Store) ReadLog(ctx context.Context, log, after string, limit int) ([]st
 // LastEntries returns the last n entries, oldest first.
 func (s *Store) LastEntries(ctx context.Context, log string, n int) ([]store.LogEntry, error) {
 	op := "last entries " + log
-	if err := checkNames("log", log); err != nil {
+	if err := store.ValidNames("log", log); err != nil {
 		return nil, invalid(op, err)
 	}
 	if n < 0 {
