@@ -51,6 +51,7 @@ Run flags:
   --clock TIME     run on a fake clock starting at TIME (RFC 3339, e.g. 2026-01-05T09:00:00Z);
                    the console's ":advance 36h" then moves it and runs what falls due
   --log-level L    debug, info, warn or error
+  --console        run the console too when Slack or Matrix is configured
 
 Environment: VIGIL_CONFIG, VIGIL_DATA, VIGIL_REDIS_URL (or VIGIL_REDIS_URL_FILE),
 VIGIL_REDIS_PREFIX, VIGIL_HTTP_LISTEN, VIGIL_LOG_LEVEL, VIGIL_LOG_FORMAT.

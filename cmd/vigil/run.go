@@ -21,7 +21,6 @@ import (
 	"github.com/vigil-sec/vigil/adapters/console"
 	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/bot/clock"
-	"github.com/vigil-sec/vigil/commands/core"
 	"github.com/vigil-sec/vigil/config"
 	"github.com/vigil-sec/vigil/internal/httpserver"
 	"github.com/vigil-sec/vigil/store"
@@ -36,6 +35,8 @@ type runOptions struct {
 	As         string
 	Clock      time.Time // zero: the wall clock
 	LogLevel   string
+	// Console runs the console even when chat adapters are configured.
+	Console bool
 }
 
 func parseRun(args []string, lookup env) (runOptions, error) {
@@ -50,6 +51,7 @@ func parseRun(args []string, lookup env) (runOptions, error) {
 	fs.StringVar(&o.As, "as", "", "")
 	fs.StringVar(&clockArg, "clock", "", "")
 	fs.StringVar(&o.LogLevel, "log-level", "", "")
+	fs.BoolVar(&o.Console, "console", false, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, err
@@ -159,9 +161,14 @@ func run(ctx context.Context, o runOptions, s streams, lookup env) error {
 	if err != nil {
 		return err
 	}
-	if err := core.Register(engine); err != nil {
+	if err := registerCommands(engine, cfg); err != nil {
 		return err
 	}
+	chats, err := chatAdapters(cfg, engine, logger)
+	if err != nil {
+		return err
+	}
+	useConsole := len(chats) == 0 || o.Console
 	if err := engine.LoadPeople(ctx); err != nil {
 		return fmt.Errorf("load the people directory: %w", err)
 	}
@@ -169,26 +176,28 @@ func run(ctx context.Context, o runOptions, s streams, lookup env) error {
 		fmt.Fprintf(s.Err, "vigil: note: %q is not in the people directory; speaking as a stranger\n", as)
 	}
 
-	copts := console.Options{Engine: engine, As: as, Fake: fake, In: s.In, Out: s.Out}
-	if interactive {
-		restore, t, err := openTerminal(s.InFile, s.OutFile)
-		if err != nil {
+	var con *console.Adapter
+	if useConsole {
+		copts := console.Options{Engine: engine, As: as, Fake: fake, In: s.In, Out: s.Out}
+		if interactive {
+			restore, t, err := openTerminal(s.InFile, s.OutFile)
+			if err != nil {
+				return err
+			}
+			defer restore()
+			copts.Terminal, copts.Color = t, true
+			fmt.Fprintf(t, "Vigil %s. You are @%s in the private security room. Type /sec help, or :help for the console's own commands.\r\n", version, as)
+		}
+		if con, err = console.New(copts); err != nil {
 			return err
 		}
-		defer restore()
-		copts.Terminal, copts.Color = t, true
-		fmt.Fprintf(t, "Vigil %s. You are @%s in the private security room. Type /sec help, or :help for the console's own commands.\r\n", version, as)
+		engine.AddAdapter(con)
 	}
-	con, err := console.New(copts)
-	if err != nil {
-		return err
-	}
-	engine.AddAdapter(con)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 2)
+	errc := make(chan error, 2+len(chats))
 	if cfg.HTTP.Enabled() {
 		srv, err := newHTTP(cfg, engine, st, logger)
 		if err != nil {
@@ -214,14 +223,27 @@ func run(ctx context.Context, o runOptions, s streams, lookup env) error {
 			}
 		})
 	}
-	// The console blocks reading its input; a signal must still stop
-	// Vigil when the input stays open (a pipe, a service manager).
-	conDone := make(chan error, 1)
-	go func() { conDone <- con.Run(ctx) }()
+	for _, a := range chats {
+		wg.Go(func() {
+			if err := a.Run(ctx); err != nil {
+				errc <- fmt.Errorf("%s: %w", a.Name(), err)
+				cancel()
+			}
+		})
+	}
 	var conErr error
-	select {
-	case conErr = <-conDone:
-	case <-ctx.Done():
+	if con != nil {
+		// The console blocks reading its input; a signal must still stop
+		// Vigil when the input stays open (a pipe, a service manager).
+		conDone := make(chan error, 1)
+		go func() { conDone <- con.Run(ctx) }()
+		select {
+		case conErr = <-conDone:
+		case <-ctx.Done():
+		}
+	} else {
+		fmt.Fprintf(s.Err, "vigil: running; stop with Ctrl-C or SIGTERM\n")
+		<-ctx.Done()
 	}
 	cancel()
 	wg.Wait()
