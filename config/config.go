@@ -49,7 +49,44 @@ type Config struct {
 	// People is the directory of people the bot knows, with their chat
 	// identities and roles.
 	People []Person `yaml:"people"`
+	// Slack connects Vigil to a Slack workspace; it is on when BotToken is
+	// set.
+	Slack Slack `yaml:"slack"`
 }
+
+// Slack configures the Slack adapter.
+type Slack struct {
+	// Mode is how Slack reaches Vigil: socket (Socket Mode, the default: an
+	// outbound WebSocket, no public URL) or http (the Events API posting to
+	// http.listen, which must then be reachable from Slack).
+	Mode SlackMode `yaml:"mode" env:"VIGIL_SLACK_MODE"`
+	// BotToken is the bot user OAuth token (xoxb-...). Setting it turns the
+	// adapter on.
+	BotToken Secret `yaml:"bot_token" env:"VIGIL_SLACK_BOT_TOKEN"`
+	// AppToken is the app-level token (xapp-...) with connections:write,
+	// needed in socket mode.
+	AppToken Secret `yaml:"app_token" env:"VIGIL_SLACK_APP_TOKEN"`
+	// SigningSecret checks that HTTP requests come from Slack; needed in
+	// http mode.
+	SigningSecret Secret `yaml:"signing_secret" env:"VIGIL_SLACK_SIGNING_SECRET"`
+	// Command is the slash command's name as set in the Slack app.
+	Command string `yaml:"command"`
+	// APIURL points the adapter at a fake Slack in tests; empty means
+	// Slack's own API.
+	APIURL string `yaml:"api_url"`
+}
+
+// Enabled reports whether the Slack adapter is configured.
+func (s Slack) Enabled() bool { return !s.BotToken.IsZero() }
+
+// SlackMode is how Slack delivers events: socket or http.
+type SlackMode string
+
+// The Slack connection modes.
+const (
+	SlackSocket SlackMode = "socket"
+	SlackHTTP   SlackMode = "http"
+)
 
 // Redis configures the Redis store.
 type Redis struct {
@@ -246,6 +283,10 @@ func Default() *Config {
 			Level:  LevelInfo,
 			Format: FormatAuto,
 		},
+		Slack: Slack{
+			Mode:    SlackSocket,
+			Command: "/sec",
+		},
 	}
 }
 
@@ -292,6 +333,9 @@ func (c *Config) Summary() string {
 	}
 	fmt.Fprintf(&b, " log=%s/%s rooms=slack:%d,matrix:%d people=%d",
 		c.Log.Level, c.Log.Format, len(c.Rooms.Slack), len(c.Rooms.Matrix), len(c.People))
+	if c.Slack.Enabled() {
+		fmt.Fprintf(&b, " slack=%s", c.Slack.Mode)
+	}
 	return b.String()
 }
 

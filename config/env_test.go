@@ -136,8 +136,8 @@ func TestEnvTags(t *testing.T) {
 		}
 	}
 	walk(reflect.TypeFor[Config](), "")
-	if len(seen) != 6 {
-		t.Errorf("found %d env overrides, want the 6 documented: %v", len(seen), seen)
+	if len(seen) != 10 {
+		t.Errorf("found %d env overrides, want the 10 documented: %v", len(seen), seen)
 	}
 }
 

@@ -39,6 +39,49 @@ func validate(c *Config, report func(key, msg string)) {
 
 	validateRooms(&c.Rooms, report)
 	validatePeople(c.People, report)
+	validateSlack(c, report)
+}
+
+// validateSlack checks the secrets each mode needs. Messages name keys and
+// token kinds but never quote a token: a token pasted into the wrong key
+// must not end up in a log.
+func validateSlack(c *Config, report func(key, msg string)) {
+	s := &c.Slack
+	if !s.Enabled() {
+		if !s.AppToken.IsZero() || !s.SigningSecret.IsZero() {
+			report("slack.bot_token", "required: Slack is turned on by the bot token (xoxb-...), and only app_token or signing_secret is set")
+		}
+		return
+	}
+	if !strings.HasPrefix(s.BotToken.Value(), "xoxb-") {
+		report("slack.bot_token", "want a bot token starting with xoxb- (OAuth & Permissions > Bot User OAuth Token)")
+	}
+	switch s.Mode {
+	case SlackSocket:
+		switch {
+		case s.AppToken.IsZero():
+			report("slack.app_token", "required in socket mode: an app-level token (xapp-...) with connections:write")
+		case !strings.HasPrefix(s.AppToken.Value(), "xapp-"):
+			report("slack.app_token", "want an app-level token starting with xapp- (Basic Information > App-Level Tokens)")
+		}
+	case SlackHTTP:
+		if s.SigningSecret.IsZero() {
+			report("slack.signing_secret", "required in http mode: Slack's signing secret (Basic Information > App Credentials)")
+		}
+		if !c.HTTP.Enabled() {
+			report("slack.mode", "http mode needs http.listen set: Slack posts events, commands and interactions to that listener")
+		}
+	default:
+		report("slack.mode", msgf("unknown mode %q (want socket or http)", s.Mode))
+	}
+	if !strings.HasPrefix(s.Command, "/") || len(s.Command) < 2 || hasSpace(s.Command) {
+		report("slack.command", msgf("want a slash command such as /sec, got %q", s.Command))
+	}
+	if s.APIURL != "" {
+		if u, err := url.Parse(s.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			report("slack.api_url", msgf("want an http(s) URL such as http://127.0.0.1:8081/api/, got %q", s.APIURL))
+		}
+	}
 }
 
 // positive reports a duration that is zero or negative: a zero timeout
