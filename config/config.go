@@ -52,6 +52,8 @@ type Config struct {
 	// Slack connects Vigil to a Slack workspace; it is on when BotToken is
 	// set.
 	Slack Slack `yaml:"slack"`
+	// Duty configures the on-duty rotations.
+	Duty Duty `yaml:"duty"`
 }
 
 // Slack configures the Slack adapter.

@@ -136,8 +136,8 @@ func TestEnvTags(t *testing.T) {
 		}
 	}
 	walk(reflect.TypeFor[Config](), "")
-	if len(seen) != 10 {
-		t.Errorf("found %d env overrides, want the 10 documented: %v", len(seen), seen)
+	if len(seen) != 11 {
+		t.Errorf("found %d env overrides, want the 11 documented: %v", len(seen), seen)
 	}
 }
 

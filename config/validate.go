@@ -40,6 +40,7 @@ func validate(c *Config, report func(key, msg string)) {
 	validateRooms(&c.Rooms, report)
 	validatePeople(c.People, report)
 	validateSlack(c, report)
+	validateDuty(c, report)
 }
 
 // validateSlack checks the secrets each mode needs. Messages name keys and
