@@ -120,8 +120,20 @@ func (o *Outbox) Flush(ctx context.Context) (int, error) {
 		if err != nil {
 			return sent, fmt.Errorf("claim outbox: %w", err)
 		}
+		// Conversations go in the order their oldest waiting message was
+		// posted, so a hand-off announced in the room and then by DM
+		// arrives in that order, whatever the queue's tie-breaking.
+		convs := make([]conversation, 0, len(claims))
 		for _, c := range claims {
-			n, err := o.deliverConversation(ctx, c)
+			conv, err := o.loadConversation(ctx, c)
+			if err != nil {
+				return sent, err
+			}
+			convs = append(convs, conv)
+		}
+		sort.SliceStable(convs, func(i, j int) bool { return convs[i].head() < convs[j].head() })
+		for _, conv := range convs {
+			n, err := o.deliverConversation(ctx, conv)
 			sent += n
 			if err != nil {
 				return sent, err
@@ -133,13 +145,27 @@ func (o *Outbox) Flush(ctx context.Context) (int, error) {
 	}
 }
 
-func (o *Outbox) deliverConversation(ctx context.Context, c store.Claim) (int, error) {
+// conversation is a claimed conversation with its waiting messages in
+// order.
+type conversation struct {
+	claim    store.Claim
+	items    []outboxItem
+	versions map[string]int64
+}
+
+func (c conversation) head() int64 {
+	if len(c.items) == 0 {
+		return 0
+	}
+	return c.items[0].Seq
+}
+
+func (o *Outbox) loadConversation(ctx context.Context, c store.Claim) (conversation, error) {
+	conv := conversation{claim: c, versions: map[string]int64{}}
 	ids, err := o.store.SetMembers(ctx, conversationSet(c.Key))
 	if err != nil {
-		return 0, fmt.Errorf("outbox %s: %w", c.Key, err)
+		return conv, fmt.Errorf("outbox %s: %w", c.Key, err)
 	}
-	items := make([]outboxItem, 0, len(ids))
-	versions := map[string]int64{}
 	for _, id := range ids {
 		doc, err := o.store.Get(ctx, outboxCollection, id)
 		if errors.Is(err, store.ErrNotFound) {
@@ -147,7 +173,7 @@ func (o *Outbox) deliverConversation(ctx context.Context, c store.Claim) (int, e
 			continue
 		}
 		if err != nil {
-			return 0, fmt.Errorf("outbox %s: %w", id, err)
+			return conv, fmt.Errorf("outbox %s: %w", id, err)
 		}
 		var it outboxItem
 		if err := json.Unmarshal(doc.Data, &it); err != nil {
@@ -155,15 +181,20 @@ func (o *Outbox) deliverConversation(ctx context.Context, c store.Claim) (int, e
 			o.drop(ctx, c.Key, id)
 			continue
 		}
-		items = append(items, it)
-		versions[id] = doc.Version
+		conv.items = append(conv.items, it)
+		conv.versions[id] = doc.Version
 	}
-	sort.Slice(items, func(i, j int) bool {
-		if items[i].Seq != items[j].Seq {
-			return items[i].Seq < items[j].Seq
+	sort.Slice(conv.items, func(i, j int) bool {
+		if conv.items[i].Seq != conv.items[j].Seq {
+			return conv.items[i].Seq < conv.items[j].Seq
 		}
-		return items[i].ID < items[j].ID
+		return conv.items[i].ID < conv.items[j].ID
 	})
+	return conv, nil
+}
+
+func (o *Outbox) deliverConversation(ctx context.Context, conv conversation) (int, error) {
+	c, items, versions := conv.claim, conv.items, conv.versions
 	sent := 0
 	for _, it := range items {
 		err := o.deliverOne(ctx, it)

@@ -182,3 +182,22 @@ func TestOutboxRepostRepairsAHalfWrittenEnqueue(t *testing.T) {
 		t.Errorf("after the re-post delivered %q", got)
 	}
 }
+
+// Messages posted at one instant to different conversations go out in the
+// order they were posted (a hand-off: the room first, then the DMs).
+func TestOutboxKeepsPostingOrderAcrossConversations(t *testing.T) {
+	h := bottest.New(t, bottest.Options{})
+	ctx := context.Background()
+	dm := func(name string) bot.Destination { return bot.ToUser(bot.UserRef{Adapter: "test", ID: name}) }
+	for _, p := range []struct {
+		id string
+		to bot.Destination
+	}{{"room", roomDest}, {"in", dm("bob")}, {"out", dm("alice")}, {"thread", bot.ToRoom(bottest.Room, bot.ThreadRef{ID: "t1"})}} {
+		if err := h.Engine.Post(ctx, p.id, p.to, bot.Text(p.id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := bottest.Joined(h.Advance(0)); got != "room\nin\nout\nthread" {
+		t.Errorf("delivered in the order %q", strings.ReplaceAll(got, "\n", ","))
+	}
+}
