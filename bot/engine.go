@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sort"
 	"sync"
 	"time"
 
@@ -285,19 +286,42 @@ func (e *Engine) PrivateRooms() []RoomRef {
 	return out
 }
 
+// adapterOrder lists the connected adapters in order of preference: the
+// one asked for, then Slack, Matrix, any others by name, the console last.
+func (e *Engine) adapterOrder(prefer string) []string {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	rank := func(name string) int {
+		switch name {
+		case prefer:
+			return 0
+		case AdapterSlack:
+			return 1
+		case AdapterMatrix:
+			return 2
+		case AdapterConsole:
+			return 4
+		}
+		return 3
+	}
+	names := make([]string, 0, len(e.adapters))
+	for name := range e.adapters {
+		names = append(names, name)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		if ri, rj := rank(names[i]), rank(names[j]); ri != rj {
+			return ri < rj
+		}
+		return names[i] < names[j]
+	})
+	return names
+}
+
 // DMFor returns the destination for a direct message to p, preferring the
 // adapter given (the one the person just spoke on) and otherwise the first
 // connected adapter the person has an account on.
 func (e *Engine) DMFor(p *Person, prefer string) (Destination, bool) {
-	if ref, ok := p.ChatRef(prefer); ok {
-		if _, connected := e.adapter(prefer); connected {
-			return ToUser(ref), true
-		}
-	}
-	for _, name := range []string{AdapterSlack, AdapterMatrix, AdapterConsole} {
-		if _, connected := e.adapter(name); !connected {
-			continue
-		}
+	for _, name := range e.adapterOrder(prefer) {
 		if ref, ok := p.ChatRef(name); ok {
 			return ToUser(ref), true
 		}
@@ -309,12 +333,10 @@ func (e *Engine) DMFor(p *Person, prefer string) (Destination, bool) {
 // room of the preferred adapter (or any connected one).
 func (e *Engine) SecurityRoom(prefer string) (Destination, bool) {
 	rooms := e.PrivateRooms()
-	for _, want := range []string{prefer, AdapterSlack, AdapterMatrix, AdapterConsole} {
-		if _, connected := e.adapter(want); !connected {
-			continue
-		}
+	sort.Slice(rooms, func(i, j int) bool { return rooms[i].String() < rooms[j].String() })
+	for _, name := range e.adapterOrder(prefer) {
 		for _, r := range rooms {
-			if r.Adapter == want {
+			if r.Adapter == name {
 				return ToRoom(r, ThreadRef{}), true
 			}
 		}

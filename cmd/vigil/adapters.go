@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 
+	slackadapter "github.com/vigil-sec/vigil/adapters/slack"
 	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/config"
 )
@@ -19,6 +20,23 @@ type chatAdapter interface {
 // Constructors validate; connecting happens in Run.
 func chatAdapters(cfg *config.Config, e *bot.Engine, logger *slog.Logger) ([]chatAdapter, error) {
 	var out []chatAdapter
+	if cfg.Slack.Enabled() {
+		s, err := slackadapter.New(slackadapter.Options{
+			Engine:        e,
+			Mode:          slackadapter.Mode(cfg.Slack.Mode),
+			BotToken:      cfg.Slack.BotToken.Value(),
+			AppToken:      cfg.Slack.AppToken.Value(),
+			SigningSecret: cfg.Slack.SigningSecret.Value(),
+			Command:       cfg.Slack.Command,
+			APIURL:        cfg.Slack.APIURL,
+			Rooms:         cfg.Rooms.Slack,
+			Logger:        logger,
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
 	for _, a := range out {
 		e.AddAdapter(a)
 	}

@@ -65,6 +65,10 @@ func checkConfigMain(args []string, s streams, lookup env) int {
 		fmt.Fprintf(s.Err, "%s: invalid configuration:\n%v\n", o.ConfigPath, err)
 		return 1
 	}
+	if err := checkFeatures(cfg); err != nil {
+		fmt.Fprintf(s.Err, "%s: invalid configuration:\n%v\n", o.ConfigPath, err)
+		return 1
+	}
 	if cfg.Redis.Enabled() {
 		// The store's own parser has the last word on the URL forms.
 		if _, err := redisstore.New(redisstore.Options{URL: cfg.Redis.URL.Value(), Prefix: cfg.Redis.Prefix}); err != nil {

@@ -1,17 +1,59 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
 	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/commands/core"
+	"github.com/vigil-sec/vigil/commands/duty"
 	"github.com/vigil-sec/vigil/config"
 )
+
+// features are the registered feature packages that need a start-up step
+// once the store is reachable and the directory loaded.
+type features struct {
+	duty *duty.Duty
+}
 
 // registerCommands adds every feature's commands, jobs and forms to the
 // engine. Each feature package exports one Register; there is no central
 // switch on verbs.
-func registerCommands(e *bot.Engine, cfg *config.Config) error {
+func registerCommands(e *bot.Engine, cfg *config.Config) (*features, error) {
 	if err := core.Register(e); err != nil {
-		return err
+		return nil, err
+	}
+	d, err := duty.Register(e, dutyOptions(cfg))
+	if err != nil {
+		return nil, err
+	}
+	return &features{duty: d}, nil
+}
+
+func dutyOptions(cfg *config.Config) duty.Options {
+	o := duty.Options{NoticeBefore: time.Duration(cfg.Duty.NoticeBefore), ICalToken: cfg.Duty.ICalToken.Value()}
+	for _, r := range cfg.Duty.Rotations {
+		o.Rotations = append(o.Rotations, duty.RotationSpec{Name: r.Name, Members: r.Members, Shift: r.Shift, Handoff: r.Handoff, Default: r.Default})
+	}
+	return o
+}
+
+// checkFeatures reports configuration problems only the features can judge
+// (rotation shift and hand-off syntax), for check-config.
+func checkFeatures(cfg *config.Config) error {
+	var msgs []string
+	for _, err := range duty.CheckSpecs(dutyOptions(cfg).Rotations) {
+		msgs = append(msgs, err.Error())
+	}
+	if len(msgs) > 0 {
+		return fmt.Errorf("%s", strings.Join(msgs, "\n"))
 	}
 	return nil
+}
+
+// start runs the features' start-up steps.
+func (f *features) start(ctx context.Context) error {
+	return f.duty.Sync(ctx)
 }

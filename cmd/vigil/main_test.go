@@ -200,3 +200,48 @@ func (s *signalingReader) Read(p []byte) (int, error) {
 	s.once.Do(func() { close(s.first) })
 	return s.r.Read(p)
 }
+
+// The duty acceptance path through the console: a rotation of three,
+// "who is on duty", then the clock moved past two hand-offs, with the
+// messages and DMs in order.
+func TestConsoleDutyRehearsal(t *testing.T) {
+	script := strings.Join([]string{
+		"/sec people add alice --roles responder --tz Europe/Paris",
+		"/sec people add bob --roles responder",
+		"/sec people add carol --roles responder",
+		`/sec duty rotation create triage --members @alice,@bob,@carol --shift 1w --handoff "Mon 09:00 Europe/Paris"`,
+		"/sec duty",
+		":advance 7d",
+		":advance 7d",
+		"/sec duty",
+	}, "\n")
+	code, out, errOut := vigil(t, script, nil, "--data", t.TempDir(), "--clock", "2026-01-05T10:00:00Z")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	inOrder(t, out,
+		"Created rotation *triage* (the default): @alice is on duty until Mon 12 Jan 09:00 CET, then @bob.",
+		"*triage*: @alice is on duty since Mon 5 Jan 09:00 CET, until Mon 12 Jan 09:00 CET. Next: @bob.",
+		"→ DM to bob:", "Heads-up: duty (triage)",
+		"== Duty hand-off: triage ==", "Duty passes from @alice to @bob.",
+		"→ DM to bob:", "@alice handed duty for *triage* to you",
+		"→ DM to alice:", "Your duty shift for *triage* has ended; @bob has it now.",
+		"⏱ Mon 2026-01-12 10:00 UTC",
+		"→ DM to carol:", "Heads-up",
+		"Duty passes from @bob to @carol.",
+		"⏱ Mon 2026-01-19 10:00 UTC",
+		"*triage*: @carol is on duty since Mon 19 Jan 09:00 CET",
+	)
+}
+
+func inOrder(t *testing.T, out string, wants ...string) {
+	t.Helper()
+	rest := out
+	for _, w := range wants {
+		i := strings.Index(rest, w)
+		if i < 0 {
+			t.Fatalf("output lacks %q (in order); full output:\n%s", w, out)
+		}
+		rest = rest[i+len(w):]
+	}
+}

@@ -161,7 +161,8 @@ func run(ctx context.Context, o runOptions, s streams, lookup env) error {
 	if err != nil {
 		return err
 	}
-	if err := registerCommands(engine, cfg); err != nil {
+	feats, err := registerCommands(engine, cfg)
+	if err != nil {
 		return err
 	}
 	chats, err := chatAdapters(cfg, engine, logger)
@@ -171,6 +172,9 @@ func run(ctx context.Context, o runOptions, s streams, lookup env) error {
 	useConsole := len(chats) == 0 || o.Console
 	if err := engine.LoadPeople(ctx); err != nil {
 		return fmt.Errorf("load the people directory: %w", err)
+	}
+	if err := feats.start(ctx); err != nil {
+		return err
 	}
 	if _, ok := engine.Directory().ByName(as); !ok {
 		fmt.Fprintf(s.Err, "vigil: note: %q is not in the people directory; speaking as a stranger\n", as)
