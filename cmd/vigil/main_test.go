@@ -79,6 +79,13 @@ func TestCheckConfig(t *testing.T) {
 			t.Errorf("check-config output lacks %q:\n%s", w, errOut)
 		}
 	}
+	// Rotation syntax is judged by the duty feature, still reported by key.
+	badDuty := filepath.Join(dir, "duty.yaml")
+	os.WriteFile(badDuty, []byte("people:\n  - name: alice\nduty:\n  rotations:\n    - name: triage\n      members: [alice]\n      shift: 1 fortnight\n      handoff: \"Mon 09:00\"\n"), 0o600)
+	code, _, errOut = vigil(t, "", nil, "check-config", "--config", badDuty)
+	if code != 1 || !strings.Contains(errOut, `duty.rotations[0].shift: shift "1 fortnight"`) {
+		t.Errorf("bad rotation: exit %d, %q", code, errOut)
+	}
 	// Secrets are redacted by --print and never echoed in errors.
 	withSecret := filepath.Join(dir, "secret.yaml")
 	os.WriteFile(withSecret, []byte("redis:\n  url: redis://:hunter2@db:6379/0\n"), 0o600)
