@@ -158,6 +158,7 @@ func (d *Duty) OnDuty(ctx context.Context, rotation string, t time.Time) (*bot.P
 // planned. Call it at start, after the people directory is loaded.
 func (d *Duty) Sync(ctx context.Context) error {
 	now := d.e.Clock().Now()
+	changed := map[string]bool{}
 	for _, spec := range d.opts.Rotations {
 		days, _ := ParseShift(spec.Shift)
 		h, _ := ParseHandoff(spec.Handoff, days)
@@ -182,15 +183,39 @@ func (d *Duty) Sync(ctx context.Context) error {
 		if err != nil && !errors.Is(err, errUnchanged) {
 			return fmt.Errorf("duty: apply rotation %q from the configuration: %w", spec.Name, err)
 		}
+		changed[spec.Name] = err == nil
 	}
 	all, err := d.list(ctx)
 	if err != nil {
 		return err
 	}
 	for _, r := range all {
-		if err := d.plan(ctx, r); err != nil {
+		if err := d.ensurePlanned(ctx, r, changed[r.Name]); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// ensurePlanned plans a rotation's jobs if they are missing (or the
+// rotation was just changed). Jobs that exist are left alone: one that fell
+// due while Vigil was down must still run and announce its hand-off.
+func (d *Duty) ensurePlanned(ctx context.Context, r *Rotation, changed bool) error {
+	if changed {
+		return d.plan(ctx, r)
+	}
+	now := d.e.Clock().Now()
+	if _, err := d.e.Scheduler().Get(ctx, handoffJobID(r.Name)); errors.Is(err, store.ErrNotFound) {
+		if err := d.scheduleHandoff(ctx, r.Name, r.NextChange(now)); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	if _, err := d.e.Scheduler().Get(ctx, noticeJobID(r.Name)); errors.Is(err, store.ErrNotFound) {
+		return d.scheduleNotice(ctx, r, r.ShiftStart(r.ShiftAt(now)+1))
+	} else if err != nil {
+		return err
 	}
 	return nil
 }

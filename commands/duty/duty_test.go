@@ -452,3 +452,24 @@ func TestOnDutyForOtherFeatures(t *testing.T) {
 	}
 	var _ store.Store = f.Store
 }
+
+// Vigil is down over a hand-off: when it starts again, that hand-off is
+// announced (late) rather than skipped, and only once.
+func TestHandoffMissedWhileDownIsAnnouncedOnRestart(t *testing.T) {
+	st := bottest.OpenStore(t)
+	clk := clock.NewFake(bottest.Start)
+	f := newFixture(t, bottest.Options{Store: st, Clock: clk}, duty.Options{})
+	f.Command("alice", create)
+	f.Advance(24 * time.Hour)
+	// Down from Tuesday to Monday 12 January 11:00 UTC, two hours after the
+	// hand-off: nothing runs meanwhile.
+	clk.Set(time.Date(2026, 1, 12, 11, 0, 0, 0, time.UTC))
+	g := newFixture(t, bottest.Options{Store: st, Clock: clk}, duty.Options{})
+	hand := roomHandoffs(g.Advance(time.Minute))
+	if len(hand) != 1 || !strings.Contains(hand[0].Msg.Plain(), "from @alice to @bob") {
+		t.Fatalf("after the restart: %q", bottest.Texts(hand))
+	}
+	if again := roomHandoffs(g.Advance(24 * time.Hour)); len(again) != 0 {
+		t.Errorf("announced again: %q", bottest.Texts(again))
+	}
+}
