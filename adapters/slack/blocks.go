@@ -1,0 +1,264 @@
+package slack
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack"
+
+	"github.com/vigil-sec/vigil/bot"
+)
+
+// Slack's Block Kit limits. A message that would exceed one is split or
+// trimmed here rather than refused by Slack (invalid_blocks), because a
+// refused message is dropped by the outbox and a report would be lost.
+const (
+	maxBlocks      = 50   // blocks per message
+	maxSectionText = 3000 // characters in a section's text
+	maxFields      = 10   // fields per section
+	maxFieldText   = 2000 // characters in one field
+	maxHeader      = 150  // characters in a header
+	maxActions     = 25   // elements per actions block
+	maxButtonText  = 75   // characters on a button
+	maxButtonValue = 2000 // characters in a button's value
+	maxContextText = 3000 // characters in a context element
+	// maxMessageChars caps the text of one message. Slack refuses very
+	// large messages (msg_too_long) well before 50 full sections, so a
+	// huge message is spread over several of a comfortable size.
+	maxMessageChars = 12000
+	// maxFallback caps the plain-text fallback (notifications).
+	maxFallback = 3000
+	// actionPrefix marks Vigil's buttons: "vigil:<index>:<action>". The
+	// index keeps action_ids unique within the message (Slack requires
+	// it) even when several buttons share an action, such as form choices.
+	actionPrefix = "vigil:"
+)
+
+// outgoing is one Slack message: its blocks and its plain-text fallback.
+type outgoing struct {
+	blocks []slack.Block
+	text   string
+}
+
+// piece is a block with the plain text it shows, for sizing and fallbacks.
+type piece struct {
+	block slack.Block
+	plain string
+}
+
+// render turns a neutral message into one or more Slack messages, in
+// order, each within Slack's limits.
+func render(msg bot.Message) []outgoing {
+	var pieces []piece
+	if msg.Header != "" {
+		h := truncate(strings.ReplaceAll(msg.Header, "\n", " "), maxHeader)
+		pieces = append(pieces, piece{slack.NewHeaderBlock(plainText(h)), h})
+	}
+	for _, chunk := range splitText(defuse(msg.Text), maxSectionText) {
+		pieces = append(pieces, piece{slack.NewSectionBlock(mrkdwn(chunk), nil, nil), chunk})
+	}
+	for i := 0; i < len(msg.Fields); i += maxFields {
+		var fields []*slack.TextBlockObject
+		var plain []string
+		for _, f := range msg.Fields[i:min(i+maxFields, len(msg.Fields))] {
+			label := truncate(defuse(f.Label), maxFieldText/4)
+			text := truncate("*"+label+"*\n"+defuse(f.Value), maxFieldText)
+			fields = append(fields, mrkdwn(text))
+			plain = append(plain, f.Label+": "+f.Value)
+		}
+		pieces = append(pieces, piece{slack.NewSectionBlock(nil, fields, nil), strings.Join(plain, "\n")})
+	}
+	for i := 0; i < len(msg.Buttons); i += maxActions {
+		var elems []slack.BlockElement
+		var labels []string
+		for j, b := range msg.Buttons[i:min(i+maxActions, len(msg.Buttons))] {
+			label := truncate(b.Label, maxButtonText)
+			btn := slack.NewButtonBlockElement(actionPrefix+strconv.Itoa(i+j)+":"+b.Action, truncate(b.Value, maxButtonValue), plainText(label))
+			switch b.Style {
+			case bot.ButtonPrimary:
+				btn.Style = slack.StylePrimary
+			case bot.ButtonDanger:
+				btn.Style = slack.StyleDanger
+			}
+			elems = append(elems, btn)
+			labels = append(labels, "["+label+"]")
+		}
+		pieces = append(pieces, piece{slack.NewActionBlock("vigil-actions-"+strconv.Itoa(i/maxActions), elems...), strings.Join(labels, " ")})
+	}
+	if msg.Context != "" {
+		c := truncate(defuse(msg.Context), maxContextText)
+		pieces = append(pieces, piece{slack.NewContextBlock("", mrkdwn(c)), c})
+	}
+	if len(pieces) == 0 {
+		return []outgoing{{text: truncate(msg.Plain(), maxFallback)}}
+	}
+
+	var out []outgoing
+	var cur []piece
+	size := 0
+	flush := func() {
+		if len(cur) == 0 {
+			return
+		}
+		o := outgoing{}
+		var plain []string
+		for _, p := range cur {
+			o.blocks = append(o.blocks, p.block)
+			plain = append(plain, p.plain)
+		}
+		o.text = truncate(strings.Join(plain, "\n"), maxFallback)
+		out = append(out, o)
+		cur, size = nil, 0
+	}
+	for _, p := range pieces {
+		if len(cur) == maxBlocks || (len(cur) > 0 && size+len(p.plain) > maxMessageChars) {
+			flush()
+		}
+		cur = append(cur, p)
+		size += len(p.plain)
+	}
+	flush()
+	if msg.Fallback != "" {
+		out[0].text = truncate(msg.Fallback, maxFallback)
+	}
+	return out
+}
+
+func plainText(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.PlainTextType, s, true, false)
+}
+
+func mrkdwn(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
+}
+
+// broadcast matches Slack's channel-wide pings.
+var broadcast = regexp.MustCompile(`<!(here|channel|everyone)(\|[^>]*)?>`)
+
+// defuse turns <!here>, <!channel> and <!everyone> into plain words. Text
+// quoted from a report must not be able to ping the whole channel; the
+// other special forms (<!date^...>, links) stay.
+func defuse(s string) string {
+	return broadcast.ReplaceAllString(s, "@$1")
+}
+
+// truncate shortens s to at most n bytes (so at most n characters), on a
+// rune boundary, marking the cut with an ellipsis.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const ell = "…"
+	cut := n - len(ell)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + ell
+}
+
+// fence is a Markdown code fence; a chunk boundary inside a code block
+// closes it and the next chunk reopens it, so both halves render as code.
+const fence = "```"
+
+// splitText cuts s into chunks of at most limit bytes, preferring
+// paragraph, then line, then word boundaries, and never splitting a rune.
+// Nothing is lost: the chunks hold all of s in order (boundary white space
+// aside).
+func splitText(s string, limit int) []string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil
+	}
+	room := limit - len("\n"+fence) // space to close a fence
+	var out []string
+	for len(s) > limit {
+		cut := bestCut(s, room)
+		chunk, rest := strings.TrimRight(s[:cut], " \n"), strings.TrimLeft(s[cut:], " \n")
+		if strings.Count(chunk, fence)%2 == 1 {
+			chunk += "\n" + fence
+			rest = fence + "\n" + rest
+		}
+		if chunk != "" {
+			out = append(out, chunk)
+		}
+		s = rest
+	}
+	if s != "" {
+		out = append(out, s)
+	}
+	return out
+}
+
+// bestCut picks where to end a chunk taken from the start of s (longer
+// than limit): the last paragraph break, else line break, else space in the
+// second half of the first limit bytes, else the last rune boundary.
+func bestCut(s string, limit int) int {
+	head := s[:limit]
+	for _, sep := range []string{"\n\n", "\n", " "} {
+		if i := strings.LastIndex(head, sep); i > limit/2 {
+			return i + len(sep)
+		}
+	}
+	cut := limit
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return cut
+}
+
+// modal builds the Slack modal for a form. Field names are the block and
+// action ids, so a submission's values and inline errors map back to them.
+func modal(f *bot.Form, meta string) slack.ModalViewRequest {
+	var blocks []slack.Block
+	if f.Intro != "" {
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(defuse(f.Intro), maxSectionText)), nil, nil))
+	}
+	for _, fld := range f.Fields {
+		label := plainText(truncate(fld.Label, 2000))
+		var hint *slack.TextBlockObject
+		if fld.Help != "" {
+			hint = plainText(truncate(fld.Help, 2000))
+		}
+		var el slack.BlockElement
+		switch fld.Kind {
+		case bot.FieldChoice:
+			var opts []*slack.OptionBlockObject
+			for _, o := range fld.Options[:min(len(fld.Options), 100)] {
+				var desc *slack.TextBlockObject
+				if o.Help != "" {
+					desc = plainText(truncate(o.Help, 75))
+				}
+				opts = append(opts, slack.NewOptionBlockObject(o.Value, plainText(truncate(o.Label, 75)), desc))
+			}
+			el = slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plainText("Choose…"), fld.Name, opts...)
+		default:
+			in := slack.NewPlainTextInputBlockElement(nil, fld.Name)
+			in.Multiline = fld.Kind == bot.FieldLongText
+			el = in
+		}
+		block := slack.NewInputBlock(fld.Name, label, hint, el)
+		block.Optional = fld.Optional
+		blocks = append(blocks, block)
+	}
+	return slack.ModalViewRequest{
+		Type:            slack.VTModal,
+		Title:           plainText(truncate(f.Title, 24)),
+		Submit:          plainText("Submit"),
+		Close:           plainText("Cancel"),
+		Blocks:          slack.Blocks{BlockSet: blocks},
+		PrivateMetadata: meta,
+		CallbackID:      "vigil.form." + f.ID,
+	}
+}
+
+// parseActionID reverses the action_id of a Vigil button.
+func parseActionID(id string) (string, bool) {
+	rest, ok := strings.CutPrefix(id, actionPrefix)
+	if !ok {
+		return "", false
+	}
+	_, action, ok := strings.Cut(rest, ":")
+	return action, ok && action != ""
+}

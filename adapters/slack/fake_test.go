@@ -1,0 +1,532 @@
+package slack
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/slack-go/slack/slacktest"
+
+	"github.com/vigil-sec/vigil/bot"
+	"github.com/vigil-sec/vigil/bot/bottest"
+	"github.com/vigil-sec/vigil/bot/clock"
+)
+
+// wait bounds every wait for asynchronous work: a failure is reported
+// after it instead of hanging, and nothing sleeps for a fixed time.
+const wait = 5 * time.Second
+
+// Channel ids of the fake workspace.
+const (
+	chanSecurity = "CSEC"   // private, bot is a member
+	chanPublic   = "CPUB"   // public
+	chanOutside  = "COUT"   // private, bot not invited
+	chanGone     = "CGONE"  // does not exist
+	userAlice    = "UALICE" // admin, responder
+	userMallory  = "UMAL"   // no roles
+	botUser      = "UBOT"
+)
+
+// posted is a message Vigil posted, as the fake Slack received it.
+type posted struct {
+	Channel, Text, Thread, TS, User string
+	Ephemeral                       bool
+	Blocks                          []map[string]any
+}
+
+// fakeSlack is slacktest's server extended with the Web API calls Vigil
+// uses, and a Socket Mode WebSocket endpoint.
+type fakeSlack struct {
+	t   *testing.T
+	srv *slacktest.Server
+	ws  *httptest.Server
+
+	mu       sync.Mutex
+	posts    []posted
+	postCh   chan posted
+	views    []map[string]any
+	viewCh   chan map[string]any
+	counts   map[string]int
+	failPost func(n int, channel string) (status int, header http.Header, body string)
+	conns    []*wsConn
+	connCh   chan *wsConn
+}
+
+func newFakeSlack(t *testing.T) *fakeSlack {
+	t.Helper()
+	f := &fakeSlack{t: t, postCh: make(chan posted, 1000), viewCh: make(chan map[string]any, 100),
+		counts: map[string]int{}, connCh: make(chan *wsConn, 10)}
+	f.ws = httptest.NewServer(http.HandlerFunc(f.serveWS))
+	t.Cleanup(f.ws.Close)
+	f.srv = slacktest.NewTestServer(func(c slacktest.Customize) {
+		c.Handle("/auth.test", f.json(`{"ok":true,"url":"https://test.slack.com/","team":"Test","user":"vigil","team_id":"T1","user_id":"`+botUser+`","bot_id":"B1"}`))
+		c.Handle("/conversations.info", f.conversationsInfo)
+		c.Handle("/conversations.open", f.conversationsOpen)
+		c.Handle("/users.info", f.usersInfo)
+		c.Handle("/chat.postMessage", f.postMessage)
+		c.Handle("/chat.postEphemeral", f.postEphemeral)
+		c.Handle("/views.open", f.viewsOpen)
+		c.Handle("/views.update", f.json(`{"ok":true,"view":{"id":"V1"}}`))
+		c.Handle("/apps.connections.open", f.appsConnectionsOpen)
+	})
+	f.srv.Start()
+	t.Cleanup(f.srv.Stop)
+	return f
+}
+
+func (f *fakeSlack) count(method string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.counts[method]
+}
+
+func (f *fakeSlack) called(method string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.counts[method]++
+	return f.counts[method]
+}
+
+func (f *fakeSlack) json(body string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		f.called(strings.TrimPrefix(r.URL.Path, "/"))
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, body)
+	}
+}
+
+// params reads a Web API call's arguments, form-encoded or JSON.
+func params(r *http.Request) map[string]any {
+	out := map[string]any{}
+	if strings.Contains(r.Header.Get("Content-Type"), "json") {
+		_ = json.NewDecoder(r.Body).Decode(&out)
+		return out
+	}
+	_ = r.ParseForm()
+	for k := range r.PostForm {
+		out[k] = r.PostForm.Get(k)
+	}
+	return out
+}
+
+func str(m map[string]any, k string) string { s, _ := m[k].(string); return s }
+
+func (f *fakeSlack) conversationsInfo(w http.ResponseWriter, r *http.Request) {
+	f.called("conversations.info")
+	ch := str(params(r), "channel")
+	var private, member bool
+	switch ch {
+	case chanSecurity:
+		private, member = true, true
+	case chanPublic:
+		private, member = false, true
+	case chanOutside:
+		private, member = true, false
+	default:
+		_, _ = io.WriteString(w, `{"ok":false,"error":"channel_not_found"}`)
+		return
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": map[string]any{
+		"id": ch, "name": strings.ToLower(ch), "is_private": private, "is_member": member, "is_channel": !private, "is_group": private,
+	}})
+}
+
+func (f *fakeSlack) conversationsOpen(w http.ResponseWriter, r *http.Request) {
+	f.called("conversations.open")
+	users := str(params(r), "users")
+	_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": map[string]any{"id": "D" + users}})
+}
+
+func (f *fakeSlack) usersInfo(w http.ResponseWriter, r *http.Request) {
+	f.called("users.info")
+	id := str(params(r), "user")
+	if id != userAlice {
+		_, _ = io.WriteString(w, `{"ok":false,"error":"user_not_found"}`)
+		return
+	}
+	_, _ = io.WriteString(w, `{"ok":true,"user":{"id":"UALICE","name":"alice","real_name":"Alice Liddell","tz":"Europe/Paris","profile":{"display_name":"Alice","real_name":"Alice Liddell"}}}`)
+}
+
+func (f *fakeSlack) record(p posted, m map[string]any) posted {
+	if raw := str(m, "blocks"); raw != "" {
+		_ = json.Unmarshal([]byte(raw), &p.Blocks)
+	} else if bs, ok := m["blocks"].([]any); ok {
+		for _, b := range bs {
+			if bm, ok := b.(map[string]any); ok {
+				p.Blocks = append(p.Blocks, bm)
+			}
+		}
+	}
+	f.mu.Lock()
+	f.posts = append(f.posts, p)
+	f.mu.Unlock()
+	f.postCh <- p
+	return p
+}
+
+func (f *fakeSlack) postMessage(w http.ResponseWriter, r *http.Request) {
+	n := f.called("chat.postMessage")
+	m := params(r)
+	ch := str(m, "channel")
+	f.mu.Lock()
+	fail := f.failPost
+	f.mu.Unlock()
+	if fail != nil {
+		if status, header, body := fail(n, ch); status != 0 {
+			for k, v := range header {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(status)
+			_, _ = io.WriteString(w, body)
+			return
+		}
+	}
+	ts := fmt.Sprintf("1767603600.%06d", n)
+	f.record(posted{Channel: ch, Text: str(m, "text"), Thread: str(m, "thread_ts"), TS: ts}, m)
+	_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": ch, "ts": ts})
+}
+
+func (f *fakeSlack) postEphemeral(w http.ResponseWriter, r *http.Request) {
+	f.called("chat.postEphemeral")
+	m := params(r)
+	f.record(posted{Channel: str(m, "channel"), Text: str(m, "text"), Thread: str(m, "thread_ts"), User: str(m, "user"), Ephemeral: true}, m)
+	_, _ = io.WriteString(w, `{"ok":true,"message_ts":"1.2"}`)
+}
+
+func (f *fakeSlack) viewsOpen(w http.ResponseWriter, r *http.Request) {
+	f.called("views.open")
+	m := params(r)
+	f.mu.Lock()
+	f.views = append(f.views, m)
+	f.mu.Unlock()
+	f.viewCh <- m
+	_, _ = io.WriteString(w, `{"ok":true,"view":{"id":"V1"}}`)
+}
+
+func (f *fakeSlack) appsConnectionsOpen(w http.ResponseWriter, r *http.Request) {
+	f.called("apps.connections.open")
+	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer xapp-") {
+		_, _ = io.WriteString(w, `{"ok":false,"error":"invalid_auth"}`)
+		return
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "url": "ws" + strings.TrimPrefix(f.ws.URL, "http") + "/link"})
+}
+
+// nextPost waits for the next message Vigil posts.
+func (f *fakeSlack) nextPost(t *testing.T) posted {
+	t.Helper()
+	select {
+	case p := <-f.postCh:
+		return p
+	case <-time.After(wait):
+		t.Fatalf("Vigil posted nothing within %s", wait)
+		return posted{}
+	}
+}
+
+// noPost checks that nothing more was posted. Work that would post has
+// been waited for by the caller (an ack, a drained queue), so a short
+// look is enough to catch a stray message.
+func (f *fakeSlack) noPost(t *testing.T) {
+	t.Helper()
+	select {
+	case p := <-f.postCh:
+		t.Fatalf("unexpected post: %+v", p)
+	default:
+	}
+}
+
+func (f *fakeSlack) nextView(t *testing.T) map[string]any {
+	t.Helper()
+	select {
+	case v := <-f.viewCh:
+		return v
+	case <-time.After(wait):
+		t.Fatalf("Vigil opened no modal within %s", wait)
+		return nil
+	}
+}
+
+// wsConn is one Socket Mode connection as the fake Slack sees it.
+type wsConn struct {
+	c    *websocket.Conn
+	wmu  sync.Mutex
+	acks chan map[string]any
+	done chan struct{}
+}
+
+var upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
+
+func (f *fakeSlack) serveWS(w http.ResponseWriter, r *http.Request) {
+	c, err := upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	wc := &wsConn{c: c, acks: make(chan map[string]any, 100), done: make(chan struct{})}
+	f.mu.Lock()
+	f.conns = append(f.conns, wc)
+	f.mu.Unlock()
+	wc.send(f.t, map[string]any{"type": "hello", "num_connections": 1,
+		"debug_info": map[string]any{"host": "fake"}, "connection_info": map[string]any{"app_id": "A1"}})
+	f.connCh <- wc
+	// Slack pings; slack-go counts a connection without pings as dead.
+	go func() {
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-wc.done:
+				return
+			case <-tick.C:
+				_ = c.WriteControl(websocket.PingMessage, nil, time.Now().Add(time.Second))
+			}
+		}
+	}()
+	defer close(wc.done)
+	for {
+		var m map[string]any
+		if err := c.ReadJSON(&m); err != nil {
+			return
+		}
+		wc.acks <- m
+	}
+}
+
+// nextConn waits for Vigil to open a Socket Mode connection.
+func (f *fakeSlack) nextConn(t *testing.T) *wsConn {
+	t.Helper()
+	select {
+	case c := <-f.connCh:
+		return c
+	case <-time.After(wait):
+		t.Fatalf("Vigil did not connect within %s", wait)
+		return nil
+	}
+}
+
+func (w *wsConn) send(t *testing.T, v any) {
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
+	if err := w.c.WriteJSON(v); err != nil {
+		t.Errorf("websocket write: %v", err)
+	}
+}
+
+// drop closes the connection the way a network failure would.
+func (w *wsConn) drop() {
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
+	_ = w.c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "bye"), time.Now().Add(time.Second))
+	_ = w.c.Close()
+}
+
+// ack waits for the acknowledgement of an envelope and returns its
+// payload (nil when there is none).
+func (w *wsConn) ack(t *testing.T, envelope string) map[string]any {
+	t.Helper()
+	deadline := time.After(wait)
+	for {
+		select {
+		case m := <-w.acks:
+			if m["envelope_id"] != envelope {
+				t.Fatalf("got ack %v, want envelope %s (acks come in order)", m, envelope)
+			}
+			p, _ := m["payload"].(map[string]any)
+			return p
+		case <-deadline:
+			t.Fatalf("no ack for envelope %s within %s", envelope, wait)
+			return nil
+		}
+	}
+}
+
+// Envelopes as Slack sends them over Socket Mode.
+
+func commandEnvelope(env, channel, user, text, trigger string) map[string]any {
+	return map[string]any{"type": "slash_commands", "envelope_id": env, "accepts_response_payload": true,
+		"payload": map[string]any{"token": "x", "team_id": "T1", "command": "/sec", "text": text,
+			"channel_id": channel, "user_id": user, "trigger_id": trigger, "response_url": "https://hooks.example/x"}}
+}
+
+func mentionEnvelope(env, eventID, channel, user, text, ts, thread string) map[string]any {
+	ev := map[string]any{"type": "app_mention", "user": user, "text": text, "ts": ts, "channel": channel, "event_ts": ts}
+	if thread != "" {
+		ev["thread_ts"] = thread
+	}
+	return eventsEnvelope(env, eventID, ev)
+}
+
+func eventsEnvelope(env, eventID string, inner map[string]any) map[string]any {
+	return map[string]any{"type": "events_api", "envelope_id": env, "accepts_response_payload": false,
+		"payload": map[string]any{"token": "x", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
+			"event_id": eventID, "event_time": 1767603600, "event": inner}}
+}
+
+func interactiveEnvelope(env string, payload map[string]any) map[string]any {
+	return map[string]any{"type": "interactive", "envelope_id": env, "accepts_response_payload": true, "payload": payload}
+}
+
+func buttonPayload(trigger, channel, user, msgTS, thread, actionID, value string) map[string]any {
+	return map[string]any{"type": "block_actions", "trigger_id": trigger,
+		"user":      map[string]any{"id": user},
+		"channel":   map[string]any{"id": channel},
+		"container": map[string]any{"type": "message", "message_ts": msgTS, "channel_id": channel, "thread_ts": thread},
+		"message":   map[string]any{"ts": msgTS, "thread_ts": thread},
+		"actions":   []any{map[string]any{"type": "button", "action_id": actionID, "value": value, "block_id": "vigil-actions-0"}}}
+}
+
+func submissionPayload(trigger, user, meta string, values map[string]map[string]any, blockIDs ...string) map[string]any {
+	var blocks []any
+	for _, id := range blockIDs {
+		blocks = append(blocks, map[string]any{"type": "input", "block_id": id,
+			"label": map[string]any{"type": "plain_text", "text": id}, "element": map[string]any{"type": "plain_text_input", "action_id": id}})
+	}
+	state := map[string]any{}
+	for block, v := range values {
+		state[block] = map[string]any{block: v}
+	}
+	return map[string]any{"type": "view_submission", "trigger_id": trigger, "user": map[string]any{"id": user},
+		"view": map[string]any{"id": "V1", "type": "modal", "callback_id": "vigil.form.t", "private_metadata": meta,
+			"blocks": blocks, "state": map[string]any{"values": state}}}
+}
+
+// rig is an engine on a fake clock wired to the adapter and the fake Slack.
+type rig struct {
+	t       *testing.T
+	slack   *fakeSlack
+	engine  *bot.Engine
+	clock   *clock.Fake
+	adapter *Adapter
+	cancel  context.CancelFunc
+	done    chan error
+}
+
+type rigOptions struct {
+	mode  Mode
+	rooms []string
+	// start is the fake clock's start; HTTP tests use the wall clock's
+	// time because slack-go's verifier checks timestamps against it.
+	start    time.Time
+	setup    func(e *bot.Engine)
+	appToken string
+}
+
+func people() []bot.Person {
+	return []bot.Person{
+		{Name: "alice", Chat: map[string]string{bot.AdapterSlack: userAlice}, Roles: []bot.Role{bot.RoleAdmin, bot.RoleResponder}},
+		{Name: "mallory", Chat: map[string]string{bot.AdapterSlack: userMallory}},
+	}
+}
+
+func newRig(t *testing.T, o rigOptions) *rig {
+	t.Helper()
+	if o.mode == "" {
+		o.mode = ModeSocket
+	}
+	if o.rooms == nil {
+		o.rooms = []string{chanSecurity}
+	}
+	if o.start.IsZero() {
+		o.start = bottest.Start
+	}
+	if o.appToken == "" {
+		o.appToken = "xapp-1-test"
+	}
+	tw := newTestWriter(t)
+	fs := newFakeSlack(t)
+	fake := clock.NewFake(o.start)
+	var private []bot.RoomRef
+	for _, r := range o.rooms {
+		private = append(private, bot.RoomRef{Adapter: bot.AdapterSlack, ID: r})
+	}
+	logger := slog.New(slog.NewTextHandler(tw, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e, err := bot.New(bot.Options{Store: bottest.OpenStore(t), Clock: fake, People: people(), PrivateRooms: private, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.setup != nil {
+		o.setup(e)
+	}
+	a, err := New(Options{Engine: e, Mode: o.mode, BotToken: "xoxb-test", AppToken: o.appToken, SigningSecret: signingSecret,
+		APIURL: fs.srv.GetAPIURL(), Rooms: o.rooms, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.AddAdapter(a)
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &rig{t: t, slack: fs, engine: e, clock: fake, adapter: a, cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- a.Run(ctx) }()
+	t.Cleanup(r.stop)
+	return r
+}
+
+// stop ends Run and waits for it (and the work it accepted) to finish.
+func (r *rig) stop() {
+	r.cancel()
+	select {
+	case err := <-r.done:
+		if err != nil {
+			r.t.Errorf("Run: %v", err)
+		}
+		r.done <- nil // a second stop returns at once
+	case <-time.After(wait):
+		r.t.Errorf("Run did not return within %s of cancel", wait)
+	}
+}
+
+// ready waits until Run has checked the rooms and accepts events.
+func (r *rig) ready() {
+	r.t.Helper()
+	select {
+	case <-r.adapter.Started():
+	case err := <-r.done:
+		r.t.Fatalf("Run returned before it was ready: %v", err)
+	case <-time.After(wait):
+		r.t.Fatalf("adapter not ready within %s", wait)
+	}
+}
+
+const signingSecret = "8f742231b10e8888abcd99yyyzzz85a5"
+
+// testWriter sends the log to the test's output until the test ends
+// (t.Log after the end would panic; late background lines are dropped).
+type testWriter struct {
+	t    *testing.T
+	mu   *sync.Mutex
+	done *bool
+}
+
+func newTestWriter(t *testing.T) testWriter {
+	w := testWriter{t: t, mu: &sync.Mutex{}, done: new(bool)}
+	t.Cleanup(func() {
+		w.mu.Lock()
+		*w.done = true
+		w.mu.Unlock()
+	})
+	return w
+}
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !*w.done {
+		w.t.Log(strings.TrimRight(string(p), "\n"))
+	}
+	return len(p), nil
+}
+
+// form values for submissionPayload.
+func textValue(v string) map[string]any { return map[string]any{"type": "plain_text_input", "value": v} }
+func selectValue(v string) map[string]any {
+	return map[string]any{"type": "static_select", "selected_option": map[string]any{"value": v}}
+}
+
