@@ -525,8 +525,9 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 // form values for submissionPayload.
-func textValue(v string) map[string]any { return map[string]any{"type": "plain_text_input", "value": v} }
+func textValue(v string) map[string]any {
+	return map[string]any{"type": "plain_text_input", "value": v}
+}
 func selectValue(v string) map[string]any {
 	return map[string]any{"type": "static_select", "selected_option": map[string]any{"value": v}}
 }
-

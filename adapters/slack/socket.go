@@ -96,4 +96,3 @@ func (a *Adapter) ack(ctx context.Context, client *socketmode.Client, req *socke
 		a.log.Warn("could not acknowledge a Socket Mode envelope", "envelope", req.EnvelopeID, "err", err)
 	}
 }
-
