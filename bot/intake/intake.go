@@ -93,3 +93,24 @@ type Sink interface {
 // ErrInvalid wraps a report that cannot be filed as given (no title and no
 // description); sources answer it as a client error, not a retry.
 var ErrInvalid = errors.New("invalid report")
+
+// Mail is an outbound message to a reporter (acknowledged, accepted,
+// rejected) or an operator. MessageID is set by the caller so replies can
+// be threaded back into the report.
+type Mail struct {
+	To         string
+	Subject    string
+	Body       string
+	MessageID  string
+	InReplyTo  string
+	References []string
+}
+
+// Mailer sends mail. Errors that may pass (relay unreachable, 4xx) wrap
+// ErrTemporary so the caller retries; others are permanent.
+type Mailer interface {
+	Send(ctx context.Context, m Mail) error
+}
+
+// ErrTemporary marks a delivery failure worth retrying.
+var ErrTemporary = errors.New("temporary delivery failure")
