@@ -397,6 +397,15 @@ func (e *Engine) Post(ctx context.Context, id string, to Destination, msg Messag
 	return e.outbox.Enqueue(ctx, id, to, msg)
 }
 
+// PostRoot is Post for a message that starts a thread (a report): once it
+// is posted, messages sent ToThreadOf(room, id) go into its thread.
+func (e *Engine) PostRoot(ctx context.Context, id string, to Destination, msg Message) error {
+	if id == "" {
+		return errors.New("PostRoot needs an id to thread under")
+	}
+	return e.outbox.enqueue(ctx, id, to, msg, true)
+}
+
 // Run runs the background work until ctx ends: it keeps the scheduler lease
 // (only the holder runs jobs), runs due jobs, flushes the outbox, and
 // refreshes the directory. On return it releases the lease so another

@@ -47,13 +47,22 @@ type outboxItem struct {
 	Created  time.Time   `json:"created"`
 	Seq      int64       `json:"seq"`
 	Attempts int         `json:"attempts,omitempty"`
+	// KeepRef records the posted message's reference, so later messages
+	// can go into its thread (Destination.InThreadOf).
+	KeepRef bool `json:"keep_ref,omitempty"`
 }
+
+const refCollection = "outbox.refs"
 
 func conversationSet(conv string) string { return "outbox:" + conv }
 
 // Enqueue stores a message for delivery. Enqueueing an id that is already
 // queued or was sent is a no-op, so a job that runs twice posts once.
 func (o *Outbox) Enqueue(ctx context.Context, id string, to Destination, msg Message) error {
+	return o.enqueue(ctx, id, to, msg, false)
+}
+
+func (o *Outbox) enqueue(ctx context.Context, id string, to Destination, msg Message, keepRef bool) error {
 	if id == "" {
 		id = randomID(12)
 	}
@@ -66,7 +75,7 @@ func (o *Outbox) Enqueue(ctx context.Context, id string, to Destination, msg Mes
 	} else if sent {
 		return nil
 	}
-	item := outboxItem{ID: id, To: to, Msg: msg, Created: now, Seq: o.nextSeq(now)}
+	item := outboxItem{ID: id, To: to, Msg: msg, Created: now, Seq: o.nextSeq(now), KeepRef: keepRef}
 	data, err := json.Marshal(item)
 	if err != nil {
 		return fmt.Errorf("outbox: enqueue %s: %w", id, err)
@@ -246,13 +255,50 @@ func (o *Outbox) deliverOne(ctx context.Context, it outboxItem) error {
 	} else if sent {
 		return nil
 	}
-	if _, err := o.engine.deliver(ctx, it.To, it.Msg); err != nil {
+	to := it.To
+	if to.InThreadOf != "" {
+		root, ok, err := o.PostedRef(ctx, to.InThreadOf)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			// The root is queued (perhaps waiting out an outage itself):
+			// try again later rather than post outside the thread.
+			return fmt.Errorf("%w: thread root %s is not posted yet", ErrUnavailable, to.InThreadOf)
+		}
+		to.Thread = ThreadRef{Room: to.Room, ID: root.ID}
+	}
+	ref, err := o.engine.deliver(ctx, to, it.Msg)
+	if err != nil {
 		return err
+	}
+	if it.KeepRef {
+		data, _ := json.Marshal(ref)
+		if _, err := o.store.Put(ctx, refCollection, it.ID, data, store.AnyVersion); err != nil {
+			o.log.Warn("thread root posted but its reference not recorded", "id", it.ID, "err", err)
+		}
 	}
 	if _, err := o.store.MarkSeen(ctx, sentKey(it.ID), now, sentTTL); err != nil {
 		o.log.Warn("message sent but not recorded as sent", "id", it.ID, "err", err)
 	}
 	return nil
+}
+
+// PostedRef returns the chat reference of a message posted with PostRoot,
+// once it has been posted.
+func (o *Outbox) PostedRef(ctx context.Context, id string) (MessageRef, bool, error) {
+	doc, err := o.store.Get(ctx, refCollection, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return MessageRef{}, false, nil
+	}
+	if err != nil {
+		return MessageRef{}, false, fmt.Errorf("outbox: posted ref %s: %w", id, err)
+	}
+	var ref MessageRef
+	if err := json.Unmarshal(doc.Data, &ref); err != nil {
+		return MessageRef{}, false, fmt.Errorf("outbox: posted ref %s: %w: %v", id, store.ErrCorrupt, err)
+	}
+	return ref, true, nil
 }
 
 func (o *Outbox) drop(ctx context.Context, conv, id string) {

@@ -201,3 +201,39 @@ func TestOutboxKeepsPostingOrderAcrossConversations(t *testing.T) {
 		t.Errorf("delivered in the order %q", strings.ReplaceAll(got, "\n", ","))
 	}
 }
+
+// A thread root and its replies are posted before the chat service has
+// answered; the replies go into the root's thread once it exists, even when
+// the root waits out an outage first.
+func TestRepliesFollowTheirThreadRoot(t *testing.T) {
+	h := bottest.New(t, bottest.Options{})
+	o := &outage{down: true, err: bot.ErrUnavailable, clock: h.Clock}
+	h.Chat.Fail = func(to bot.Destination, m bot.Message) error {
+		if m.Text == "VIG-2026-1: XSS in search" {
+			return o.fail(to, m)
+		}
+		return nil
+	}
+	ctx := context.Background()
+	if err := h.Engine.PostRoot(ctx, "report:VIG-2026-1", roomDest, bot.Text("VIG-2026-1: XSS in search")); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Engine.Post(ctx, "ping", bot.ToThreadOf(bottest.Room, "report:VIG-2026-1"), bot.Text("acknowledge within 48h")); err != nil {
+		t.Fatal(err)
+	}
+	if sent := h.Advance(time.Minute); len(sent) != 0 {
+		t.Fatalf("a reply went out before its root: %q", bottest.Texts(sent))
+	}
+	o.set(false)
+	sent := h.Advance(10 * time.Minute)
+	if len(sent) != 2 || sent[0].Msg.Text != "VIG-2026-1: XSS in search" {
+		t.Fatalf("delivered %q", bottest.Texts(sent))
+	}
+	ref, ok, err := h.Engine.Outbox().PostedRef(ctx, "report:VIG-2026-1")
+	if err != nil || !ok {
+		t.Fatalf("root reference: %v %v", ok, err)
+	}
+	if sent[1].To.Thread.ID != ref.ID || sent[1].To.Room != bottest.Room {
+		t.Errorf("reply went to %+v, want the thread of %s", sent[1].To, ref.ID)
+	}
+}

@@ -74,6 +74,11 @@ type Destination struct {
 	Room   RoomRef   `json:"room,omitzero"`
 	Thread ThreadRef `json:"thread,omitzero"`
 	DM     UserRef   `json:"dm,omitzero"`
+	// InThreadOf names a message posted with Engine.PostRoot (by its outbox
+	// id): the message goes into that message's thread, which the outbox
+	// resolves once the root has been posted. It lets a feature post a
+	// report and its follow-ups before the chat service has answered.
+	InThreadOf string `json:"in_thread_of,omitempty"`
 }
 
 // Adapter returns the adapter the destination belongs to.
@@ -91,6 +96,9 @@ func (d Destination) IsDM() bool { return !d.DM.IsZero() }
 func (d Destination) key() string {
 	if d.IsDM() {
 		return "dm|" + d.DM.String()
+	}
+	if d.InThreadOf != "" {
+		return "room|" + d.Room.String() + "|of:" + d.InThreadOf
 	}
 	return "room|" + d.Room.String() + "|" + d.Thread.ID
 }
@@ -111,6 +119,12 @@ func ToRoom(room RoomRef, thread ThreadRef) Destination {
 		thread.Room = room
 	}
 	return Destination{Room: room, Thread: thread}
+}
+
+// ToThreadOf is a destination in the thread of a message posted with
+// Engine.PostRoot under rootID.
+func ToThreadOf(room RoomRef, rootID string) Destination {
+	return Destination{Room: room, InThreadOf: rootID}
 }
 
 // ToUser is a direct-message destination.
