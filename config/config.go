@@ -54,6 +54,8 @@ type Config struct {
 	Slack Slack `yaml:"slack"`
 	// Duty configures the on-duty rotations.
 	Duty Duty `yaml:"duty"`
+	// Reports configures report intake and triage.
+	Reports Reports `yaml:"reports"`
 }
 
 // Slack configures the Slack adapter.

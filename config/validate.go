@@ -41,6 +41,7 @@ func validate(c *Config, report func(key, msg string)) {
 	validatePeople(c.People, report)
 	validateSlack(c, report)
 	validateDuty(c, report)
+	validateReports(c, report)
 }
 
 // validateSlack checks the secrets each mode needs. Messages name keys and
