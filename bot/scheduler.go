@@ -179,6 +179,11 @@ func (s *Scheduler) runOne(ctx context.Context, c store.Claim) error {
 			return runErr
 		}
 		wait := backoff(j.Attempt)
+		// A service that said how long to wait (a rate limit) is believed.
+		var ra interface{ RetryAfter() time.Duration }
+		if errors.As(runErr, &ra) && ra.RetryAfter() > wait {
+			wait = ra.RetryAfter()
+		}
 		s.log.Warn("job failed; will retry", "job", j.ID, "kind", j.Kind, "attempt", j.Attempt+1, "in", wait, "err", runErr)
 		return s.retry(ctx, c, j, doc.Version, wait)
 	}

@@ -9,13 +9,15 @@ import (
 	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/commands/core"
 	"github.com/vigil-sec/vigil/commands/duty"
+	"github.com/vigil-sec/vigil/commands/report"
 	"github.com/vigil-sec/vigil/config"
 )
 
 // features are the registered feature packages that need a start-up step
 // once the store is reachable and the directory loaded.
 type features struct {
-	duty *duty.Duty
+	duty    *duty.Duty
+	reports *report.Reports
 }
 
 // registerCommands adds every feature's commands, jobs and forms to the
@@ -29,7 +31,28 @@ func registerCommands(e *bot.Engine, cfg *config.Config) (*features, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &features{duty: d}, nil
+	reports, err := report.Register(e, reportOptions(cfg, d))
+	if err != nil {
+		return nil, err
+	}
+	// Whoever takes over duty inherits the open reports and their clocks.
+	d.AddContributor(reports.Inheritance)
+	return &features{duty: d, reports: reports}, nil
+}
+
+func reportOptions(cfg *config.Config, d *duty.Duty) report.Options {
+	o := report.Options{
+		AckWindow:      time.Duration(cfg.Reports.AckWindow),
+		RoomPingBefore: time.Duration(cfg.Reports.RoomPingBefore),
+		APIToken:       cfg.Reports.APIToken.Value(),
+		MaxAPIBody:     cfg.HTTP.MaxBodyBytes,
+		Rotation:       cfg.Reports.Rotation,
+		Duty:           d,
+	}
+	for _, op := range cfg.Reports.Operators {
+		o.Operators = append(o.Operators, report.Operator{Name: op.Name, Domain: op.Domain, Contact: op.Contact})
+	}
+	return o
 }
 
 func dutyOptions(cfg *config.Config) duty.Options {

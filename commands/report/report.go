@@ -1,0 +1,575 @@
+// Package report files vulnerability reports from every source into the
+// private security room, one thread each, assigned to whoever is on duty,
+// with the triage checklist and the acknowledgement clock.
+//
+// Nothing is lost: Receive returns only once the report is stored and its
+// post and clock jobs are queued, so a source acknowledges only then; and
+// the same report arriving twice (same source and source id) is one report.
+// Report details are sensitive: they go only to the private room and to the
+// team by DM.
+package report
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/vigil-sec/vigil/bot"
+	"github.com/vigil-sec/vigil/bot/intake"
+	"github.com/vigil-sec/vigil/store"
+)
+
+const (
+	reportColl     = "reports"
+	sourceColl     = "report.sources"
+	counterColl    = "report.counters"
+	mailIDColl     = "report.mailids"
+	attachmentColl = "report.attachments"
+	openSet        = "reports:open"
+	jobClock       = "report.clock"
+	jobMail        = "report.mail"
+	jobGitHub      = "report.github"
+)
+
+// OnDuty tells who is on duty; the duty feature provides it.
+type OnDuty interface {
+	OnDuty(ctx context.Context, rotation string, t time.Time) (*bot.Person, error)
+}
+
+// AdvisoryStates moves a GitHub advisory between states; the GitHub
+// adapter provides it.
+type AdvisoryStates interface {
+	SetAdvisoryState(ctx context.Context, repo, ghsa, state string) error
+}
+
+// Operator runs an instance of the software (a hosting provider, a
+// distribution); operator-specific reports are forwarded to them.
+type Operator struct {
+	Name    string
+	Domain  string
+	Contact string // email address
+}
+
+// Options configure the feature.
+type Options struct {
+	// AckWindow is how long the team has to acknowledge (48h). The person
+	// assigned is pinged at half time, the room RoomPingBefore the end
+	// (8h, so at 40h), and a breach is recorded at the end.
+	AckWindow      time.Duration
+	RoomPingBefore time.Duration
+	// APIToken enables POST /api/v1/reports (bearer token).
+	APIToken string
+	// MaxAPIBody caps intake API bodies (413 past it); default 1 MiB.
+	MaxAPIBody int64
+	Operators  []Operator
+	Duty       OnDuty
+	// Rotation is the duty rotation reports are assigned from ("" = the
+	// default one).
+	Rotation string
+}
+
+// Reports is the report feature. It implements intake.Sink.
+type Reports struct {
+	e          *bot.Engine
+	o          Options
+	mailer     intake.Mailer
+	advisories AdvisoryStates
+}
+
+var _ intake.Sink = (*Reports)(nil)
+
+// Register validates the options and adds the report commands, jobs, form,
+// buttons and the intake API route. It does no I/O.
+func Register(e *bot.Engine, o Options) (*Reports, error) {
+	if o.AckWindow <= 0 {
+		o.AckWindow = 48 * time.Hour
+	}
+	if o.RoomPingBefore <= 0 {
+		o.RoomPingBefore = 8 * time.Hour
+	}
+	if o.RoomPingBefore >= o.AckWindow {
+		return nil, fmt.Errorf("report: the room ping (%s before) must fall inside the acknowledgement window (%s)", o.RoomPingBefore, o.AckWindow)
+	}
+	if o.MaxAPIBody <= 0 {
+		o.MaxAPIBody = 1 << 20
+	}
+	seen := map[string]bool{}
+	for _, op := range o.Operators {
+		if op.Name == "" || !strings.Contains(op.Contact, "@") {
+			return nil, fmt.Errorf("report: operator %q needs a name and a contact email address", op.Name)
+		}
+		if seen[strings.ToLower(op.Name)] {
+			return nil, fmt.Errorf("report: operator %q is listed twice", op.Name)
+		}
+		seen[strings.ToLower(op.Name)] = true
+	}
+	r := &Reports{e: e, o: o}
+	if err := e.RegisterForm(r.newReportForm()); err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	if err := e.Register(r.command()); err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	e.HandleJob(jobClock, r.runClock)
+	e.HandleJob(jobMail, r.runMail)
+	e.HandleJob(jobGitHub, r.runGitHub)
+	team := []bot.Role{bot.RoleResponder, bot.RoleAdmin}
+	e.HandleAction(&bot.Action{Name: actionAck, Roles: team, Run: r.pressAck})
+	e.HandleAction(&bot.Action{Name: actionCheck, Roles: team, Run: r.pressCheck})
+	e.HTTP().HandleFunc("POST /api/v1/reports", r.serveAPI)
+	return r, nil
+}
+
+// SetMailer connects outbound mail (reporter replies, forwarding). Without
+// one, replies are noted in the thread as to be sent by hand.
+func (r *Reports) SetMailer(m intake.Mailer) { r.mailer = m }
+
+// SetAdvisories connects GitHub, so accepting a GitHub report moves its
+// advisory from triage to draft.
+func (r *Reports) SetAdvisories(a AdvisoryStates) { r.advisories = a }
+
+// ---- storage ----
+
+func (r *Reports) load(ctx context.Context, id string) (*Report, int64, error) {
+	doc, err := r.e.Store().Get(ctx, reportColl, strings.ToUpper(id))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, 0, bot.Usagef("there is no report %s", strings.ToUpper(id))
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	var rep Report
+	if err := json.Unmarshal(doc.Data, &rep); err != nil {
+		return nil, 0, fmt.Errorf("report %s: %w: %v", id, store.ErrCorrupt, err)
+	}
+	return &rep, doc.Version, nil
+}
+
+// update changes a report with compare-and-swap, retrying on conflict.
+func (r *Reports) update(ctx context.Context, id string, change func(rep *Report) error) (*Report, error) {
+	for range 5 {
+		rep, version, err := r.load(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if err := change(rep); err != nil {
+			return nil, err
+		}
+		data, err := json.Marshal(rep)
+		if err != nil {
+			return nil, err
+		}
+		_, err = r.e.Store().Put(ctx, reportColl, rep.ID, data, version)
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("save report %s: %w", rep.ID, err)
+		}
+		if !rep.open() {
+			if err := r.e.Store().SetRemove(ctx, openSet, rep.ID); err != nil {
+				return nil, err
+			}
+		}
+		return rep, nil
+	}
+	return nil, fmt.Errorf("save report %s: %w", id, store.ErrConflict)
+}
+
+// openReports lists the reports still needing work, oldest first.
+func (r *Reports) openReports(ctx context.Context) ([]*Report, error) {
+	ids, err := r.e.Store().SetMembers(ctx, openSet)
+	if err != nil {
+		return nil, fmt.Errorf("open reports: %w", err)
+	}
+	out := make([]*Report, 0, len(ids))
+	for _, id := range ids {
+		rep, _, err := r.load(ctx, id)
+		var ue *bot.UsageError
+		if errors.As(err, &ue) {
+			continue // removed meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rep)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Received.Before(out[j].Received) })
+	return out, nil
+}
+
+// nextID allocates VIG-<year>-<n>, counting per year.
+func (r *Reports) nextID(ctx context.Context, year int) (string, error) {
+	key := strconv.Itoa(year)
+	for range 20 {
+		n, version := 0, store.NewDoc
+		doc, err := r.e.Store().Get(ctx, counterColl, key)
+		switch {
+		case err == nil:
+			if n, err = strconv.Atoi(string(doc.Data)); err != nil {
+				return "", fmt.Errorf("report counter %s: %w: %v", key, store.ErrCorrupt, err)
+			}
+			version = doc.Version
+		case !errors.Is(err, store.ErrNotFound):
+			return "", fmt.Errorf("report counter: %w", err)
+		}
+		n++
+		_, err = r.e.Store().Put(ctx, counterColl, key, []byte(strconv.Itoa(n)), version)
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("report counter: %w", err)
+		}
+		return fmt.Sprintf("VIG-%d-%d", year, n), nil
+	}
+	return "", fmt.Errorf("report counter: %w", store.ErrConflict)
+}
+
+// ---- intake ----
+
+func sourceKey(in intake.Incoming) string { return string(in.Source) + ":" + in.SourceID }
+
+// Receive files an incoming report. See intake.Sink.
+func (r *Reports) Receive(ctx context.Context, in intake.Incoming) (intake.Result, error) {
+	in.Title = strings.TrimSpace(in.Title)
+	in.Description = strings.TrimSpace(in.Description)
+	if in.Title == "" && in.Description == "" {
+		return intake.Result{}, fmt.Errorf("%w: a report needs a title or a description", intake.ErrInvalid)
+	}
+	if in.Title == "" {
+		in.Title = firstLine(in.Description, 80)
+	}
+	if in.SourceID == "" {
+		return intake.Result{}, fmt.Errorf("%w: no source id to recognise a repeat by", intake.ErrInvalid)
+	}
+	if in.Received.IsZero() {
+		in.Received = r.e.Clock().Now()
+	}
+	if res, ok, err := r.threadReply(ctx, in); ok || err != nil {
+		return res, err
+	}
+	if rep, err := r.bySource(ctx, sourceKey(in)); err != nil {
+		return intake.Result{}, err
+	} else if rep != nil {
+		// A repeat: make sure the first arrival was fully announced (it may
+		// have stopped half-way), then answer with the same report.
+		return intake.Result{ReportID: rep.ID}, r.announce(ctx, rep)
+	}
+	id, err := r.nextID(ctx, in.Received.Year())
+	if err != nil {
+		return intake.Result{}, err
+	}
+	rep := &Report{
+		ID: id, Title: in.Title, Description: in.Description, Source: in.Source, SourceID: in.SourceID,
+		URL: in.URL, Reporter: in.Reporter, Received: in.Received, AckDue: in.Received.Add(r.o.AckWindow),
+		State: StateNew, Repos: in.Repositories, Notes: in.Notes, GitHubRepo: in.GitHubRepo, GHSA: in.GHSA,
+		Checklist: append([]Item(nil), checklist...),
+	}
+	for _, a := range in.Attachments {
+		rep.Attachments = append(rep.Attachments, AttachmentInfo{Name: a.Name, ContentType: a.ContentType, Size: a.Size, Truncated: a.Truncated})
+	}
+	if r.o.Duty != nil {
+		if p, err := r.o.Duty.OnDuty(ctx, r.o.Rotation, r.e.Clock().Now()); err == nil && p != nil {
+			rep.Assignee = p.Name
+		} else if err != nil && !isNotice(err) {
+			r.e.Logger().Warn("report: could not ask who is on duty; leaving it unassigned", "report", id, "err", err)
+		}
+	}
+	st := r.e.Store()
+	// The report first, then its source index: a crash in between can make
+	// a repeat into a second report, but never loses one.
+	data, err := json.Marshal(rep)
+	if err != nil {
+		return intake.Result{}, err
+	}
+	if _, err := st.Put(ctx, reportColl, id, data, store.NewDoc); err != nil {
+		return intake.Result{}, fmt.Errorf("store report %s: %w", id, err)
+	}
+	for i, a := range in.Attachments {
+		blob, _ := json.Marshal(a)
+		if _, err := st.Put(ctx, attachmentColl, fmt.Sprintf("%s/%d", id, i), blob, store.AnyVersion); err != nil {
+			return intake.Result{}, fmt.Errorf("store attachment of %s: %w", id, err)
+		}
+	}
+	if _, err := st.Put(ctx, sourceColl, sourceKey(in), []byte(id), store.NewDoc); errors.Is(err, store.ErrConflict) {
+		// The same report arrived twice at once; the other one won.
+		_ = st.Delete(ctx, reportColl, id, store.AnyVersion)
+		other, err := r.bySource(ctx, sourceKey(in))
+		if err != nil || other == nil {
+			return intake.Result{}, fmt.Errorf("store report: concurrent duplicate: %w", err)
+		}
+		return intake.Result{ReportID: other.ID}, r.announce(ctx, other)
+	} else if err != nil {
+		return intake.Result{}, fmt.Errorf("store report %s: %w", id, err)
+	}
+	if err := st.SetAdd(ctx, openSet, id); err != nil {
+		return intake.Result{}, err
+	}
+	if err := r.e.Audit().Record(ctx, bot.AuditEntry{Actor: "vigil", Action: "report.received", Target: id, Detail: fmt.Sprintf("from %s, assigned to %s", in.Source, orNone(rep.Assignee))}); err != nil {
+		return intake.Result{}, err
+	}
+	if err := r.announce(ctx, rep); err != nil {
+		return intake.Result{}, err
+	}
+	return intake.Result{ReportID: id, Created: true}, nil
+}
+
+func isNotice(err error) bool {
+	var n *bot.NoticeError
+	return errors.As(err, &n)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "nobody"
+	}
+	return "@" + s
+}
+
+func (r *Reports) bySource(ctx context.Context, key string) (*Report, error) {
+	doc, err := r.e.Store().Get(ctx, sourceColl, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("report source %s: %w", key, err)
+	}
+	rep, _, err := r.load(ctx, string(doc.Data))
+	var ue *bot.UsageError
+	if errors.As(err, &ue) {
+		return nil, nil // index without its report: file it again
+	}
+	return rep, err
+}
+
+// threadReply threads a reporter's answer to one of Vigil's mails into its
+// report. It reports whether in was such a reply.
+func (r *Reports) threadReply(ctx context.Context, in intake.Incoming) (intake.Result, bool, error) {
+	for _, ref := range in.InReplyTo {
+		doc, err := r.e.Store().Get(ctx, mailIDColl, normalizeMsgID(ref))
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return intake.Result{}, true, err
+		}
+		rep, _, err := r.load(ctx, string(doc.Data))
+		if err != nil {
+			return intake.Result{}, true, err
+		}
+		// A redelivered reply is posted once: its outbox id is its source id.
+		body := firstLines(in.Description, 3000)
+		msg := bot.Message{
+			Header:    "Reply from the reporter",
+			Text:      body,
+			Context:   fmt.Sprintf("%s · %s · %s", rep.ID, in.Reporter.Email, in.Received.Format(time.RFC3339)),
+			Sensitive: true,
+		}
+		if err := r.postInThread(ctx, rep, "reply:"+sourceKey(in), msg); err != nil {
+			return intake.Result{}, true, err
+		}
+		if err := r.e.Audit().Record(ctx, bot.AuditEntry{Actor: "vigil", Action: "report.reporter-reply", Target: rep.ID, Detail: "by " + string(in.Source)}); err != nil {
+			return intake.Result{}, true, err
+		}
+		return intake.Result{ReportID: rep.ID, Reply: true}, true, nil
+	}
+	return intake.Result{}, false, nil
+}
+
+func normalizeMsgID(id string) string {
+	return strings.ToLower(strings.Trim(strings.TrimSpace(id), "<>"))
+}
+
+func firstLine(s string, max int) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return truncate(strings.TrimSpace(line), max)
+}
+
+func firstLines(s string, max int) string { return truncate(s, max) }
+
+// truncate cuts s to at most max bytes on a rune boundary, marking the cut.
+func truncate(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// room is where report threads go: the private room.
+func (r *Reports) room() (bot.RoomRef, bool) {
+	d, ok := r.e.SecurityRoom("")
+	return d.Room, ok
+}
+
+// announce posts the report's thread, schedules its clock and tells the
+// assignee. Every step is idempotent (fixed outbox and job ids), so it is
+// safe to run again for a repeat arrival.
+func (r *Reports) announce(ctx context.Context, rep *Report) error {
+	room, ok := r.room()
+	if !ok {
+		return errors.New("report: no private security room is configured to post reports in")
+	}
+	if err := r.e.PostRoot(ctx, rootID(rep.ID), bot.ToRoom(room, bot.ThreadRef{}), r.summary(rep)); err != nil {
+		return err
+	}
+	if rep.State == StateNew {
+		if err := r.scheduleClock(ctx, rep); err != nil {
+			return err
+		}
+	}
+	if rep.Assignee != "" {
+		return r.dmAssignee(ctx, rep, "report:"+rep.ID+":assigned:"+rep.Assignee)
+	}
+	return nil
+}
+
+func (r *Reports) dmAssignee(ctx context.Context, rep *Report, id string) error {
+	p, ok := r.e.Directory().ByName(rep.Assignee)
+	if !ok {
+		return nil
+	}
+	to, ok := r.e.DMFor(p, "")
+	if !ok {
+		return nil
+	}
+	return r.e.Post(ctx, id, to, bot.Message{
+		Header:    "New report assigned to you: " + rep.ID,
+		Text:      fmt.Sprintf("*%s*\nReceived %s from %s. Acknowledge by %s.", rep.Title, fmtTime(rep.Received), sourceText(rep), fmtTime(rep.AckDue)),
+		Context:   "Details are in the report's thread in the private room. `/sec report ack " + rep.ID + "` when the reporter has been answered.",
+		Sensitive: true,
+	})
+}
+
+// postInThread posts a durable message in the report's thread.
+func (r *Reports) postInThread(ctx context.Context, rep *Report, id string, msg bot.Message) error {
+	room, ok := r.room()
+	if !ok {
+		return errors.New("report: no private security room")
+	}
+	return r.e.Post(ctx, "report:"+rep.ID+":"+id, bot.ToThreadOf(room, rootID(rep.ID)), msg)
+}
+
+func fmtTime(t time.Time) string { return t.UTC().Format("Mon 2 Jan 15:04 MST") }
+
+func sourceText(rep *Report) string {
+	switch rep.Source {
+	case intake.SourceGitHub:
+		return "GitHub private vulnerability reporting"
+	case intake.SourceEmail:
+		return "the security mailbox"
+	case intake.SourceAPI:
+		return "the intake API"
+	case intake.SourceManual:
+		return "a team member's form"
+	}
+	return string(rep.Source)
+}
+
+func reporterText(rep *Report) string {
+	rp := rep.Reporter
+	var parts []string
+	if rp.Name != "" {
+		parts = append(parts, rp.Name)
+	}
+	if rp.Email != "" {
+		parts = append(parts, "<"+rp.Email+">")
+	}
+	if rp.GitHub != "" {
+		parts = append(parts, "GitHub @"+rp.GitHub)
+	}
+	if len(parts) == 0 {
+		return "anonymous"
+	}
+	s := strings.Join(parts, " ")
+	if rp.Credit {
+		s += " (wants credit)"
+	}
+	return s
+}
+
+// summary is the thread's root message.
+func (r *Reports) summary(rep *Report) bot.Message {
+	fields := []bot.Field{
+		{Label: "Source", Value: sourceText(rep)},
+		{Label: "Reporter", Value: reporterText(rep)},
+		{Label: "Received", Value: fmtTime(rep.Received)},
+		{Label: "Acknowledge by", Value: fmtTime(rep.AckDue)},
+		{Label: "Assignee", Value: orNone(rep.Assignee)},
+	}
+	if len(rep.Repos) > 0 {
+		fields = append(fields, bot.Field{Label: "Repositories", Value: strings.Join(rep.Repos, ", ")})
+	}
+	if rep.GHSA != "" {
+		fields = append(fields, bot.Field{Label: "Advisory", Value: rep.GitHubRepo + " " + rep.GHSA})
+	}
+	if len(rep.Attachments) > 0 {
+		var names []string
+		for _, a := range rep.Attachments {
+			n := fmt.Sprintf("%s (%s, %d bytes)", a.Name, a.ContentType, a.Size)
+			if a.Truncated {
+				n += " [cut]"
+			}
+			names = append(names, n)
+		}
+		fields = append(fields, bot.Field{Label: "Attachments (not shown)", Value: strings.Join(names, "\n")})
+	}
+	text := truncate(rep.Description, 2500)
+	for _, n := range rep.Notes {
+		text += "\n⚠ " + n
+	}
+	buttons := []bot.Button{{Label: "Acknowledge", Action: actionAck, Value: rep.ID, Style: bot.ButtonPrimary}}
+	for _, it := range checklist {
+		buttons = append(buttons, bot.Button{Label: "✓ " + shortLabel(it.Key), Action: actionCheck, Value: rep.ID + "|" + it.Key})
+	}
+	return bot.Message{
+		Header:    rep.ID + ": " + truncate(rep.Title, 120),
+		Text:      text,
+		Fields:    fields,
+		Buttons:   buttons,
+		Context:   checklistText(rep.Checklist),
+		Sensitive: true,
+	}
+}
+
+func shortLabel(key string) string {
+	switch key {
+	case "verify":
+		return "Verified"
+	case "reply":
+		return "Replied"
+	case "forward":
+		return "Forwarded"
+	case "repos":
+		return "Repos identified"
+	case "score":
+		return "Scored"
+	case "advisory":
+		return "Advisories opened"
+	case "notify":
+		return "Maintainers notified"
+	}
+	return key
+}
+
+func checklistText(items []Item) string {
+	parts := make([]string, len(items))
+	for i, it := range items {
+		mark := "☐"
+		if it.Done {
+			mark = "☑"
+		}
+		parts[i] = mark + " " + it.Label
+	}
+	return "Checklist: " + strings.Join(parts, " · ")
+}

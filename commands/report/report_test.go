@@ -1,0 +1,528 @@
+package report_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vigil-sec/vigil/bot"
+	"github.com/vigil-sec/vigil/bot/bottest"
+	"github.com/vigil-sec/vigil/bot/intake"
+	"github.com/vigil-sec/vigil/commands/duty"
+	"github.com/vigil-sec/vigil/commands/report"
+	"github.com/vigil-sec/vigil/store"
+)
+
+// mailbox is an intake.Mailer that records mail and can fail.
+type mailbox struct {
+	mu   sync.Mutex
+	sent []intake.Mail
+	fail func(intake.Mail) error
+}
+
+func (m *mailbox) Send(_ context.Context, mail intake.Mail) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail != nil {
+		if err := m.fail(mail); err != nil {
+			return err
+		}
+	}
+	m.sent = append(m.sent, mail)
+	return nil
+}
+
+func (m *mailbox) all() []intake.Mail {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]intake.Mail(nil), m.sent...)
+}
+
+// github records advisory state changes and can fail.
+type github struct {
+	mu    sync.Mutex
+	calls []string
+	fail  error
+}
+
+func (g *github) SetAdvisoryState(_ context.Context, repo, ghsa, state string) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.fail != nil {
+		err := g.fail
+		g.fail = nil
+		return err
+	}
+	g.calls = append(g.calls, repo+" "+ghsa+" "+state)
+	return nil
+}
+
+type rateLimited struct{ after time.Duration }
+
+func (e rateLimited) Error() string             { return "rate limited" }
+func (e rateLimited) RetryAfter() time.Duration { return e.after }
+
+// team: alice (admin), bob and carol (responders), mallory (no role).
+func team() []bot.Person {
+	p := func(name string, roles ...bot.Role) bot.Person {
+		return bot.Person{Name: name, Chat: map[string]string{"test": name}, Roles: roles}
+	}
+	return []bot.Person{p("alice", bot.RoleAdmin, bot.RoleResponder), p("bob", bot.RoleResponder), p("carol", bot.RoleResponder), p("mallory")}
+}
+
+type fixture struct {
+	*bottest.Harness
+	reports *report.Reports
+	mail    *mailbox
+	gh      *github
+}
+
+func newFixture(t *testing.T, o report.Options) *fixture {
+	t.Helper()
+	h := bottest.New(t, bottest.Options{People: team()})
+	d, err := duty.Register(h.Engine, duty.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Duty == nil {
+		o.Duty = d
+	}
+	if o.Operators == nil {
+		o.Operators = []report.Operator{{Name: "examplehost", Domain: "examplehost.net", Contact: "security@examplehost.net"}}
+	}
+	r, err := report.Register(h.Engine, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.AddContributor(r.Inheritance)
+	f := &fixture{Harness: h, reports: r, mail: &mailbox{}, gh: &github{}}
+	r.SetMailer(f.mail)
+	r.SetAdvisories(f.gh)
+	// bob is on duty this week, carol next week.
+	f.Command("alice", `duty rotation create triage --members @bob,@carol --shift 1w --handoff "Mon 09:00 UTC"`)
+	f.Chat.Take()
+	return f
+}
+
+func (f *fixture) receive(t *testing.T, in intake.Incoming) intake.Result {
+	t.Helper()
+	res, err := f.reports.Receive(context.Background(), in)
+	if err != nil {
+		t.Fatalf("Receive: %v", err)
+	}
+	return res
+}
+
+func sample(id string) intake.Incoming {
+	return intake.Incoming{
+		Source: intake.SourceEmail, SourceID: id,
+		Title: "XSS in the search page", Description: "The q parameter is reflected unescaped.\nPoC attached.",
+		Reporter:    intake.Reporter{Name: "Eve", Email: "eve@example.org", Credit: true},
+		Attachments: []intake.Attachment{{Name: "poc.html", ContentType: "text/html", Size: 512, Data: []byte("<script>")}},
+	}
+}
+
+func has(t *testing.T, got string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(got, w) {
+			t.Errorf("lacks %q in:\n%s", w, got)
+		}
+	}
+}
+
+func joined(sent []bottest.Sent) string { return bottest.Joined(sent) }
+
+func TestReportLandsInThePrivateRoomAssignedToDuty(t *testing.T) {
+	f := newFixture(t, report.Options{})
+	res := f.receive(t, sample("msg-1@example.org"))
+	if res.ReportID != "VIG-2026-1" || !res.Created {
+		t.Fatalf("result %+v", res)
+	}
+	sent := f.Advance(0)
+	if len(sent) != 2 {
+		t.Fatalf("want the report in the room and a DM to bob, got %q", bottest.Texts(sent))
+	}
+	root := sent[0]
+	if root.To.Room != bottest.Room || root.To.IsDM() || !root.Msg.Sensitive {
+		t.Errorf("the report went to %v (sensitive %v), want the private room", root.To, root.Msg.Sensitive)
+	}
+	has(t, root.Msg.Plain(), "VIG-2026-1: XSS in the search page", "The q parameter is reflected unescaped.",
+		"Source: the security mailbox", "Reporter: Eve <eve@example.org> (wants credit)", "Received: Mon 5 Jan 09:00 UTC",
+		"Acknowledge by: Wed 7 Jan 09:00 UTC", "Assignee: @bob", "poc.html (text/html, 512 bytes)",
+		"☐ Verify the report", "☐ Notify maintainers")
+	if strings.Contains(root.Msg.Plain(), "<script>") {
+		t.Error("an attachment's content was posted")
+	}
+	if len(root.Msg.Buttons) != 8 {
+		t.Errorf("%d buttons, want Acknowledge and seven checklist ticks", len(root.Msg.Buttons))
+	}
+	if dm := sent[1]; dm.To.DM.ID != "bob" || !strings.Contains(dm.Msg.Plain(), "New report assigned to you: VIG-2026-1") {
+		t.Errorf("assignee DM: %+v", dm)
+	}
+	// The same mail again (a redelivery) is the same report.
+	again := f.receive(t, sample("msg-1@example.org"))
+	if again.ReportID != "VIG-2026-1" || again.Created {
+		t.Errorf("a repeat made %+v", again)
+	}
+	if more := f.Advance(time.Minute); len(more) != 0 {
+		t.Errorf("a repeat posted again: %q", bottest.Texts(more))
+	}
+	if next := f.receive(t, sample("msg-2@example.org")); next.ReportID != "VIG-2026-2" {
+		t.Errorf("second report id %s", next.ReportID)
+	}
+}
+
+// The clock: the assignee at half time, the room at 40 hours, a breach at
+// 48; acknowledging stops it.
+func TestAcknowledgementClock(t *testing.T) {
+	f := newFixture(t, report.Options{})
+	f.receive(t, sample("a@x"))
+	f.receive(t, sample("b@x"))
+	f.Advance(0)
+	sent := f.Advance(24 * time.Hour)
+	var half []string
+	for _, s := range sent {
+		half = append(half, fmt.Sprintf("%s|%s", where(s), strings.SplitN(s.Msg.Plain(), ":", 2)[0]))
+	}
+	has(t, joined(sent), "Half of the acknowledgement window of VIG-2026-1 has passed: 24h left", "must be acknowledged within 24h")
+	if n := len(dms(sent, "bob")); n != 2 {
+		t.Errorf("bob got %d half-time pings, want 2 (one per report): %v", n, half)
+	}
+	has(t, joined(f.Command("bob", "report ack VIG-2026-2")), "VIG-2026-2 acknowledged by @bob with 24h to spare; the clock has stopped.")
+	sent = f.Advance(16 * time.Hour)
+	has(t, joined(sent), "⏰ 8h left to acknowledge VIG-2026-1")
+	if strings.Contains(joined(sent), "VIG-2026-2") {
+		t.Errorf("the acknowledged report's clock kept running: %s", joined(sent))
+	}
+	for _, s := range sent {
+		if !s.To.IsDM() && s.To.Thread.IsZero() {
+			t.Errorf("a clock ping went outside the report's thread: %+v", s.To)
+		}
+	}
+	sent = f.Advance(8 * time.Hour)
+	has(t, joined(sent), "❗ VIG-2026-1 was not acknowledged within 48h")
+	has(t, joined(f.Command("bob", "report list")), "*VIG-2026-1* [new] XSS in the search page — @bob — ❗ acknowledgement overdue", "*VIG-2026-2* [acknowledged]")
+	entries, _ := f.Engine.Audit().Last(context.Background(), 20)
+	breaches := 0
+	for _, e := range entries {
+		if e.Action == "report.ack.breach" {
+			breaches++
+			if e.Target != "VIG-2026-1" {
+				t.Errorf("breach recorded for %s", e.Target)
+			}
+		}
+	}
+	if breaches != 1 {
+		t.Errorf("%d breaches recorded, want 1", breaches)
+	}
+	if more := joined(f.Advance(7 * 24 * time.Hour)); strings.Contains(more, "⏳") || strings.Contains(more, "⏰") || strings.Contains(more, "was not acknowledged") {
+		t.Errorf("pinged again after the breach: %s", more)
+	}
+}
+
+func where(s bottest.Sent) string {
+	if s.To.IsDM() {
+		return "dm:" + s.To.DM.ID
+	}
+	return "room"
+}
+
+func dms(sent []bottest.Sent, who string) []bottest.Sent {
+	var out []bottest.Sent
+	for _, s := range sent {
+		if s.To.IsDM() && s.To.DM.ID == who {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func TestStateMachineAndReporterMail(t *testing.T) {
+	f := newFixture(t, report.Options{})
+	f.receive(t, sample("orig-1@example.org"))
+	f.Advance(0)
+	has(t, joined(f.Command("bob", "report accept VIG-2026-1")), "VIG-2026-1 is new and cannot become accepted (from new it can become acknowledged)", "Usage: `/sec report accept ID`")
+	has(t, joined(f.Command("bob", "report close VIG-2026-1")), "cannot become closed")
+	f.Command("bob", "report ack VIG-2026-1")
+	has(t, joined(f.Command("bob", "report ack VIG-2026-1")), "VIG-2026-1 is already acknowledged.")
+	f.Advance(time.Minute)
+	mails := f.mail.all()
+	if len(mails) != 1 {
+		t.Fatalf("%d mails after ack, want 1", len(mails))
+	}
+	m := mails[0]
+	if m.To != "eve@example.org" || m.InReplyTo != "<orig-1@example.org>" || !strings.Contains(m.Subject, "[VIG-2026-1]") || !strings.Contains(m.Body, "tracked as VIG-2026-1") {
+		t.Errorf("acknowledgement mail: %+v", m)
+	}
+	has(t, joined(f.Command("bob", "report show VIG-2026-1")), "Reply to the reporter by @bob")
+	has(t, joined(f.Command("bob", "report reject VIG-2026-1")), "--reason is required")
+	f.Command("bob", `report reject VIG-2026-1 --reason "Works as documented: q is escaped by the template."`)
+	f.Advance(time.Minute)
+	mails = f.mail.all()
+	if len(mails) != 2 || !strings.Contains(mails[1].Body, "Works as documented") {
+		t.Errorf("rejection mail: %+v", mails)
+	}
+	has(t, joined(f.Command("bob", "report close VIG-2026-1")), "VIG-2026-1 is now closed")
+	if list := joined(f.Command("bob", "report list")); !strings.Contains(list, "No reports match") {
+		t.Errorf("a closed report is still listed as open: %s", list)
+	}
+	has(t, joined(f.Command("bob", "report list --all")), "*VIG-2026-1* [closed]")
+	has(t, joined(f.Command("bob", "report list --state bogus")), `unknown state "bogus"`)
+}
+
+// The reporter answers Vigil's mail: the answer lands in the report's
+// thread, once, instead of opening a new report.
+func TestReporterReplyIsThreaded(t *testing.T) {
+	f := newFixture(t, report.Options{})
+	f.receive(t, sample("orig@example.org"))
+	f.Command("bob", "report ack VIG-2026-1")
+	f.Advance(time.Minute)
+	ours := f.mail.all()[0].MessageID
+	reply := intake.Incoming{
+		Source: intake.SourceEmail, SourceID: "reply-1@example.org", Title: "Re: XSS",
+		Description: "Thanks! Here is a second PoC.", Reporter: intake.Reporter{Email: "eve@example.org"},
+		InReplyTo: []string{ours},
+	}
+	res := f.receive(t, reply)
+	if !res.Reply || res.ReportID != "VIG-2026-1" || res.Created {
+		t.Fatalf("reply result %+v", res)
+	}
+	f.receive(t, reply) // redelivered
+	sent := f.Advance(time.Minute)
+	if n := strings.Count(joined(sent), "Here is a second PoC."); n != 1 {
+		t.Errorf("the reply was posted %d times: %q", n, bottest.Texts(sent))
+	}
+	for _, s := range sent {
+		if strings.Contains(s.Msg.Plain(), "second PoC") && s.To.Thread.IsZero() {
+			t.Errorf("the reply went outside the thread")
+		}
+	}
+	if list := joined(f.Command("bob", "report list --all")); strings.Contains(list, "VIG-2026-2") {
+		t.Errorf("the reply opened a new report: %s", list)
+	}
+}
+
+func TestMailRetriesUntilTheRelayTakesIt(t *testing.T) {
+	f := newFixture(t, report.Options{})
+	down := true
+	f.mail.fail = func(intake.Mail) error {
+		if down {
+			return fmt.Errorf("dial relay: %w", intake.ErrTemporary)
+		}
+		return nil
+	}
+	f.receive(t, sample("x@y"))
+	f.Command("bob", "report ack VIG-2026-1")
+	f.Advance(10 * time.Minute)
+	if len(f.mail.all()) != 0 {
+		t.Fatal("sent while the relay was down")
+	}
+	down = false
+	f.Advance(2 * time.Hour)
+	if n := len(f.mail.all()); n != 1 {
+		t.Errorf("%d mails once the relay was back, want exactly 1", n)
+	}
+}
+
+func TestAcceptMovesTheGitHubAdvisoryToDraft(t *testing.T) {
+	f := newFixture(t, report.Options{})
+	in := intake.Incoming{Source: intake.SourceGitHub, SourceID: "GHSA-abcd-1234-wxyz", Title: "Path traversal", Description: "../ in upload names",
+		Reporter: intake.Reporter{GitHub: "eve"}, GitHubRepo: "acme/web", GHSA: "GHSA-abcd-1234-wxyz"}
+	f.receive(t, in)
+	has(t, joined(f.Advance(0)), "Source: GitHub private vulnerability reporting", "Advisory: acme/web GHSA-abcd-1234-wxyz", "GitHub @eve")
+	f.gh.fail = rateLimited{after: 10 * time.Minute}
+	f.Command("bob", "report ack VIG-2026-1")
+	f.Command("bob", "report accept VIG-2026-1")
+	f.Advance(time.Minute)
+	if len(f.gh.calls) != 0 {
+		t.Fatalf("calls during the rate limit: %v", f.gh.calls)
+	}
+	sent := f.Advance(time.Hour)
+	if strings.Join(f.gh.calls, ";") != "acme/web GHSA-abcd-1234-wxyz draft" {
+		t.Errorf("GitHub calls %v, want one move to draft after the rate limit", f.gh.calls)
+	}
+	has(t, joined(sent), "GitHub advisory GHSA-abcd-1234-wxyz in acme/web is now draft.")
+	if len(f.mail.all()) != 0 {
+		t.Errorf("mailed a GitHub reporter who has no address: %+v", f.mail.all())
+	}
+}
+
+func TestForwardToOperator(t *testing.T) {
+	f := newFixture(t, report.Options{})
+	f.receive(t, sample("fwd@x"))
+	has(t, joined(f.Command("bob", "report forward VIG-2026-1 nobody")), `Unknown operator "nobody" (operators: examplehost)`)
+	has(t, joined(f.Command("bob", "report forward VIG-2026-1 ExampleHost")), "VIG-2026-1 forwarded to examplehost (security@examplehost.net) by @bob.")
+	has(t, joined(f.Command("bob", "report forward VIG-2026-1 examplehost")), "already forwarded")
+	f.Advance(time.Minute)
+	mails := f.mail.all()
+	if len(mails) != 1 || mails[0].To != "security@examplehost.net" || !strings.Contains(mails[0].Body, "The q parameter is reflected unescaped.") {
+		t.Errorf("operator mail: %+v", mails)
+	}
+	has(t, joined(f.Command("bob", "report show VIG-2026-1")), "Forwarded to: examplehost", "Forward to an operator if operator-specific by @bob")
+}
+
+func TestChecklistButtonsAndCommands(t *testing.T) {
+	f := newFixture(t, report.Options{})
+	f.receive(t, sample("c@x"))
+	root := f.Advance(0)[0]
+	verify := root.Msg.Buttons[1]
+	has(t, joined(f.Press("bob", verify)), `@bob ticked "Verify the report" on VIG-2026-1.`, "☑ Verify the report")
+	has(t, joined(f.Press("bob", verify)), "already ticked")
+	has(t, joined(f.Press("mallory", verify)), "needs the responder or admin role")
+	has(t, joined(f.Command("bob", "report check VIG-2026-1 nonsense")), `Unknown checklist item "nonsense"`)
+	has(t, joined(f.Command("bob", "report check VIG-2026-1 verify --undo")), `@bob unticked "Verify the report"`)
+	has(t, joined(f.Press("carol", root.Msg.Buttons[0])), "VIG-2026-1 acknowledged by @carol")
+}
+
+func TestReportDetailsStayPrivate(t *testing.T) {
+	f := newFixture(t, report.Options{})
+	f.receive(t, sample("p@x"))
+	f.Advance(0)
+	got := joined(f.CommandIn(bottest.PublicRoom, "bob", "report show VIG-2026-1"))
+	if strings.Contains(got, "reflected") || !strings.Contains(got, "only in the private security room") {
+		t.Errorf("report show in a public room: %s", got)
+	}
+	has(t, joined(f.Command("mallory", "report list")), "needs the responder or admin role")
+	has(t, joined(f.Command("bob", "report assign VIG-2026-1 @mallory")), "@mallory is not on the security team")
+	sent := f.Command("bob", "report assign VIG-2026-1 @carol")
+	has(t, joined(dms(sent, "carol")), "New report assigned to you: VIG-2026-1")
+}
+
+func TestReportFormByHand(t *testing.T) {
+	f := newFixture(t, report.Options{})
+	f.Command("bob", "report new")
+	for _, answer := range []string{"CSRF on settings", "No token on POST /settings.", "-", "not-an-email", "-", "2", "acme/web, acme/api"} {
+		f.Say("bob", answer)
+	}
+	sent := f.Advance(0)
+	has(t, joined(f.Command("bob", "report show VIG-2026-1")), "VIG-2026-1: CSRF on settings", "Repositories: acme/web, acme/api", "Source: a team member's form", "Reporter: anonymous")
+	_ = sent
+}
+
+// A store outage during intake: Receive fails (the source must not
+// acknowledge), and when the store is back the same report files once.
+func TestIntakeDuringAStoreOutage(t *testing.T) {
+	st := &flaky{Store: bottest.OpenStore(t)}
+	h := bottest.New(t, bottest.Options{Store: st})
+	r, err := report.Register(h.Engine, report.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.down = true
+	if _, err := r.Receive(context.Background(), sample("o@x")); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Receive during the outage: %v", err)
+	}
+	st.down = false
+	res, err := r.Receive(context.Background(), sample("o@x"))
+	if err != nil || res.ReportID != "VIG-2026-1" {
+		t.Fatalf("after the outage: %+v %v", res, err)
+	}
+	if sent := h.Advance(0); len(sent) != 1 {
+		t.Errorf("posted %d messages, want the one report", len(sent))
+	}
+}
+
+type flaky struct {
+	store.Store
+	down bool
+}
+
+func (f *flaky) Put(ctx context.Context, c, id string, data []byte, v int64) (int64, error) {
+	if f.down {
+		return 0, fmt.Errorf("redis: %w", store.ErrUnavailable)
+	}
+	return f.Store.Put(ctx, c, id, data, v)
+}
+
+// Chat down: the report is stored and the source acknowledged; it is
+// posted when chat returns.
+func TestIntakeWhileChatIsDown(t *testing.T) {
+	f := newFixture(t, report.Options{})
+	f.Chat.Fail = func(bot.Destination, bot.Message) error { return bot.ErrUnavailable }
+	f.receive(t, sample("down@x"))
+	f.Advance(5 * time.Minute)
+	f.Chat.Fail = nil
+	has(t, joined(f.Advance(10*time.Minute)), "VIG-2026-1: XSS in the search page")
+}
+
+func TestHandoffInheritsOpenReports(t *testing.T) {
+	f := newFixture(t, report.Options{})
+	f.receive(t, sample("h@x"))
+	sent := f.Advance(7 * 24 * time.Hour)
+	has(t, joined(dms(sent, "carol")), "Handed over: VIG-2026-1 [new] XSS in the search page — @bob — ❗ acknowledgement overdue")
+}
+
+func TestIntakeAPI(t *testing.T) {
+	f := newFixture(t, report.Options{APIToken: "tok-123", MaxAPIBody: 2048})
+	srv := httptest.NewServer(f.Engine.HTTP())
+	defer srv.Close()
+	post := func(body string, headers map[string]string) (int, map[string]string) {
+		req, _ := http.NewRequest("POST", srv.URL+"/api/v1/reports", strings.NewReader(body))
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]string
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	auth := map[string]string{"Authorization": "Bearer tok-123", "Content-Type": "application/json"}
+	good := `{"title":"Open redirect","description":"/login?next=//evil","reporter":{"name":"Mo","email":"mo@example.org","credit":true},"repositories":["acme/web"]}`
+	if code, out := post(good, nil); code != 401 || out["error"] == "" {
+		t.Errorf("no token: %d %v", code, out)
+	}
+	if code, _ := post(good, map[string]string{"Authorization": "Bearer nope"}); code != 401 {
+		t.Errorf("bad token: %d", code)
+	}
+	bad := map[string]string{
+		`{"description":"x"}`: "title",
+		`{"title":"t"}`:       "description",
+		`{"title":"t","description":"d","reporter":{"email":"nope"}}`: "reporter.email",
+		`{"title":"t","description":"d","repositories":["acme"]}`:     "repositories[0]",
+		`{"title":"t","description":"d","color":"red"}`:               "color",
+		`{"title":5,"description":"d"}`:                               "title",
+	}
+	for body, field := range bad {
+		if code, out := post(body, auth); code != 400 || out["field"] != field {
+			t.Errorf("%s: %d %v, want 400 naming %s", body, code, out, field)
+		}
+	}
+	if code, _ := post("{not json", auth); code != 400 {
+		t.Errorf("bad JSON: %d", code)
+	}
+	if code, _ := post(`{"title":"t","description":"`+strings.Repeat("x", 4000)+`"}`, auth); code != 413 {
+		t.Errorf("oversized: %d", code)
+	}
+	withKey := map[string]string{"Authorization": "Bearer tok-123", "Idempotency-Key": "relay-42"}
+	code, out := post(good, withKey)
+	if code != 201 || out["id"] != "VIG-2026-1" {
+		t.Fatalf("first post: %d %v", code, out)
+	}
+	if code, again := post(good, withKey); code != 200 || again["id"] != "VIG-2026-1" {
+		t.Errorf("same Idempotency-Key: %d %v, want 200 and the same id", code, again)
+	}
+	if code, other := post(good, auth); code != 201 || other["id"] != "VIG-2026-2" {
+		t.Errorf("no key: %d %v, want a new report", code, other)
+	}
+	has(t, joined(f.Advance(0)), "VIG-2026-1: Open redirect", "Source: the intake API", "Reporter: Mo <mo@example.org> (wants credit)")
+	// Disabled without a token.
+	g := newFixture(t, report.Options{})
+	rec := httptest.NewRecorder()
+	g.Engine.HTTP().ServeHTTP(rec, httptest.NewRequest("POST", "/api/v1/reports", bytes.NewReader([]byte(good))))
+	if rec.Code != 404 {
+		t.Errorf("API without a token: %d", rec.Code)
+	}
+}
