@@ -252,3 +252,44 @@ func inOrder(t *testing.T, out string, wants ...string) {
 		rest = rest[i+len(w):]
 	}
 }
+
+// The report acceptance path through the console: a report arrives (by
+// the form), its clock pings the person on duty, it is acknowledged, and
+// the clock stops.
+func TestConsoleReportRehearsal(t *testing.T) {
+	script := strings.Join([]string{
+		"/sec people add bob --roles responder",
+		`/sec duty rotation create triage --members @bob --shift 1w --handoff "Mon 09:00 UTC"`,
+		"/sec report new",
+		"SQL injection in search",
+		"The q parameter is concatenated into SQL.",
+		"Eve",
+		"-",
+		"yes",
+		"acme/web",
+		":advance 25h",
+		":as bob",
+		"/sec report ack VIG-2026-1",
+		":advance 3d",
+		"/sec report list --all",
+	}, "\n")
+	code, out, errOut := vigil(t, script, nil, "--data", t.TempDir(), "--clock", "2026-01-05T10:00:00Z")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	inOrder(t, out,
+		"Filed VIG-2026-1",
+		"== VIG-2026-1: SQL injection in search ==", "Acknowledge by: Wed 7 Jan 10:00 UTC", "Assignee: @bob",
+		"→ DM to bob:", "New report assigned to you: VIG-2026-1",
+		"Half of the acknowledgement window of VIG-2026-1 has passed: 24h left",
+		"→ DM to bob:", "must be acknowledged within 24h",
+		"⏱ Tue 2026-01-06 11:00 UTC",
+		"VIG-2026-1 acknowledged by @bob with 23h to spare; the clock has stopped.",
+		"⏱ Fri 2026-01-09 11:00 UTC",
+		"*VIG-2026-1* [acknowledged] SQL injection in search — @bob",
+	)
+	after := out[strings.Index(out, "the clock has stopped"):]
+	if strings.Contains(after, "⏰") || strings.Contains(after, "was not acknowledged") {
+		t.Errorf("the clock kept pinging after the acknowledgement:\n%s", after)
+	}
+}
