@@ -1,0 +1,241 @@
+package github
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Advisory is a repository security advisory as GitHub returns it (the
+// fields Vigil reads). A private vulnerability report is an advisory in
+// state "triage".
+type Advisory struct {
+	GHSAID      string `json:"ghsa_id"`
+	CVEID       string `json:"cve_id,omitempty"`
+	URL         string `json:"url"`
+	HTMLURL     string `json:"html_url"`
+	Summary     string `json:"summary"`
+	Description string `json:"description,omitempty"`
+	// Severity is critical, high, medium, low or empty.
+	Severity string `json:"severity,omitempty"`
+	// State is triage, draft, published, closed or withdrawn.
+	State string `json:"state"`
+	// Author is who opened it: for a private report, the reporter.
+	Author          *User            `json:"author,omitempty"`
+	Submission      *Submission      `json:"submission,omitempty"`
+	Vulnerabilities []Vulnerability  `json:"vulnerabilities,omitempty"`
+	CVSS            *CVSS            `json:"cvss,omitempty"`
+	CWEIDs          []string         `json:"cwe_ids,omitempty"`
+	Credits         []Credit         `json:"credits,omitempty"`
+	CreditsDetailed []CreditDetailed `json:"credits_detailed,omitempty"`
+	CreatedAt       *time.Time       `json:"created_at,omitempty"`
+	UpdatedAt       *time.Time       `json:"updated_at,omitempty"`
+	PublishedAt     *time.Time       `json:"published_at,omitempty"`
+	ClosedAt        *time.Time       `json:"closed_at,omitempty"`
+	PrivateFork     *RepositoryRef   `json:"private_fork,omitempty"`
+	Identifiers     []Identifier     `json:"identifiers,omitempty"`
+}
+
+// Advisory states.
+const (
+	StateTriage    = "triage"
+	StateDraft     = "draft"
+	StatePublished = "published"
+	StateClosed    = "closed"
+	StateWithdrawn = "withdrawn"
+)
+
+// User is a GitHub account as advisories reference it.
+type User struct {
+	Login   string `json:"login"`
+	HTMLURL string `json:"html_url,omitempty"`
+}
+
+// Submission is set on advisories that began as private reports.
+type Submission struct {
+	Accepted bool `json:"accepted"`
+}
+
+// Vulnerability is one affected package and its version ranges.
+type Vulnerability struct {
+	Package                Package  `json:"package"`
+	VulnerableVersionRange string   `json:"vulnerable_version_range,omitempty"`
+	PatchedVersions        string   `json:"patched_versions,omitempty"`
+	VulnerableFunctions    []string `json:"vulnerable_functions,omitempty"`
+}
+
+// Package names a package in an ecosystem (npm, pip, go, maven, ...).
+type Package struct {
+	Ecosystem string `json:"ecosystem"`
+	Name      string `json:"name,omitempty"`
+}
+
+// CVSS is the advisory's CVSS vector and GitHub's score of it.
+type CVSS struct {
+	VectorString string  `json:"vector_string,omitempty"`
+	Score        float64 `json:"score,omitempty"`
+}
+
+// Credit is a person credited, by login and kind (reporter, finder, ...).
+type Credit struct {
+	Login string `json:"login"`
+	Type  string `json:"type"`
+}
+
+// CreditDetailed is a credit with its acceptance state.
+type CreditDetailed struct {
+	User  User   `json:"user"`
+	Type  string `json:"type"`
+	State string `json:"state"`
+}
+
+// RepositoryRef is a repository as an advisory references it (its private
+// fork).
+type RepositoryRef struct {
+	FullName string `json:"full_name"`
+	HTMLURL  string `json:"html_url"`
+}
+
+// Identifier is one of an advisory's identifiers (GHSA, CVE).
+type Identifier struct {
+	Type  string `json:"type"`
+	Value string `json:"value"`
+}
+
+// Repo returns the repository the advisory belongs to, read from its API
+// or web URL: GitHub's organisation-wide listing does not name it otherwise.
+func (a *Advisory) Repo() (Repo, bool) {
+	for _, raw := range []string{a.URL, a.HTMLURL} {
+		u, err := url.Parse(raw)
+		if err != nil {
+			continue
+		}
+		parts := strings.Split(strings.Trim(u.Path, "/"), "/")
+		// API: .../repos/{owner}/{repo}/security-advisories/{ghsa}
+		for i := 0; i+3 < len(parts); i++ {
+			if parts[i] == "repos" && parts[i+3] == "security-advisories" {
+				if r, err := ParseRepo(parts[i+1] + "/" + parts[i+2]); err == nil {
+					return r, true
+				}
+			}
+		}
+		// Web: /{owner}/{repo}/security/advisories/{ghsa}
+		if len(parts) >= 4 && parts[2] == "security" && parts[3] == "advisories" {
+			if r, err := ParseRepo(parts[0] + "/" + parts[1]); err == nil {
+				return r, true
+			}
+		}
+	}
+	return Repo{}, false
+}
+
+// perPage is the largest page GitHub serves for advisories.
+const perPage = 100
+
+// maxPages bounds a listing, so a misbehaving server (or a cursor that
+// never ends) cannot keep Vigil paging forever.
+const maxPages = 50
+
+// ListTriageAdvisories lists the repository's advisories in state triage:
+// private vulnerability reports not yet accepted or closed.
+func (c *Client) ListTriageAdvisories(ctx context.Context, repo Repo) ([]Advisory, error) {
+	if err := checkRepo(repo); err != nil {
+		return nil, err
+	}
+	o := op{what: "list the security advisories of " + repo.String(), permission: permAdvisoriesRead}
+	return c.listAdvisories(ctx, o, "repos/"+repo.Owner+"/"+repo.Name+"/security-advisories")
+}
+
+// ListOrgTriageAdvisories lists advisories in state triage across an
+// organisation's repositories (the token must be a security manager there).
+func (c *Client) ListOrgTriageAdvisories(ctx context.Context, org string) ([]Advisory, error) {
+	if !ownerRE.MatchString(org) {
+		return nil, fmt.Errorf("%w: want an organisation name, got %q", ErrInvalid, org)
+	}
+	o := op{what: "list the security advisories of organisation " + org, permission: permAdvisoriesRead}
+	return c.listAdvisories(ctx, o, "orgs/"+org+"/security-advisories")
+}
+
+// listAdvisories follows GitHub's cursor pagination (Link rel="next" with
+// an "after" cursor) until the last page.
+func (c *Client) listAdvisories(ctx context.Context, o op, path string) ([]Advisory, error) {
+	var all []Advisory
+	q := url.Values{"state": {StateTriage}, "per_page": {fmt.Sprint(perPage)}}
+	for range maxPages {
+		var page []Advisory
+		resp, err := c.do(ctx, o, http.MethodGet, path+"?"+q.Encode(), nil, &page)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page...)
+		if resp.After == "" {
+			return all, nil
+		}
+		q.Set("after", resp.After)
+	}
+	return nil, fmt.Errorf("%s: more than %d pages, giving up", o.what, maxPages)
+}
+
+// GetAdvisory returns one advisory.
+func (c *Client) GetAdvisory(ctx context.Context, repo Repo, ghsa string) (*Advisory, error) {
+	if err := checkRepo(repo); err != nil {
+		return nil, err
+	}
+	if err := checkGHSA(ghsa); err != nil {
+		return nil, err
+	}
+	o := op{what: "read security advisory " + ghsa + " in " + repo.String(), permission: permAdvisoriesRead}
+	var a Advisory
+	if _, err := c.do(ctx, o, http.MethodGet, advisoryPath(repo, ghsa), nil, &a); err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// AdvisoryUpdate is the body of PATCH .../security-advisories/{ghsa_id}.
+// Only set fields are sent; GitHub leaves the others as they are. (Later
+// features add the rest of GitHub's fields here: vulnerabilities,
+// cwe_ids, credits, cvss_vector_string.)
+type AdvisoryUpdate struct {
+	Summary     *string `json:"summary,omitempty"`
+	Description *string `json:"description,omitempty"`
+	Severity    *string `json:"severity,omitempty"`
+	// State may be draft, published or closed (GitHub's own rule: triage
+	// is where reports start, never where one is sent).
+	State *string `json:"state,omitempty"`
+}
+
+// UpdateAdvisory changes an advisory and returns it as GitHub now has it.
+func (c *Client) UpdateAdvisory(ctx context.Context, repo Repo, ghsa string, u AdvisoryUpdate) (*Advisory, error) {
+	if err := checkRepo(repo); err != nil {
+		return nil, err
+	}
+	if err := checkGHSA(ghsa); err != nil {
+		return nil, err
+	}
+	o := op{what: "update security advisory " + ghsa + " in " + repo.String(), permission: permAdvisoriesWrite}
+	var a Advisory
+	if _, err := c.do(ctx, o, http.MethodPatch, advisoryPath(repo, ghsa), u, &a); err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// SetAdvisoryState moves an advisory to state: draft when a report is
+// accepted, closed when it is rejected, published when the fix ships.
+func (c *Client) SetAdvisoryState(ctx context.Context, repo Repo, ghsa, state string) error {
+	switch state {
+	case StateDraft, StatePublished, StateClosed:
+	default:
+		return fmt.Errorf("%w: an advisory can be set to draft, published or closed, not %q", ErrInvalid, state)
+	}
+	_, err := c.UpdateAdvisory(ctx, repo, ghsa, AdvisoryUpdate{State: &state})
+	return err
+}
+
+func advisoryPath(repo Repo, ghsa string) string {
+	return "repos/" + repo.Owner + "/" + repo.Name + "/security-advisories/" + ghsa
+}

@@ -1,0 +1,141 @@
+package github
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vigil-sec/vigil/bot"
+)
+
+// Error classes. Every error a Client method returns matches one of these
+// with errors.Is (or is a context error), so callers decide without string
+// matching: retry later (ErrRateLimited, ErrTemporary), tell a person to fix
+// a permission (ErrPermission, ErrNotFound), or show GitHub's complaint
+// (ErrValidation).
+var (
+	// ErrRateLimited: GitHub asked Vigil to slow down. The error is a
+	// *RateLimitError; wait RetryAfter() and try again. It also matches
+	// bot.ErrRateLimited, so the engine's outbox and scheduler treat it as
+	// a pause, never as a drop.
+	ErrRateLimited = errors.New("GitHub rate limit reached")
+	// ErrTemporary: GitHub could not be reached or answered 5xx. Retrying
+	// later is safe. It also matches bot.ErrUnavailable.
+	ErrTemporary = errors.New("GitHub temporarily unavailable")
+	// ErrPermission: the token or installation lacks a permission (403, or
+	// a 404 GitHub uses to hide a private resource). A *PermissionError.
+	ErrPermission = errors.New("GitHub permission denied")
+	// ErrNotFound: GitHub answered 404; also a *PermissionError, because
+	// GitHub answers 404 rather than 403 for private resources the token
+	// cannot see.
+	ErrNotFound = errors.New("not found on GitHub")
+	// ErrValidation: GitHub refused the request's content (422). A
+	// *ValidationError carrying GitHub's messages.
+	ErrValidation = errors.New("GitHub refused the request")
+	// ErrInvalid: the caller passed a malformed argument (a repository that
+	// is not owner/name, a GHSA id of the wrong shape). Nothing was sent.
+	ErrInvalid = errors.New("invalid GitHub argument")
+)
+
+// RateLimitError is a rate limit: 429, or 403 with x-ratelimit-remaining: 0
+// or a Retry-After (GitHub's primary and secondary limits).
+type RateLimitError struct {
+	// Status is the HTTP status GitHub answered (429 or 403).
+	Status int
+	// Wait is how long GitHub asked Vigil to wait.
+	Wait time.Duration
+	// Message is GitHub's message, if it sent one.
+	Message string
+}
+
+// RetryAfter is how long to wait before trying again.
+func (e *RateLimitError) RetryAfter() time.Duration { return e.Wait }
+
+func (e *RateLimitError) Error() string {
+	msg := fmt.Sprintf("GitHub rate limit reached (HTTP %d), retry after %s", e.Status, e.Wait)
+	if e.Message != "" {
+		msg += ": " + e.Message
+	}
+	return msg
+}
+
+// Is matches ErrRateLimited and the engine's bot.ErrRateLimited.
+func (e *RateLimitError) Is(target error) bool {
+	return target == ErrRateLimited || target == bot.ErrRateLimited
+}
+
+// ValidationError is GitHub's 422: the request was understood and refused.
+type ValidationError struct {
+	// Op says what Vigil tried, e.g. "update security advisory GHSA-... in acme/web".
+	Op string
+	// Message is GitHub's top-level message ("Validation Failed").
+	Message string
+	// Details are GitHub's per-field messages, in its order.
+	Details []string
+}
+
+func (e *ValidationError) Error() string {
+	var b strings.Builder
+	b.WriteString("GitHub refused to " + e.Op)
+	if e.Message != "" {
+		b.WriteString(": " + e.Message)
+	}
+	if len(e.Details) > 0 {
+		b.WriteString(" (" + strings.Join(e.Details, "; ") + ")")
+	}
+	return b.String()
+}
+
+// Is matches ErrValidation.
+func (e *ValidationError) Is(target error) bool { return target == ErrValidation }
+
+// PermissionError is a 403 or 404: the token cannot do what was asked.
+type PermissionError struct {
+	// Status is 403 or 404.
+	Status int
+	// Op says what Vigil tried.
+	Op string
+	// Permission is the fine-grained permission (or GitHub App permission)
+	// the operation needs, such as "repository_advisories:write".
+	Permission string
+	// Message is GitHub's message ("Resource not accessible by integration").
+	Message string
+}
+
+func (e *PermissionError) Error() string {
+	var msg string
+	if e.Status == 404 {
+		// GitHub hides private resources behind 404, so "not found" and
+		// "not allowed" cannot be told apart; say both.
+		msg = fmt.Sprintf("Vigil's token cannot %s: GitHub says it does not exist, or the token lacks access (needs the %s permission)", e.Op, e.Permission)
+	} else {
+		msg = fmt.Sprintf("Vigil's token cannot %s (needs the %s permission)", e.Op, e.Permission)
+	}
+	if e.Message != "" {
+		msg += ": GitHub answered " + fmt.Sprint(e.Status) + " " + e.Message
+	}
+	return msg
+}
+
+// Is matches ErrPermission, and ErrNotFound for a 404.
+func (e *PermissionError) Is(target error) bool {
+	return target == ErrPermission || (target == ErrNotFound && e.Status == 404)
+}
+
+// temporaryError marks a failure worth retrying.
+type temporaryError struct {
+	op  string
+	err error
+}
+
+func (e *temporaryError) Error() string {
+	return fmt.Sprintf("could not %s: GitHub temporarily unavailable: %v", e.op, e.err)
+}
+
+func (e *temporaryError) Unwrap() error { return e.err }
+
+// Is matches ErrTemporary and the engine's bot.ErrUnavailable.
+func (e *temporaryError) Is(target error) bool {
+	return target == ErrTemporary || target == bot.ErrUnavailable
+}

@@ -1,0 +1,713 @@
+// Package githubtest is a fake GitHub REST API for tests. Every request it
+// receives and every response it sends is validated against GitHub's own
+// OpenAPI description (the subset of it Vigil uses, in testdata), so a
+// field GitHub would reject fails the test that sent it, and the fake
+// cannot drift from what GitHub really answers.
+//
+// State is in memory: repositories and their security advisories. Later
+// features add their endpoints (create advisory, CVE requests, private
+// forks, issues, labels, GraphQL pin/unpin) as handlers in the table in
+// New, after adding the operations to scripts/extract-github-openapi.mjs.
+package githubtest
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+)
+
+//go:embed testdata/api.github.com.subset.json
+var specJSON []byte
+
+// Operation ids from GitHub's description, for Fail and Request.Operation.
+const (
+	OpListRepoAdvisories = "security-advisories/list-repository-advisories"
+	OpListOrgAdvisories  = "security-advisories/list-org-repository-advisories"
+	OpGetAdvisory        = "security-advisories/get-repository-advisory"
+	OpUpdateAdvisory     = "security-advisories/update-repository-advisory"
+)
+
+// Options configure a Fake.
+type Options struct {
+	// Token, when set, is the only bearer token accepted; others get 401
+	// "Bad credentials". Empty accepts any token (but not none).
+	Token string
+	// OnViolation receives every contract violation (a request or
+	// response GitHub's description does not allow). The default fails
+	// the test with t.Errorf.
+	OnViolation func(error)
+	// Now stamps created_at and updated_at; default a fixed time.
+	Now func() time.Time
+}
+
+// Request is one request the fake received.
+type Request struct {
+	Method    string
+	Path      string
+	Query     url.Values
+	Header    http.Header
+	Body      []byte
+	Operation string // GitHub's operation id, "" if the route is unknown
+	Status    int    // what the fake answered
+}
+
+// Fault is an error the fake answers instead of doing the operation.
+type Fault struct {
+	// Status is the HTTP status: 403, 404, 422, 429, 500...
+	Status int
+	// Message is GitHub's "message"; a default per status otherwise.
+	Message string
+	// Errors are 422 details.
+	Errors []string
+	// RetryAfter sets Retry-After in seconds (rate limits).
+	RetryAfter time.Duration
+	// RateLimitExhausted sets x-ratelimit-remaining: 0 and a reset time,
+	// as GitHub's primary rate limit does.
+	RateLimitExhausted bool
+	// Times is how many requests get the fault; 0 means one.
+	Times int
+}
+
+// Fake is a running fake GitHub.
+type Fake struct {
+	t      testing.TB
+	srv    *httptest.Server
+	doc    *openapi3.T
+	router routers.Router
+	opts   Options
+
+	mu         sync.Mutex
+	repos      map[string]*repoState // by lower-case owner/name
+	orgs       map[string]bool       // lower-case
+	requests   []Request
+	faults     map[string][]*Fault // by operation id
+	violations []error
+	serial     int
+}
+
+type repoState struct {
+	owner, name string
+	advisories  []*Advisory // in creation order
+}
+
+type handler func(f *Fake, r *http.Request, params map[string]string, body []byte) (int, http.Header, any)
+
+// handlers implement the operations by id. A new endpoint is a new entry.
+var handlers = map[string]handler{
+	OpListRepoAdvisories: (*Fake).listRepoAdvisories,
+	OpListOrgAdvisories:  (*Fake).listOrgAdvisories,
+	OpGetAdvisory:        (*Fake).getAdvisory,
+	OpUpdateAdvisory:     (*Fake).updateAdvisory,
+}
+
+// New starts a fake GitHub for the test and stops it when the test ends.
+func New(t testing.TB, o Options) *Fake {
+	t.Helper()
+	loader := openapi3.NewLoader()
+	// The subset is self-contained; nothing is fetched.
+	loader.IsExternalRefsAllowed = false
+	doc, err := loader.LoadFromData(specJSON)
+	if err != nil {
+		t.Fatalf("githubtest: loading GitHub's OpenAPI subset: %v", err)
+	}
+	// GitHub's description uses formats kin-openapi does not know (uri,
+	// email, ...); only those are excused, schemas and bodies are checked.
+	if err := doc.Validate(context.Background(), openapi3.DisableSchemaFormatValidation(), openapi3.DisableExamplesValidation()); err != nil {
+		t.Fatalf("githubtest: GitHub's OpenAPI subset is invalid: %v", err)
+	}
+	f := &Fake{
+		t: t, doc: doc, opts: o,
+		repos:  map[string]*repoState{},
+		orgs:   map[string]bool{},
+		faults: map[string][]*Fault{},
+	}
+	if f.opts.Now == nil {
+		fixed := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+		f.opts.Now = func() time.Time { return fixed }
+	}
+	if f.opts.OnViolation == nil {
+		f.opts.OnViolation = func(err error) { t.Errorf("githubtest: %v", err) }
+	}
+	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.srv.Close)
+	// Route on the fake's own address instead of api.github.com.
+	doc.Servers = openapi3.Servers{{URL: f.srv.URL}}
+	if f.router, err = gorillamux.NewRouter(doc); err != nil {
+		t.Fatalf("githubtest: routing GitHub's OpenAPI subset: %v", err)
+	}
+	return f
+}
+
+// URL is the API base URL (with the trailing slash go-github wants).
+func (f *Fake) URL() string { return f.srv.URL + "/" }
+
+// Doc is the loaded OpenAPI description, for tests that validate payloads
+// (webhook deliveries) against GitHub's schemas.
+func (f *Fake) Doc() *openapi3.T { return f.doc }
+
+// ValidateSchema checks a JSON value against a named schema of GitHub's
+// description, such as "webhook-repository-advisory-reported".
+func (f *Fake) ValidateSchema(name string, data []byte) error {
+	ref := f.doc.Components.Schemas[name]
+	if ref == nil || ref.Value == nil {
+		return fmt.Errorf("no schema %q in the subset (add it to scripts/extract-github-openapi.mjs)", name)
+	}
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		return fmt.Errorf("not JSON: %w", err)
+	}
+	return ref.Value.VisitJSON(v, openapi3.MultiErrors())
+}
+
+// AddRepo makes a repository (and its owner, as an organisation) exist.
+func (f *Fake) AddRepo(fullName string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.repo(fullName, true)
+}
+
+func (f *Fake) repo(fullName string, create bool) *repoState {
+	key := strings.ToLower(fullName)
+	if r, ok := f.repos[key]; ok || !create {
+		return r
+	}
+	owner, name, ok := strings.Cut(fullName, "/")
+	if !ok {
+		f.t.Fatalf("githubtest: repository %q is not owner/name", fullName)
+	}
+	r := &repoState{owner: owner, name: name}
+	f.repos[key] = r
+	f.orgs[strings.ToLower(owner)] = true
+	return r
+}
+
+// SeedAdvisory stores an advisory in repo (created if need be) and returns
+// it as stored. Empty fields get defaults: a GHSA id, URLs, state triage,
+// timestamps, submission {accepted: false} for a triage advisory.
+func (f *Fake) SeedAdvisory(repo string, a Advisory) Advisory {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r := f.repo(repo, true)
+	f.serial++
+	if a.GHSAID == "" {
+		a.GHSAID = ghsaFor(f.serial)
+	}
+	if a.State == "" {
+		a.State = "triage"
+	}
+	if a.Summary == "" {
+		a.Summary = "Advisory " + a.GHSAID
+	}
+	a.URL = fmt.Sprintf("https://api.github.com/repos/%s/%s/security-advisories/%s", r.owner, r.name, a.GHSAID)
+	a.HTMLURL = fmt.Sprintf("https://github.com/%s/%s/security/advisories/%s", r.owner, r.name, a.GHSAID)
+	if a.Identifiers == nil {
+		a.Identifiers = []Identifier{{Type: "GHSA", Value: a.GHSAID}}
+	}
+	if a.CreatedAt == nil {
+		// Later seeds are newer, so GitHub's newest-first order is stable.
+		a.CreatedAt = Ptr(f.opts.Now().Add(time.Duration(f.serial) * time.Second).UTC().Format(time.RFC3339))
+	}
+	if a.UpdatedAt == nil {
+		a.UpdatedAt = a.CreatedAt
+	}
+	if a.Submission == nil && a.State == "triage" {
+		a.Submission = &Submission{}
+	}
+	fillArrays(&a)
+	stored := a
+	r.advisories = append(r.advisories, &stored)
+	return stored
+}
+
+// fillArrays turns nil slices into empty ones, as GitHub sends [] rather
+// than null for these.
+func fillArrays(a *Advisory) {
+	if a.Vulnerabilities == nil {
+		a.Vulnerabilities = []Vulnerability{}
+	}
+	if a.CWEs == nil {
+		a.CWEs = []CWE{}
+	}
+	if a.CWEIDs == nil {
+		a.CWEIDs = []string{}
+	}
+	if a.Credits == nil {
+		a.Credits = []Credit{}
+	}
+	if a.CreditsDetailed == nil {
+		a.CreditsDetailed = []CreditDetailed{}
+	}
+	if a.CollaboratingUsers == nil {
+		a.CollaboratingUsers = []User{}
+	}
+	if a.CollaboratingTeams == nil {
+		a.CollaboratingTeams = []json.RawMessage{}
+	}
+	if a.PrivateFork == nil {
+		a.PrivateFork = json.RawMessage("null")
+	}
+}
+
+// ghsaAlphabet is the 23 characters GitHub uses in GHSA ids.
+const ghsaAlphabet = "23456789cfghjmpqrvwx"
+
+// ghsaFor makes a deterministic, well-formed GHSA id from n.
+func ghsaFor(n int) string {
+	var b strings.Builder
+	b.WriteString("GHSA")
+	x := n*7919 + 104729
+	for g := range 3 {
+		b.WriteByte('-')
+		for range 4 {
+			b.WriteByte(ghsaAlphabet[x%len(ghsaAlphabet)])
+			x /= len(ghsaAlphabet)
+			if x == 0 {
+				x = n + g + 17
+			}
+		}
+	}
+	return b.String()
+}
+
+// Advisory returns the stored advisory, as the fake now has it.
+func (f *Fake) Advisory(repo, ghsa string) (Advisory, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a := f.find(repo, ghsa)
+	if a == nil {
+		return Advisory{}, false
+	}
+	return *a, true
+}
+
+func (f *Fake) find(repo, ghsa string) *Advisory {
+	r := f.repo(repo, false)
+	if r == nil {
+		return nil
+	}
+	for _, a := range r.advisories {
+		if strings.EqualFold(a.GHSAID, ghsa) {
+			return a
+		}
+	}
+	return nil
+}
+
+// Requests returns every request received so far, in order.
+func (f *Fake) Requests() []Request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Request(nil), f.requests...)
+}
+
+// RequestsFor returns the requests for one operation id.
+func (f *Fake) RequestsFor(operation string) []Request {
+	var out []Request
+	for _, r := range f.Requests() {
+		if r.Operation == operation {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Violations returns the contract violations seen so far (each was also
+// passed to Options.OnViolation).
+func (f *Fake) Violations() []error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]error(nil), f.violations...)
+}
+
+// Fail makes the next requests for operation (an Op* id) answer with
+// fault instead. Faults queue up in order.
+func (f *Fake) Fail(operation string, fault Fault) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if fault.Times <= 0 {
+		fault.Times = 1
+	}
+	f.faults[operation] = append(f.faults[operation], &fault)
+}
+
+func (f *Fake) violation(err error) {
+	f.mu.Lock()
+	f.violations = append(f.violations, err)
+	f.mu.Unlock()
+	f.opts.OnViolation(err)
+}
+
+// serve validates the request, answers it (or a fault), validates the
+// answer and records the exchange.
+func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, "reading body", http.StatusBadRequest)
+		return
+	}
+	rec := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Body: body}
+	defer func() {
+		f.mu.Lock()
+		f.requests = append(f.requests, rec)
+		f.mu.Unlock()
+	}()
+	status, header, out := f.answer(r, body, &rec)
+	rec.Status = status
+	data, err := json.Marshal(out)
+	if err != nil {
+		f.violation(fmt.Errorf("%s %s: the fake cannot encode its answer: %v", r.Method, r.URL.Path, err))
+		status, data = http.StatusInternalServerError, []byte(`{"message":"fake error"}`)
+	}
+	for k, vs := range header {
+		w.Header()[k] = vs
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(data)
+}
+
+// answer decides the status, headers and body for r, validating both
+// directions against the description.
+func (f *Fake) answer(r *http.Request, body []byte, rec *Request) (int, http.Header, any) {
+	route, params, err := f.router.FindRoute(r)
+	if err != nil {
+		f.violation(fmt.Errorf("%s %s is not an operation in GitHub's description (or not in Vigil's subset: add it to scripts/extract-github-openapi.mjs): %v", r.Method, r.URL.Path, err))
+		return http.StatusNotFound, nil, basicError("Not Found")
+	}
+	rec.Operation = route.Operation.OperationID
+	auth := r.Header.Get("Authorization")
+	if !strings.HasPrefix(auth, "Bearer ") && !strings.HasPrefix(auth, "token ") {
+		f.violation(fmt.Errorf("%s %s: no Authorization header; GitHub answers 401", r.Method, r.URL.Path))
+		return http.StatusUnauthorized, nil, basicError("Requires authentication")
+	}
+	if f.opts.Token != "" && auth != "Bearer "+f.opts.Token && auth != "token "+f.opts.Token {
+		return http.StatusUnauthorized, nil, basicError("Bad credentials")
+	}
+
+	in := &openapi3filter.RequestValidationInput{
+		Request:    cloneWithBody(r, body),
+		PathParams: params,
+		Route:      route,
+		Options: &openapi3filter.Options{
+			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
+			MultiError:         true,
+		},
+	}
+	if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
+		f.violation(fmt.Errorf("request %s %s (%s) breaks GitHub's description: %v", r.Method, r.URL.Path, rec.Operation, err))
+		// GitHub answers schema violations with 422 and its reasons.
+		return http.StatusUnprocessableEntity, nil, validationError("Invalid request.", []string{err.Error()})
+	}
+
+	status, header, out, injected := f.fault(rec.Operation)
+	if !injected {
+		h := handlers[rec.Operation]
+		if h == nil {
+			f.violation(fmt.Errorf("%s %s (%s) is in the subset but the fake has no handler for it", r.Method, r.URL.Path, rec.Operation))
+			return http.StatusNotImplemented, nil, basicError("not implemented by githubtest")
+		}
+		status, header, out = h(f, r, params, body)
+	}
+	f.validateResponse(in, status, header, out, injected)
+	return status, header, out
+}
+
+// validateResponse checks the fake's own answer. A status the description
+// does not list is a violation, except for injected faults: GitHub sends
+// 429s and 5xx it does not document.
+func (f *Fake) validateResponse(in *openapi3filter.RequestValidationInput, status int, header http.Header, out any, injected bool) {
+	data, err := json.Marshal(out)
+	if err != nil {
+		return // serve reports it
+	}
+	h := header.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	rin := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: in,
+		Status:                 status,
+		Header:                 h,
+		Options:                &openapi3filter.Options{IncludeResponseStatus: !injected, MultiError: true},
+	}
+	rin.SetBodyBytes(data)
+	if err := openapi3filter.ValidateResponse(context.Background(), rin); err != nil {
+		f.violation(fmt.Errorf("the fake's %d answer to %s %s (%s) breaks GitHub's description: %v", status, in.Request.Method, in.Request.URL.Path, in.Route.Operation.OperationID, err))
+	}
+}
+
+func cloneWithBody(r *http.Request, body []byte) *http.Request {
+	c := r.Clone(r.Context())
+	c.Body = io.NopCloser(bytes.NewReader(body))
+	return c
+}
+
+// fault takes the next queued fault for operation, if any.
+func (f *Fake) fault(operation string) (int, http.Header, any, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	q := f.faults[operation]
+	if len(q) == 0 {
+		return 0, nil, nil, false
+	}
+	ft := q[0]
+	ft.Times--
+	if ft.Times <= 0 {
+		f.faults[operation] = q[1:]
+	}
+	h := http.Header{}
+	msg := ft.Message
+	if ft.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(int(ft.RetryAfter/time.Second)))
+	}
+	if ft.RateLimitExhausted {
+		now := f.opts.Now()
+		h.Set("Date", now.UTC().Format(http.TimeFormat))
+		h.Set("X-Ratelimit-Limit", "5000")
+		h.Set("X-Ratelimit-Remaining", "0")
+		h.Set("X-Ratelimit-Reset", strconv.FormatInt(now.Add(max(ft.RetryAfter, time.Minute)).Unix(), 10))
+		if msg == "" {
+			msg = "API rate limit exceeded for installation."
+		}
+	}
+	switch ft.Status {
+	case http.StatusUnprocessableEntity:
+		if msg == "" {
+			msg = "Validation Failed"
+		}
+		return ft.Status, h, validationError(msg, ft.Errors), true
+	case http.StatusForbidden:
+		if msg == "" {
+			msg = "Resource not accessible by integration"
+		}
+	case http.StatusNotFound:
+		if msg == "" {
+			msg = "Not Found"
+		}
+	case http.StatusTooManyRequests:
+		if msg == "" {
+			msg = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+		}
+	default:
+		if msg == "" {
+			msg = http.StatusText(ft.Status)
+		}
+	}
+	return ft.Status, h, basicError(msg), true
+}
+
+// errorBody is GitHub's basic-error and validation-error.
+type errorBody struct {
+	Message          string        `json:"message"`
+	DocumentationURL string        `json:"documentation_url"`
+	Status           string        `json:"status,omitempty"`
+	Errors           []errorDetail `json:"errors,omitempty"`
+}
+
+type errorDetail struct {
+	Resource string `json:"resource,omitempty"`
+	Code     string `json:"code"`
+	Message  string `json:"message,omitempty"`
+}
+
+const docsURL = "https://docs.github.com/rest/security-advisories/repository-advisories"
+
+func basicError(msg string) errorBody {
+	return errorBody{Message: msg, DocumentationURL: docsURL}
+}
+
+func validationError(msg string, details []string) errorBody {
+	e := errorBody{Message: msg, DocumentationURL: docsURL}
+	for _, d := range details {
+		e.Errors = append(e.Errors, errorDetail{Resource: "RepositoryAdvisory", Code: "custom", Message: d})
+	}
+	return e
+}
+
+// The operations.
+
+func (f *Fake) listRepoAdvisories(r *http.Request, params map[string]string, _ []byte) (int, http.Header, any) {
+	f.mu.Lock()
+	repo := f.repo(params["owner"]+"/"+params["repo"], false)
+	var all []Advisory
+	if repo != nil {
+		for _, a := range repo.advisories {
+			all = append(all, *a)
+		}
+	}
+	f.mu.Unlock()
+	if repo == nil {
+		return http.StatusNotFound, nil, basicError("Not Found")
+	}
+	return f.page(r, all)
+}
+
+func (f *Fake) listOrgAdvisories(r *http.Request, params map[string]string, _ []byte) (int, http.Header, any) {
+	f.mu.Lock()
+	org := strings.ToLower(params["org"])
+	known := f.orgs[org]
+	var all []Advisory
+	keys := make([]string, 0, len(f.repos))
+	for k := range f.repos {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if rs := f.repos[k]; strings.ToLower(rs.owner) == org {
+			for _, a := range rs.advisories {
+				all = append(all, *a)
+			}
+		}
+	}
+	f.mu.Unlock()
+	if !known {
+		return http.StatusNotFound, nil, basicError("Not Found")
+	}
+	return f.page(r, all)
+}
+
+// page filters by state, sorts newest first (GitHub's default: created,
+// desc) and serves one page with GitHub's cursor pagination: a Link header
+// with rel="next" carrying an opaque "after" cursor.
+func (f *Fake) page(r *http.Request, all []Advisory) (int, http.Header, any) {
+	q := r.URL.Query()
+	if st := q.Get("state"); st != "" {
+		kept := all[:0]
+		for _, a := range all {
+			if a.State == st {
+				kept = append(kept, a)
+			}
+		}
+		all = kept
+	}
+	sort.SliceStable(all, func(i, j int) bool { return deref(all[i].CreatedAt) > deref(all[j].CreatedAt) })
+	if q.Get("direction") == "asc" {
+		for i, j := 0, len(all)-1; i < j; i, j = i+1, j-1 {
+			all[i], all[j] = all[j], all[i]
+		}
+	}
+	size := 30
+	if n, err := strconv.Atoi(q.Get("per_page")); err == nil && n > 0 {
+		size = n
+	}
+	start := 0
+	if after := q.Get("after"); after != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(after)
+		n, err2 := strconv.Atoi(strings.TrimPrefix(string(raw), "offset:"))
+		if err != nil || err2 != nil || n < 0 || n > len(all) {
+			return http.StatusBadRequest, nil, basicError("Invalid cursor")
+		}
+		start = n
+	}
+	end := min(start+size, len(all))
+	h := http.Header{}
+	if end < len(all) {
+		next := *r.URL
+		nq := next.Query()
+		nq.Set("after", base64.RawURLEncoding.EncodeToString([]byte("offset:"+strconv.Itoa(end))))
+		next.RawQuery = nq.Encode()
+		h.Set("Link", fmt.Sprintf(`<%s%s>; rel="next"`, f.srv.URL, next.RequestURI()))
+	}
+	return http.StatusOK, h, append([]Advisory{}, all[start:end]...)
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func (f *Fake) getAdvisory(_ *http.Request, params map[string]string, _ []byte) (int, http.Header, any) {
+	a, ok := f.Advisory(params["owner"]+"/"+params["repo"], params["ghsa_id"])
+	if !ok {
+		return http.StatusNotFound, nil, basicError("Not Found")
+	}
+	return http.StatusOK, nil, a
+}
+
+// advisoryUpdate is the PATCH body (GitHub's repository-advisory-update),
+// the fields the fake applies.
+type advisoryUpdate struct {
+	Summary     *string `json:"summary"`
+	Description *string `json:"description"`
+	Severity    *string `json:"severity"`
+	State       *string `json:"state"`
+	CVEID       *string `json:"cve_id"`
+	CWEIDs      []string
+}
+
+// transitions are the state changes GitHub allows through the API.
+var transitions = map[string][]string{
+	"triage":    {"draft", "closed"},
+	"draft":     {"published", "closed"},
+	"closed":    {"draft"},
+	"published": {},
+}
+
+func (f *Fake) updateAdvisory(_ *http.Request, params map[string]string, body []byte) (int, http.Header, any) {
+	var u advisoryUpdate
+	if err := json.Unmarshal(body, &u); err != nil {
+		return http.StatusBadRequest, nil, basicError("Problems parsing JSON")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a := f.find(params["owner"]+"/"+params["repo"], params["ghsa_id"])
+	if a == nil {
+		return http.StatusNotFound, nil, basicError("Not Found")
+	}
+	now := f.opts.Now().UTC().Format(time.RFC3339)
+	if u.State != nil && *u.State != a.State {
+		allowed := false
+		for _, s := range transitions[a.State] {
+			allowed = allowed || s == *u.State
+		}
+		if !allowed {
+			return http.StatusUnprocessableEntity, nil, validationError("Validation Failed",
+				[]string{fmt.Sprintf("Invalid state transition from %s to %s.", a.State, *u.State)})
+		}
+		if a.State == "triage" && *u.State == "draft" && a.Submission != nil {
+			a.Submission.Accepted = true
+		}
+		a.State = *u.State
+		switch a.State {
+		case "closed":
+			a.ClosedAt = Ptr(now)
+		case "published":
+			a.PublishedAt = Ptr(now)
+		}
+	}
+	if u.Summary != nil {
+		a.Summary = *u.Summary
+	}
+	if u.Description != nil {
+		a.Description = u.Description
+	}
+	if u.Severity != nil {
+		a.Severity = u.Severity
+	}
+	if u.CVEID != nil {
+		a.CVEID = u.CVEID
+	}
+	a.UpdatedAt = Ptr(now)
+	return http.StatusOK, nil, *a
+}

@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+// extract-github-openapi.mjs cuts GitHub's OpenAPI description down to the
+// operations Vigil calls (plus the webhook payload schemas it receives) and
+// every component they reference, transitively. The result is the contract
+// the fake in adapters/github/githubtest validates requests and responses
+// against, so a field GitHub would reject fails a test.
+//
+// Usage (see docs/GITHUB.md):
+//
+//   cd "$(mktemp -d)" && npm pack @octokit/openapi@23.0.2 && tar xzf octokit-openapi-23.0.2.tgz
+//   node /work/main/scripts/extract-github-openapi.mjs package/generated/api.github.com.json \
+//     > /work/main/adapters/github/githubtest/testdata/api.github.com.subset.json
+//
+// To call a new endpoint, add it to OPERATIONS (and a payload schema to
+// WEBHOOK_SCHEMAS), run the command again and commit the new subset.
+
+import { readFileSync } from "node:fs";
+
+// OPERATIONS lists [method, path] pairs exactly as GitHub's description
+// spells the path.
+const OPERATIONS = [
+  ["get", "/repos/{owner}/{repo}/security-advisories"],
+  ["get", "/orgs/{org}/security-advisories"],
+  ["get", "/repos/{owner}/{repo}/security-advisories/{ghsa_id}"],
+  ["patch", "/repos/{owner}/{repo}/security-advisories/{ghsa_id}"],
+];
+
+// WEBHOOK_SCHEMAS are components/schemas names of webhook payloads Vigil
+// receives; tests check their sample deliveries against them.
+const WEBHOOK_SCHEMAS = ["webhook-repository-advisory-reported"];
+
+const src = process.argv[2];
+if (!src) {
+  console.error("usage: extract-github-openapi.mjs path/to/api.github.com.json > subset.json");
+  process.exit(2);
+}
+const spec = JSON.parse(readFileSync(src, "utf8"));
+
+// Examples do not take part in validation and are most of the size, so they
+// are dropped (with the components/examples they reference).
+function strip(node) {
+  if (Array.isArray(node)) return node.map(strip);
+  if (node === null || typeof node !== "object") return node;
+  const out = {};
+  for (const [k, v] of Object.entries(node)) {
+    if (k === "examples" || k === "example" || k === "externalDocs") continue;
+    out[k] = strip(v);
+  }
+  return out;
+}
+
+const components = {};
+const queue = [];
+function collectRefs(node) {
+  if (Array.isArray(node)) return node.forEach(collectRefs);
+  if (node === null || typeof node !== "object") return;
+  for (const [k, v] of Object.entries(node)) {
+    if (k === "$ref" && typeof v === "string") queue.push(v);
+    else collectRefs(v);
+  }
+}
+
+const paths = {};
+for (const [method, path] of OPERATIONS) {
+  const item = spec.paths[path];
+  if (!item || !item[method]) {
+    console.error(`no ${method.toUpperCase()} ${path} in ${src}`);
+    process.exit(1);
+  }
+  paths[path] ??= {};
+  if (item.parameters) paths[path].parameters = strip(item.parameters);
+  paths[path][method] = strip(item[method]);
+  collectRefs(paths[path]);
+}
+for (const name of WEBHOOK_SCHEMAS) queue.push(`#/components/schemas/${name}`);
+
+while (queue.length > 0) {
+  const ref = queue.pop();
+  const m = /^#\/components\/([^/]+)\/([^/]+)$/.exec(ref);
+  if (!m) {
+    console.error(`unsupported $ref ${ref}`);
+    process.exit(1);
+  }
+  const [, kind, name] = m;
+  components[kind] ??= {};
+  if (components[kind][name]) continue;
+  const value = spec.components?.[kind]?.[name];
+  if (value === undefined) {
+    console.error(`dangling $ref ${ref}`);
+    process.exit(1);
+  }
+  components[kind][name] = strip(value);
+  collectRefs(components[kind][name]);
+}
+
+// Sorted keys keep the committed file's diffs readable between versions.
+function sorted(obj) {
+  return Object.fromEntries(Object.keys(obj).sort().map((k) => [k, obj[k]]));
+}
+for (const kind of Object.keys(components)) components[kind] = sorted(components[kind]);
+
+const subset = {
+  openapi: spec.openapi,
+  info: {
+    title: "GitHub REST API: the subset Vigil uses",
+    version: spec.info.version,
+    description:
+      `Extracted by scripts/extract-github-openapi.mjs from @octokit/openapi ${spec.info.version} ` +
+      `(generated/api.github.com.json). Do not edit by hand.`,
+  },
+  servers: spec.servers,
+  paths: sorted(paths),
+  components: sorted(components),
+};
+process.stdout.write(JSON.stringify(subset, null, 1) + "\n");
