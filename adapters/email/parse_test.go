@@ -149,7 +149,7 @@ See the attachments.
 Content-Type: application/octet-stream
 Content-Disposition: attachment; filename="../../etc/poc.py"
 
-`+big+`
+` + big + `
 --M
 Content-Type: text/plain; name="log.txt"
 Content-Disposition: attachment; filename="log.txt"
