@@ -59,6 +59,8 @@ type Options struct {
 	// Tick is how often the background loop renews the lease, runs due
 	// jobs and flushes the outbox. Default 1s.
 	Tick time.Duration
+	// Observer receives measurements (metrics); none by default.
+	Observer Observer
 }
 
 // Engine is the chat-neutral core. Create it with New, register commands,
@@ -67,6 +69,7 @@ type Engine struct {
 	store    store.Store
 	clock    clock.Clock
 	log      *slog.Logger
+	observer Observer
 	instance string
 	leaseTTL time.Duration
 	tick     time.Duration
@@ -125,10 +128,14 @@ func New(o Options) (*Engine, error) {
 	if o.Tick <= 0 {
 		o.Tick = time.Second
 	}
+	if o.Observer == nil {
+		o.Observer = nopObserver{}
+	}
 	e := &Engine{
 		store:     o.Store,
 		clock:     o.Clock,
 		log:       o.Logger,
+		observer:  o.Observer,
 		instance:  o.Instance,
 		leaseTTL:  o.LeaseTTL,
 		tick:      o.Tick,
@@ -146,7 +153,7 @@ func New(o Options) (*Engine, error) {
 	}
 	e.router = newRouter()
 	e.audit = &Audit{store: o.Store, clock: o.Clock}
-	e.sched = &Scheduler{store: o.Store, clock: o.Clock, log: o.Logger, handlers: map[string]JobHandler{}}
+	e.sched = &Scheduler{store: o.Store, clock: o.Clock, log: o.Logger, observer: o.Observer, handlers: map[string]JobHandler{}}
 	e.outbox = &Outbox{engine: e, store: o.Store, clock: o.Clock, log: o.Logger}
 	e.forms = &formRunner{engine: e, forms: map[string]*Form{}}
 	e.registerBuiltins()
@@ -384,6 +391,7 @@ func (e *Engine) deliver(ctx context.Context, to Destination, msg Message) (Mess
 		return MessageRef{}, fmt.Errorf("%w: no %q adapter is connected", ErrRejected, to.Adapter())
 	}
 	ref, err := a.Send(ctx, to, msg)
+	e.observer.Delivered(a.Name(), err)
 	if err != nil {
 		return MessageRef{}, fmt.Errorf("send to %s: %w", to, err)
 	}

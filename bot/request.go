@@ -172,7 +172,9 @@ func (e *Engine) runCommand(ctx context.Context, req *Request) error {
 	}
 	start := e.clock.Now()
 	err = c.Run(ctx, req)
-	e.log.Debug("command", "verb", c.Path(), "actor", req.Actor(), "took", e.clock.Now().Sub(start), "err", err)
+	took := e.clock.Now().Sub(start)
+	e.observer.CommandDone(c.Path(), outcomeOf(err), took)
+	e.log.Debug("command", "verb", c.Path(), "actor", req.Actor(), "took", took, "err", err)
 	return err
 }
 

@@ -44,9 +44,10 @@ type JobHandler func(ctx context.Context, job Job) error
 // lease runs them (Engine.Step), and each due job is claimed atomically, so
 // two replicas never run one job twice.
 type Scheduler struct {
-	store store.Store
-	clock clock.Clock
-	log   *slog.Logger
+	store    store.Store
+	clock    clock.Clock
+	log      *slog.Logger
+	observer Observer
 
 	mu       sync.RWMutex
 	handlers map[string]JobHandler
@@ -174,7 +175,11 @@ func (s *Scheduler) runOne(ctx context.Context, c store.Claim) error {
 		s.log.Error("no handler for job kind; will retry", "job", j.ID, "kind", j.Kind)
 		return s.retry(ctx, c, j, doc.Version, time.Hour)
 	}
-	if runErr := h(ctx, j); runErr != nil {
+	runErr := h(ctx, j)
+	if s.observer != nil {
+		s.observer.JobDone(j.Kind, s.clock.Now().Sub(j.Due), runErr)
+	}
+	if runErr != nil {
 		if errors.Is(runErr, store.ErrUnavailable) {
 			return runErr
 		}

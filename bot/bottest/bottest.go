@@ -111,6 +111,8 @@ type Options struct {
 	Instance string
 	// LeaseTTL for the scheduler lease.
 	LeaseTTL time.Duration
+	// Observer receives the engine's measurements.
+	Observer bot.Observer
 }
 
 // DefaultPeople are the harness's people.
@@ -149,7 +151,7 @@ func New(t testing.TB, o Options) *Harness {
 	}
 	e, err := bot.New(bot.Options{
 		Store: o.Store, Clock: o.Clock, People: o.People,
-		PrivateRooms: []bot.RoomRef{Room}, Instance: o.Instance, LeaseTTL: o.LeaseTTL,
+		PrivateRooms: []bot.RoomRef{Room}, Instance: o.Instance, LeaseTTL: o.LeaseTTL, Observer: o.Observer,
 	})
 	if err != nil {
 		t.Fatalf("bot.New: %v", err)

@@ -23,6 +23,7 @@ import (
 	"github.com/vigil-sec/vigil/bot/clock"
 	"github.com/vigil-sec/vigil/config"
 	"github.com/vigil-sec/vigil/internal/httpserver"
+	"github.com/vigil-sec/vigil/internal/metrics"
 	"github.com/vigil-sec/vigil/store"
 	"github.com/vigil-sec/vigil/store/embedded"
 	redisstore "github.com/vigil-sec/vigil/store/redis"
@@ -151,12 +152,14 @@ func run(ctx context.Context, o runOptions, s streams, lookup env) error {
 		as = defaultSpeaker(people)
 	}
 
+	mets := metrics.New()
 	engine, err := bot.New(bot.Options{
 		Store:        st,
 		Clock:        clk,
 		People:       people,
 		PrivateRooms: privateRooms(cfg.Rooms),
 		Logger:       logger,
+		Observer:     mets,
 	})
 	if err != nil {
 		return err
@@ -203,7 +206,7 @@ func run(ctx context.Context, o runOptions, s streams, lookup env) error {
 	var wg sync.WaitGroup
 	errc := make(chan error, 2+len(chats))
 	if cfg.HTTP.Enabled() {
-		srv, err := newHTTP(cfg, engine, st, logger)
+		srv, err := newHTTP(cfg, engine, mets, logger)
 		if err != nil {
 			return err
 		}
@@ -363,9 +366,9 @@ func privateRooms(r config.Rooms) []bot.RoomRef {
 	return out
 }
 
-// newHTTP builds the listener with the health endpoints every deployment
-// needs; features mount the rest on the engine's mux.
-func newHTTP(cfg *config.Config, e *bot.Engine, st store.Store, logger *slog.Logger) (*httpserver.Server, error) {
+// newHTTP builds the listener with the endpoints every deployment needs
+// (health, readiness, metrics); features mount the rest on the engine's mux.
+func newHTTP(cfg *config.Config, e *bot.Engine, mets *metrics.Metrics, logger *slog.Logger) (*httpserver.Server, error) {
 	mux := e.HTTP()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "ok\n")
@@ -373,12 +376,19 @@ func newHTTP(cfg *config.Config, e *bot.Engine, st store.Store, logger *slog.Log
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		pctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		if err := st.Ping(pctx); err != nil {
-			http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+		if err := e.Ready(pctx); err != nil {
+			// Say what is not ready, never why in detail (no addresses).
+			msg := "not ready: store unavailable"
+			if !errors.Is(err, store.ErrUnavailable) && !strings.HasPrefix(err.Error(), "store:") {
+				msg = "not ready: " + err.Error()
+			}
+			http.Error(w, msg, http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = io.WriteString(w, "ready\n")
 	})
+	mets.Watch(e, logger)
+	mux.Handle("GET /metrics", mets.Handler())
 	return httpserver.New(httpserver.Options{
 		Listen:       cfg.HTTP.Listen,
 		ReadTimeout:  time.Duration(cfg.HTTP.ReadTimeout),

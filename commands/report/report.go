@@ -260,6 +260,7 @@ func (r *Reports) Receive(ctx context.Context, in intake.Incoming) (intake.Resul
 	} else if rep != nil {
 		// A repeat: make sure the first arrival was fully announced (it may
 		// have stopped half-way), then answer with the same report.
+		r.e.Observer().Intake(string(in.Source), false)
 		return intake.Result{ReportID: rep.ID}, r.announce(ctx, rep)
 	}
 	id, err := r.nextID(ctx, in.Received.Year())
@@ -318,6 +319,7 @@ func (r *Reports) Receive(ctx context.Context, in intake.Incoming) (intake.Resul
 	if err := r.announce(ctx, rep); err != nil {
 		return intake.Result{}, err
 	}
+	r.e.Observer().Intake(string(in.Source), true)
 	return intake.Result{ReportID: id, Created: true}, nil
 }
 

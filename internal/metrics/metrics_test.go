@@ -1,0 +1,66 @@
+package metrics_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-sec/vigil/bot"
+	"github.com/vigil-sec/vigil/bot/bottest"
+	"github.com/vigil-sec/vigil/internal/metrics"
+)
+
+func scrape(t *testing.T, m *metrics.Metrics) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body, _ := io.ReadAll(rec.Body)
+	return string(body)
+}
+
+func TestMetricsFollowTheEngine(t *testing.T) {
+	m := metrics.New()
+	h := bottest.New(t, bottest.Options{Observer: m})
+	m.Watch(h.Engine, slog.New(slog.DiscardHandler))
+	h.Command("bob", "help")
+	h.Command("bob", "hepl")
+	h.Command("mallory", "help")
+	h.Engine.Observer().Intake("api", true)
+	h.Engine.Observer().Intake("api", false)
+	// A job that runs 90 seconds late and a message stuck behind an outage.
+	h.Engine.HandleJob("late", func(context.Context, bot.Job) error { return nil })
+	_ = h.Engine.Scheduler().Schedule(context.Background(), bot.Job{ID: "j", Kind: "late", Due: h.Clock.Now()})
+	h.Chat.Fail = func(bot.Destination, bot.Message) error { return bot.ErrUnavailable }
+	_ = h.Engine.Post(context.Background(), "stuck", bot.ToRoom(bottest.Room, bot.ThreadRef{}), bot.Text("x"))
+	h.Clock.Advance(90 * time.Second)
+	h.Engine.Step(context.Background())
+	h.Clock.Advance(time.Minute)
+
+	out := scrape(t, m)
+	for _, want := range []string{
+		`vigil_commands_total{outcome="ok",verb="help"} 2`,
+		`vigil_command_duration_seconds_count{verb="help"} 2`,
+		`vigil_intake_total{repeat="false",source="api"} 1`,
+		`vigil_intake_total{repeat="true",source="api"} 1`,
+		`vigil_jobs_total{kind="late",result="ok"} 1`,
+		`vigil_job_lag_seconds_sum{kind="late"} 90`,
+		`vigil_deliveries_total{adapter="test",result="unavailable"}`,
+		`vigil_deliveries_total{adapter="test",result="ok"}`,
+		`vigil_outbox_depth 1`,
+		`vigil_adapter_connected{adapter="test"} 1`,
+		`vigil_store_up 1`,
+		"go_goroutines",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	// The misspelt verb never reached a command, so it is not a series.
+	if strings.Contains(out, `verb="hepl"`) {
+		t.Error("an unknown verb became a label: unbounded cardinality")
+	}
+}
