@@ -42,6 +42,7 @@ Usage:
   vigil [flags]                      run Vigil (the console when no chat adapter is configured)
   vigil version                      print the version
   vigil check-config --config FILE   check a configuration file and exit
+  vigil healthcheck [--ready]        ask a running Vigil whether it is alive (or ready)
   vigil help                         this text
 
 Run flags:
@@ -68,6 +69,8 @@ func Main(args []string, s streams, lookup env) int {
 			return 0
 		case "check-config":
 			return checkConfigMain(args[1:], s, lookup)
+		case "healthcheck":
+			return healthcheckMain(args[1:], s, lookup)
 		case "help", "--help", "-h", "-help":
 			fmt.Fprint(s.Out, mainUsage)
 			return 0
