@@ -56,6 +56,7 @@ type Config struct {
 	Duty Duty `yaml:"duty"`
 	// Reports configures report intake and triage.
 	Reports Reports `yaml:"reports"`
+	Email   Email   `yaml:"email"` // the security mailbox and outbound mail (email.go)
 }
 
 // Slack configures the Slack adapter.

@@ -42,6 +42,7 @@ func validate(c *Config, report func(key, msg string)) {
 	validateSlack(c, report)
 	validateDuty(c, report)
 	validateReports(c, report)
+	validateEmail(c, report)
 }
 
 // validateSlack checks the secrets each mode needs. Messages name keys and
