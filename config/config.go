@@ -54,6 +54,8 @@ type Config struct {
 	Slack Slack `yaml:"slack"`
 	// Duty configures the on-duty rotations.
 	Duty Duty `yaml:"duty"`
+	// Matrix connects Vigil to a Matrix homeserver (matrix.go).
+	Matrix Matrix `yaml:"matrix"`
 	// Reports configures report intake and triage.
 	Reports Reports `yaml:"reports"`
 	Email   Email   `yaml:"email"` // the security mailbox and outbound mail (email.go)

@@ -40,6 +40,7 @@ func validate(c *Config, report func(key, msg string)) {
 	validateRooms(&c.Rooms, report)
 	validatePeople(c.People, report)
 	validateSlack(c, report)
+	validateMatrix(c, report)
 	validateDuty(c, report)
 	validateReports(c, report)
 	validateEmail(c, report)
