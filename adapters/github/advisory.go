@@ -139,10 +139,11 @@ const perPage = 100
 // never ends) cannot keep Vigil paging forever.
 const maxPages = 50
 
-// ListTriageAdvisories lists the repository's advisories in state triage:
+// ListTriageAdvisories lists the repository's (owner/name) advisories in state triage:
 // private vulnerability reports not yet accepted or closed.
-func (c *Client) ListTriageAdvisories(ctx context.Context, repo Repo) ([]Advisory, error) {
-	if err := checkRepo(repo); err != nil {
+func (c *Client) ListTriageAdvisories(ctx context.Context, fullName string) ([]Advisory, error) {
+	repo, err := ParseRepo(fullName)
+	if err != nil {
 		return nil, err
 	}
 	o := op{what: "list the security advisories of " + repo.String(), permission: permAdvisoriesRead}
@@ -180,8 +181,9 @@ func (c *Client) listAdvisories(ctx context.Context, o op, path string) ([]Advis
 }
 
 // GetAdvisory returns one advisory.
-func (c *Client) GetAdvisory(ctx context.Context, repo Repo, ghsa string) (*Advisory, error) {
-	if err := checkRepo(repo); err != nil {
+func (c *Client) GetAdvisory(ctx context.Context, fullName string, ghsa string) (*Advisory, error) {
+	repo, err := ParseRepo(fullName)
+	if err != nil {
 		return nil, err
 	}
 	if err := checkGHSA(ghsa); err != nil {
@@ -209,8 +211,9 @@ type AdvisoryUpdate struct {
 }
 
 // UpdateAdvisory changes an advisory and returns it as GitHub now has it.
-func (c *Client) UpdateAdvisory(ctx context.Context, repo Repo, ghsa string, u AdvisoryUpdate) (*Advisory, error) {
-	if err := checkRepo(repo); err != nil {
+func (c *Client) UpdateAdvisory(ctx context.Context, fullName string, ghsa string, u AdvisoryUpdate) (*Advisory, error) {
+	repo, err := ParseRepo(fullName)
+	if err != nil {
 		return nil, err
 	}
 	if err := checkGHSA(ghsa); err != nil {
@@ -226,7 +229,7 @@ func (c *Client) UpdateAdvisory(ctx context.Context, repo Repo, ghsa string, u A
 
 // SetAdvisoryState moves an advisory to state: draft when a report is
 // accepted, closed when it is rejected, published when the fix ships.
-func (c *Client) SetAdvisoryState(ctx context.Context, repo Repo, ghsa, state string) error {
+func (c *Client) SetAdvisoryState(ctx context.Context, repo, ghsa, state string) error {
 	switch state {
 	case StateDraft, StatePublished, StateClosed:
 	default:

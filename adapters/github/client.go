@@ -171,13 +171,6 @@ func ParseRepo(s string) (Repo, error) {
 // ValidGHSA reports whether id is a well-formed GHSA id.
 func ValidGHSA(id string) bool { return ghsaRE.MatchString(id) }
 
-func checkRepo(r Repo) error {
-	if !ownerRE.MatchString(r.Owner) || !nameRE.MatchString(r.Name) || r.Name == "." || r.Name == ".." {
-		return fmt.Errorf("%w: want a repository as owner/name, got %q", ErrInvalid, r.String())
-	}
-	return nil
-}
-
 func checkGHSA(id string) error {
 	if !ValidGHSA(id) {
 		return fmt.Errorf("%w: want a GHSA id such as GHSA-abcd-1234-wxyz, got %q", ErrInvalid, id)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/bot"
+	"github.com/vigil-sec/vigil/bot/intake"
 )
 
 // Error classes. Every error a Client method returns matches one of these
@@ -135,7 +136,11 @@ func (e *temporaryError) Error() string {
 
 func (e *temporaryError) Unwrap() error { return e.err }
 
-// Is matches ErrTemporary and the engine's bot.ErrUnavailable.
+// Is matches ErrTemporary, the engine's bot.ErrUnavailable and
+// intake.ErrTemporary, so whichever class a caller checks says "retry".
 func (e *temporaryError) Is(target error) bool {
-	return target == ErrTemporary || target == bot.ErrUnavailable
+	return target == ErrTemporary || target == bot.ErrUnavailable || target == intake.ErrTemporary
 }
+
+// Temporary reports true, for callers that ask errors this way.
+func (e *temporaryError) Temporary() bool { return true }

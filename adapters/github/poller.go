@@ -13,7 +13,7 @@ import (
 
 // Lister lists advisories in triage; *Client is one.
 type Lister interface {
-	ListTriageAdvisories(ctx context.Context, repo Repo) ([]Advisory, error)
+	ListTriageAdvisories(ctx context.Context, repo string) ([]Advisory, error)
 	ListOrgTriageAdvisories(ctx context.Context, org string) ([]Advisory, error)
 }
 
@@ -27,7 +27,7 @@ type PollerOptions struct {
 	// Organizations and Repositories are listed every Interval (default
 	// 10 minutes).
 	Organizations []string
-	Repositories  []Repo
+	Repositories  []string // owner/name
 	Interval      time.Duration
 	Logger        *slog.Logger
 }
@@ -41,7 +41,7 @@ type Poller struct {
 	sink     intake.Sink
 	clock    clock.Clock
 	orgs     []string
-	repos    []Repo
+	repos    []string
 	interval time.Duration
 	log      *slog.Logger
 }
@@ -67,7 +67,7 @@ func NewPoller(o PollerOptions) (*Poller, error) {
 		}
 	}
 	for _, r := range o.Repositories {
-		if err := checkRepo(r); err != nil {
+		if _, err := ParseRepo(r); err != nil {
 			problems = append(problems, err)
 		}
 	}
@@ -123,7 +123,7 @@ func (p *Poller) Poll(ctx context.Context) (time.Duration, error) {
 		sources = append(sources, source{"organisation " + org, func() ([]Advisory, error) { return p.client.ListOrgTriageAdvisories(ctx, org) }})
 	}
 	for _, r := range p.repos {
-		sources = append(sources, source{r.String(), func() ([]Advisory, error) { return p.client.ListTriageAdvisories(ctx, r) }})
+		sources = append(sources, source{r, func() ([]Advisory, error) { return p.client.ListTriageAdvisories(ctx, r) }})
 	}
 	for _, s := range sources {
 		advisories, err := s.list()
