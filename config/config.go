@@ -59,6 +59,7 @@ type Config struct {
 	// Reports configures report intake and triage.
 	Reports Reports `yaml:"reports"`
 	Email   Email   `yaml:"email"` // the security mailbox and outbound mail (email.go)
+	GitHub  GitHub  `yaml:"github"`
 }
 
 // Slack configures the Slack adapter.

@@ -44,6 +44,7 @@ func validate(c *Config, report func(key, msg string)) {
 	validateDuty(c, report)
 	validateReports(c, report)
 	validateEmail(c, report)
+	validateGitHub(c, report)
 }
 
 // validateSlack checks the secrets each mode needs. Messages name keys and
