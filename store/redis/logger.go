@@ -22,3 +22,7 @@ type slogPrinter struct{ l *slog.Logger }
 func (p slogPrinter) Printf(ctx context.Context, format string, v ...any) {
 	p.l.DebugContext(ctx, "go-redis: "+fmt.Sprintf(format, v...))
 }
+
+// AddHook instruments the client, e.g. to count round trips in the load
+// benchmark (cmd/vigil-bench) or to trace commands.
+func (s *Store) AddHook(h redis.Hook) { s.c.AddHook(h) }

@@ -1,0 +1,332 @@
+// Command vigil-bench drives commands through Vigil's real engine, with an
+// in-memory chat adapter, against a real Redis, and prints throughput,
+// latency percentiles, allocations and Redis round trips per command, next
+// to the raw Redis round-trip time measured in the same run (the floor).
+// With --vigil it also starts a vigil binary and measures how long it takes
+// to be ready and how much memory it holds when idle.
+//
+//	go run ./cmd/vigil-bench --redis redis://127.0.0.1:6379/0
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/vigil-sec/vigil/bot"
+	"github.com/vigil-sec/vigil/bot/clock"
+	"github.com/vigil-sec/vigil/commands/core"
+	"github.com/vigil-sec/vigil/commands/duty"
+	"github.com/vigil-sec/vigil/commands/report"
+	redisstore "github.com/vigil-sec/vigil/store/redis"
+)
+
+const usage = `Usage: vigil-bench [--redis URL] [--n N] [--concurrency C] [--vigil PATH]
+
+Runs Vigil's engine against a real Redis and reports, per kind of command:
+throughput, p50/p99/p99.9 latency, allocations and Redis round trips per
+command, and the raw Redis round-trip time (PING) measured in the same run.
+
+  --redis URL        Redis to use (default $REDIS_URL); keys go under a fresh prefix
+  --n N              commands per kind (default 20000)
+  --concurrency C    commands in flight (default 4)
+  --vigil PATH       also start this vigil binary: time to ready, idle memory
+`
+
+type options struct {
+	redisURL    string
+	n           int
+	concurrency int
+	vigilBin    string
+}
+
+func main() {
+	o, err := parse(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Print(usage)
+		return
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "vigil-bench: %v\n\n%s", err, usage)
+		os.Exit(2)
+	}
+	if err := run(context.Background(), o, os.Stdout); err != nil {
+		fmt.Fprintf(os.Stderr, "vigil-bench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func parse(args []string) (options, error) {
+	o := options{}
+	fs := flag.NewFlagSet("vigil-bench", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&o.redisURL, "redis", os.Getenv("REDIS_URL"), "")
+	fs.IntVar(&o.n, "n", 20000, "")
+	fs.IntVar(&o.concurrency, "concurrency", 4, "")
+	fs.StringVar(&o.vigilBin, "vigil", "", "")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	switch {
+	case o.redisURL == "":
+		return o, errors.New("no Redis: give --redis URL or set REDIS_URL")
+	case o.n < 100 || o.n > 10_000_000:
+		return o, errors.New("--n must be from 100 to 10000000")
+	case o.concurrency < 1 || o.concurrency > 1024:
+		return o, errors.New("--concurrency must be from 1 to 1024")
+	}
+	return o, nil
+}
+
+// counter is a go-redis hook counting round trips as the client sees them
+// (a Lua script is one round trip, whatever it does inside the server; a
+// pipeline is one).
+type counter struct{ n atomic.Int64 }
+
+func (c *counter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *counter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+func (c *counter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
+// sink is the in-memory chat adapter: it takes every message at once.
+type sink struct{ n atomic.Int64 }
+
+func (s *sink) Name() string { return "bench" }
+func (s *sink) Send(context.Context, bot.Destination, bot.Message) (bot.MessageRef, error) {
+	return bot.MessageRef{ID: strconv.FormatInt(s.n.Add(1), 10)}, nil
+}
+
+// Result is one kind of command's numbers.
+type Result struct {
+	Kind                string
+	N                   int
+	PerSecond           float64
+	P50, P99, P999      time.Duration
+	AllocsPerCmd        float64
+	RoundTripsPerCmd    float64
+	RawRTTP50, RawRTT99 time.Duration
+}
+
+func run(ctx context.Context, o options, out io.Writer) error {
+	prefix := fmt.Sprintf("vigilbench:%d", time.Now().UnixNano())
+	st, err := redisstore.New(redisstore.Options{URL: o.redisURL, Prefix: prefix})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Ping(ctx); err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	trips := &counter{}
+	st.AddHook(trips)
+	opts, err := redis.ParseURL(o.redisURL)
+	if err != nil {
+		return fmt.Errorf("--redis: %v", err)
+	}
+	raw := redis.NewClient(opts)
+	defer raw.Close()
+	defer cleanup(ctx, raw, prefix)
+
+	people := []bot.Person{
+		{Name: "alice", Chat: map[string]string{"bench": "alice"}, Roles: []bot.Role{bot.RoleAdmin, bot.RoleResponder}},
+		{Name: "bob", Chat: map[string]string{"bench": "bob"}, Roles: []bot.Role{bot.RoleResponder}},
+	}
+	room := bot.RoomRef{Adapter: "bench", ID: "security"}
+	e, err := bot.New(bot.Options{Store: st, Clock: clock.Real{}, People: people, PrivateRooms: []bot.RoomRef{room}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return err
+	}
+	e.AddAdapter(&sink{})
+	if err := core.Register(e); err != nil {
+		return err
+	}
+	d, err := duty.Register(e, duty.Options{})
+	if err != nil {
+		return err
+	}
+	if _, err := report.Register(e, report.Options{Duty: d}); err != nil {
+		return err
+	}
+	event := func(i int, text string) bot.Event {
+		return bot.Event{Kind: bot.EventCommand, ID: fmt.Sprintf("%s-%d", text, i), Room: room, User: bot.UserRef{Adapter: "bench", ID: "bob"}, Text: text}
+	}
+	e.HandleEvent(ctx, event(0, `duty rotation create triage --members @alice,@bob --shift 1w --handoff "Mon 09:00 UTC"`))
+
+	fmt.Fprintf(out, "vigil-bench: %d commands per kind, %d in flight, Go %s, %d CPUs\n", o.n, o.concurrency, runtime.Version(), runtime.NumCPU())
+	p50, p99, err := rawRTT(ctx, raw, 2000)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "raw Redis round trip (PING, one client): p50 %s, p99 %s\n\n", p50, p99)
+	fmt.Fprintf(out, "%-28s %10s %9s %9s %9s %12s %14s\n", "command", "cmds/s", "p50", "p99", "p99.9", "allocs/cmd", "round trips")
+	for _, kind := range []string{"whoami", "duty", "help duty"} {
+		res, err := measure(ctx, e, trips, kind, o, event)
+		if err != nil {
+			return err
+		}
+		res.RawRTTP50, res.RawRTT99 = p50, p99
+		fmt.Fprintf(out, "%-28s %10.0f %9s %9s %9s %12.1f %14.2f\n", "/sec "+kind, res.PerSecond, round(res.P50), round(res.P99), round(res.P999), res.AllocsPerCmd, res.RoundTripsPerCmd)
+	}
+	if o.vigilBin != "" {
+		ready, rss, err := startVigil(ctx, o.vigilBin, o.redisURL, prefix+":proc")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "\nvigil process: ready %s after start, idle RSS %.1f MB\n", round(ready), float64(rss)/(1<<20))
+	}
+	return nil
+}
+
+func round(d time.Duration) time.Duration {
+	switch {
+	case d > time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	case d > time.Microsecond:
+		return d.Round(time.Microsecond / 10)
+	}
+	return d
+}
+
+// measure runs n commands of one kind with the given concurrency.
+func measure(ctx context.Context, e *bot.Engine, trips *counter, kind string, o options, event func(int, string) bot.Event) (Result, error) {
+	warm := min(500, o.n/10)
+	for i := range warm {
+		e.HandleEvent(ctx, event(-1-i, kind))
+	}
+	before := trips.n.Load()
+	var ms0, ms1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms0)
+	lat := make([]time.Duration, o.n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range o.concurrency {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= o.n {
+					return
+				}
+				t0 := time.Now()
+				e.HandleEvent(ctx, event(i, kind))
+				lat[i] = time.Since(t0)
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	runtime.ReadMemStats(&ms1)
+	after := trips.n.Load()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+	return Result{
+		Kind: kind, N: o.n,
+		PerSecond:        float64(o.n) / elapsed.Seconds(),
+		P50:              pct(0.50),
+		P99:              pct(0.99),
+		P999:             pct(0.999),
+		AllocsPerCmd:     float64(ms1.Mallocs-ms0.Mallocs) / float64(o.n),
+		RoundTripsPerCmd: float64(after-before) / float64(o.n),
+	}, nil
+}
+
+func rawRTT(ctx context.Context, raw *redis.Client, n int) (time.Duration, time.Duration, error) {
+	lat := make([]time.Duration, n)
+	for i := range lat {
+		t0 := time.Now()
+		if err := raw.Ping(ctx).Err(); err != nil {
+			return 0, 0, err
+		}
+		lat[i] = time.Since(t0)
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	return lat[n/2], lat[n*99/100], nil
+}
+
+func cleanup(ctx context.Context, raw *redis.Client, prefix string) {
+	iter := raw.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		raw.Del(ctx, iter.Val())
+	}
+}
+
+// startVigil starts the binary with an HTTP listener on Redis, times it to
+// /readyz, lets it idle, reads its resident memory, and stops it.
+func startVigil(ctx context.Context, bin, redisURL, prefix string) (time.Duration, int64, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, 0, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	dir, err := os.MkdirTemp("", "vigil-bench")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer os.RemoveAll(dir)
+	cmd := exec.CommandContext(ctx, bin, "--data", dir)
+	cmd.Env = append(os.Environ(), "VIGIL_REDIS_URL="+redisURL, "VIGIL_REDIS_PREFIX="+prefix, "VIGIL_HTTP_LISTEN="+addr, "VIGIL_LOG_LEVEL=error")
+	stdin, err := cmd.StdinPipe() // the console waits on it: an idle Vigil
+	if err != nil {
+		return 0, 0, err
+	}
+	defer stdin.Close()
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return 0, 0, fmt.Errorf("start %s: %w", bin, err)
+	}
+	defer func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }()
+	var ready time.Duration
+	for {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				ready = time.Since(start)
+				break
+			}
+		}
+		if time.Since(start) > 10*time.Second {
+			return 0, 0, errors.New("vigil was not ready within 10s")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second) // idle
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+	if err != nil {
+		return ready, 0, err
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return ready, kb * 1024, nil
+		}
+	}
+	return ready, 0, errors.New("no VmRSS in /proc status")
+}

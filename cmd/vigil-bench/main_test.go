@@ -1,0 +1,46 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/vigil-sec/vigil/internal/testredis"
+)
+
+func TestParse(t *testing.T) {
+	for _, args := range [][]string{{"--redis", ""}, {"--redis", "redis://x", "--n", "5"}, {"--redis", "redis://x", "--concurrency", "0"}} {
+		if _, err := parse(args); err == nil {
+			t.Errorf("parse(%q) accepted", args)
+		}
+	}
+}
+
+// A short run on a real Redis: every kind is measured, and a read command
+// stays within three Redis round trips (the load target), counted by the
+// client hook.
+func TestBenchRun(t *testing.T) {
+	srv := testredis.Start(t)
+	var out bytes.Buffer
+	if err := run(context.Background(), options{redisURL: srv.URL(), n: 300, concurrency: 2}, &out); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	if !strings.Contains(text, "raw Redis round trip (PING, one client): p50") {
+		t.Errorf("no raw round trip line:\n%s", text)
+	}
+	row := regexp.MustCompile(`(?m)^/sec (whoami|duty|help duty)\s+(\d+)\s.*\s([\d.]+)\s*$`)
+	rows := row.FindAllStringSubmatch(text, -1)
+	if len(rows) != 3 {
+		t.Fatalf("want 3 result rows:\n%s", text)
+	}
+	for _, r := range rows {
+		trips, _ := strconv.ParseFloat(r[3], 64)
+		if trips <= 0 || trips > 3 {
+			t.Errorf("/sec %s: %.2f Redis round trips per command, want 1 to 3", r[1], trips)
+		}
+	}
+}
