@@ -23,6 +23,9 @@ const OPERATIONS = [
   ["get", "/orgs/{org}/security-advisories"],
   ["get", "/repos/{owner}/{repo}/security-advisories/{ghsa_id}"],
   ["patch", "/repos/{owner}/{repo}/security-advisories/{ghsa_id}"],
+  // GitHub App authentication: ghinstallation exchanges the app's JWT for
+  // an installation token here.
+  ["post", "/app/installations/{installation_id}/access_tokens"],
 ];
 
 // WEBHOOK_SCHEMAS are components/schemas names of webhook payloads Vigil

@@ -24,6 +24,8 @@ import (
 
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	gh "github.com/google/go-github/v60/github"
+	// ghinstallation's own go-github, for its token options only.
+	ghinst "github.com/google/go-github/v88/github"
 
 	"github.com/vigil-sec/vigil/bot/clock"
 )
@@ -108,6 +110,10 @@ func New(o Options) (*Client, error) {
 			return nil, fmt.Errorf("github: the app private key: %w", err)
 		}
 		itr.BaseURL = strings.TrimSuffix(base.String(), "/")
+		// Empty options make ghinstallation send "{}" where it would
+		// otherwise send "null", which GitHub's description does not allow
+		// (the OpenAPI-checking fake refuses it).
+		itr.InstallationTokenOptions = &ghinst.InstallationTokenOptions{}
 		transport = itr
 	}
 	logger := o.Logger

@@ -2,6 +2,10 @@ package github
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -275,5 +279,30 @@ func TestAdvisoryRepo(t *testing.T) {
 	}
 	if _, ok := (&Advisory{URL: "https://example.org/x"}).Repo(); ok {
 		t.Error("Repo() found a repository in an unrelated URL")
+	}
+}
+
+// TestGitHubAppAuth signs in as an App installation against the fake: the
+// app's JWT buys an installation token, which then authorises the call.
+func TestGitHubAppAuth(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemKey := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	f := githubtest.New(t, githubtest.Options{Token: "ghs_installation678"})
+	a := f.SeedAdvisory("acme/web", githubtest.Advisory{})
+	c, err := New(Options{APIURL: f.URL(), AppID: 12345, InstallationID: 678, AppPrivateKey: pemKey, Clock: fakeClock()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetAdvisoryState(t.Context(), "acme/web", a.GHSAID, StateDraft); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.RequestsFor(githubtest.OpCreateInstallationToken)); n < 1 {
+		t.Errorf("no installation token was requested")
+	}
+	if got, _ := f.Advisory("acme/web", a.GHSAID); got.State != StateDraft {
+		t.Errorf("state %q, want draft", got.State)
 	}
 }

@@ -43,6 +43,8 @@ const (
 	OpListOrgAdvisories  = "security-advisories/list-org-repository-advisories"
 	OpGetAdvisory        = "security-advisories/get-repository-advisory"
 	OpUpdateAdvisory     = "security-advisories/update-repository-advisory"
+	// OpCreateInstallationToken is how a GitHub App gets its token.
+	OpCreateInstallationToken = "apps/create-installation-access-token"
 )
 
 // Options configure a Fake.
@@ -112,10 +114,11 @@ type handler func(f *Fake, r *http.Request, params map[string]string, body []byt
 
 // handlers implement the operations by id. A new endpoint is a new entry.
 var handlers = map[string]handler{
-	OpListRepoAdvisories: (*Fake).listRepoAdvisories,
-	OpListOrgAdvisories:  (*Fake).listOrgAdvisories,
-	OpGetAdvisory:        (*Fake).getAdvisory,
-	OpUpdateAdvisory:     (*Fake).updateAdvisory,
+	OpListRepoAdvisories:      (*Fake).listRepoAdvisories,
+	OpListOrgAdvisories:       (*Fake).listOrgAdvisories,
+	OpGetAdvisory:             (*Fake).getAdvisory,
+	OpUpdateAdvisory:          (*Fake).updateAdvisory,
+	OpCreateInstallationToken: (*Fake).createInstallationToken,
 }
 
 // New starts a fake GitHub for the test and stops it when the test ends.
@@ -398,7 +401,12 @@ func (f *Fake) answer(r *http.Request, body []byte, rec *Request) (int, http.Hea
 		f.violation(fmt.Errorf("%s %s: no Authorization header; GitHub answers 401", r.Method, r.URL.Path))
 		return http.StatusUnauthorized, nil, basicError("Requires authentication")
 	}
-	if f.opts.Token != "" && auth != "Bearer "+f.opts.Token && auth != "token "+f.opts.Token {
+	if rec.Operation == OpCreateInstallationToken {
+		// Apps authenticate with a JWT (header.claims.signature).
+		if jwt := strings.TrimPrefix(auth, "Bearer "); strings.Count(jwt, ".") != 2 {
+			return http.StatusUnauthorized, nil, basicError("A JSON web token could not be decoded")
+		}
+	} else if f.opts.Token != "" && auth != "Bearer "+f.opts.Token && auth != "token "+f.opts.Token {
 		return http.StatusUnauthorized, nil, basicError("Bad credentials")
 	}
 
@@ -544,6 +552,15 @@ func validationError(msg string, details []string) errorBody {
 }
 
 // The operations.
+
+// createInstallationToken issues "ghs_" + the installation id, valid for an
+// hour, as GitHub does for an App installation.
+func (f *Fake) createInstallationToken(_ *http.Request, params map[string]string, _ []byte) (int, http.Header, any) {
+	return http.StatusCreated, nil, struct {
+		Token     string `json:"token"`
+		ExpiresAt string `json:"expires_at"`
+	}{"ghs_installation" + params["installation_id"], f.opts.Now().Add(time.Hour).UTC().Format(time.RFC3339)}
+}
 
 func (f *Fake) listRepoAdvisories(r *http.Request, params map[string]string, _ []byte) (int, http.Header, any) {
 	f.mu.Lock()
