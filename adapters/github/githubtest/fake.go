@@ -663,14 +663,14 @@ func (f *Fake) getAdvisory(_ *http.Request, params map[string]string, _ []byte) 
 }
 
 // advisoryUpdate is the PATCH body (GitHub's repository-advisory-update),
-// the fields the fake applies.
+// the fields the fake applies so far; the request validation has already
+// checked all of them against GitHub's schema.
 type advisoryUpdate struct {
 	Summary     *string `json:"summary"`
 	Description *string `json:"description"`
 	Severity    *string `json:"severity"`
 	State       *string `json:"state"`
 	CVEID       *string `json:"cve_id"`
-	CWEIDs      []string
 }
 
 // transitions are the state changes GitHub allows through the API.
