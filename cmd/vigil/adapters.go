@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"log/slog"
+	"path/filepath"
 
+	matrixadapter "github.com/vigil-sec/vigil/adapters/matrix"
 	slackadapter "github.com/vigil-sec/vigil/adapters/slack"
 	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/config"
@@ -36,6 +38,32 @@ func chatAdapters(cfg *config.Config, e *bot.Engine, logger *slog.Logger) ([]cha
 			return nil, err
 		}
 		out = append(out, s)
+	}
+	if cfg.Matrix.Enabled() {
+		dir, err := cfg.DataDir()
+		if err != nil {
+			return nil, err
+		}
+		m, err := matrixadapter.New(matrixadapter.Options{
+			Engine:        e,
+			Homeserver:    cfg.Matrix.Homeserver,
+			UserID:        cfg.Matrix.UserID,
+			Password:      cfg.Matrix.Password.Value(),
+			AccessToken:   cfg.Matrix.AccessToken.Value(),
+			DeviceName:    cfg.Matrix.Device(),
+			Prefix:        cfg.Matrix.CommandPrefix(),
+			InviteServers: cfg.Matrix.InviteServers,
+			Rooms:         cfg.Rooms.Matrix,
+			// The device's keys live beside the embedded store, also when
+			// state is in Redis: one bot device per deployment.
+			DataDir:   filepath.Join(dir, "matrix"),
+			PickleKey: cfg.Matrix.PickleKey.Value(),
+			Logger:    logger,
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
 	}
 	for _, a := range out {
 		e.AddAdapter(a)

@@ -1,0 +1,363 @@
+// Package matrix is Vigil's Matrix adapter, on mautrix-go. It syncs as one
+// bot device, turns "!sec ..." messages, ordinary messages and reactions
+// into bot.Events, and renders the engine's messages as m.notice events
+// with an HTML body and a plain one, in the command's thread (m.thread).
+//
+// Security rooms on Matrix are end-to-end encrypted, so the adapter is too:
+// mautrix's cryptohelper with the pure-Go goolm implementation (build tag
+// goolm), its keys in a SQLite file (modernc, pure Go) under the data
+// directory so the bot stays one stable device across restarts. A binary
+// built without the tag refuses to start the adapter rather than talk in
+// plain text (see crypto_goolm.go and crypto_nogoolm.go).
+//
+// Three rules shape it, as in the Slack adapter. Events of one conversation
+// (room and thread) are handled one at a time, in order, while other
+// conversations go on. The sync token is stored in Vigil's store only after
+// a batch has been handled, so a restart neither replays nor skips commands.
+// And the outbox is the one place that retries: Send only sorts the
+// homeserver's errors into bot.ErrRateLimited (with bot.RetryAfterError for
+// M_LIMIT_EXCEEDED's retry_after_ms), bot.ErrUnavailable and
+// bot.ErrRejected; mautrix's own retries are turned off.
+package matrix
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/vigil-sec/vigil/bot"
+	"github.com/vigil-sec/vigil/bot/clock"
+	"github.com/vigil-sec/vigil/store"
+)
+
+// Engine is what the adapter needs of bot.Engine.
+type Engine interface {
+	HandleEvent(ctx context.Context, ev bot.Event)
+	DemoteRoom(room bot.RoomRef, reason string)
+	Clock() clock.Clock
+	Store() store.Store
+	Directory() *bot.Directory
+}
+
+// Options configure the adapter.
+type Options struct {
+	Engine Engine
+	// Homeserver is the client-server API's base URL.
+	Homeserver string
+	// UserID is the bot's account, @vigil:example.org.
+	UserID string
+	// Password logs in (the device id is then reused from the crypto
+	// store); AccessToken is the alternative.
+	Password    string
+	AccessToken string
+	// DeviceName is shown in people's device lists ("Vigil").
+	DeviceName string
+	// Prefix starts a command ("!sec").
+	Prefix string
+	// InviteServers: users of these servers may invite the bot even when
+	// they are not in the directory.
+	InviteServers []string
+	// Rooms are the configured security rooms, checked at start-up.
+	Rooms []string
+	// DataDir holds the crypto store (crypto.db) and, without PickleKey,
+	// the generated pickle key. Required.
+	DataDir string
+	// PickleKey encrypts the crypto store at rest; empty means a random key
+	// kept in DataDir.
+	PickleKey string
+	Logger    *slog.Logger
+	// HTTPClient for the homeserver; the default allows the 30 s sync long
+	// poll plus a margin.
+	HTTPClient *http.Client
+}
+
+// Adapter is the Matrix chat adapter.
+type Adapter struct {
+	engine        Engine
+	client        *mautrix.Client
+	syncer        *syncer
+	userID        id.UserID
+	password      string
+	deviceName    string
+	prefix        string
+	inviteServers map[string]bool
+	rooms         []string
+	dataDir       string
+	pickleKey     string
+	log           *slog.Logger
+	serial        *serializer
+
+	// started is closed once Run has checked the rooms and syncs.
+	started   chan struct{}
+	startOnce sync.Once
+
+	mu      sync.Mutex
+	ready   bool
+	base    context.Context
+	batch   *[]bot.Event         // events of the sync batch being processed
+	dms     map[id.UserID]string // person -> DM room
+	dmRooms map[string]id.UserID // DM room -> person
+	buttons map[id.EventID]buttonRecord
+}
+
+var _ bot.Adapter = (*Adapter)(nil)
+
+// ErrNoCrypto is returned by New in a binary built without the goolm tag:
+// a security bot must not fall back to unencrypted rooms.
+var ErrNoCrypto = errors.New("this binary was built without end-to-end encryption; build it with -tags goolm")
+
+// New checks the options and builds the client. It does no I/O.
+func New(o Options) (*Adapter, error) {
+	var problems []error
+	if !cryptoBuilt {
+		problems = append(problems, ErrNoCrypto)
+	}
+	if o.Engine == nil {
+		problems = append(problems, errors.New("an engine is required"))
+	}
+	if u, err := url.Parse(o.Homeserver); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		problems = append(problems, fmt.Errorf("homeserver %q is not an http(s) URL", o.Homeserver))
+	}
+	uid := id.UserID(o.UserID)
+	if _, _, err := uid.Parse(); err != nil || o.UserID == "" {
+		problems = append(problems, fmt.Errorf("user id %q: want @name:server", o.UserID))
+	}
+	if (o.Password == "") == (o.AccessToken == "") {
+		problems = append(problems, errors.New("give a password or an access token (one of them)"))
+	}
+	if o.DataDir == "" {
+		problems = append(problems, errors.New("a data directory is required for the crypto store"))
+	}
+	if o.Prefix == "" {
+		o.Prefix = "!sec"
+	}
+	if strings.ContainsAny(o.Prefix, " \t\n") {
+		problems = append(problems, fmt.Errorf("prefix %q must be one word", o.Prefix))
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("matrix: %w", errors.Join(problems...))
+	}
+	if o.DeviceName == "" {
+		o.DeviceName = "Vigil"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: 60 * time.Second}
+	}
+	cli, err := mautrix.NewClient(o.Homeserver, uid, o.AccessToken)
+	if err != nil {
+		return nil, fmt.Errorf("matrix: %w", err)
+	}
+	cli.Client = o.HTTPClient
+	// The outbox is the one retrier; mautrix would otherwise sleep and
+	// retry inside Send, out of the engine's sight.
+	cli.DefaultHTTPRetries = 0
+	cli.UserAgent = "Vigil (mautrix-go)"
+	a := &Adapter{
+		engine:        o.Engine,
+		client:        cli,
+		userID:        uid,
+		password:      o.Password,
+		deviceName:    o.DeviceName,
+		prefix:        o.Prefix,
+		inviteServers: map[string]bool{},
+		rooms:         append([]string(nil), o.Rooms...),
+		dataDir:       o.DataDir,
+		pickleKey:     o.PickleKey,
+		log:           o.Logger.With("adapter", bot.AdapterMatrix),
+		serial:        newSerializer(),
+		started:       make(chan struct{}),
+		dms:           map[id.UserID]string{},
+		dmRooms:       map[string]id.UserID{},
+		buttons:       map[id.EventID]buttonRecord{},
+	}
+	for _, s := range o.InviteServers {
+		a.inviteServers[strings.ToLower(s)] = true
+	}
+	a.syncer = newSyncer(a)
+	cli.Syncer = a.syncer
+	cli.Store = &syncStore{a: a}
+	return a, nil
+}
+
+// Name is "matrix".
+func (a *Adapter) Name() string { return bot.AdapterMatrix }
+
+// Started is closed once Run has logged in, checked the security rooms and
+// begun syncing.
+func (a *Adapter) Started() <-chan struct{} { return a.started }
+
+// UserID is the bot's account.
+func (a *Adapter) UserID() string { return string(a.userID) }
+
+// DeviceID is the bot's device (known once Run has logged in).
+func (a *Adapter) DeviceID() string { return string(a.client.DeviceID) }
+
+// Run logs in (reusing the stored device), sets up end-to-end encryption,
+// checks the security rooms, then syncs until ctx ends. On return, work
+// already accepted is finished first.
+func (a *Adapter) Run(ctx context.Context) error {
+	closeCrypto, err := a.setupCrypto(ctx)
+	if err != nil {
+		return fmt.Errorf("matrix: %w", classify("log in and set up encryption", err))
+	}
+	defer func() {
+		if err := closeCrypto(); err != nil {
+			a.log.Warn("closing the crypto store", "err", err)
+		}
+	}()
+	a.log.Info("connected to Matrix", "user", a.userID, "device", a.client.DeviceID)
+	if err := a.loadDMs(ctx); err != nil {
+		return fmt.Errorf("matrix: %w", err)
+	}
+	a.checkRooms(ctx)
+
+	a.mu.Lock()
+	a.ready, a.base = true, ctx
+	a.mu.Unlock()
+	a.startOnce.Do(func() { close(a.started) })
+	defer func() {
+		a.mu.Lock()
+		a.ready = false
+		a.mu.Unlock()
+		a.serial.Wait()
+	}()
+	err = a.client.SyncWithContext(ctx)
+	if ctx.Err() != nil {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("matrix: sync: %w", classify("sync", err))
+	}
+	return nil
+}
+
+// checkRooms makes sure each configured security room is one the bot is
+// in, invite-only and end-to-end encrypted. A room that fails, or cannot be
+// checked, is demoted in the engine: report details are refused there.
+// Failing closed is the safe side for a security bot.
+func (a *Adapter) checkRooms(ctx context.Context) {
+	for _, r := range a.rooms {
+		rid := id.RoomID(r)
+		reason := a.roomProblem(ctx, rid)
+		if reason != "" {
+			a.log.Error("security room refused: sensitive content will not be posted there", "room", r, "reason", reason)
+			a.engine.DemoteRoom(roomRef(r), reason)
+			continue
+		}
+		a.log.Info("security room is invite-only and encrypted", "room", r)
+	}
+}
+
+func (a *Adapter) roomProblem(ctx context.Context, rid id.RoomID) string {
+	// Joining is a no-op when the bot is in the room already, and accepts
+	// a pending invite to a configured room.
+	if _, err := a.client.JoinRoomByID(ctx, rid); err != nil {
+		return fmt.Sprintf("the bot is not in the room and could not join it (%v); invite it and restart", err)
+	}
+	var jr event.JoinRulesEventContent
+	if err := a.client.StateEvent(ctx, rid, event.StateJoinRules, "", &jr); err != nil {
+		return fmt.Sprintf("Vigil could not read the room's join rule (%v)", err)
+	}
+	if jr.JoinRule != event.JoinRuleInvite {
+		return fmt.Sprintf("people can join without an invitation (join rule %q); make the room invite-only", jr.JoinRule)
+	}
+	var enc event.EncryptionEventContent
+	if err := a.client.StateEvent(ctx, rid, event.StateEncryption, "", &enc); err != nil || enc.Algorithm == "" {
+		return "the room is not end-to-end encrypted; turn encryption on in its settings"
+	}
+	if a.client.StateStore != nil {
+		// The state store learns this from sync too; recording it now
+		// means nothing is ever sent in plain text before the first sync.
+		if err := a.client.StateStore.SetEncryptionEvent(ctx, rid, &enc); err != nil {
+			a.log.Warn("could not record the room's encryption", "room", rid, "err", err)
+		}
+	}
+	return ""
+}
+
+// classify sorts a homeserver error for the outbox: rate limits and
+// outages may pass and are retried there; anything the homeserver refused
+// for good is bot.ErrRejected. The adapter never retries by itself.
+func classify(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var status int
+	var resp *mautrix.RespError
+	var header http.Header
+	if he, ok := errors.AsType[mautrix.HTTPError](err); ok {
+		resp = he.RespError
+		if he.Response != nil {
+			status, header = he.Response.StatusCode, he.Response.Header
+		}
+	} else if he, ok := errors.AsType[*mautrix.HTTPError](err); ok {
+		resp = he.RespError
+		if he.Response != nil {
+			status, header = he.Response.StatusCode, he.Response.Header
+		}
+	} else if re, ok := errors.AsType[mautrix.RespError](err); ok {
+		resp, status = &re, re.StatusCode
+	}
+	code := ""
+	if resp != nil {
+		code = resp.ErrCode
+		if status == 0 {
+			status = resp.StatusCode
+		}
+	}
+	switch {
+	case code == "M_LIMIT_EXCEEDED" || status == http.StatusTooManyRequests:
+		wrapped := fmt.Errorf("matrix %s: %w", op, bot.ErrRateLimited)
+		if after := retryAfter(resp, header); after > 0 {
+			return &bot.RetryAfterError{Err: wrapped, After: after}
+		}
+		return wrapped
+	case status >= 500:
+		return fmt.Errorf("matrix %s: HTTP %d: %w", op, status, bot.ErrUnavailable)
+	case code == "M_UNKNOWN_TOKEN" || status == http.StatusUnauthorized:
+		// Every send fails until an operator fixes the login; keeping the
+		// messages queued loses nothing.
+		return fmt.Errorf("matrix %s: the homeserver refused the bot's login (%s): %w", op, code, bot.ErrUnavailable)
+	case status >= 400:
+		return fmt.Errorf("matrix %s: HTTP %d %s: %w", op, status, code, bot.ErrRejected)
+	}
+	// Network trouble, timeouts, a cancelled context: try again later.
+	return fmt.Errorf("matrix %s: %v: %w", op, err, bot.ErrUnavailable)
+}
+
+// retryAfter reads M_LIMIT_EXCEEDED's retry_after_ms, or a Retry-After
+// header in seconds.
+func retryAfter(resp *mautrix.RespError, h http.Header) time.Duration {
+	if resp != nil {
+		switch v := resp.ExtraData["retry_after_ms"].(type) {
+		case float64:
+			return time.Duration(v) * time.Millisecond
+		case int:
+			return time.Duration(v) * time.Millisecond
+		}
+	}
+	if h != nil {
+		if s, err := strconv.Atoi(h.Get("Retry-After")); err == nil && s > 0 {
+			return time.Duration(s) * time.Second
+		}
+	}
+	return 0
+}
+
+func roomRef(room string) bot.RoomRef { return bot.RoomRef{Adapter: bot.AdapterMatrix, ID: room} }
+
+func userRef(u id.UserID) bot.UserRef { return bot.UserRef{Adapter: bot.AdapterMatrix, ID: string(u)} }

@@ -1,0 +1,301 @@
+package matrix
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"regexp"
+	"strings"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/vigil-sec/vigil/bot"
+	"github.com/vigil-sec/vigil/store"
+)
+
+const buttonCollection = "matrix.buttons"
+
+// buttonRecord remembers a sent message's buttons, so a numbered reply or
+// a keycap reaction to it can be turned into a button press, also after a
+// restart.
+type buttonRecord struct {
+	Room    string       `json:"room"`
+	Thread  string       `json:"thread,omitempty"`
+	Buttons []bot.Button `json:"buttons"`
+}
+
+// Send renders msg as an m.notice (HTML and plain body) and sends it: in
+// the room, in the destination's thread (m.thread) when it has one, or in
+// the person's direct room, opened if needed. Encrypted rooms get an
+// encrypted event. Errors are classified for the outbox, never retried
+// here.
+func (a *Adapter) Send(ctx context.Context, to bot.Destination, msg bot.Message) (bot.MessageRef, error) {
+	a.mu.Lock()
+	ready := a.ready
+	a.mu.Unlock()
+	if !ready {
+		// Before Run has logged in and checked the rooms, the crypto
+		// machine and the room state are not known yet.
+		return bot.MessageRef{}, fmt.Errorf("matrix: not connected yet: %w", bot.ErrUnavailable)
+	}
+	room := to.Room.ID
+	thread := to.Thread.ID
+	if to.IsDM() {
+		var err error
+		if room, err = a.dmRoom(ctx, id.UserID(to.DM.ID)); err != nil {
+			return bot.MessageRef{}, err
+		}
+		thread = ""
+	}
+	if room == "" {
+		return bot.MessageRef{}, fmt.Errorf("matrix: %s has no room: %w", to, bot.ErrRejected)
+	}
+	rid := id.RoomID(room)
+	if err := a.knowEncryption(ctx, rid); err != nil {
+		return bot.MessageRef{}, err
+	}
+	plain, formatted := render(msg)
+	content := &event.MessageEventContent{
+		MsgType:       event.MsgNotice,
+		Body:          plain,
+		Format:        event.FormatHTML,
+		FormattedBody: formatted,
+		// Empty intentional mentions: quoted report text saying "@room"
+		// must not ping the whole room.
+		Mentions: &event.Mentions{},
+	}
+	if thread != "" {
+		content.RelatesTo = (&event.RelatesTo{}).SetThread(id.EventID(thread), id.EventID(thread))
+	}
+	resp, err := a.client.SendMessageEvent(mautrix.WithMaxRetries(ctx, 0), rid, event.EventMessage, content)
+	if err != nil {
+		return bot.MessageRef{}, classify("send", err)
+	}
+	if len(msg.Buttons) > 0 {
+		a.rememberButtons(ctx, resp.EventID, buttonRecord{Room: room, Thread: thread, Buttons: msg.Buttons})
+	}
+	return bot.MessageRef{Room: roomRef(room), ID: string(resp.EventID)}, nil
+}
+
+// knowEncryption makes sure the state store knows whether the room is
+// encrypted before mautrix decides to encrypt or not: a room the bot has
+// not synced yet (a DM just created elsewhere) is asked about, so nothing
+// goes out in plain text into an encrypted room.
+func (a *Adapter) knowEncryption(ctx context.Context, rid id.RoomID) error {
+	if a.client.Crypto == nil || a.client.StateStore == nil {
+		return nil
+	}
+	enc, err := a.client.StateStore.IsEncrypted(ctx, rid)
+	if err != nil {
+		return fmt.Errorf("matrix: room state: %v: %w", err, bot.ErrUnavailable)
+	}
+	if enc {
+		return nil
+	}
+	var content event.EncryptionEventContent
+	err = a.client.StateEvent(ctx, rid, event.StateEncryption, "", &content)
+	if err == nil && content.Algorithm != "" {
+		return a.client.StateStore.SetEncryptionEvent(ctx, rid, &content)
+	}
+	if err != nil && !errors.Is(err, mautrix.MNotFound) {
+		return classify("room state", err)
+	}
+	return nil
+}
+
+func (a *Adapter) rememberButtons(ctx context.Context, evt id.EventID, rec buttonRecord) {
+	a.mu.Lock()
+	a.buttons[evt] = rec
+	a.mu.Unlock()
+	data, err := json.Marshal(rec)
+	if err == nil {
+		_, err = a.engine.Store().Put(ctx, buttonCollection, string(evt), data, store.AnyVersion)
+	}
+	if err != nil {
+		// The message is out; only a press after a restart would miss.
+		a.log.Warn("could not store a message's buttons", "event", evt, "err", err)
+	}
+}
+
+func (a *Adapter) buttonsOf(ctx context.Context, evt id.EventID) (buttonRecord, bool) {
+	a.mu.Lock()
+	rec, ok := a.buttons[evt]
+	a.mu.Unlock()
+	if ok {
+		return rec, true
+	}
+	doc, err := a.engine.Store().Get(ctx, buttonCollection, string(evt))
+	if err != nil {
+		return buttonRecord{}, false
+	}
+	if err := json.Unmarshal(doc.Data, &rec); err != nil {
+		return buttonRecord{}, false
+	}
+	a.mu.Lock()
+	a.buttons[evt] = rec
+	a.mu.Unlock()
+	return rec, true
+}
+
+// keycaps are the reactions that press buttons 1 to 10.
+var keycaps = []string{"1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣", "🔟"}
+
+// keycapNumber returns n for the keycap of n (also without the variation
+// selector some clients drop), else 0.
+func keycapNumber(key string) int {
+	for i, k := range keycaps {
+		if key == k || key == strings.ReplaceAll(k, "\ufe0f", "") {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// dmRoom returns the person's direct room with the bot, creating an
+// encrypted one (and inviting them) the first time.
+func (a *Adapter) dmRoom(ctx context.Context, user id.UserID) (string, error) {
+	a.mu.Lock()
+	room, ok := a.dms[user]
+	a.mu.Unlock()
+	if ok {
+		return room, nil
+	}
+	resp, err := a.client.CreateRoom(ctx, &mautrix.ReqCreateRoom{
+		Preset:   "trusted_private_chat",
+		IsDirect: true,
+		Invite:   []id.UserID{user},
+		Name:     "Vigil",
+		InitialState: []*event.Event{{
+			Type:    event.StateEncryption,
+			Content: event.Content{Parsed: &event.EncryptionEventContent{Algorithm: id.AlgorithmMegolmV1}},
+		}},
+	})
+	if err != nil {
+		return "", classify("create a direct room", err)
+	}
+	if err := a.rememberDM(ctx, user, string(resp.RoomID)); err != nil {
+		// The room exists; without the record the next DM opens another.
+		a.log.Warn("could not record a direct room", "room", resp.RoomID, "err", err)
+	}
+	return string(resp.RoomID), nil
+}
+
+func (a *Adapter) rememberDM(ctx context.Context, user id.UserID, room string) error {
+	a.mu.Lock()
+	a.dms[user] = room
+	a.dmRooms[room] = user
+	a.mu.Unlock()
+	if _, err := a.engine.Store().Put(ctx, dmCollection, string(user), []byte(room), store.AnyVersion); err != nil {
+		return fmt.Errorf("store the direct room: %w", err)
+	}
+	return nil
+}
+
+// loadDMs reads the direct rooms recorded in earlier runs.
+func (a *Adapter) loadDMs(ctx context.Context) error {
+	users, err := a.engine.Store().List(ctx, dmCollection)
+	if err != nil {
+		return fmt.Errorf("load direct rooms: %w", err)
+	}
+	for _, u := range users {
+		doc, err := a.engine.Store().Get(ctx, dmCollection, u)
+		if err != nil {
+			return fmt.Errorf("load direct room of %s: %w", u, err)
+		}
+		a.mu.Lock()
+		a.dms[id.UserID(u)] = string(doc.Data)
+		a.dmRooms[string(doc.Data)] = id.UserID(u)
+		a.mu.Unlock()
+	}
+	return nil
+}
+
+// isDMRoom reports whether room is sender's direct room with the bot.
+func (a *Adapter) isDMRoom(room string, sender id.UserID) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.dmRooms[room] == sender
+}
+
+var (
+	boldRE   = regexp.MustCompile(`\*([^*\n]+)\*`)
+	italicRE = regexp.MustCompile(`(^|[\s(])_([^_\n]+)_`)
+	codeRE   = regexp.MustCompile("`([^`\n]+)`")
+	// Links are <url|label> or <url> in the engine's text; after HTML
+	// escaping the brackets read &lt; and &gt;.
+	linkRE      = regexp.MustCompile(`&lt;(https?://[^|&\s]+)\|([^&]+)&gt;`)
+	bareLinkRE  = regexp.MustCompile(`&lt;(https?://[^|&\s]+)&gt;`)
+	plainLinkRE = regexp.MustCompile(`<(https?://[^|>\s]+)\|([^>]+)>`)
+)
+
+// render turns the engine's message into a plain body and HTML. Buttons
+// become numbered choices: "reply with the number or react with its
+// keycap". A form's question already lists its numbered options in its
+// text, so only the hint is added for those.
+func render(m bot.Message) (plain, formatted string) {
+	var p, h []string
+	if m.Header != "" {
+		p = append(p, m.Header)
+		h = append(h, "<strong>"+html.EscapeString(m.Header)+"</strong>")
+	}
+	if m.Text != "" {
+		p = append(p, plainText(m.Text))
+		h = append(h, htmlText(m.Text))
+	}
+	for _, f := range m.Fields {
+		p = append(p, f.Label+": "+plainText(f.Value))
+		h = append(h, "<strong>"+html.EscapeString(f.Label)+"</strong>: "+htmlText(f.Value))
+	}
+	if len(m.Buttons) > 0 {
+		listed := true
+		for _, b := range m.Buttons {
+			if b.Action != bot.ActionFormChoice {
+				listed = false
+			}
+		}
+		n := min(len(m.Buttons), len(keycaps))
+		if !listed {
+			var pl, hl []string
+			for i, b := range m.Buttons {
+				pl = append(pl, fmt.Sprintf("%d. %s", i+1, b.Label))
+				hl = append(hl, "<li>"+html.EscapeString(b.Label)+"</li>")
+			}
+			p = append(p, strings.Join(pl, "\n"))
+			h = append(h, "<ol>"+strings.Join(hl, "")+"</ol>")
+		}
+		hint := fmt.Sprintf("Reply to this message with a number, or react with %s…%s.", keycaps[0], keycaps[n-1])
+		if n == 1 {
+			hint = fmt.Sprintf("Reply to this message with 1, or react with %s.", keycaps[0])
+		}
+		p = append(p, hint)
+		h = append(h, "<em>"+html.EscapeString(hint)+"</em>")
+	}
+	if m.Context != "" {
+		p = append(p, plainText(m.Context))
+		h = append(h, "<sub>"+htmlText(m.Context)+"</sub>")
+	}
+	plain = strings.Join(p, "\n")
+	if m.Fallback != "" {
+		plain = m.Fallback
+	}
+	return plain, strings.Join(h, "<br>")
+}
+
+// plainText shows links as "label (url)"; the rest of the markup reads
+// fine as it is.
+func plainText(s string) string { return plainLinkRE.ReplaceAllString(s, "$2 ($1)") }
+
+// htmlText escapes s and renders the engine's Markdown subset.
+func htmlText(s string) string {
+	s = html.EscapeString(s)
+	s = codeRE.ReplaceAllString(s, "<code>$1</code>")
+	s = linkRE.ReplaceAllString(s, `<a href="$1">$2</a>`)
+	s = bareLinkRE.ReplaceAllString(s, `<a href="$1">$1</a>`)
+	s = boldRE.ReplaceAllString(s, "<strong>$1</strong>")
+	s = italicRE.ReplaceAllString(s, "$1<em>$2</em>")
+	return strings.ReplaceAll(s, "\n", "<br>")
+}

@@ -1,0 +1,358 @@
+package matrix
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/vigil-sec/vigil/bot"
+	"github.com/vigil-sec/vigil/store"
+)
+
+// Documents the adapter keeps in Vigil's store.
+const (
+	stateCollection = "matrix"
+	dmCollection    = "matrix.dms"
+)
+
+// syncer is mautrix's DefaultSyncer (which the crypto helper extends with
+// its own listeners) with one change: after a batch is processed it runs
+// the batch's events, waits for them, and only then stores the next-batch
+// token. mautrix saves the token before processing; Vigil's syncStore
+// ignores that save, so a crash mid-batch replays the batch (the engine
+// drops events it has already handled, by event id) instead of losing it.
+type syncer struct {
+	*mautrix.DefaultSyncer
+	a *Adapter
+}
+
+func newSyncer(a *Adapter) *syncer {
+	s := &syncer{DefaultSyncer: mautrix.NewDefaultSyncer(), a: a}
+	s.OnEventType(event.EventMessage, a.onMessage)
+	s.OnEventType(event.EventReaction, a.onReaction)
+	s.OnEventType(event.StateMember, a.onMember)
+	return s
+}
+
+// ProcessResponse handles one sync batch, then records its token.
+func (s *syncer) ProcessResponse(ctx context.Context, res *mautrix.RespSync, since string) error {
+	batch := []bot.Event{}
+	s.a.mu.Lock()
+	s.a.batch = &batch
+	s.a.mu.Unlock()
+	err := s.DefaultSyncer.ProcessResponse(ctx, res, since)
+	s.a.mu.Lock()
+	events := *s.a.batch
+	s.a.batch = nil
+	s.a.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	s.a.runBatch(events)
+	if err := s.a.saveNextBatch(ctx, res.NextBatch); err != nil {
+		// The sync loop stops on this error; Run reports it. Going on
+		// would risk replaying or skipping after a restart.
+		return err
+	}
+	return nil
+}
+
+// runBatch handles a batch's events: one goroutine per conversation, each
+// in order, and returns when all are done.
+func (a *Adapter) runBatch(events []bot.Event) {
+	if len(events) == 0 {
+		return
+	}
+	a.mu.Lock()
+	ctx := a.base
+	a.mu.Unlock()
+	groups := map[string][]bot.Event{}
+	var order []string
+	for _, ev := range events {
+		k := conversationKey(ev)
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], ev)
+	}
+	var wg sync.WaitGroup
+	for _, k := range order {
+		evs := groups[k]
+		wg.Go(func() {
+			for _, ev := range evs {
+				a.engine.HandleEvent(ctx, ev)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func conversationKey(ev bot.Event) string { return ev.Room.ID + "|" + ev.Thread.ID }
+
+// accept queues an event: into the sync batch being processed, or (for a
+// message decrypted after its batch, when its keys came late) behind the
+// conversation's earlier work.
+func (a *Adapter) accept(ev bot.Event) {
+	a.mu.Lock()
+	if a.batch != nil {
+		*a.batch = append(*a.batch, ev)
+		a.mu.Unlock()
+		return
+	}
+	ctx, ready := a.base, a.ready
+	a.mu.Unlock()
+	if !ready {
+		return
+	}
+	a.serial.Do(conversationKey(ev), func() { a.engine.HandleEvent(ctx, ev) })
+}
+
+// initialSync reports whether ctx is the first sync without a stored token:
+// its timeline is history, and old commands must not run again.
+func initialSync(ctx context.Context) bool {
+	since, ok := ctx.Value(mautrix.SyncTokenContextKey).(string)
+	return ok && since == ""
+}
+
+func (a *Adapter) onMessage(ctx context.Context, evt *event.Event) {
+	if evt.Sender == a.userID || initialSync(ctx) {
+		return
+	}
+	if evt.Mautrix.EventSource&event.SourceTimeline == 0 && evt.Mautrix.EventSource&event.SourceDecrypted == 0 {
+		return
+	}
+	content := evt.Content.AsMessage()
+	if content == nil || content.MsgType == event.MsgNotice {
+		// Notices are what bots send; answering them invites loops.
+		return
+	}
+	rel := content.RelatesTo
+	if rel != nil && rel.Type == event.RelReplace {
+		return // edits
+	}
+	if content.NewContent != nil {
+		return
+	}
+	room := string(evt.RoomID)
+	dm := a.isDMRoom(room, evt.Sender)
+	text := stripReplyFallback(content.Body)
+	ev := bot.Event{
+		Kind:    bot.EventMessage,
+		ID:      string(evt.ID),
+		Room:    roomRef(room),
+		User:    userRef(evt.Sender),
+		DM:      dm,
+		Message: bot.MessageRef{Room: roomRef(room), ID: string(evt.ID)},
+		Text:    text,
+		Prefix:  a.prefix,
+	}
+	if root := rel.GetThreadParent(); root != "" && !dm {
+		ev.Thread = bot.ThreadRef{Room: ev.Room, ID: string(root)}
+	}
+	if rest, ok := commandText(text, a.prefix); ok {
+		ev.Kind, ev.Text = bot.EventCommand, rest
+		if ev.Thread.IsZero() && !dm {
+			// The answer starts a thread on the command, where a form's
+			// questions follow.
+			ev.Thread = bot.ThreadRef{Room: ev.Room, ID: string(evt.ID)}
+		}
+		a.accept(ev)
+		return
+	}
+	// "2" in reply to a message with buttons presses its second button.
+	// Form choices stay messages: the form reads the number against the
+	// question it is on now, whichever message was replied to.
+	if n, err := strconv.Atoi(strings.TrimSpace(text)); err == nil {
+		if target := rel.GetReplyTo(); target != "" {
+			if rec, ok := a.buttonsOf(ctx, target); ok && n >= 1 && n <= len(rec.Buttons) && rec.Buttons[n-1].Action != bot.ActionFormChoice {
+				a.accept(a.pressEvent(evt, rec, target, n, dm))
+				return
+			}
+		}
+	}
+	a.accept(ev)
+}
+
+func (a *Adapter) onReaction(ctx context.Context, evt *event.Event) {
+	if evt.Sender == a.userID || initialSync(ctx) {
+		return
+	}
+	content := evt.Content.AsReaction()
+	if content == nil || content.RelatesTo.Type != event.RelAnnotation {
+		return
+	}
+	target, key := content.RelatesTo.EventID, content.RelatesTo.Key
+	room := string(evt.RoomID)
+	dm := a.isDMRoom(room, evt.Sender)
+	if n := keycapNumber(key); n > 0 {
+		if rec, ok := a.buttonsOf(ctx, target); ok && n <= len(rec.Buttons) {
+			a.accept(a.pressEvent(evt, rec, target, n, dm))
+			return
+		}
+	}
+	ev := bot.Event{
+		Kind:     bot.EventReaction,
+		ID:       string(evt.ID),
+		Room:     roomRef(room),
+		User:     userRef(evt.Sender),
+		DM:       dm,
+		Message:  bot.MessageRef{Room: roomRef(room), ID: string(target)},
+		Reaction: key,
+		Prefix:   a.prefix,
+	}
+	if rec, ok := a.buttonsOf(ctx, target); ok && rec.Thread != "" {
+		ev.Thread = bot.ThreadRef{Room: ev.Room, ID: rec.Thread}
+	}
+	a.accept(ev)
+}
+
+// pressEvent is button n of the message target, pressed by evt's sender.
+func (a *Adapter) pressEvent(evt *event.Event, rec buttonRecord, target id.EventID, n int, dm bool) bot.Event {
+	room := string(evt.RoomID)
+	b := rec.Buttons[n-1]
+	ev := bot.Event{
+		Kind:    bot.EventButton,
+		ID:      string(evt.ID),
+		Room:    roomRef(room),
+		User:    userRef(evt.Sender),
+		DM:      dm,
+		Message: bot.MessageRef{Room: roomRef(room), ID: string(target)},
+		Action:  b.Action,
+		Value:   b.Value,
+		Prefix:  a.prefix,
+	}
+	if rec.Thread != "" && !dm {
+		ev.Thread = bot.ThreadRef{Room: ev.Room, ID: rec.Thread}
+	}
+	return ev
+}
+
+// onMember accepts invites from people in the directory (or from the
+// configured servers, or to a configured room) and declines the rest.
+func (a *Adapter) onMember(ctx context.Context, evt *event.Event) {
+	if evt.GetStateKey() != string(a.userID) || evt.Mautrix.EventSource&event.SourceInvite == 0 {
+		return
+	}
+	content := evt.Content.AsMember()
+	if content == nil || content.Membership != event.MembershipInvite {
+		return
+	}
+	inviter := evt.Sender
+	room := evt.RoomID
+	if !a.mayInvite(inviter, room) {
+		a.log.Warn("declining an invite from someone outside the directory", "room", room, "inviter", inviter)
+		_, err := a.client.LeaveRoom(ctx, room, &mautrix.ReqLeave{Reason: "Vigil joins rooms only at the invitation of people in its directory."})
+		if err != nil {
+			a.log.Warn("could not decline an invite", "room", room, "err", classify("leave", err))
+		}
+		return
+	}
+	if _, err := a.client.JoinRoomByID(ctx, room); err != nil {
+		a.log.Warn("could not accept an invite", "room", room, "inviter", inviter, "err", classify("join", err))
+		return
+	}
+	a.log.Info("joined a room", "room", room, "inviter", inviter, "direct", content.IsDirect)
+	if content.IsDirect {
+		if err := a.rememberDM(ctx, inviter, string(room)); err != nil {
+			a.log.Warn("could not record a direct room", "room", room, "err", err)
+		}
+	}
+}
+
+func (a *Adapter) mayInvite(inviter id.UserID, room id.RoomID) bool {
+	for _, r := range a.rooms {
+		if r == string(room) {
+			return true
+		}
+	}
+	if _, ok := a.engine.Directory().ByChat(userRef(inviter)); ok {
+		return true
+	}
+	return a.inviteServers[strings.ToLower(inviter.Homeserver())]
+}
+
+// commandText returns what follows the prefix ("!sec help" -> "help").
+func commandText(text, prefix string) (string, bool) {
+	text = strings.TrimSpace(text)
+	if text == prefix {
+		return "", true
+	}
+	if rest, ok := strings.CutPrefix(text, prefix); ok && rest != "" && (rest[0] == ' ' || rest[0] == '\n' || rest[0] == '\t') {
+		return strings.TrimSpace(rest), true
+	}
+	return "", false
+}
+
+// stripReplyFallback drops the "> quoted" lines older clients put before a
+// reply's text.
+func stripReplyFallback(body string) string {
+	if !strings.HasPrefix(body, "> ") {
+		return body
+	}
+	lines := strings.Split(body, "\n")
+	i := 0
+	for i < len(lines) && strings.HasPrefix(lines[i], ">") {
+		i++
+	}
+	if i < len(lines) && lines[i] == "" {
+		i++
+	}
+	return strings.Join(lines[i:], "\n")
+}
+
+// syncStore keeps the next-batch token in Vigil's store. Saves from
+// mautrix's sync loop (made before processing) are ignored; the syncer
+// saves after the batch is handled. The filter id only lives in memory: a
+// new one per start costs one request.
+type syncStore struct {
+	a        *Adapter
+	mu       sync.Mutex
+	filterID string
+}
+
+var _ mautrix.SyncStore = (*syncStore)(nil)
+
+func (s *syncStore) SaveFilterID(_ context.Context, _ id.UserID, filterID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.filterID = filterID
+	return nil
+}
+
+func (s *syncStore) LoadFilterID(context.Context, id.UserID) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.filterID, nil
+}
+
+func (s *syncStore) SaveNextBatch(context.Context, id.UserID, string) error { return nil }
+
+func (s *syncStore) LoadNextBatch(ctx context.Context, _ id.UserID) (string, error) {
+	doc, err := s.a.engine.Store().Get(ctx, stateCollection, s.a.tokenKey())
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("load the sync token: %w", err)
+	}
+	return string(doc.Data), nil
+}
+
+func (a *Adapter) tokenKey() string { return "next_batch:" + string(a.userID) }
+
+func (a *Adapter) saveNextBatch(ctx context.Context, token string) error {
+	if token == "" {
+		return nil
+	}
+	if _, err := a.engine.Store().Put(ctx, stateCollection, a.tokenKey(), []byte(token), store.AnyVersion); err != nil {
+		return fmt.Errorf("store the sync token: %w", err)
+	}
+	return nil
+}
