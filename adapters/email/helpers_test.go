@@ -55,18 +55,6 @@ func (s *fakeSink) stored() []intake.Incoming {
 	return append([]intake.Incoming(nil), s.got...)
 }
 
-// next waits for the next Receive call.
-func (s *fakeSink) next(t *testing.T) intake.Incoming {
-	t.Helper()
-	select {
-	case in := <-s.calls:
-		return in
-	case <-time.After(wait):
-		t.Fatal("the sink was not called")
-		return intake.Incoming{}
-	}
-}
-
 // testKey is a team key made for the test (X25519, fast to generate).
 type testKey struct {
 	entity     *openpgp.Entity

@@ -517,12 +517,9 @@ func threadIDs(h mail.Header) []string {
 		ids, err := h.MsgIDList(key)
 		if err != nil {
 			// Lenient: split on brackets and white space.
-			ids = nil
-			for _, f := range strings.FieldsFunc(h.Get(key), func(r rune) bool {
+			ids = strings.FieldsFunc(h.Get(key), func(r rune) bool {
 				return r == '<' || r == '>' || r == ',' || unicode.IsSpace(r)
-			}) {
-				ids = append(ids, f)
-			}
+			})
 		}
 		for _, id := range ids {
 			id = cleanLine(id, maxIDLen)

@@ -196,6 +196,9 @@ func (r *Receiver) Serve(ctx context.Context) error {
 	if err := s.Shutdown(sctx); err != nil && !errors.Is(err, smtp.ErrServerClosed) {
 		_ = s.Close()
 	}
+	// Shutdown closes only the listeners Serve has registered; if ctx
+	// ended before Serve got that far, closing ours is what stops it.
+	_ = ln.Close()
 	<-errc
 	return nil
 }

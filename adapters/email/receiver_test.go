@@ -195,3 +195,22 @@ func TestNewReceiverValidates(t *testing.T) {
 		}
 	}
 }
+
+func TestReceiverStopsWhenCancelledAtOnce(t *testing.T) {
+	r, err := NewReceiver(ReceiverOptions{Listen: "127.0.0.1:0", Recipients: []string{"a@example.org"}, Sink: newSink()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	done := make(chan error, 1)
+	go func() { done <- r.Serve(ctx) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(wait):
+		t.Fatal("Serve did not return for a context that had already ended")
+	}
+}
