@@ -209,7 +209,7 @@ type world struct {
 }
 
 func newWorld(t *testing.T) *world {
-	hs := testmatrix.Start(t)
+	hs := testmatrix.StartDedicated(t)
 	return &world{
 		t:       t,
 		hs:      hs,

@@ -235,14 +235,31 @@ func (a *Adapter) Run(ctx context.Context) error {
 		a.mu.Unlock()
 		a.serial.Wait()
 	}()
-	err = a.client.SyncWithContext(ctx)
-	if ctx.Err() != nil {
-		return nil
+	return a.syncLoop(ctx)
+}
+
+// syncLoop keeps syncing until ctx ends. mautrix's loop waits out failed
+// /sync requests itself, but returns on others (creating the filter at
+// start, storing the token after a batch); those are waited out here with
+// backoff on the engine's clock, since a homeserver or store outage passes.
+// Only a refused login stops the adapter.
+func (a *Adapter) syncLoop(ctx context.Context) error {
+	const maxBackoff = time.Minute
+	backoff := time.Second
+	for {
+		err := a.client.SyncWithContext(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if errors.Is(err, mautrix.MUnknownToken) {
+			return fmt.Errorf("matrix: the homeserver refused the bot's login: %w", err)
+		}
+		a.log.Warn("sync stopped; retrying", "err", classify("sync", err), "in", backoff)
+		if clock.Sleep(ctx, a.engine.Clock(), backoff) != nil {
+			return nil
+		}
+		backoff = min(2*backoff, maxBackoff)
 	}
-	if err != nil {
-		return fmt.Errorf("matrix: sync: %w", classify("sync", err))
-	}
-	return nil
 }
 
 // checkRooms makes sure each configured security room is one the bot is
