@@ -95,9 +95,12 @@ type Engine struct {
 	// message), so it goes out now rather than on the next tick.
 	wake chan struct{}
 
-	// flushMu serialises synchronous work (RunPending, AdvanceTo) with
-	// the background loop so console output stays in order.
-	flushMu sync.Mutex
+	// jobsMu and outboxMu serialise running jobs and flushing the outbox
+	// between the background loops and synchronous callers (Step,
+	// AdvanceTo), so console output stays in order. They are separate so a
+	// job stuck on a slow service never holds up the delivery of messages.
+	jobsMu   sync.Mutex
+	outboxMu sync.Mutex
 }
 
 // New validates the options and builds an engine. It does no I/O.
@@ -414,15 +417,15 @@ func (e *Engine) PostRoot(ctx context.Context, id string, to Destination, msg Me
 	return e.outbox.enqueue(ctx, id, to, msg, true)
 }
 
-// Run runs the background work until ctx ends: it keeps the scheduler lease
-// (only the holder runs jobs), runs due jobs, flushes the outbox, and
-// refreshes the directory. On return it releases the lease so another
-// replica can take over at once.
+// Run runs the background work until ctx ends, in two loops: one keeps
+// the scheduler lease (only the holder runs jobs), runs due jobs and
+// refreshes the directory; the other delivers the outbox, at once when a
+// message is queued. On return it releases the lease so another replica can
+// take over at once.
 func (e *Engine) Run(ctx context.Context) error {
 	if err := e.LoadPeople(ctx); err != nil {
 		e.log.Warn("could not load people edits from the store; using the configured directory", "err", err)
 	}
-	lastPeople := e.clock.Now()
 	defer func() {
 		// A fresh context: ours is done, but the release must still go out.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
@@ -431,19 +434,36 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.log.Warn("could not release the scheduler lease", "err", err)
 		}
 	}()
+	var wg sync.WaitGroup
+	wg.Go(func() { e.outboxLoop(ctx) })
+	lastPeople := e.clock.Now()
 	for {
-		e.Step(ctx)
+		e.jobsMu.Lock()
+		e.runJobs(ctx)
+		e.jobsMu.Unlock()
 		if now := e.clock.Now(); now.Sub(lastPeople) >= 30*time.Second {
 			lastPeople = now
 			if err := e.LoadPeople(ctx); err != nil {
 				e.log.Debug("directory refresh failed", "err", err)
 			}
 		}
+		if err := clock.Sleep(ctx, e.clock, e.tick); err != nil {
+			wg.Wait()
+			return nil
+		}
+	}
+}
+
+func (e *Engine) outboxLoop(ctx context.Context) {
+	for {
+		e.outboxMu.Lock()
+		e.flushOutbox(ctx)
+		e.outboxMu.Unlock()
 		t := e.clock.NewTimer(e.tick)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil
+			return
 		case <-e.wake:
 			t.Stop()
 		case <-t.C():
@@ -451,7 +471,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 }
 
-// wakeUp asks the background loop for a round now.
+// wakeUp asks the outbox loop for a round now.
 func (e *Engine) wakeUp() {
 	select {
 	case e.wake <- struct{}{}:
@@ -465,12 +485,19 @@ const schedulerLease = "scheduler"
 // jobs if leader, flush due outbox messages. Errors are logged: a store
 // that is down now may be back on the next step.
 func (e *Engine) Step(ctx context.Context) {
-	e.flushMu.Lock()
-	defer e.flushMu.Unlock()
+	e.jobsMu.Lock()
+	defer e.jobsMu.Unlock()
+	e.outboxMu.Lock()
+	defer e.outboxMu.Unlock()
 	e.step(ctx)
 }
 
 func (e *Engine) step(ctx context.Context) {
+	e.runJobs(ctx)
+	e.flushOutbox(ctx)
+}
+
+func (e *Engine) runJobs(ctx context.Context) {
 	leader, err := e.store.AcquireLease(ctx, schedulerLease, e.instance, e.clock.Now(), e.leaseTTL)
 	if err != nil {
 		e.log.Warn("scheduler lease", "err", err)
@@ -480,6 +507,9 @@ func (e *Engine) step(ctx context.Context) {
 			e.log.Warn("running due jobs", "err", err)
 		}
 	}
+}
+
+func (e *Engine) flushOutbox(ctx context.Context) {
 	if _, err := e.outbox.Flush(ctx); err != nil {
 		e.log.Warn("flushing the outbox", "err", err)
 	}
@@ -490,8 +520,10 @@ func (e *Engine) step(ctx context.Context) {
 // jobs run in order and each sees the time it was due. Jobs scheduled by
 // jobs inside the window run too.
 func (e *Engine) AdvanceTo(ctx context.Context, fake *clock.Fake, target time.Time) error {
-	e.flushMu.Lock()
-	defer e.flushMu.Unlock()
+	e.jobsMu.Lock()
+	defer e.jobsMu.Unlock()
+	e.outboxMu.Lock()
+	defer e.outboxMu.Unlock()
 	const maxSteps = 1_000_000 // a job rescheduling itself at the same instant forever
 	for range maxSteps {
 		next, ok, err := e.nextWakeup(ctx)

@@ -24,16 +24,8 @@ import (
 // Everything is checked here, including the PGP key, and the SMTP port is
 // bound now, so a bad key or a port in use is an error at start. Nothing
 // else connects until run. ctx bounds only that start-up work.
-func startEmail(ctx context.Context, cfg *config.Config, sink intake.Sink, logger *slog.Logger) (mailer intake.Mailer, run func(ctx context.Context) error, err error) {
-	return startEmailOn(ctx, cfg, sink, clock.Real{}, logger)
-}
-
-// run.go calls startEmail once the report feature wires its sink; until
-// then this keeps the linter from calling it dead code. Remove it then.
-var _ = startEmail
-
-// startEmailOn is startEmail on a given clock (tests, --clock).
-func startEmailOn(ctx context.Context, cfg *config.Config, sink intake.Sink, clk clock.Clock, logger *slog.Logger) (intake.Mailer, func(ctx context.Context) error, error) {
+// Its timers (the IMAP poll) run on clk, the engine's clock.
+func startEmail(ctx context.Context, cfg *config.Config, sink intake.Sink, clk clock.Clock, logger *slog.Logger) (intake.Mailer, func(ctx context.Context) error, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}

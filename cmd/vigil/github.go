@@ -79,7 +79,3 @@ func startGitHub(cfg *config.Config, e *bot.Engine, sink intake.Sink, logger *sl
 	}
 	return client, p.Run, nil
 }
-
-// run.go calls startGitHub once the report feature wires its sink; until
-// then this keeps the linter from calling it dead code. Remove it then.
-var _ = startGitHub

@@ -179,6 +179,28 @@ func run(ctx context.Context, o runOptions, s streams, lookup env) error {
 	if err := feats.start(ctx); err != nil {
 		return err
 	}
+	// Report sources and outbound mail: they hand reports to the report
+	// feature and it answers through them.
+	mailer, mailRun, err := startEmail(ctx, cfg, feats.reports, clk, logger)
+	if err != nil {
+		return fmt.Errorf("email: %w", err)
+	}
+	if mailer != nil {
+		feats.reports.SetMailer(mailer)
+	}
+	gh, ghRun, err := startGitHub(cfg, engine, feats.reports, logger)
+	if err != nil {
+		return fmt.Errorf("github: %w", err)
+	}
+	if gh != nil {
+		feats.reports.SetAdvisories(gh)
+	}
+	sources := []func(context.Context) error{}
+	for _, r := range []func(context.Context) error{mailRun, ghRun} {
+		if r != nil {
+			sources = append(sources, r)
+		}
+	}
 	if _, ok := engine.Directory().ByName(as); !ok {
 		fmt.Fprintf(s.Err, "vigil: note: %q is not in the people directory; speaking as a stranger\n", as)
 	}
@@ -204,7 +226,7 @@ func run(ctx context.Context, o runOptions, s streams, lookup env) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 2+len(chats))
+	errc := make(chan error, 2+len(chats)+len(sources))
 	if cfg.HTTP.Enabled() {
 		srv, err := newHTTP(cfg, engine, mets, logger)
 		if err != nil {
@@ -227,6 +249,14 @@ func run(ctx context.Context, o runOptions, s streams, lookup env) error {
 		wg.Go(func() {
 			if err := engine.Run(ctx); err != nil {
 				errc <- err
+			}
+		})
+	}
+	for _, src := range sources {
+		wg.Go(func() {
+			if err := src(ctx); err != nil {
+				errc <- err
+				cancel()
 			}
 		})
 	}
