@@ -55,7 +55,9 @@ Run flags:
   --console        run the console too when Slack or Matrix is configured
 
 Environment: VIGIL_CONFIG, VIGIL_DATA, VIGIL_REDIS_URL (or VIGIL_REDIS_URL_FILE),
-VIGIL_REDIS_PREFIX, VIGIL_HTTP_LISTEN, VIGIL_LOG_LEVEL, VIGIL_LOG_FORMAT.
+VIGIL_REDIS_PREFIX, VIGIL_HTTP_LISTEN, VIGIL_LOG_LEVEL, VIGIL_LOG_FORMAT,
+VIGIL_INSTANCE (this replica's name in the scheduler lease; default host-pid),
+and the secrets of each section (see config/example.yaml).
 Docs: README.md and docs/ in the source tree.
 `
 

@@ -160,6 +160,7 @@ func run(ctx context.Context, o runOptions, s streams, lookup env) error {
 		PrivateRooms: privateRooms(cfg.Rooms),
 		Logger:       logger,
 		Observer:     mets,
+		Instance:     instanceName(lookup),
 	})
 	if err != nil {
 		return err
@@ -442,4 +443,17 @@ func openTerminal(in, out *os.File) (func(), *term.Terminal, error) {
 	}{in, out}, "vigil> ")
 	restore := func() { _ = term.Restore(int(in.Fd()), old) }
 	return restore, t, nil
+}
+
+// instanceName names this replica in the scheduler lease (VIGIL_INSTANCE,
+// else host name and process id), so operators can see who leads.
+func instanceName(lookup env) string {
+	if v, ok := lookup("VIGIL_INSTANCE"); ok && v != "" {
+		return v
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		host = "vigil"
+	}
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
 }
