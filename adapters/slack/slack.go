@@ -100,8 +100,11 @@ type Adapter struct {
 	started   chan struct{}
 	startOnce sync.Once
 
-	mu        sync.Mutex
-	ready     bool
+	mu    sync.Mutex
+	ready bool
+	// socketUp tracks the Socket Mode connection for readiness; HTTP mode
+	// has no connection of its own and is up while ready.
+	socketUp  bool
 	base      context.Context
 	botUserID string
 	dms       map[string]string    // user id -> DM channel id
@@ -231,6 +234,19 @@ func (a *Adapter) Run(ctx context.Context) error {
 	<-ctx.Done()
 	return nil
 }
+
+// Connected reports whether Vigil can take Slack events now: started, and
+// in Socket Mode with the WebSocket connected (/readyz, metrics).
+func (a *Adapter) Connected() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.mode == ModeSocket {
+		return a.ready && a.socketUp
+	}
+	return a.ready
+}
+
+var _ bot.Connector = (*Adapter)(nil)
 
 // checkRooms makes sure each configured security channel is private and
 // that the bot is in it. A channel that fails is demoted in the engine, so

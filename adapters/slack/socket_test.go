@@ -301,6 +301,10 @@ func TestSocketReconnectsAfterDrop(t *testing.T) {
 	if p := r.slack.nextPost(t); !strings.Contains(p.Text, "echo: back") {
 		t.Errorf("after reconnect: %q", p.Text)
 	}
+	// Readiness follows the connection.
+	if !r.adapter.Connected() || !r.engine.AdapterStates()["slack"] {
+		t.Error("connected again, but the adapter does not say so")
+	}
 }
 
 func TestSocketBadAppTokenStopsRun(t *testing.T) {
