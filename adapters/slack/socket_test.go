@@ -323,3 +323,48 @@ func TestSocketBadAppTokenStopsRun(t *testing.T) {
 		t.Fatal("Run kept going with a refused app token")
 	}
 }
+
+// A GitHub call that stalls (10 s or more) inside a scheduled job delays
+// neither the acknowledgement of a Slack envelope, nor the answer to a
+// command, nor the delivery of queued messages: jobs, delivery and event
+// handling run apart.
+func TestStalledGitHubCallDelaysNoAcknowledgement(t *testing.T) {
+	stalled, release := make(chan struct{}), make(chan struct{})
+	cmds := newCommands()
+	r := newRig(t, rigOptions{setup: func(e *bot.Engine) {
+		cmds.register(e)
+		e.HandleJob("github.call", func(ctx context.Context, _ bot.Job) error {
+			close(stalled)
+			<-release // GitHub is not answering
+			return nil
+		})
+	}})
+	conn := r.slack.nextConn(t)
+	r.ready()
+	ctx, cancel := context.WithCancel(context.Background())
+	runDone := make(chan struct{})
+	defer func() { cancel(); <-runDone }()
+	defer close(release)
+	if err := r.engine.Scheduler().Schedule(ctx, bot.Job{ID: "gh", Kind: "github.call", Due: r.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = r.engine.Run(ctx); close(runDone) }()
+	select {
+	case <-stalled:
+	case <-time.After(wait):
+		t.Fatal("the job never started")
+	}
+	// While the job hangs: a command is acknowledged and answered...
+	conn.send(t, commandEnvelope("env-stall", chanSecurity, userAlice, "echo still here", "trig-stall"))
+	conn.ack(t, "env-stall")
+	if p := r.slack.nextPost(t); !strings.Contains(p.Text, "echo: still here") {
+		t.Errorf("answer during the stall: %q", p.Text)
+	}
+	// ...and a queued message is delivered.
+	if err := r.engine.Post(ctx, "during-stall", bot.ToRoom(bot.RoomRef{Adapter: bot.AdapterSlack, ID: chanSecurity}, bot.ThreadRef{}), bot.Text("hand-off notice")); err != nil {
+		t.Fatal(err)
+	}
+	if p := r.slack.nextPost(t); !strings.Contains(p.Text, "hand-off notice") {
+		t.Errorf("delivery during the stall: %q", p.Text)
+	}
+}
