@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/vigil-sec/vigil/store/embedded"
 )
 
 func freeAddr(t *testing.T) string {
@@ -36,8 +38,10 @@ func TestHTTPEndpointsAndHealthcheck(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var out, errb bytes.Buffer
+	data := t.TempDir()
+	env["VIGIL_INSTANCE"] = "replica-under-test"
 	go func() {
-		done <- run(ctx, runOptions{Data: t.TempDir()}, streams{In: r, Out: &out, Err: &errb}, lookup)
+		done <- run(ctx, runOptions{Data: data}, streams{In: r, Out: &out, Err: &errb}, lookup)
 	}()
 	get := func(path string) (int, string) {
 		deadline := time.Now().Add(10 * time.Second)
@@ -82,6 +86,16 @@ func TestHTTPEndpointsAndHealthcheck(t *testing.T) {
 	}
 	if code := Main([]string{"healthcheck", "--addr", addr}, streams{Out: io.Discard, Err: io.Discard}, lookup); code != 1 {
 		t.Errorf("healthcheck against a stopped Vigil: exit %d, want 1", code)
+	}
+	// A clean stop released the scheduler lease, so another replica can
+	// take over at once instead of waiting for it to run out.
+	st, err := embedded.Open(filepath.Join(data, "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if holder, err := st.LeaseHolder(context.Background(), "scheduler", time.Now()); err != nil || holder != "" {
+		t.Errorf("after a clean stop the lease is held by %q (%v)", holder, err)
 	}
 }
 
