@@ -135,7 +135,13 @@ github:
 	done := make(chan error, 1)
 	o := runOptions{ConfigPath: path, Data: t.TempDir(), As: "bob", Clock: time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)}
 	go func() {
-		done <- run(ctx, o, streams{In: in, Out: console, Err: &errb}, func(string) (string, bool) { return "", false })
+		debug := func(k string) (string, bool) {
+			if k == "VIGIL_LOG_LEVEL" {
+				return "debug", true
+			}
+			return "", false
+		}
+		done <- run(ctx, o, streams{In: in, Out: console, Err: &errb}, debug)
 	}()
 	waitFor(t, "the HTTP listener", func() bool {
 		resp, err := http.Get("http://" + httpAddr + "/healthz")
@@ -232,6 +238,16 @@ github:
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Vigil did not stop at the end of input")
+	}
+	// Even at debug level the log holds no report body and no secret.
+	logs := errb.String()
+	if !strings.Contains(logs, "level=DEBUG") && !strings.Contains(logs, `"level":"DEBUG"`) {
+		t.Fatalf("no debug log to check:\n%s", logs)
+	}
+	for _, secret := range []string{"The q parameter is reflected", "Upload names with", "login?next=", "second PoC", "api-secret", "ghp_test", "whsec"} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("the log contains %q", secret)
+		}
 	}
 }
 
