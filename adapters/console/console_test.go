@@ -81,7 +81,7 @@ func TestConsoleScript(t *testing.T) {
 		":advance -1h",
 		":bogus",
 	}, "\n"))
-	inOrder(t, out,
+	bottest.InOrder(t, out,
 		"== Vigil commands ==", "`/sec whoami` — Show who you are",
 		"== @admin ==", "Roles: admin, responder", "(the private security room)", // whoami
 		`Unknown command "whoamii" (did you mean "whoami"?)`,
@@ -141,18 +141,5 @@ func TestRenderColoursOnlyWhenAsked(t *testing.T) {
 	}
 	if colour := console.Render(bot.ToUser(bot.UserRef{Adapter: "console", ID: "bob"}), msg, true); !strings.Contains(colour, "\x1b[1m") {
 		t.Errorf("colour output has no escape codes: %q", colour)
-	}
-}
-
-// inOrder checks that each want appears in out after the previous one.
-func inOrder(t *testing.T, out string, wants ...string) {
-	t.Helper()
-	rest := out
-	for _, w := range wants {
-		i := strings.Index(rest, w)
-		if i < 0 {
-			t.Fatalf("output lacks %q (in order) after the earlier lines; full output:\n%s", w, out)
-		}
-		rest = rest[i+len(w):]
 	}
 }

@@ -38,6 +38,7 @@ import (
 
 	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/bot/clock"
+	"github.com/vigil-sec/vigil/internal/serial"
 	"github.com/vigil-sec/vigil/store"
 )
 
@@ -96,7 +97,7 @@ type Adapter struct {
 	dataDir       string
 	pickleKey     string
 	log           *slog.Logger
-	serial        *serializer
+	serial        *serial.Queues
 
 	// started is closed once Run has checked the rooms and syncs.
 	started   chan struct{}
@@ -178,7 +179,7 @@ func New(o Options) (*Adapter, error) {
 		dataDir:       o.DataDir,
 		pickleKey:     o.PickleKey,
 		log:           o.Logger.With("adapter", bot.AdapterMatrix),
-		serial:        newSerializer(),
+		serial:        serial.New(),
 		started:       make(chan struct{}),
 		dms:           map[id.UserID]string{},
 		dmRooms:       map[string]id.UserID{},

@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/bot/bottest"
 	"github.com/vigil-sec/vigil/bot/clock"
+	"github.com/vigil-sec/vigil/internal/serial"
 )
 
 // fakeHS answers PUT /rooms/{room}/send/... with the next queued answer
@@ -68,7 +69,7 @@ func testAdapter(t *testing.T, url string) *Adapter {
 	}
 	a := &Adapter{
 		engine: e, client: cli, userID: "@vigil:example.org", prefix: "!sec",
-		log: slogDiscard(), serial: newSerializer(), started: make(chan struct{}),
+		log: slogDiscard(), serial: serial.New(), started: make(chan struct{}),
 		dms: map[id.UserID]string{}, dmRooms: map[string]id.UserID{}, buttons: map[id.EventID]buttonRecord{},
 		ready: true, base: context.Background(),
 	}

@@ -26,6 +26,7 @@ import (
 
 	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/bot/clock"
+	"github.com/vigil-sec/vigil/internal/serial"
 )
 
 // Engine is what the adapter needs of bot.Engine.
@@ -94,7 +95,7 @@ type Adapter struct {
 	clock         clock.Clock
 	workingAfter  time.Duration
 	submitWait    time.Duration
-	serial        *serializer
+	serial        *serial.Queues
 
 	// started is closed once Run accepts events (after the room checks).
 	started   chan struct{}
@@ -184,7 +185,7 @@ func New(o Options) (*Adapter, error) {
 		clock:         o.Engine.Clock(),
 		workingAfter:  o.WorkingAfter,
 		submitWait:    o.SubmitWait,
-		serial:        newSerializer(),
+		serial:        serial.New(),
 		started:       make(chan struct{}),
 		dms:           map[string]string{},
 		users:         map[string]userEntry{},

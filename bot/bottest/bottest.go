@@ -211,3 +211,28 @@ func (h *Harness) Advance(d time.Duration) []Sent {
 // Joined is every sent message's plain text joined by newlines, for
 // substring assertions.
 func Joined(sent []Sent) string { return strings.Join(Texts(sent), "\n") }
+
+// DMsTo returns the direct messages sent to the account id who.
+func DMsTo(sent []Sent, who string) []Sent {
+	var out []Sent
+	for _, s := range sent {
+		if s.To.IsDM() && s.To.DM.ID == who {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// InOrder checks that each of wants appears in out after the one before,
+// as a person reading a transcript would see them.
+func InOrder(t testing.TB, out string, wants ...string) {
+	t.Helper()
+	rest := out
+	for _, w := range wants {
+		i := strings.Index(rest, w)
+		if i < 0 {
+			t.Fatalf("output lacks %q (in order) after the earlier lines; full output:\n%s", w, out)
+		}
+		rest = rest[i+len(w):]
+	}
+}

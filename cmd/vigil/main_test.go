@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/vigil-sec/vigil/bot/bottest"
 	"io"
 	"os"
 	"path/filepath"
@@ -226,7 +227,7 @@ func TestConsoleDutyRehearsal(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	inOrder(t, out,
+	bottest.InOrder(t, out,
 		"Created rotation *triage* (the default): @alice is on duty until Mon 12 Jan 09:00 CET, then @bob.",
 		"*triage*: @alice is on duty since Mon 5 Jan 09:00 CET, until Mon 12 Jan 09:00 CET. Next: @bob.",
 		"→ DM to bob:", "Heads-up: duty (triage)",
@@ -239,18 +240,6 @@ func TestConsoleDutyRehearsal(t *testing.T) {
 		"⏱ Mon 2026-01-19 10:00 UTC",
 		"*triage*: @carol is on duty since Mon 19 Jan 09:00 CET",
 	)
-}
-
-func inOrder(t *testing.T, out string, wants ...string) {
-	t.Helper()
-	rest := out
-	for _, w := range wants {
-		i := strings.Index(rest, w)
-		if i < 0 {
-			t.Fatalf("output lacks %q (in order); full output:\n%s", w, out)
-		}
-		rest = rest[i+len(w):]
-	}
 }
 
 // The report acceptance path through the console: a report arrives (by
@@ -277,7 +266,7 @@ func TestConsoleReportRehearsal(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	inOrder(t, out,
+	bottest.InOrder(t, out,
 		"Filed VIG-2026-1",
 		"== VIG-2026-1: SQL injection in search ==", "Acknowledge by: Wed 7 Jan 10:00 UTC", "Assignee: @bob",
 		"→ DM to bob:", "New report assigned to you: VIG-2026-1",

@@ -80,16 +80,6 @@ func roomHandoffs(sent []bottest.Sent) []bottest.Sent {
 	return out
 }
 
-func dmsTo(sent []bottest.Sent, who string) []bottest.Sent {
-	var out []bottest.Sent
-	for _, s := range sent {
-		if s.To.IsDM() && s.To.DM.ID == who {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 func TestCreateAndAsk(t *testing.T) {
 	// Monday 5 January 2026, 10:00 UTC (11:00 in Paris).
 	f := newFixture(t, bottest.Options{Clock: clock.NewFake(time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC))}, duty.Options{})
@@ -97,7 +87,7 @@ func TestCreateAndAsk(t *testing.T) {
 	sent := f.Command("alice", create)
 	has(t, texts(sent), "Created rotation *triage* (the default): @alice is on duty until Mon 12 Jan 09:00 CET, then @bob.")
 	// Members are told their shifts.
-	has(t, texts(dmsTo(sent, "bob")), "Your duty on *triage* changed", "Mon 12 Jan 09:00 CET → Mon 19 Jan 09:00 CET")
+	has(t, texts(bottest.DMsTo(sent, "bob")), "Your duty on *triage* changed", "Mon 12 Jan 09:00 CET → Mon 19 Jan 09:00 CET")
 	has(t, texts(f.CommandIn(bottest.PublicRoom, "mallory", "duty")),
 		"*triage*: @alice is on duty since Mon 5 Jan 09:00 CET, until Mon 12 Jan 09:00 CET. Next: @bob.")
 	sched := texts(f.Command("bob", "duty schedule 3"))
@@ -197,7 +187,7 @@ func TestHandoffsAnnouncedInOrder(t *testing.T) {
 	if fmt.Sprint(order) != fmt.Sprint(want) {
 		t.Errorf("messages around the first hand-off:\n got %q\nwant %q", order, want)
 	}
-	has(t, texts(dmsTo(sent, "bob")), "@alice handed duty for *triage* to you. You are on duty until Mon 19 Jan 09:00 CET; @carol is next.", "Nothing open is handed over.")
+	has(t, texts(bottest.DMsTo(sent, "bob")), "@alice handed duty for *triage* to you. You are on duty until Mon 19 Jan 09:00 CET; @carol is next.", "Nothing open is handed over.")
 }
 
 // A year on the fake clock, with restarts: every Monday 09:00 Paris
@@ -235,7 +225,7 @@ func TestAYearOfHandoffsAcrossDSTAndRestarts(t *testing.T) {
 		}
 	}
 	for _, who := range members {
-		if n := len(dmsTo(all, who)); n < 50 || n > 54 {
+		if n := len(bottest.DMsTo(all, who)); n < 50 || n > 54 {
 			// Each person: about 53/3 shifts, each with a heads-up, a
 			// welcome and a goodbye.
 			t.Errorf("%s got %d DMs in the year", who, n)
@@ -291,9 +281,9 @@ func TestOverrideAnnouncedAtItsEdges(t *testing.T) {
 	sent := f.Command("bob", `duty override @dave --from "2026-01-07 09:00" --to "2026-01-08 09:00"`)
 	has(t, texts(sent), "@dave covers *triage* from Wed 7 Jan 09:00 CET to Thu 8 Jan 09:00 CET.")
 	// dave and alice are told their duty moved; bob made the change.
-	has(t, texts(dmsTo(sent, "dave")), "Your duty on *triage* changed (override by @bob)", "Wed 7 Jan 09:00 CET → Thu 8 Jan 09:00 CET")
-	has(t, texts(dmsTo(sent, "alice")), "Your duty on *triage* changed")
-	if len(dmsTo(sent, "bob")) != 0 {
+	has(t, texts(bottest.DMsTo(sent, "dave")), "Your duty on *triage* changed (override by @bob)", "Wed 7 Jan 09:00 CET → Thu 8 Jan 09:00 CET")
+	has(t, texts(bottest.DMsTo(sent, "alice")), "Your duty on *triage* changed")
+	if len(bottest.DMsTo(sent, "bob")) != 0 {
 		t.Errorf("bob, who made the change, was told about it")
 	}
 	hand := roomHandoffs(f.Advance(3 * 24 * time.Hour))
@@ -310,7 +300,7 @@ func TestSwapNeedsTheOtherPersonsYes(t *testing.T) {
 	f.Command("alice", create) // alice 5 Jan, bob 12 Jan, carol 19 Jan, alice 26 Jan
 	sent := f.Command("bob", "duty swap @carol 2026-01-14")
 	has(t, texts(sent), "Asked @carol to take the shift of Mon 12 Jan 09:00 CET in exchange for theirs of Mon 19 Jan 09:00 CET. Nothing changes until they accept.")
-	ask := dmsTo(sent, "carol")
+	ask := bottest.DMsTo(sent, "carol")
 	if len(ask) != 1 || len(ask[0].Msg.Buttons) != 2 {
 		t.Fatalf("carol should get one DM with Accept/Decline: %+v", ask)
 	}
@@ -319,16 +309,16 @@ func TestSwapNeedsTheOtherPersonsYes(t *testing.T) {
 	has(t, texts(f.Press("alice", accept)), "this swap request is for @carol")
 	sent = f.Press("carol", accept)
 	has(t, texts(sent), "Swapped: you are on duty Mon 12 Jan 09:00 CET → Mon 19 Jan 09:00 CET instead of Mon 19 Jan")
-	has(t, texts(dmsTo(sent, "bob")), "@carol accepted your shift swap on *triage*")
+	has(t, texts(bottest.DMsTo(sent, "bob")), "@carol accepted your shift swap on *triage*")
 	sched := texts(f.Command("bob", "duty schedule 3"))
 	has(t, sched, "Mon 12 Jan 09:00 CET → Mon 19 Jan 09:00 CET  @carol _(swapped)_", "Mon 19 Jan 09:00 CET → Mon 26 Jan 09:00 CET  @bob _(swapped)_")
 	has(t, texts(f.Press("carol", accept)), "already answered")
 	// Decline: nothing changes, the asker is told.
 	sent = f.Command("carol", "duty swap @alice 2026-01-12")
-	decline := dmsTo(sent, "alice")[0].Msg.Buttons[1]
+	decline := bottest.DMsTo(sent, "alice")[0].Msg.Buttons[1]
 	sent = f.Press("alice", decline)
 	has(t, texts(sent), "Declined; @carol is told and nothing changed.")
-	has(t, texts(dmsTo(sent, "carol")), "@alice declined your shift swap")
+	has(t, texts(bottest.DMsTo(sent, "carol")), "@alice declined your shift swap")
 	if got := texts(f.Command("bob", "duty schedule 3")); got != sched {
 		t.Errorf("a declined swap changed the schedule:\n%s", got)
 	}
@@ -345,7 +335,7 @@ func TestAwaySkipsAndHandoffNow(t *testing.T) {
 	if len(hand) != 1 || !strings.Contains(hand[0].Msg.Plain(), "Duty passes from @alice to @carol.") {
 		t.Errorf("hand-off now was not announced: %q", bottest.Texts(sent))
 	}
-	has(t, texts(dmsTo(sent, "carol")), "@alice handed duty for *triage* to you")
+	has(t, texts(bottest.DMsTo(sent, "carol")), "@alice handed duty for *triage* to you")
 	has(t, texts(f.Command("bob", "duty")), "@carol is on duty")
 	// The regular hand-off on Monday is carol to carol: nothing to announce;
 	// the one after is.
@@ -360,7 +350,7 @@ func TestEditKeepsWhoeverIsOnDuty(t *testing.T) {
 	f.Advance(8 * 24 * time.Hour) // bob's shift
 	sent := f.Command("alice", `duty rotation edit triage --members @dave,@carol,@bob,@alice --handoff "Tue 10:00 Europe/Paris"`)
 	has(t, texts(sent), "Rotation *triage* updated: @bob is on duty now; shifts of 1 week, hand-off Tue 10:00 Europe/Paris.")
-	has(t, texts(dmsTo(sent, "dave")), "Your duty on *triage* changed (the rotation was edited by @alice)")
+	has(t, texts(bottest.DMsTo(sent, "dave")), "Your duty on *triage* changed (the rotation was edited by @alice)")
 	has(t, texts(f.Command("bob", "duty schedule 2")), "Tue 13 Jan 10:00 CET → Tue 20 Jan 10:00 CET  @bob _(now)_\nTue 20 Jan 10:00 CET → Tue 27 Jan 10:00 CET  @alice")
 	has(t, texts(f.Command("alice", "duty rotation delete triage")), "Deleted rotation *triage*.")
 	if hand := roomHandoffs(f.Advance(30 * 24 * time.Hour)); len(hand) != 0 {
@@ -375,7 +365,7 @@ func TestConfiguredRotationAndNotice(t *testing.T) {
 	has(t, texts(f.Command("alice", "duty rotation delete release")), "comes from the configuration file")
 	sent := f.Advance(3 * 24 * time.Hour)
 	notices := 0
-	for _, s := range dmsTo(sent, "carol") {
+	for _, s := range bottest.DMsTo(sent, "carol") {
 		if strings.HasPrefix(s.Msg.Header, "Heads-up") {
 			notices++
 			if start := s.At.Add(3 * time.Hour).In(mustLoc(t, "America/New_York")); start.Hour() != 17 {

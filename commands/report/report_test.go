@@ -194,7 +194,7 @@ func TestAcknowledgementClock(t *testing.T) {
 		half = append(half, fmt.Sprintf("%s|%s", where(s), strings.SplitN(s.Msg.Plain(), ":", 2)[0]))
 	}
 	has(t, joined(sent), "Half of the acknowledgement window of VIG-2026-1 has passed: 24h left", "must be acknowledged within 24h")
-	if n := len(dms(sent, "bob")); n != 2 {
+	if n := len(bottest.DMsTo(sent, "bob")); n != 2 {
 		t.Errorf("bob got %d half-time pings, want 2 (one per report): %v", n, half)
 	}
 	has(t, joined(f.Command("bob", "report ack VIG-2026-2")), "VIG-2026-2 acknowledged by @bob with 24h to spare; the clock has stopped.")
@@ -234,16 +234,6 @@ func where(s bottest.Sent) string {
 		return "dm:" + s.To.DM.ID
 	}
 	return "room"
-}
-
-func dms(sent []bottest.Sent, who string) []bottest.Sent {
-	var out []bottest.Sent
-	for _, s := range sent {
-		if s.To.IsDM() && s.To.DM.ID == who {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 func TestStateMachineAndReporterMail(t *testing.T) {
@@ -394,7 +384,7 @@ func TestReportDetailsStayPrivate(t *testing.T) {
 	has(t, joined(f.Command("mallory", "report list")), "needs the responder or admin role")
 	has(t, joined(f.Command("bob", "report assign VIG-2026-1 @mallory")), "@mallory is not on the security team")
 	sent := f.Command("bob", "report assign VIG-2026-1 @carol")
-	has(t, joined(dms(sent, "carol")), "New report assigned to you: VIG-2026-1")
+	has(t, joined(bottest.DMsTo(sent, "carol")), "New report assigned to you: VIG-2026-1")
 }
 
 func TestReportFormByHand(t *testing.T) {
@@ -458,7 +448,7 @@ func TestHandoffInheritsOpenReports(t *testing.T) {
 	f := newFixture(t, report.Options{})
 	f.receive(t, sample("h@x"))
 	sent := f.Advance(7 * 24 * time.Hour)
-	has(t, joined(dms(sent, "carol")), "Handed over: VIG-2026-1 [new] XSS in the search page — @bob — ❗ acknowledgement overdue")
+	has(t, joined(bottest.DMsTo(sent, "carol")), "Handed over: VIG-2026-1 [new] XSS in the search page — @bob — ❗ acknowledgement overdue")
 }
 
 func TestIntakeAPI(t *testing.T) {
