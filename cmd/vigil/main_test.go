@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"github.com/vigil-sec/vigil/bot/bottest"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-sec/vigil/bot/bottest"
 	"github.com/vigil-sec/vigil/internal/testredis"
 )
 
