@@ -367,18 +367,18 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Body: body}
-	defer func() {
-		f.mu.Lock()
-		f.requests = append(f.requests, rec)
-		f.mu.Unlock()
-	}()
 	status, header, out := f.answer(r, body, &rec)
-	rec.Status = status
 	data, err := json.Marshal(out)
 	if err != nil {
 		f.violation(fmt.Errorf("%s %s: the fake cannot encode its answer: %v", r.Method, r.URL.Path, err))
 		status, data = http.StatusInternalServerError, []byte(`{"message":"fake error"}`)
 	}
+	rec.Status = status
+	// Recorded before the answer goes out: a client that got its answer
+	// must find its request in Requests, or tests race.
+	f.mu.Lock()
+	f.requests = append(f.requests, rec)
+	f.mu.Unlock()
 	for k, vs := range header {
 		w.Header()[k] = vs
 	}
