@@ -499,18 +499,18 @@ func (e *Engine) step(ctx context.Context) {
 
 func (e *Engine) runJobs(ctx context.Context) {
 	leader, err := e.store.AcquireLease(ctx, schedulerLease, e.instance, e.clock.Now(), e.leaseTTL)
-	if err != nil {
+	if err != nil && ctx.Err() == nil { // errors from a shutdown are no news
 		e.log.Warn("scheduler lease", "err", err)
 	}
 	if leader {
-		if _, err := e.sched.RunDue(ctx); err != nil {
+		if _, err := e.sched.RunDue(ctx); err != nil && ctx.Err() == nil {
 			e.log.Warn("running due jobs", "err", err)
 		}
 	}
 }
 
 func (e *Engine) flushOutbox(ctx context.Context) {
-	if _, err := e.outbox.Flush(ctx); err != nil {
+	if _, err := e.outbox.Flush(ctx); err != nil && ctx.Err() == nil {
 		e.log.Warn("flushing the outbox", "err", err)
 	}
 }

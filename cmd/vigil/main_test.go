@@ -111,6 +111,13 @@ func TestRunScriptedConsole(t *testing.T) {
 	if !strings.Contains(errOut, filepath.Join(data, "vigil.db")) {
 		t.Errorf("the store path is not printed: %q", errOut)
 	}
+	// A scripted run that went well says nothing else on stderr (no
+	// warnings from shutting down).
+	for _, line := range strings.Split(strings.TrimSpace(errOut), "\n") {
+		if !strings.HasPrefix(line, "vigil: ") {
+			t.Errorf("unexpected stderr line: %q", line)
+		}
+	}
 	// State persists: a second run sees bob.
 	code, out, _ = vigil(t, "/sec whoami\n", nil, "--data", data, "--as", "bob")
 	if code != 0 || !strings.Contains(out, "@bob") || !strings.Contains(out, "Roles: responder") {
