@@ -119,9 +119,14 @@ func TestRunScriptedConsole(t *testing.T) {
 		}
 	}
 	// State persists: a second run sees bob.
-	code, out, _ = vigil(t, "/sec whoami\n", nil, "--data", data, "--as", "bob")
+	code, out, errOut = vigil(t, "/sec whoami\n", nil, "--data", data, "--as", "bob")
 	if code != 0 || !strings.Contains(out, "@bob") || !strings.Contains(out, "Roles: responder") {
 		t.Errorf("second run as bob: %d\n%s", code, out)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(errOut), "\n") {
+		if !strings.HasPrefix(line, "vigil: ") {
+			t.Errorf("unexpected stderr line on the wall clock: %q", line)
+		}
 	}
 }
 
