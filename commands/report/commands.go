@@ -55,6 +55,14 @@ func (r *Reports) command() *bot.Command {
 				Flags: []bot.FlagSpec{{Name: "reason", Value: "TEXT", Help: "why (sent to the reporter)"}},
 				Run:   r.runReject,
 			},
+			{
+				Name: "score", Summary: "Score a report with CVSS: a pasted vector, or the dialog",
+				Usage: "ID [VECTOR] [--v4]", Roles: team, MinArgs: 1, MaxArgs: 2,
+				Help:     "With a vector (CVSS:3.1/... or CVSS:4.0/..., the prefix may be left out for 3.1), records it; without, opens the scoring dialog (CVSS 3.1, or 4.0 with --v4). The score and who gave it are kept on the report.",
+				Examples: []string{"report score VIG-2026-3 CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N", "report score VIG-2026-3 --v4"},
+				Flags:    []bot.FlagSpec{{Name: "v4", Bool: true, Help: "use CVSS 4.0 in the dialog"}},
+				Run:      r.runScore,
+			},
 			{Name: "forward", Summary: "Forward to an operator's security contact", Usage: "ID OPERATOR", Roles: team, MinArgs: 2, MaxArgs: 2, Run: r.runForward},
 			id("close", "Close a released or rejected report", r.runClose),
 			{Name: "fixing", Summary: "Mark an accepted report as being fixed", Usage: "ID", Roles: team, MinArgs: 1, MaxArgs: 1, Run: r.moveTo(StateFixing)},
@@ -136,6 +144,14 @@ func (r *Reports) runShow(ctx context.Context, req *bot.Request) error {
 	}
 	msg := r.summary(rep)
 	msg.Fields = append(msg.Fields, bot.Field{Label: "State", Value: string(rep.State) + clockText(rep, req.Now())})
+	msg.Fields = append(msg.Fields, bot.Field{Label: "Severity", Value: severityText(rep)})
+	for _, adv := range rep.Advisories {
+		cve := adv.CVE
+		if cve == "" {
+			cve = "no CVE"
+		}
+		msg.Fields = append(msg.Fields, bot.Field{Label: "Advisory " + adv.Repo, Value: fmt.Sprintf("<%s|%s> [%s] %s", adv.URL, adv.GHSA, adv.State, cve)})
+	}
 	if len(rep.Forwarded) > 0 {
 		msg.Fields = append(msg.Fields, bot.Field{Label: "Forwarded to", Value: strings.Join(rep.Forwarded, ", ")})
 	}

@@ -127,6 +127,77 @@ type Report struct {
 	Forwarded []string `json:"forwarded,omitempty"`
 	// Room is where the report's thread is (adapter and room).
 	Room string `json:"room,omitempty"`
+	// Score is the team's CVSS score; Adjudications are maintainers'
+	// different severities, latest last. Both are kept and shown.
+	Score         *Score         `json:"score,omitempty"`
+	Adjudications []Adjudication `json:"adjudications,omitempty"`
+	// Advisories opened for the report, one per repository.
+	Advisories []AdvisoryRef `json:"advisories,omitempty"`
+}
+
+// Score is a CVSS score recorded on a report.
+type Score struct {
+	Version  string    `json:"version"`
+	Vector   string    `json:"vector"`
+	Value    float64   `json:"value"`
+	Severity string    `json:"severity"`
+	By       string    `json:"by"`
+	At       time.Time `json:"at"`
+}
+
+// Adjudication is a maintainer's severity for a report, with the reason.
+type Adjudication struct {
+	Severity string    `json:"severity"`
+	Reason   string    `json:"reason"`
+	By       string    `json:"by"`
+	At       time.Time `json:"at"`
+}
+
+// AdvisoryRef is a GitHub repository security advisory opened for a report.
+type AdvisoryRef struct {
+	Repo  string `json:"repo"`
+	GHSA  string `json:"ghsa"`
+	URL   string `json:"url,omitempty"`
+	State string `json:"state,omitempty"`
+	CVE   string `json:"cve,omitempty"`
+	// CVERequested: a CVE was asked for and is awaited.
+	CVERequested bool   `json:"cve_requested,omitempty"`
+	Fork         string `json:"fork,omitempty"`
+}
+
+// EffectiveSeverity drives reminders: the latest maintainer adjudication,
+// else the team's score, else "" (not scored yet).
+func (r *Report) EffectiveSeverity() string {
+	if n := len(r.Adjudications); n > 0 {
+		return r.Adjudications[n-1].Severity
+	}
+	if r.Score != nil {
+		return r.Score.Severity
+	}
+	return ""
+}
+
+// Affected lists the repositories a report concerns: those named, and
+// those with advisories.
+func (r *Report) Affected() []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(repo string) {
+		if k := strings.ToLower(repo); repo != "" && !seen[k] {
+			seen[k] = true
+			out = append(out, repo)
+		}
+	}
+	for _, repo := range r.Repos {
+		add(repo)
+	}
+	if r.GitHubRepo != "" {
+		add(r.GitHubRepo)
+	}
+	for _, a := range r.Advisories {
+		add(a.Repo)
+	}
+	return out
 }
 
 // AttachmentInfo lists an attachment; its content is stored apart and
