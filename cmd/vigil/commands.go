@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/bot"
+	"github.com/vigil-sec/vigil/commands/advisory"
 	"github.com/vigil-sec/vigil/commands/core"
+	"github.com/vigil-sec/vigil/commands/cvss"
 	"github.com/vigil-sec/vigil/commands/duty"
 	"github.com/vigil-sec/vigil/commands/report"
 	"github.com/vigil-sec/vigil/config"
@@ -16,8 +18,9 @@ import (
 // features are the registered feature packages that need a start-up step
 // once the store is reachable and the directory loaded.
 type features struct {
-	duty    *duty.Duty
-	reports *report.Reports
+	duty       *duty.Duty
+	reports    *report.Reports
+	advisories *advisory.Advisories
 }
 
 // registerCommands adds every feature's commands, jobs and forms to the
@@ -37,7 +40,15 @@ func registerCommands(e *bot.Engine, cfg *config.Config) (*features, error) {
 	}
 	// Whoever takes over duty inherits the open reports and their clocks.
 	d.AddContributor(reports.Inheritance)
-	return &features{duty: d, reports: reports}, nil
+	// A scoring dialog started for a report stores its score there.
+	if _, err := cvss.Register(e, cvss.Options{OnScored: reports.StoreScore}); err != nil {
+		return nil, err
+	}
+	advs, err := advisory.Register(e, advisory.Options{Reports: reports, Organizations: cfg.GitHub.Organizations})
+	if err != nil {
+		return nil, err
+	}
+	return &features{duty: d, reports: reports, advisories: advs}, nil
 }
 
 func reportOptions(cfg *config.Config, d *duty.Duty) report.Options {

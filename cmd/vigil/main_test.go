@@ -294,3 +294,26 @@ func TestConsoleReportRehearsal(t *testing.T) {
 		t.Errorf("the clock kept pinging after the acknowledgement:\n%s", after)
 	}
 }
+
+// Scoring a report through the dialog in the console: the CVSS form runs
+// step by step, and the score lands on the report.
+func TestConsoleScoresAReport(t *testing.T) {
+	script := strings.Join([]string{
+		"/sec report new", "RCE in the importer", "Crafted archive runs code.", "-", "-", "no", "acme/web",
+		"/sec report ack VIG-2026-1",
+		"/sec report accept VIG-2026-1",
+		"/sec report score VIG-2026-1",
+		"N", "L", "N", "N", "U", "H", "H", "H",
+		"/sec report show VIG-2026-1",
+	}, "\n")
+	code, out, errOut := vigil(t, script, nil, "--data", t.TempDir(), "--clock", "2026-01-05T10:00:00Z")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	bottest.InOrder(t, out,
+		"CVSS:3.1/AV:N",
+		"scored VIG-2026-1: *9.8 Critical* (`CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H`)",
+		"Severity: Critical — team: 9.8 Critical (CVSS 3.1, by @admin)",
+		"☑ Score severity",
+	)
+}
