@@ -43,6 +43,7 @@ Usage:
   vigil version                      print the version
   vigil check-config --config FILE   check a configuration file and exit
   vigil healthcheck [--ready]        ask a running Vigil whether it is alive (or ready)
+  vigil cvss [--json] [VECTOR...]    score CVSS 3.1/4.0 vectors (from stdin when none given)
   vigil help                         this text
 
 Run flags:
@@ -73,6 +74,8 @@ func Main(args []string, s streams, lookup env) int {
 			return checkConfigMain(args[1:], s, lookup)
 		case "healthcheck":
 			return healthcheckMain(args[1:], s, lookup)
+		case "cvss":
+			return cvssMain(args[1:], s)
 		case "help", "--help", "-h", "-help":
 			fmt.Fprint(s.Out, mainUsage)
 			return 0
