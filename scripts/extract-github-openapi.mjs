@@ -23,6 +23,16 @@ const OPERATIONS = [
   ["get", "/orgs/{org}/security-advisories"],
   ["get", "/repos/{owner}/{repo}/security-advisories/{ghsa_id}"],
   ["patch", "/repos/{owner}/{repo}/security-advisories/{ghsa_id}"],
+  // Issue 7: open a draft advisory, request its CVE, start the temporary
+  // private fork for the fix.
+  ["post", "/repos/{owner}/{repo}/security-advisories"],
+  ["post", "/repos/{owner}/{repo}/security-advisories/{ghsa_id}/cve"],
+  ["post", "/repos/{owner}/{repo}/security-advisories/{ghsa_id}/forks"],
+  // Issue 7: which of an organisation's repositories depend on a package
+  // (their dependency graph as SPDX), and who owns them (CODEOWNERS).
+  ["get", "/orgs/{org}/repos"],
+  ["get", "/repos/{owner}/{repo}/dependency-graph/sbom"],
+  ["get", "/repos/{owner}/{repo}/contents/{path}"],
   // GitHub App authentication: ghinstallation exchanges the app's JWT for
   // an installation token here.
   ["post", "/app/installations/{installation_id}/access_tokens"],
@@ -39,14 +49,21 @@ if (!src) {
 }
 const spec = JSON.parse(readFileSync(src, "utf8"));
 
-// Examples do not take part in validation and are most of the size, so they
-// are dropped (with the components/examples they reference).
-function strip(node) {
-  if (Array.isArray(node)) return node.map(strip);
+// Examples and prose do not take part in validation and are most of the
+// size, so they are dropped (with the components/examples they reference):
+// every string "description" except a response's, which OpenAPI requires.
+// (A property named "description" is an object, a schema, and stays.)
+function strip(node, isResponse = false) {
+  if (Array.isArray(node)) return node.map((n) => strip(n));
   if (node === null || typeof node !== "object") return node;
   const out = {};
   for (const [k, v] of Object.entries(node)) {
     if (k === "examples" || k === "example" || k === "externalDocs") continue;
+    if (k === "description" && typeof v === "string" && !isResponse) continue;
+    if (k === "responses" && v !== null && typeof v === "object" && !Array.isArray(v)) {
+      out[k] = Object.fromEntries(Object.entries(v).map(([code, r]) => [code, strip(r, true)]));
+      continue;
+    }
     out[k] = strip(v);
   }
   return out;
@@ -92,7 +109,7 @@ while (queue.length > 0) {
     console.error(`dangling $ref ${ref}`);
     process.exit(1);
   }
-  components[kind][name] = strip(value);
+  components[kind][name] = strip(value, kind === "responses");
   collectRefs(components[kind][name]);
 }
 

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Advisory is a repository security advisory as GitHub returns it (the
@@ -198,9 +201,9 @@ func (c *Client) GetAdvisory(ctx context.Context, fullName string, ghsa string) 
 }
 
 // AdvisoryUpdate is the body of PATCH .../security-advisories/{ghsa_id}.
-// Only set fields are sent; GitHub leaves the others as they are. (Later
-// features add the rest of GitHub's fields here: vulnerabilities,
-// cwe_ids, credits, cvss_vector_string.)
+// Only set fields are sent; GitHub leaves the others as they are. (GitHub
+// takes more fields here: vulnerabilities, cwe_ids, credits,
+// cvss_vector_string; add them when a feature needs them.)
 type AdvisoryUpdate struct {
 	Summary     *string `json:"summary,omitempty"`
 	Description *string `json:"description,omitempty"`
@@ -241,4 +244,177 @@ func (c *Client) SetAdvisoryState(ctx context.Context, repo, ghsa, state string)
 
 func advisoryPath(repo Repo, ghsa string) string {
 	return "repos/" + repo.Owner + "/" + repo.Name + "/security-advisories/" + ghsa
+}
+
+// Ecosystems are the package ecosystems GitHub's advisories know, as its
+// API spells them.
+var ecosystems = []string{"actions", "composer", "erlang", "go", "maven", "npm", "nuget", "other", "pip", "pub", "rubygems", "rust", "swift"}
+
+// ValidEcosystem reports whether GitHub accepts s as an advisory's package
+// ecosystem ("npm", "pip", "go", ...).
+func ValidEcosystem(s string) bool { return slices.Contains(ecosystems, s) }
+
+// Credit types GitHub accepts; a private report's author is usually
+// credited as the reporter or the finder.
+const (
+	CreditReporter = "reporter"
+	CreditFinder   = "finder"
+)
+
+var creditTypes = []string{"analyst", CreditFinder, CreditReporter, "coordinator", "remediation_developer", "remediation_reviewer", "remediation_verifier", "tool", "sponsor", "other"}
+
+var severities = []string{"critical", "high", "medium", "low"}
+
+var (
+	cweRE = regexp.MustCompile(`^CWE-[1-9][0-9]*$`)
+	cveRE = regexp.MustCompile(`^CVE-[0-9]{4}-[0-9]{4,}$`)
+)
+
+// GitHub's length limits for an advisory (characters).
+const (
+	maxSummary     = 1024
+	maxDescription = 65535
+)
+
+// AdvisoryCreate is the body of POST /repos/{owner}/{repo}/security-advisories:
+// a new draft repository security advisory.
+type AdvisoryCreate struct {
+	Summary     string `json:"summary"`
+	Description string `json:"description"`
+	// CVEID is set when a CVE was already assigned elsewhere; otherwise
+	// request one with RequestCVE.
+	CVEID string `json:"cve_id,omitempty"`
+	// Vulnerabilities are the affected packages: Package.Ecosystem is
+	// required (see ValidEcosystem); the ranges use the ecosystem's own
+	// syntax ("< 1.4.2", ">= 2.0, < 2.3").
+	Vulnerabilities []Vulnerability `json:"vulnerabilities"`
+	// CWEIDs such as "CWE-79".
+	CWEIDs []string `json:"cwe_ids,omitempty"`
+	// Credits name GitHub logins with a type (CreditReporter, ...).
+	Credits []Credit `json:"credits,omitempty"`
+	// CVSSVector ("CVSS:3.1/AV:N/...") or Severity (critical, high,
+	// medium, low): GitHub takes one or the other, never both, and derives
+	// the severity from the vector. Neither leaves the severity unset.
+	CVSSVector string `json:"cvss_vector_string,omitempty"`
+	Severity   string `json:"severity,omitempty"`
+	// StartPrivateFork also creates the temporary private fork (as
+	// CreatePrivateFork does).
+	StartPrivateFork bool `json:"start_private_fork,omitempty"`
+}
+
+// check reports everything GitHub would refuse that can be seen without
+// asking it, so a person fixes it all at once.
+func (a AdvisoryCreate) check() []string {
+	var problems []string
+	switch n := utf8.RuneCountInString(strings.TrimSpace(a.Summary)); {
+	case n == 0:
+		problems = append(problems, "a summary is required")
+	case n > maxSummary:
+		problems = append(problems, fmt.Sprintf("the summary is %d characters, GitHub allows %d", n, maxSummary))
+	}
+	switch n := utf8.RuneCountInString(strings.TrimSpace(a.Description)); {
+	case n == 0:
+		problems = append(problems, "a description is required")
+	case n > maxDescription:
+		problems = append(problems, fmt.Sprintf("the description is %d characters, GitHub allows %d", n, maxDescription))
+	}
+	if a.CVSSVector != "" && a.Severity != "" {
+		problems = append(problems, "set either the CVSS vector or the severity, not both (GitHub derives the severity from the vector)")
+	}
+	if a.Severity != "" && !slices.Contains(severities, a.Severity) {
+		problems = append(problems, fmt.Sprintf("severity %q is not one of %s", a.Severity, strings.Join(severities, ", ")))
+	}
+	if a.CVEID != "" && !cveRE.MatchString(a.CVEID) {
+		problems = append(problems, fmt.Sprintf("%q is not a CVE id such as CVE-2026-12345", a.CVEID))
+	}
+	for i, v := range a.Vulnerabilities {
+		if !ValidEcosystem(v.Package.Ecosystem) {
+			problems = append(problems, fmt.Sprintf("package %d (%s): ecosystem %q is not one of %s", i+1, v.Package.Name, v.Package.Ecosystem, strings.Join(ecosystems, ", ")))
+		}
+	}
+	for _, id := range a.CWEIDs {
+		if !cweRE.MatchString(id) {
+			problems = append(problems, fmt.Sprintf("%q is not a CWE id such as CWE-79", id))
+		}
+	}
+	for _, cr := range a.Credits {
+		if !ownerRE.MatchString(cr.Login) {
+			problems = append(problems, fmt.Sprintf("credit: %q is not a GitHub login", cr.Login))
+		}
+		if !slices.Contains(creditTypes, cr.Type) {
+			problems = append(problems, fmt.Sprintf("credit for %s: type %q is not one of %s", cr.Login, cr.Type, strings.Join(creditTypes, ", ")))
+		}
+	}
+	return problems
+}
+
+// CreateAdvisory opens a draft security advisory in the repository
+// (owner/name) and returns it as GitHub created it: its GHSA id, web
+// address and state (draft). The token must be a security manager or an
+// admin of the repository.
+func (c *Client) CreateAdvisory(ctx context.Context, fullName string, a AdvisoryCreate) (*Advisory, error) {
+	repo, err := ParseRepo(fullName)
+	if err != nil {
+		return nil, err
+	}
+	if problems := a.check(); len(problems) > 0 {
+		return nil, fmt.Errorf("%w: security advisory for %s: %s", ErrInvalid, repo, strings.Join(problems, "; "))
+	}
+	if a.Vulnerabilities == nil {
+		// Required by GitHub, and as a list: null is refused.
+		a.Vulnerabilities = []Vulnerability{}
+	}
+	o := op{what: "create a security advisory in " + repo.String(), permission: permAdvisoriesWrite}
+	var out Advisory
+	if _, err := c.do(ctx, o, http.MethodPost, "repos/"+repo.Owner+"/"+repo.Name+"/security-advisories", a, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// RequestCVE asks GitHub, as a CNA, for a CVE id for the advisory. GitHub
+// fills cve_id in later, after review: poll GetAdvisory. GitHub does this
+// for public repositories only.
+func (c *Client) RequestCVE(ctx context.Context, fullName, ghsa string) error {
+	repo, err := ParseRepo(fullName)
+	if err != nil {
+		return err
+	}
+	if err := checkGHSA(ghsa); err != nil {
+		return err
+	}
+	o := op{what: "request a CVE for security advisory " + ghsa + " in " + repo.String(), permission: permAdvisoriesWrite}
+	_, err = c.do(ctx, o, http.MethodPost, advisoryPath(repo, ghsa)+"/cve", nil, nil)
+	return err
+}
+
+// Fork is an advisory's temporary private fork, where the fix is prepared
+// out of public view.
+type Fork struct {
+	// FullName is owner/name of the fork.
+	FullName string `json:"full_name"`
+	HTMLURL  string `json:"html_url"`
+	// CloneURL is the HTTPS address to push the fix to.
+	CloneURL string `json:"clone_url"`
+}
+
+// CreatePrivateFork creates the advisory's temporary private fork. GitHub
+// forks asynchronously: the fork may take a few minutes to become usable.
+func (c *Client) CreatePrivateFork(ctx context.Context, fullName, ghsa string) (Fork, error) {
+	repo, err := ParseRepo(fullName)
+	if err != nil {
+		return Fork{}, err
+	}
+	if err := checkGHSA(ghsa); err != nil {
+		return Fork{}, err
+	}
+	o := op{what: "create a private fork for security advisory " + ghsa + " in " + repo.String(), permission: permAdvisoriesWrite}
+	var f Fork
+	if _, err := c.do(ctx, o, http.MethodPost, advisoryPath(repo, ghsa)+"/forks", nil, &f); err != nil {
+		return Fork{}, err
+	}
+	if f.FullName == "" {
+		return Fork{}, fmt.Errorf("%s: GitHub's answer names no repository", o.what)
+	}
+	return f, nil
 }

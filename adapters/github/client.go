@@ -189,6 +189,9 @@ func checkGHSA(id string) error {
 type op struct {
 	what       string
 	permission string
+	// hint, if any, is another reason GitHub may refuse (a feature that
+	// must be on), added to permission errors.
+	hint string
 }
 
 // Permissions named in errors, as fine-grained tokens and GitHub Apps call
@@ -196,19 +199,32 @@ type op struct {
 const (
 	permAdvisoriesRead  = "repository_advisories:read"
 	permAdvisoriesWrite = "repository_advisories:write"
+	permContentsRead    = "contents:read"
+	permMetadataRead    = "metadata:read"
 )
 
 // do sends one request through go-github's NewRequest and Do, and turns
 // whatever went wrong into Vigil's error classes. body, when not nil, is
-// JSON-encoded; out, when not nil, receives the decoded answer. Methods
-// added for later features (create advisory, CVE request, forks, issues,
-// GraphQL) go through here too.
+// JSON-encoded; out, when not nil, receives the decoded answer. Every
+// method goes through here, so every answer is classified the same way.
 func (c *Client) do(ctx context.Context, o op, method, path string, body, out any) (*gh.Response, error) {
 	req, err := c.gh.NewRequest(method, path, body)
 	if err != nil {
 		return nil, fmt.Errorf("%s: building the request: %w", o.what, err)
 	}
 	resp, err := c.gh.Do(ctx, req, out)
+	var accepted *gh.AcceptedError
+	if errors.As(err, &accepted) {
+		// 202 Accepted is success for the calls GitHub finishes later (a
+		// CVE request, a private fork); go-github reports it as an error
+		// that carries the body, undecoded.
+		if out != nil && len(bytes.TrimSpace(accepted.Raw)) > 0 {
+			if err := json.Unmarshal(accepted.Raw, out); err != nil {
+				return resp, fmt.Errorf("%s: reading GitHub's answer: %w", o.what, err)
+			}
+		}
+		return resp, nil
+	}
 	if err != nil {
 		return resp, c.classify(ctx, o, err)
 	}
@@ -247,7 +263,7 @@ func (c *Client) classify(ctx context.Context, o op, err error) error {
 		case status == http.StatusUnauthorized:
 			return fmt.Errorf("%s: %w", o.what, &PermissionError{Status: status, Op: o.what, Permission: "a valid token (it was refused: expired or revoked?)", Message: er.Message})
 		case status == http.StatusForbidden || status == http.StatusNotFound:
-			return &PermissionError{Status: status, Op: o.what, Permission: o.permission, Message: er.Message}
+			return &PermissionError{Status: status, Op: o.what, Permission: o.permission, Hint: o.hint, Message: er.Message}
 		case status >= 500:
 			return &temporaryError{op: o.what, err: fmt.Errorf("HTTP %d %s", status, er.Message)}
 		default:

@@ -100,6 +100,9 @@ type PermissionError struct {
 	// Permission is the fine-grained permission (or GitHub App permission)
 	// the operation needs, such as "repository_advisories:write".
 	Permission string
+	// Hint is another cause worth checking, when the operation has one
+	// (the SBOM export also needs the repository's dependency graph on).
+	Hint string
 	// Message is GitHub's message ("Resource not accessible by integration").
 	Message string
 }
@@ -112,6 +115,9 @@ func (e *PermissionError) Error() string {
 		msg = fmt.Sprintf("Vigil's token cannot %s: GitHub says it does not exist, or the token lacks access (needs the %s permission)", e.Op, e.Permission)
 	} else {
 		msg = fmt.Sprintf("Vigil's token cannot %s (needs the %s permission)", e.Op, e.Permission)
+	}
+	if e.Hint != "" {
+		msg += "; " + e.Hint
 	}
 	if e.Message != "" {
 		msg += ": GitHub answered " + fmt.Sprint(e.Status) + " " + e.Message

@@ -4,10 +4,11 @@
 // field GitHub would reject fails the test that sent it, and the fake
 // cannot drift from what GitHub really answers.
 //
-// State is in memory: repositories and their security advisories. Later
-// features add their endpoints (create advisory, CVE requests, private
-// forks, issues, labels, GraphQL pin/unpin) as handlers in the table in
-// New, after adding the operations to scripts/extract-github-openapi.mjs.
+// State is in memory: repositories (their files, dependency graph and
+// security advisories, with CVE requests and private forks). Later
+// features add their endpoints (issues, labels, GraphQL pin/unpin) as
+// handlers in the table below, after adding the operations to
+// scripts/extract-github-openapi.mjs.
 package githubtest
 
 import (
@@ -43,6 +44,12 @@ const (
 	OpListOrgAdvisories  = "security-advisories/list-org-repository-advisories"
 	OpGetAdvisory        = "security-advisories/get-repository-advisory"
 	OpUpdateAdvisory     = "security-advisories/update-repository-advisory"
+	OpCreateAdvisory     = "security-advisories/create-repository-advisory"
+	OpRequestCVE         = "security-advisories/create-repository-advisory-cve-request"
+	OpCreateFork         = "security-advisories/create-fork"
+	OpListOrgRepos       = "repos/list-for-org"
+	OpExportSBOM         = "dependency-graph/export-sbom"
+	OpGetContent         = "repos/get-content"
 	// OpCreateInstallationToken is how a GitHub App gets its token.
 	OpCreateInstallationToken = "apps/create-installation-access-token"
 )
@@ -58,6 +65,9 @@ type Options struct {
 	OnViolation func(error)
 	// Now stamps created_at and updated_at; default a fixed time.
 	Now func() time.Time
+	// Login is the authenticated account: the author of advisories
+	// created through the API. Default "vigil-bot".
+	Login string
 }
 
 // Request is one request the fake received.
@@ -107,7 +117,12 @@ type Fake struct {
 
 type repoState struct {
 	owner, name string
-	advisories  []*Advisory // in creation order
+	created     int // order of creation, for GitHub's default sort
+	Repository
+	advisories []*Advisory       // in creation order
+	cveRequest map[string]bool   // GHSA ids with a CVE request pending
+	sbom       []SBOMPackage     // the dependency graph
+	files      map[string]string // contents by path, on the default branch
 }
 
 type handler func(f *Fake, r *http.Request, params map[string]string, body []byte) (int, http.Header, any)
@@ -119,6 +134,12 @@ var handlers = map[string]handler{
 	OpGetAdvisory:             (*Fake).getAdvisory,
 	OpUpdateAdvisory:          (*Fake).updateAdvisory,
 	OpCreateInstallationToken: (*Fake).createInstallationToken,
+	OpCreateAdvisory:          (*Fake).createAdvisory,
+	OpRequestCVE:              (*Fake).requestCVE,
+	OpCreateFork:              (*Fake).createFork,
+	OpListOrgRepos:            (*Fake).listOrgRepos,
+	OpExportSBOM:              (*Fake).exportSBOM,
+	OpGetContent:              (*Fake).getContent,
 }
 
 // New starts a fake GitHub for the test and stops it when the test ends.
@@ -146,6 +167,9 @@ func New(t testing.TB, o Options) *Fake {
 		fixed := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 		f.opts.Now = func() time.Time { return fixed }
 	}
+	if f.opts.Login == "" {
+		f.opts.Login = "vigil-bot"
+	}
 	if f.opts.OnViolation == nil {
 		f.opts.OnViolation = func(err error) { t.Errorf("githubtest: %v", err) }
 	}
@@ -153,6 +177,7 @@ func New(t testing.TB, o Options) *Fake {
 	t.Cleanup(f.srv.Close)
 	// Route on the fake's own address instead of api.github.com.
 	doc.Servers = openapi3.Servers{{URL: f.srv.URL}}
+	multiSegmentPaths(doc)
 	if f.router, err = gorillamux.NewRouter(doc); err != nil {
 		t.Fatalf("githubtest: routing GitHub's OpenAPI subset: %v", err)
 	}
@@ -196,7 +221,8 @@ func (f *Fake) repo(fullName string, create bool) *repoState {
 	if !ok {
 		f.t.Fatalf("githubtest: repository %q is not owner/name", fullName)
 	}
-	r := &repoState{owner: owner, name: name}
+	r := &repoState{owner: owner, name: name, created: len(f.repos) + 1, Repository: Repository{DefaultBranch: "main"},
+		cveRequest: map[string]bool{}, files: map[string]string{}}
 	f.repos[key] = r
 	f.orgs[strings.ToLower(owner)] = true
 	return r
@@ -208,7 +234,11 @@ func (f *Fake) repo(fullName string, create bool) *repoState {
 func (f *Fake) SeedAdvisory(repo string, a Advisory) Advisory {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	r := f.repo(repo, true)
+	return f.store(f.repo(repo, true), a)
+}
+
+// store completes a with GitHub's defaults and keeps it in r.
+func (f *Fake) store(r *repoState, a Advisory) Advisory {
 	f.serial++
 	if a.GHSAID == "" {
 		a.GHSAID = ghsaFor(f.serial)
@@ -299,6 +329,21 @@ func (f *Fake) Advisory(repo, ghsa string) (Advisory, bool) {
 		return Advisory{}, false
 	}
 	return *a, true
+}
+
+// Advisories returns the repository's advisories, in creation order.
+func (f *Fake) Advisories(repo string) []Advisory {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r := f.repo(repo, false)
+	if r == nil {
+		return nil
+	}
+	out := make([]Advisory, 0, len(r.advisories))
+	for _, a := range r.advisories {
+		out = append(out, *a)
+	}
+	return out
 }
 
 func (f *Fake) find(repo, ghsa string) *Advisory {
@@ -439,8 +484,10 @@ func (f *Fake) answer(r *http.Request, body []byte, rec *Request) (int, http.Hea
 }
 
 // validateResponse checks the fake's own answer. A status the description
-// does not list is a violation, except for injected faults: GitHub sends
-// 429s and 5xx it does not document.
+// does not list is a violation, except for injected faults (GitHub sends
+// 429s and 5xx it does not document) and 404: GitHub answers 404 for a
+// resource that does not exist on every route, and some descriptions
+// (GET /orgs/{org}/repos) leave it out.
 func (f *Fake) validateResponse(in *openapi3filter.RequestValidationInput, status int, header http.Header, out any, injected bool) {
 	data, err := json.Marshal(out)
 	if err != nil {
@@ -455,7 +502,7 @@ func (f *Fake) validateResponse(in *openapi3filter.RequestValidationInput, statu
 		RequestValidationInput: in,
 		Status:                 status,
 		Header:                 h,
-		Options:                &openapi3filter.Options{IncludeResponseStatus: !injected, MultiError: true},
+		Options:                &openapi3filter.Options{IncludeResponseStatus: !injected && status != http.StatusNotFound, MultiError: true},
 	}
 	rin.SetBodyBytes(data)
 	if err := openapi3filter.ValidateResponse(context.Background(), rin); err != nil {

@@ -92,6 +92,13 @@ func TestValidationHasTeeth(t *testing.T) {
 		{"missing body", "PATCH", "/repos/acme/web/security-advisories/{ghsa}", ``, true, 422, "body"},
 		{"bad query parameter", "GET", "/repos/acme/web/security-advisories?state=bogus", ``, true, 422, "state"},
 		{"per_page above GitHub's maximum", "GET", "/repos/acme/web/security-advisories?per_page=500", ``, true, 422, "per_page"},
+		{"create with both severity and a CVSS vector", "POST", "/repos/acme/web/security-advisories", `{"summary":"s","description":"d","vulnerabilities":[],"severity":"high","cvss_vector_string":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}`, true, 422, "both severity and cvss_vector_string"},
+		{"create with an ecosystem GitHub does not know", "POST", "/repos/acme/web/security-advisories", `{"summary":"s","description":"d","vulnerabilities":[{"package":{"ecosystem":"npmjs","name":"x"}}]}`, true, 422, "ecosystem"},
+		{"create without a description", "POST", "/repos/acme/web/security-advisories", `{"summary":"s","vulnerabilities":[]}`, true, 422, "description"},
+		{"create with null vulnerabilities", "POST", "/repos/acme/web/security-advisories", `{"summary":"s","description":"d","vulnerabilities":null}`, true, 422, "vulnerabilities"},
+		{"create with a credit type GitHub does not know", "POST", "/repos/acme/web/security-advisories", `{"summary":"s","description":"d","vulnerabilities":[],"credits":[{"login":"eve","type":"hacker"}]}`, true, 422, "type"},
+		{"create with a field of the read model", "POST", "/repos/acme/web/security-advisories", `{"summary":"s","description":"d","vulnerabilities":[],"state":"draft"}`, true, 422, "state"},
+		{"org repositories of a type GitHub does not know", "GET", "/orgs/acme/repos?type=archived", ``, true, 422, "type"},
 		{"endpoint not in the description", "POST", "/repos/acme/web/security-advisories/{ghsa}/frobnicate", `{}`, true, 404, "not an operation"},
 		{"no token", "GET", "/repos/acme/web/security-advisories", ``, false, 401, "Authorization"},
 	}
@@ -110,6 +117,9 @@ func TestValidationHasTeeth(t *testing.T) {
 			}
 			if got, _ := f.Advisory("acme/web", a.GHSAID); got.State != "triage" {
 				t.Errorf("a refused request changed the advisory: state %q", got.State)
+			}
+			if n := len(f.Advisories("acme/web")); n != 1 {
+				t.Errorf("a refused request left %d advisories, want the seeded one", n)
 			}
 		})
 	}

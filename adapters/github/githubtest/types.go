@@ -140,3 +140,26 @@ func NewUser(login string) *User {
 
 // Ptr returns a pointer to v, for the nullable fields.
 func Ptr[T any](v T) *T { return &v }
+
+// Repository is what Fake.SeedRepo sets on a repository beyond its name.
+type Repository struct {
+	// Private repositories are listed only with type=all|private, and
+	// GitHub grants no CVE for their advisories.
+	Private bool
+	// Archived repositories are listed (with "archived": true).
+	Archived bool
+	// DefaultBranch, "main" unless set.
+	DefaultBranch string
+}
+
+// SBOMPackage is a dependency in a repository's dependency graph, seeded
+// with Fake.SeedSBOM.
+type SBOMPackage struct {
+	Name    string // as GitHub names it, e.g. "npm:lodash" or "lodash"
+	Version string
+	// PURL is the package URL, "pkg:npm/lodash@4.17.21"; empty for a
+	// package GitHub could not identify (it then has no externalRefs).
+	PURL string
+	// License is the SPDX license expression, if known.
+	License string
+}
