@@ -36,7 +36,68 @@ const OPERATIONS = [
   // GitHub App authentication: ghinstallation exchanges the app's JWT for
   // an installation token here.
   ["post", "/app/installations/{installation_id}/access_tokens"],
+  // Issue 10: publish an incident write-up as an issue carrying the
+  // incident label, created when missing.
+  ["get", "/repos/{owner}/{repo}/labels/{name}"],
+  ["post", "/repos/{owner}/{repo}/labels"],
+  ["post", "/repos/{owner}/{repo}/issues"],
 ];
+
+// GRAPHQL is not part of GitHub's REST description: POST /graphql (pinning
+// and unpinning an issue exist only there). It is written here by hand so
+// the fake routes it through the same checks: the envelope GitHub's GraphQL
+// endpoint takes ({query, variables}) and answers ({data, errors}). The
+// fake's handler checks the operation itself (mutation names, variables).
+const GRAPHQL = {
+  post: {
+    operationId: "graphql/query",
+    requestBody: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: {
+            type: "object",
+            required: ["query"],
+            additionalProperties: false,
+            properties: {
+              query: { type: "string", minLength: 1 },
+              variables: { type: "object", additionalProperties: true },
+              operationName: { type: "string" },
+            },
+          },
+        },
+      },
+    },
+    responses: {
+      200: {
+        description: "Response",
+        content: {
+          "application/json": {
+            schema: {
+              type: "object",
+              properties: {
+                data: { type: "object", nullable: true, additionalProperties: true },
+                errors: {
+                  type: "array",
+                  items: {
+                    type: "object",
+                    required: ["message"],
+                    properties: {
+                      type: { type: "string" },
+                      message: { type: "string" },
+                      path: { type: "array", items: {} },
+                      locations: { type: "array", items: { type: "object" } },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+};
 
 // WEBHOOK_SCHEMAS are components/schemas names of webhook payloads Vigil
 // receives; tests check their sample deliveries against them.
@@ -92,6 +153,7 @@ for (const [method, path] of OPERATIONS) {
   paths[path][method] = strip(item[method]);
   collectRefs(paths[path]);
 }
+paths["/graphql"] = GRAPHQL;
 for (const name of WEBHOOK_SCHEMAS) queue.push(`#/components/schemas/${name}`);
 
 while (queue.length > 0) {

@@ -140,6 +140,8 @@ var handlers = map[string]handler{
 	OpListOrgRepos:            (*Fake).listOrgRepos,
 	OpExportSBOM:              (*Fake).exportSBOM,
 	OpGetContent:              (*Fake).getContent,
+	// Issue 10 (issues.go): incident write-ups as pinned issues.
+	OpGetLabel: (*Fake).getLabel, OpCreateLabel: (*Fake).createLabel, OpCreateIssue: (*Fake).createIssue, OpGraphQL: (*Fake).graphql,
 }
 
 // New starts a fake GitHub for the test and stops it when the test ends.
