@@ -58,8 +58,10 @@ type Config struct {
 	Matrix Matrix `yaml:"matrix"`
 	// Reports configures report intake and triage.
 	Reports Reports `yaml:"reports"`
-	Email   Email   `yaml:"email"` // the security mailbox and outbound mail (email.go)
-	GitHub  GitHub  `yaml:"github"`
+	// Reminders configures remediation reminders to maintainers.
+	Reminders Reminders `yaml:"reminders"`
+	Email     Email     `yaml:"email"` // the security mailbox and outbound mail (email.go)
+	GitHub    GitHub    `yaml:"github"`
 }
 
 // Slack configures the Slack adapter.

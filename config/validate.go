@@ -43,6 +43,7 @@ func validate(c *Config, report func(key, msg string)) {
 	validateMatrix(c, report)
 	validateDuty(c, report)
 	validateReports(c, report)
+	validateReminders(c, report)
 	validateEmail(c, report)
 	validateGitHub(c, report)
 }

@@ -91,6 +91,15 @@ github:
 	if strings.Contains(console.String(), "acme/docs (") {
 		t.Error("acme/docs listed as depending on lodash")
 	}
+	// The maintainer told of the advisory is reminded a quarter later
+	// (Medium), until it is fixed.
+	say("/sec remind list", ":advance 92d")
+	waitFor(t, "the quarterly reminder", func() bool {
+		return strings.Contains(console.String(), "== Unfixed vulnerabilities (1) ==")
+	})
+	if !strings.Contains(console.String(), "@carol — VIG-2026-1 acme/web (Medium): next") {
+		t.Error("remind list does not show carol's reminder")
+	}
 	if v := gh.Violations(); len(v) != 0 {
 		t.Errorf("requests GitHub would reject: %v", v)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/vigil-sec/vigil/commands/core"
 	"github.com/vigil-sec/vigil/commands/cvss"
 	"github.com/vigil-sec/vigil/commands/duty"
+	"github.com/vigil-sec/vigil/commands/remind"
 	"github.com/vigil-sec/vigil/commands/report"
 	"github.com/vigil-sec/vigil/config"
 )
@@ -44,7 +45,12 @@ func registerCommands(e *bot.Engine, cfg *config.Config) (*features, error) {
 	if _, err := cvss.Register(e, cvss.Options{OnScored: reports.StoreScore}); err != nil {
 		return nil, err
 	}
-	advs, err := advisory.Register(e, advisory.Options{Reports: reports, Organizations: cfg.GitHub.Organizations})
+	rem, err := remind.Register(e, reminderOptions(cfg, reports))
+	if err != nil {
+		return nil, err
+	}
+	// Maintainers told of an advisory are reminded until it is fixed.
+	advs, err := advisory.Register(e, advisory.Options{Reports: reports, Organizations: cfg.GitHub.Organizations, OnNotified: rem.Track})
 	if err != nil {
 		return nil, err
 	}
@@ -62,6 +68,20 @@ func reportOptions(cfg *config.Config, d *duty.Duty) report.Options {
 	}
 	for _, op := range cfg.Reports.Operators {
 		o.Operators = append(o.Operators, report.Operator{Name: op.Name, Domain: op.Domain, Contact: op.Contact})
+	}
+	return o
+}
+
+func reminderOptions(cfg *config.Config, reports *report.Reports) remind.Options {
+	o := remind.Options{
+		Reports:    reports,
+		Cadence:    map[string]time.Duration{},
+		Window:     time.Duration(cfg.Reminders.Window),
+		QuietFrom:  cfg.Reminders.QuietFrom,
+		QuietUntil: cfg.Reminders.QuietUntil,
+	}
+	for sev, d := range cfg.Reminders.Cadence.Periods() {
+		o.Cadence[sev] = time.Duration(d)
 	}
 	return o
 }

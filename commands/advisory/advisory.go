@@ -90,6 +90,9 @@ type Options struct {
 	Organizations []string
 	// CVEPoll is how often an awaited CVE id is looked for (1h).
 	CVEPoll time.Duration
+	// OnNotified is told which maintainers were notified of an advisory
+	// (reminders start one period later).
+	OnNotified func(ctx context.Context, reportID, repo, ghsa, url string, maintainers []string, at time.Time) error
 }
 
 // Advisories is the feature.
@@ -354,6 +357,15 @@ func (a *Advisories) notifyMaintainers(ctx context.Context, rep *report.Report, 
 	sort.Strings(told)
 	if err := a.o.Reports.Tick(ctx, rep.ID, "notify", by); err != nil {
 		return err
+	}
+	if a.o.OnNotified != nil && len(told) > 0 {
+		names := make([]string, len(told))
+		for i, n := range told {
+			names[i] = strings.TrimPrefix(n, "@")
+		}
+		if err := a.o.OnNotified(ctx, rep.ID, repo, created.GHSA, created.URL, names, a.e.Clock().Now()); err != nil {
+			return err
+		}
 	}
 	return a.say(ctx, rep, "notify:"+repo+":done", fmt.Sprintf("Maintainers of %s notified: %s.", repo, strings.Join(told, ", ")))
 }

@@ -80,7 +80,15 @@ type Reports struct {
 	o          Options
 	mailer     intake.Mailer
 	advisories AdvisoryStates
+	watchers   []Watcher
 }
+
+// Watcher is told when a report's effective severity or state changed,
+// after the change is stored (reminders re-plan, stop when released).
+type Watcher func(ctx context.Context, before, after *Report) error
+
+// Watch registers a watcher. Register watchers at start, before events flow.
+func (r *Reports) Watch(w Watcher) { r.watchers = append(r.watchers, w) }
 
 var _ intake.Sink = (*Reports)(nil)
 
@@ -158,6 +166,8 @@ func (r *Reports) update(ctx context.Context, id string, change func(rep *Report
 		if err != nil {
 			return nil, err
 		}
+		before := *rep
+		before.Adjudications = append([]Adjudication(nil), rep.Adjudications...)
 		if err := change(rep); err != nil {
 			return nil, err
 		}
@@ -175,6 +185,13 @@ func (r *Reports) update(ctx context.Context, id string, change func(rep *Report
 		if !rep.open() {
 			if err := r.e.Store().SetRemove(ctx, openSet, rep.ID); err != nil {
 				return nil, err
+			}
+		}
+		if before.State != rep.State || before.EffectiveSeverity() != rep.EffectiveSeverity() {
+			for _, w := range r.watchers {
+				if err := w(ctx, &before, rep); err != nil {
+					return rep, fmt.Errorf("report %s changed, but a follower failed: %w", rep.ID, err)
+				}
 			}
 		}
 		return rep, nil
