@@ -177,15 +177,11 @@ func (fr *formRunner) save(ctx context.Context, s FormSession, expect int64) err
 }
 
 func (fr *formRunner) load(ctx context.Context, id string) (FormSession, int64, error) {
-	doc, err := fr.engine.store.Get(ctx, formCollection, id)
+	s, version, err := store.GetJSON[FormSession](ctx, fr.engine.store, formCollection, id)
 	if err != nil {
 		return FormSession{}, 0, err
 	}
-	var s FormSession
-	if err := json.Unmarshal(doc.Data, &s); err != nil {
-		return FormSession{}, 0, fmt.Errorf("form session %s: %w: %v", id, store.ErrCorrupt, err)
-	}
-	return s, doc.Version, nil
+	return *s, version, nil
 }
 
 // ask shows the current question.

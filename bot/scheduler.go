@@ -99,15 +99,11 @@ func (s *Scheduler) Cancel(ctx context.Context, id string) error {
 
 // Get returns a scheduled job.
 func (s *Scheduler) Get(ctx context.Context, id string) (Job, error) {
-	doc, err := s.store.Get(ctx, jobCollection, id)
+	j, _, err := store.GetJSON[Job](ctx, s.store, jobCollection, id)
 	if err != nil {
 		return Job{}, fmt.Errorf("job %s: %w", id, err)
 	}
-	var j Job
-	if err := json.Unmarshal(doc.Data, &j); err != nil {
-		return Job{}, fmt.Errorf("job %s: %w: %v", id, store.ErrCorrupt, err)
-	}
-	return j, nil
+	return *j, nil
 }
 
 // Pending lists up to limit scheduled jobs in due order.

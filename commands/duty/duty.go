@@ -245,15 +245,7 @@ func slicesEqual(a, b []string) bool {
 // ---- storage ----
 
 func (d *Duty) load(ctx context.Context, name string) (*Rotation, int64, error) {
-	doc, err := d.e.Store().Get(ctx, collection, name)
-	if err != nil {
-		return nil, 0, err
-	}
-	var r Rotation
-	if err := json.Unmarshal(doc.Data, &r); err != nil {
-		return nil, 0, fmt.Errorf("rotation %s: %w: %v", name, store.ErrCorrupt, err)
-	}
-	return &r, doc.Version, nil
+	return store.GetJSON[Rotation](ctx, d.e.Store(), collection, name)
 }
 
 func (d *Duty) list(ctx context.Context) ([]*Rotation, error) {

@@ -14,7 +14,6 @@ package remind
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -152,23 +151,11 @@ func (r *Reminders) period(severity string) time.Duration {
 // ---- storage ----
 
 func (r *Reminders) load(ctx context.Context, key string) (*item, int64, error) {
-	doc, err := r.e.Store().Get(ctx, itemColl, key)
-	if err != nil {
-		return nil, 0, err
-	}
-	var it item
-	if err := json.Unmarshal(doc.Data, &it); err != nil {
-		return nil, 0, fmt.Errorf("reminder %s: %w: %v", key, store.ErrCorrupt, err)
-	}
-	return &it, doc.Version, nil
+	return store.GetJSON[item](ctx, r.e.Store(), itemColl, key)
 }
 
 func (r *Reminders) save(ctx context.Context, it *item, version int64) error {
-	data, err := json.Marshal(it)
-	if err != nil {
-		return err
-	}
-	if _, err := r.e.Store().Put(ctx, itemColl, it.Key, data, version); err != nil {
+	if _, err := store.PutJSON(ctx, r.e.Store(), itemColl, it.Key, it, version); err != nil {
 		return fmt.Errorf("save reminder %s: %w", it.Key, err)
 	}
 	return r.e.Store().Schedule(ctx, maintainerQueue(it.Maintainer), it.Key, it.due())

@@ -145,18 +145,11 @@ func (r *Reports) SetAdvisories(a AdvisoryStates) { r.advisories = a }
 // ---- storage ----
 
 func (r *Reports) load(ctx context.Context, id string) (*Report, int64, error) {
-	doc, err := r.e.Store().Get(ctx, reportColl, strings.ToUpper(id))
+	rep, version, err := store.GetJSON[Report](ctx, r.e.Store(), reportColl, strings.ToUpper(id))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, 0, bot.Usagef("there is no report %s", strings.ToUpper(id))
 	}
-	if err != nil {
-		return nil, 0, err
-	}
-	var rep Report
-	if err := json.Unmarshal(doc.Data, &rep); err != nil {
-		return nil, 0, fmt.Errorf("report %s: %w: %v", id, store.ErrCorrupt, err)
-	}
-	return &rep, doc.Version, nil
+	return rep, version, err
 }
 
 // update changes a report with compare-and-swap, retrying on conflict.
