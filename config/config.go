@@ -62,6 +62,7 @@ type Config struct {
 	Reminders Reminders `yaml:"reminders"`
 	Email     Email     `yaml:"email"` // the security mailbox and outbound mail (email.go)
 	GitHub    GitHub    `yaml:"github"`
+	Incidents Incidents `yaml:"incidents"`
 }
 
 // Slack configures the Slack adapter.

@@ -46,6 +46,7 @@ func validate(c *Config, report func(key, msg string)) {
 	validateReminders(c, report)
 	validateEmail(c, report)
 	validateGitHub(c, report)
+	validateIncidents(c, report)
 }
 
 // validateSlack checks the secrets each mode needs. Messages name keys and

@@ -70,6 +70,27 @@ type Adapter struct {
 	as       bot.UserRef
 	nextID   int
 	lastBtns []bot.Button
+	// recent are the last messages in the room, typed or printed, newest
+	// last, for ":react N EMOJI".
+	recent []recentMsg
+}
+
+// recentMsg is a message ":react" can name.
+type recentMsg struct {
+	ref    bot.MessageRef
+	thread string
+	text   string
+}
+
+// maxRecent bounds the messages ":react" reaches back to.
+const maxRecent = 50
+
+// remember keeps a room message for ":react"; a.mu must be held.
+func (a *Adapter) remember(m recentMsg) {
+	a.recent = append(a.recent, m)
+	if len(a.recent) > maxRecent {
+		a.recent = a.recent[len(a.recent)-maxRecent:]
+	}
 }
 
 var _ bot.Adapter = (*Adapter)(nil)
@@ -148,6 +169,13 @@ func (a *Adapter) handleLine(ctx context.Context, line string) bool {
 		ev.Kind, ev.Text = bot.EventCommand, text
 	} else {
 		ev.Kind, ev.Text = bot.EventMessage, line
+		// Typed messages get ids as printed ones do, so a reaction can
+		// name them (the war-room timeline keeps them by id).
+		a.mu.Lock()
+		a.nextID++
+		ev.Message = bot.MessageRef{Room: bot.ConsoleRoom, ID: fmt.Sprintf("m%d", a.nextID)}
+		a.remember(recentMsg{ref: ev.Message, text: line})
+		a.mu.Unlock()
 	}
 	a.dispatch(ctx, ev)
 	return false
@@ -185,6 +213,7 @@ const metaHelp = `Console commands:
   :now              show the clock
   :as NAME          speak as another person from the directory
   :press N          press button N of the last message with buttons
+  :react N EMOJI    react to the N-th last message (1 = the last), e.g. :react 2 📌
   :help             this list
   :quit             leave (end of input does too)
 Any other line is an ordinary message (answers to a form go here).`
@@ -216,6 +245,8 @@ func (a *Adapter) meta(ctx context.Context, line string) bool {
 		a.printf("now speaking as %s\n", name)
 	case ":press":
 		a.press(ctx, arg)
+	case ":react":
+		a.react(ctx, arg)
 	default:
 		a.printf("unknown console command %s; try :help\n", word)
 	}
@@ -268,6 +299,28 @@ func (a *Adapter) press(ctx context.Context, arg string) {
 	})
 }
 
+// react sends a reaction to one of the recent room messages. The event
+// carries the message's text too: the console knows it, and a feature can
+// then record a message of Vigil's own that it never saw as an event.
+func (a *Adapter) react(ctx context.Context, arg string) {
+	nArg, emoji, _ := strings.Cut(arg, " ")
+	emoji = strings.TrimSpace(emoji)
+	a.mu.Lock()
+	recent := a.recent
+	a.mu.Unlock()
+	n, err := strconv.Atoi(nArg)
+	if err != nil || n < 1 || n > len(recent) || emoji == "" {
+		a.printf("usage: :react N EMOJI, with N from 1 (the last message) to %d\n", len(recent))
+		return
+	}
+	m := recent[len(recent)-n]
+	ev := bot.Event{Kind: bot.EventReaction, Room: bot.ConsoleRoom, User: a.speaker(), Message: m.ref, Reaction: emoji, Text: m.text, Prefix: "/sec"}
+	if m.thread != "" {
+		ev.Thread = bot.ThreadRef{Room: bot.ConsoleRoom, ID: m.thread}
+	}
+	a.dispatch(ctx, ev)
+}
+
 var durationPart = regexp.MustCompile(`(\d+)(w|d|h|m|s)`)
 
 // ParseDuration reads durations with weeks and days as well: "1w2d",
@@ -318,6 +371,9 @@ func (a *Adapter) Send(_ context.Context, to bot.Destination, msg bot.Message) (
 	id := fmt.Sprintf("m%d", a.nextID)
 	if len(msg.Buttons) > 0 {
 		a.lastBtns = msg.Buttons
+	}
+	if !to.IsDM() {
+		a.remember(recentMsg{ref: bot.MessageRef{Room: bot.ConsoleRoom, ID: id}, thread: to.Thread.ID, text: msg.Plain()})
 	}
 	fmt.Fprint(a.out, Render(to, msg, a.color))
 	return bot.MessageRef{Room: bot.ConsoleRoom, ID: id}, nil

@@ -1,0 +1,482 @@
+package incident
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigil-sec/vigil/bot"
+)
+
+var idFlag = bot.FlagSpec{Name: "id", Value: "INC-ID", Help: "the incident (default: the war room you are in, or the one open incident)"}
+
+func (inc *Incidents) command() *bot.Command {
+	team := teamRoles
+	return &bot.Command{
+		Name:    "incident",
+		Summary: "war rooms, the timeline and the public write-up of security incidents",
+		Help: "An incident gets a war-room thread in the private room with a status header. React " + inc.o.PinReaction +
+			" to a message in it to put it on the timeline, " + inc.o.EvidenceReaction + " to keep it as evidence.",
+		Roles: team,
+		Sub: []*bot.Command{
+			{Name: "start", Summary: "open a war room and lead it", Usage: `"TITLE"`, Roles: team, MinArgs: 1, MaxArgs: -1,
+				Flags:    []bot.FlagSpec{{Name: "room", Bool: true, Help: "a new private room (not available yet: the war room is a thread)"}},
+				Examples: []string{`/sec incident start "Leaked deploy token"`}, Run: inc.runStart},
+			{Name: "list", Summary: "incidents, open first", Roles: team, Run: inc.runList},
+			{Name: "role", Summary: "name the lead, scribe or comms", Usage: "lead|scribe|comms @person", Roles: team, MinArgs: 2, MaxArgs: 2,
+				Flags: []bot.FlagSpec{idFlag}, Run: inc.runRole},
+			{Name: "status", Summary: "set the status line of the header", Usage: `"TEXT"`, Roles: team, MinArgs: 1, MaxArgs: -1,
+				Flags: []bot.FlagSpec{idFlag}, Run: inc.runStatus},
+			{Name: "log", Summary: "add a timeline entry by hand", Usage: `"TEXT" [--at TIME] [--evidence]`, Roles: team, MinArgs: 1, MaxArgs: -1,
+				Flags: []bot.FlagSpec{idFlag, {Name: "at", Value: "TIME", Help: "when it happened: 14:05, \"2026-01-05 14:05\" (your time zone, else UTC) or RFC 3339"},
+					{Name: "evidence", Bool: true, Help: "keep it as evidence"}},
+				Examples: []string{`/sec incident log "token revoked" --at 14:05`}, Run: inc.runLog},
+			{Name: "entry", Summary: "correct or remove a timeline entry", Usage: `N "TEXT" | N --remove`, Roles: team, MinArgs: 1, MaxArgs: -1,
+				Flags: []bot.FlagSpec{idFlag, {Name: "remove", Bool: true, Help: "take it off the record"}}, Run: inc.runEntry},
+			{Name: "timeline", Summary: "the timeline so far", Roles: team, Flags: []bot.FlagSpec{idFlag}, Run: inc.runTimeline},
+			{Name: "evidence", Summary: "the evidence kept", Roles: team, Flags: []bot.FlagSpec{idFlag}, Run: inc.runEvidence},
+			{Name: "resolve", Summary: "record the end of the incident", Roles: team, Flags: []bot.FlagSpec{idFlag}, Run: inc.runResolve},
+			{Name: "writeup", Summary: "preview the public write-up", Roles: team, Flags: []bot.FlagSpec{idFlag}, Run: inc.runWriteup,
+				Sub: []*bot.Command{
+					{Name: "edit", Summary: "replace one section", Usage: `tldr|summary|timeline|references|evidence "TEXT"`, Roles: team, MinArgs: 2, MaxArgs: -1,
+						Flags: []bot.FlagSpec{idFlag}, Run: inc.runWriteupEdit},
+					{Name: "authors", Summary: "who signs the write-up", Usage: "@a,@b", Roles: team, MinArgs: 1, MaxArgs: 1,
+						Flags: []bot.FlagSpec{idFlag}, Run: inc.runAuthors},
+				}},
+			{Name: "publish", Summary: "publish the write-up as a pinned GitHub issue (after the scan and a confirmation)", Roles: team,
+				Flags: []bot.FlagSpec{idFlag, {Name: "confirm", Bool: true, Help: "publish the write-up whose scan was shown"}}, Run: inc.runPublish},
+			{Name: "unpin", Summary: "unpin the published issue (no sooner than three days after resolution)", Roles: team,
+				Flags: []bot.FlagSpec{idFlag}, Run: inc.runUnpinNow},
+		},
+	}
+}
+
+// target finds the incident a command is about: --id, else the war room
+// the command was given in, else the one open incident, else the latest.
+func (inc *Incidents) target(ctx context.Context, req *bot.Request) (*Incident, error) {
+	if id, ok := req.Flags.Lookup("id"); ok {
+		in, _, err := inc.load(ctx, strings.ToUpper(strings.TrimSpace(id)))
+		return in, err
+	}
+	if !req.Event.Thread.IsZero() {
+		ids, err := inc.e.Store().List(ctx, coll)
+		if err != nil {
+			return nil, fmt.Errorf("incidents: %w", err)
+		}
+		for _, id := range ids {
+			ref, ok, err := inc.e.Outbox().PostedRef(ctx, rootID(id))
+			if err != nil {
+				return nil, err
+			}
+			if ok && ref.Room == req.Event.Room && ref.ID == req.Event.Thread.ID {
+				in, _, err := inc.load(ctx, id)
+				return in, err
+			}
+		}
+	}
+	open, err := inc.openIncidents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	switch len(open) {
+	case 1:
+		return open[0], nil
+	case 0:
+		all, err := inc.all(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if len(all) == 0 {
+			return nil, bot.Noticef("There is no incident yet (`%s incident start \"TITLE\"`).", req.Prefix())
+		}
+		return all[0], nil
+	}
+	ids := make([]string, len(open))
+	for i, in := range open {
+		ids[i] = in.ID
+	}
+	sort.Strings(ids)
+	return nil, bot.Usagef("several incidents are open (%s): say which with --id, or speak in its war room", strings.Join(ids, ", "))
+}
+
+// all lists every incident, newest first.
+func (inc *Incidents) all(ctx context.Context) ([]*Incident, error) {
+	ids, err := inc.e.Store().List(ctx, coll)
+	if err != nil {
+		return nil, fmt.Errorf("incidents: %w", err)
+	}
+	var out []*Incident
+	for _, id := range ids {
+		in, _, err := inc.load(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, in)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Started.After(out[j].Started) })
+	return out, nil
+}
+
+func (inc *Incidents) reply(ctx context.Context, req *bot.Request, msg bot.Message) error {
+	msg.Sensitive = true
+	_, err := req.Reply(ctx, msg)
+	return err
+}
+
+func (inc *Incidents) replyf(ctx context.Context, req *bot.Request, format string, args ...any) error {
+	return inc.reply(ctx, req, bot.Message{Text: fmt.Sprintf(format, args...)})
+}
+
+func (inc *Incidents) runStart(ctx context.Context, req *bot.Request) error {
+	if req.Flags.Has("room") {
+		return bot.Noticef("`--room` is not available: Vigil's chat adapters cannot create rooms yet, so the war room is a thread in the private room. Start it without `--room`.")
+	}
+	title := strings.TrimSpace(strings.Join(req.Args, " "))
+	if title == "" {
+		return bot.Usagef("an incident needs a title")
+	}
+	room := req.Event.Room
+	if req.Event.DM || !inc.e.IsPrivate(room) {
+		to, ok := inc.e.SecurityRoom(req.Event.Room.Adapter)
+		if !ok {
+			return bot.Noticef("There is no private security room to open the war room in (`rooms:` in the configuration).")
+		}
+		room = to.Room
+	}
+	now := req.Now()
+	id, err := inc.nextID(ctx, now.UTC().Year())
+	if err != nil {
+		return err
+	}
+	in := &Incident{ID: id, Title: title, State: stateOpen, Room: room, Started: now, StartedBy: req.Actor(),
+		Roles: map[string]string{"lead": req.Actor()}, Headers: 1}
+	in.Authors = []string{req.Actor()}
+	data, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	if _, err := inc.e.Store().Put(ctx, coll, id, data, 0); err != nil {
+		return fmt.Errorf("save incident %s: %w", id, err)
+	}
+	if err := inc.e.Store().SetAdd(ctx, openSet, id); err != nil {
+		return fmt.Errorf("incident %s: %w", id, err)
+	}
+	if err := req.Record(ctx, "incident.start", id, title); err != nil {
+		return err
+	}
+	if err := inc.postHeader(ctx, in); err != nil {
+		return err
+	}
+	return inc.replyf(ctx, req, "Incident %s opened; its war room is the thread under the status header. @%s leads.", id, in.Roles["lead"])
+}
+
+func (inc *Incidents) runList(ctx context.Context, req *bot.Request) error {
+	all, err := inc.all(ctx)
+	if err != nil {
+		return err
+	}
+	if len(all) == 0 {
+		return inc.replyf(ctx, req, "No incidents.")
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].State == stateOpen && all[j].State != stateOpen })
+	var b strings.Builder
+	for _, in := range all {
+		fmt.Fprintf(&b, "%s %s (%s since %s, lead @%s)", in.ID, in.Title, in.State, stamp(in.Started, true), in.Roles["lead"])
+		if in.Issue != nil {
+			fmt.Fprintf(&b, " <%s|published>", in.Issue.URL)
+		}
+		b.WriteByte('\n')
+	}
+	return inc.reply(ctx, req, bot.Message{Header: "Incidents", Text: strings.TrimRight(b.String(), "\n")})
+}
+
+func (inc *Incidents) person(arg string) (string, error) {
+	name := strings.ToLower(strings.TrimPrefix(strings.TrimSpace(arg), "@"))
+	if _, ok := inc.e.Directory().ByName(name); !ok {
+		return "", bot.Usagef("there is no @%s in the people directory", name)
+	}
+	return name, nil
+}
+
+func (inc *Incidents) runRole(ctx context.Context, req *bot.Request) error {
+	role := strings.ToLower(req.Args[0])
+	if !slices.Contains(roleNames, role) {
+		return bot.Usagef("the roles are %s, not %q", strings.Join(roleNames, ", "), req.Args[0])
+	}
+	who, err := inc.person(req.Args[1])
+	if err != nil {
+		return err
+	}
+	in, err := inc.target(ctx, req)
+	if err != nil {
+		return err
+	}
+	if in.Roles[role] == who {
+		return bot.Noticef("@%s is already %s of %s.", who, role, in.ID)
+	}
+	in, err = inc.changeHeader(ctx, in.ID, func(in *Incident) error {
+		in.Roles[role] = who
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := req.Record(ctx, "incident.role", in.ID, role+" @"+who); err != nil {
+		return err
+	}
+	return inc.replyf(ctx, req, "@%s is now %s of %s.", who, role, in.ID)
+}
+
+func (inc *Incidents) runStatus(ctx context.Context, req *bot.Request) error {
+	text := strings.TrimSpace(strings.Join(req.Args, " "))
+	in, err := inc.target(ctx, req)
+	if err != nil {
+		return err
+	}
+	in, err = inc.changeHeader(ctx, in.ID, func(in *Incident) error {
+		in.Status = text
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := req.Record(ctx, "incident.status", in.ID, text); err != nil {
+		return err
+	}
+	return inc.replyf(ctx, req, "Status of %s updated; the new header is in the war room.", in.ID)
+}
+
+// parseAt reads --at: RFC 3339, "2006-01-02 15:04", or "15:04" today, in
+// the person's time zone (UTC when the directory has none).
+func parseAt(s string, now time.Time, p *bot.Person) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	loc := time.UTC
+	if p != nil && p.Timezone != "" {
+		if l, err := time.LoadLocation(p.Timezone); err == nil {
+			loc = l
+		}
+	}
+	if t, err := time.ParseInLocation("2006-01-02 15:04", s, loc); err == nil {
+		return t, nil
+	}
+	if t, err := time.ParseInLocation("15:04", s, loc); err == nil {
+		local := now.In(loc)
+		return time.Date(local.Year(), local.Month(), local.Day(), t.Hour(), t.Minute(), 0, 0, loc), nil
+	}
+	return time.Time{}, bot.Usagef("--at %q: use 14:05, \"2026-01-05 14:05\" or an RFC 3339 time", s)
+}
+
+func (inc *Incidents) runLog(ctx context.Context, req *bot.Request) error {
+	text := strings.TrimSpace(strings.Join(req.Args, " "))
+	at := req.Now()
+	if v, ok := req.Flags.Lookup("at"); ok {
+		t, err := parseAt(v, req.Now(), req.Person)
+		if err != nil {
+			return err
+		}
+		if t.After(req.Now()) {
+			return bot.Usagef("--at %s is in the future", v)
+		}
+		at = t
+	}
+	in, err := inc.target(ctx, req)
+	if err != nil {
+		return err
+	}
+	var n int
+	in, err = inc.update(ctx, in.ID, func(in *Incident) error {
+		n = len(in.Entries) + 1
+		in.Entries = append(in.Entries, Entry{N: n, At: at, Author: req.Actor(), Text: text, Evidence: req.Flags.Has("evidence"), Logged: req.Now(), By: req.Actor()})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	what := "Timeline"
+	if req.Flags.Has("evidence") {
+		what = "Evidence"
+	}
+	return inc.replyf(ctx, req, "%s #%d of %s at %s: %s", what, n, in.ID, stamp(at, true), text)
+}
+
+func (inc *Incidents) runEntry(ctx context.Context, req *bot.Request) error {
+	n, err := strconv.Atoi(strings.TrimPrefix(req.Args[0], "#"))
+	if err != nil {
+		return bot.Usagef("%q is not an entry number", req.Args[0])
+	}
+	text := strings.TrimSpace(strings.Join(req.Args[1:], " "))
+	remove := req.Flags.Has("remove")
+	if remove == (text != "") {
+		return bot.Usagef("give the corrected text or --remove")
+	}
+	in, err := inc.target(ctx, req)
+	if err != nil {
+		return err
+	}
+	in, err = inc.update(ctx, in.ID, func(in *Incident) error {
+		for i := range in.Entries {
+			if in.Entries[i].N == n && !in.Entries[i].Removed {
+				if remove {
+					in.Entries[i].Removed = true
+				} else {
+					in.Entries[i].Text, in.Entries[i].Edited = text, true
+				}
+				return nil
+			}
+		}
+		return bot.Noticef("%s has no entry #%d.", in.ID, n)
+	})
+	if err != nil {
+		return err
+	}
+	if err := req.Record(ctx, "incident.entry", in.ID, fmt.Sprintf("#%d removed=%v", n, remove)); err != nil {
+		return err
+	}
+	if remove {
+		return inc.replyf(ctx, req, "Entry #%d of %s removed.", n, in.ID)
+	}
+	return inc.replyf(ctx, req, "Entry #%d of %s corrected.", n, in.ID)
+}
+
+// entries returns the live entries of one kind, in time order.
+func entries(in *Incident, evidence bool) []Entry {
+	var out []Entry
+	for _, e := range in.Entries {
+		if !e.Removed && e.Evidence == evidence {
+			out = append(out, e)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	return out
+}
+
+// severalDays reports whether the times span more than one UTC day (then
+// every line shows its date).
+func severalDays(times ...time.Time) bool {
+	day := ""
+	for _, t := range times {
+		d := t.UTC().Format("2006-01-02")
+		if day != "" && d != day {
+			return true
+		}
+		day = d
+	}
+	return false
+}
+
+func entryTimes(in *Incident, es []Entry) []time.Time {
+	ts := []time.Time{in.Started}
+	for _, e := range es {
+		ts = append(ts, e.At)
+	}
+	return ts
+}
+
+func (inc *Incidents) runTimeline(ctx context.Context, req *bot.Request) error {
+	in, err := inc.target(ctx, req)
+	if err != nil {
+		return err
+	}
+	es := entries(in, false)
+	if len(es) == 0 {
+		return inc.replyf(ctx, req, "The timeline of %s is empty: react %s to a message in the war room, or `%s incident log \"TEXT\"`.", in.ID, inc.o.PinReaction, req.Prefix())
+	}
+	dates := severalDays(entryTimes(in, es)...)
+	var b strings.Builder
+	if !dates {
+		fmt.Fprintf(&b, "%s (UTC)\n", in.Started.UTC().Format("Mon 2006-01-02"))
+	}
+	for _, e := range es {
+		fmt.Fprintf(&b, "#%d %s @%s: %s", e.N, stamp(e.At, dates), e.Author, e.Text)
+		if e.Edited {
+			b.WriteString(" (edited)")
+		}
+		b.WriteByte('\n')
+	}
+	return inc.reply(ctx, req, bot.Message{Header: "Timeline of " + in.ID, Text: strings.TrimRight(b.String(), "\n")})
+}
+
+// evidenceWarning goes with every list of evidence.
+const evidenceWarning = "⚠️ Evidence is published with the write-up: it must hold no user data and no secrets (tokens, keys, passwords, personal addresses). Redact before you keep it."
+
+func (inc *Incidents) runEvidence(ctx context.Context, req *bot.Request) error {
+	in, err := inc.target(ctx, req)
+	if err != nil {
+		return err
+	}
+	es := entries(in, true)
+	var b strings.Builder
+	for _, e := range es {
+		fmt.Fprintf(&b, "#%d %s @%s: %s\n", e.N, stamp(e.At, true), e.Author, e.Text)
+	}
+	if len(es) == 0 {
+		fmt.Fprintf(&b, "No evidence yet: react %s to a message in the war room, or `%s incident log \"TEXT\" --evidence`.\n", inc.o.EvidenceReaction, req.Prefix())
+	}
+	return inc.reply(ctx, req, bot.Message{Header: "Evidence of " + in.ID, Text: strings.TrimRight(b.String(), "\n"), Context: evidenceWarning})
+}
+
+func (inc *Incidents) runResolve(ctx context.Context, req *bot.Request) error {
+	in, err := inc.target(ctx, req)
+	if err != nil {
+		return err
+	}
+	if in.State == stateResolved {
+		return bot.Noticef("%s was resolved at %s.", in.ID, stamp(in.Resolved, true))
+	}
+	in, err = inc.changeHeader(ctx, in.ID, func(in *Incident) error {
+		if in.State == stateResolved {
+			return bot.Noticef("%s was resolved at %s.", in.ID, stamp(in.Resolved, true))
+		}
+		in.State, in.Resolved, in.ResolvedBy = stateResolved, req.Now(), req.Actor()
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := inc.e.Store().SetRemove(ctx, openSet, in.ID); err != nil {
+		return fmt.Errorf("incident %s: %w", in.ID, err)
+	}
+	if err := req.Record(ctx, "incident.resolve", in.ID, ""); err != nil {
+		return err
+	}
+	return inc.replyf(ctx, req, "%s resolved after %s. Next: `%s incident writeup` to preview the public write-up.", in.ID, duration(in.Resolved.Sub(in.Started)), req.Prefix())
+}
+
+func (inc *Incidents) runAuthors(ctx context.Context, req *bot.Request) error {
+	var names []string
+	for _, part := range strings.Split(req.Args[0], ",") {
+		if strings.TrimSpace(part) == "" {
+			continue
+		}
+		name, err := inc.person(part)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return bot.Usagef("name at least one author")
+	}
+	in, err := inc.target(ctx, req)
+	if err != nil {
+		return err
+	}
+	in, err = inc.update(ctx, in.ID, func(in *Incident) error {
+		in.Authors = names
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return inc.replyf(ctx, req, "Authors of the %s write-up: @%s.", in.ID, strings.Join(names, ", @"))
+}

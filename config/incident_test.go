@@ -1,0 +1,41 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestIncidentsValidation(t *testing.T) {
+	c := *Default()
+	c.Incidents = Incidents{Repository: "not a repo", PinnedFor: Duration(48 * time.Hour), Label: "a,b", PinReaction: ":pushpin:", EvidenceReaction: "pushpin"}
+	var got []string
+	validateIncidents(&c, func(key, msg string) { got = append(got, key+": "+msg) })
+	all := strings.Join(got, "\n")
+	for _, w := range []string{"incidents.repository", "incidents.pinned_for", "incidents.label", "incidents.evidence_reaction"} {
+		if !strings.Contains(all, w) {
+			t.Errorf("no problem reported for %s:\n%s", w, all)
+		}
+	}
+	c.Incidents = Incidents{Repository: "acme/security", PinnedFor: Duration(72 * time.Hour)}
+	got = nil
+	validateIncidents(&c, func(key, msg string) { got = append(got, key+": "+msg) })
+	if len(got) != 0 {
+		t.Errorf("a good section was refused: %v", got)
+	}
+}
+
+func TestIncidentsRepositoryFromEnv(t *testing.T) {
+	c, err := Load("", func(k string) (string, bool) {
+		if k == "VIGIL_INCIDENTS_REPOSITORY" {
+			return "acme/security", true
+		}
+		return "", false
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Incidents.Repository != "acme/security" {
+		t.Errorf("repository %q", c.Incidents.Repository)
+	}
+}
