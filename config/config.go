@@ -63,6 +63,7 @@ type Config struct {
 	Email     Email     `yaml:"email"` // the security mailbox and outbound mail (email.go)
 	GitHub    GitHub    `yaml:"github"`
 	Incidents Incidents `yaml:"incidents"`
+	Releases  Releases  `yaml:"releases"` // security releases (release.go)
 }
 
 // Slack configures the Slack adapter.

@@ -39,6 +39,9 @@ type WebhookOptions struct {
 	// longer than GitHub keeps offering redelivery of recent deliveries.
 	DeliveryTTL time.Duration
 	Logger      *slog.Logger
+	// PullRequests, when set, is told about merged pull requests
+	// (pull_request closed with merged true); see pullrequest.go.
+	PullRequests PullRequestHandler
 }
 
 // Webhook receives GitHub's webhooks. Mount it with Mount.
@@ -50,6 +53,8 @@ type Webhook struct {
 	maxBody int64
 	ttl     time.Duration
 	log     *slog.Logger
+	// pullRequests may be nil: pull_request deliveries are then ignored.
+	pullRequests PullRequestHandler
 }
 
 // NewWebhook checks o; it does no I/O.
@@ -76,6 +81,7 @@ func NewWebhook(o WebhookOptions) (*Webhook, error) {
 	w := &Webhook{
 		secret: []byte(o.Secret), sink: o.Sink, seen: o.Seen, clock: o.Clock,
 		maxBody: o.MaxBodyBytes, ttl: o.DeliveryTTL, log: o.Logger,
+		pullRequests: o.PullRequests,
 	}
 	if w.maxBody == 0 {
 		w.maxBody = 1 << 20
@@ -136,6 +142,9 @@ func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		rw.WriteHeader(http.StatusOK)
 		return
 	case "repository_advisory":
+	case "pull_request":
+		w.servePullRequest(rw, r, log, delivery, body)
+		return
 	default:
 		log.Debug("github webhook: event ignored")
 		rw.WriteHeader(http.StatusNoContent)

@@ -1,0 +1,579 @@
+package release
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigil-sec/vigil/bot"
+	"github.com/vigil-sec/vigil/commands/report"
+	"github.com/vigil-sec/vigil/store"
+)
+
+func (r *Releases) command() *bot.Command {
+	team := []bot.Role{bot.RoleResponder, bot.RoleAdmin}
+	return &bot.Command{
+		Name:    "release",
+		Summary: "Plan, announce and publish security releases, with their clocks",
+		Help: "A release is planned for a report at a public time announced in advance (at least " +
+			"the configured notice, 48h by default). When the fix is merged, the advisories must be " +
+			"published and the announcement answered within two hours.",
+		Roles: team,
+		Sub: []*bot.Command{
+			{
+				Name: "plan", Summary: "Plan a release and draft its announcement",
+				Usage: "ID --public-at TIME [--repos owner/repo,...] [--expedite --reason \"...\"] [--versions V] [--remedy R] [--patch URL]",
+				Help: "TIME is RFC 3339 or \"2026-01-12 14:00\" in the room's zone. A time closer than the minimum notice is " +
+					"refused unless --expedite is given with a --reason (audited). --versions, --remedy and --patch go to the " +
+					"distributors' advance notice.",
+				Examples: []string{`/sec release plan VIG-2026-7 --public-at "2026-01-12 14:00"`, `/sec release plan VIG-2026-7 --public-at 2026-01-06T14:00:00Z --expedite --reason "exploited in the wild"`},
+				Roles:    team, MinArgs: 1, MaxArgs: 1, Run: r.runPlan,
+				Flags: []bot.FlagSpec{
+					{Name: "public-at", Value: "TIME", Help: "when the fix becomes public"},
+					{Name: "repos", Value: "owner/repo,...", Help: "repositories released (default: the report's)"},
+					{Name: "expedite", Bool: true, Help: "allow less than the minimum notice"},
+					{Name: "reason", Value: "TEXT", Help: "why the release is expedited"},
+					{Name: "versions", Value: "TEXT", Help: "affected versions, for distributors"},
+					{Name: "remedy", Value: "TEXT", Help: "what users should do, for distributors"},
+					{Name: "patch", Value: "URL", Help: "where distributors get the patch"},
+				},
+			},
+			{Name: "show", Summary: "A release's draft announcement, checklist and clock", Usage: "ID", Roles: team, MinArgs: 1, MaxArgs: 1, Run: r.runShow},
+			{Name: "announce", Summary: "Post the announcement to the configured destinations", Usage: "ID", Roles: team, MinArgs: 1, MaxArgs: 1, Run: r.runAnnounce},
+			{
+				Name: "link", Summary: "Link the pull requests carrying the fix (their merge starts the clock)",
+				Usage: "ID PR-URL...", Roles: team, MinArgs: 2, MaxArgs: -1, Run: r.runLink,
+				Examples: []string{"/sec release link VIG-2026-7 https://github.com/acme/web/pull/42"},
+			},
+			{
+				Name: "merged", Summary: "Say pull requests were merged; the first starts the two-hour clock",
+				Usage: "ID PR-URL... [--branch BRANCH]", Roles: team, MinArgs: 2, MaxArgs: -1, Run: r.runMerged,
+				Flags: []bot.FlagSpec{{Name: "branch", Value: "BRANCH", Help: "the branch merged into (default: the main branch)"}},
+			},
+			{Name: "publish", Summary: "Publish the advisories on GitHub and answer the announcement", Usage: "ID", Roles: team, MinArgs: 1, MaxArgs: 1, Run: r.runPublishCmd},
+			{Name: "list", Summary: "Planned and running releases with their clocks", Roles: team, Run: r.runList},
+		},
+	}
+}
+
+func (r *Releases) runPlan(ctx context.Context, req *bot.Request) error {
+	rep, err := r.o.Reports.Get(ctx, req.Args[0])
+	if err != nil {
+		return err
+	}
+	if rep.State != report.StateAccepted && rep.State != report.StateFixing {
+		return bot.Usagef("%s is %s: a release is planned for an accepted report", rep.ID, rep.State)
+	}
+	at, ok := req.Flags.Lookup("public-at")
+	if !ok {
+		return bot.Usagef("--public-at is required")
+	}
+	publicAt, err := r.parseTime(at)
+	if err != nil {
+		return bot.Usagef("%v", err)
+	}
+	now := req.Now()
+	expedite, reason := req.Flags.Has("expedite"), strings.TrimSpace(req.Flags.Get("reason"))
+	switch {
+	case !publicAt.After(now):
+		return bot.Usagef("the public time %s has passed", r.when(publicAt))
+	case expedite && reason == "":
+		return bot.Usagef("--expedite needs a --reason, which is audited")
+	case publicAt.Sub(now) < r.o.MinNotice && !expedite:
+		// Refused, not failed: the community is owed the notice, and
+		// shortening it is a decision someone must own.
+		return req.Replyf(ctx, "Refused: %s is only %s ahead; a release is announced at least %s before it becomes public. "+
+			"If this cannot wait, give `--expedite --reason \"...\"` (it is audited).", r.when(publicAt), left(publicAt.Sub(now)), left(r.o.MinNotice))
+	}
+	repos := rep.Affected()
+	if s := req.Flags.Get("repos"); s != "" {
+		repos = nil
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				repos = append(repos, p)
+			}
+		}
+	}
+	if len(repos) == 0 {
+		return bot.Usagef("%s names no repository: give --repos owner/repo,...", rep.ID)
+	}
+	for _, repo := range repos {
+		if !repoRE.MatchString(repo) {
+			return bot.Usagef("--repos: %q is not owner/repo", repo)
+		}
+	}
+	rel := &Release{
+		ID: rep.ID, Repos: repos, PublicAt: publicAt, State: StatePlanned, PlannedBy: req.Actor(), PlannedAt: now,
+		Expedited: publicAt.Sub(now) < r.o.MinNotice, Severity: rep.EffectiveSeverity(),
+		Versions: req.Flags.Get("versions"), Remedy: req.Flags.Get("remedy"), Patch: req.Flags.Get("patch"),
+		Checklist: r.checklistFor(repos),
+	}
+	if rel.Expedited {
+		rel.Reason = reason
+	}
+	old, version, err := r.load(ctx, rep.ID)
+	var ue *bot.UsageError
+	switch {
+	case errors.As(err, &ue):
+		version = store.NewDoc
+	case err != nil:
+		return err
+	case old.State != StatePlanned:
+		return bot.Noticef("The release of %s was already announced (%s); it can no longer be moved here. Announce a change by hand.", rep.ID, r.when(old.PublicAt))
+	default:
+		rel.PRs = old.PRs
+	}
+	if err := r.save(ctx, rel, version); err != nil {
+		return err
+	}
+	if err := r.e.Store().SetAdd(ctx, activeSet, rel.ID); err != nil {
+		return fmt.Errorf("plan release %s: %w", rel.ID, err)
+	}
+	if err := r.scheduleAt(ctx, rel.ID, "public", jobPublic, publicAt, jobPayload{ID: rel.ID}); err != nil {
+		return err
+	}
+	if r.o.Distributors != "" {
+		// An expedited release may already be inside the notice period:
+		// the distributors then hear at once.
+		due := publicAt.Add(-r.o.NoticeBefore)
+		if due.Before(now) {
+			due = now
+		}
+		if err := r.scheduleAt(ctx, rel.ID, "mail:notice", jobMail, due, jobPayload{ID: rel.ID, Kind: "notice"}); err != nil {
+			return err
+		}
+	}
+	detail := "public at " + publicAt.Format(time.RFC3339) + " for " + strings.Join(repos, ", ")
+	if err := req.Record(ctx, "release.plan", rel.ID, detail); err != nil {
+		return err
+	}
+	if rel.Expedited {
+		if err := req.Record(ctx, "release.expedite", rel.ID, fmt.Sprintf("%s ahead: %s", left(publicAt.Sub(now)), reason)); err != nil {
+			return err
+		}
+	}
+	if err := r.say(ctx, rep, fmt.Sprintf("plan:%d", now.UnixNano()), r.showMessage(rel, now)); err != nil {
+		return err
+	}
+	text := fmt.Sprintf("Release of %s planned: public at %s. The draft announcement is in the report's thread; `%s release announce %s` posts it%s.",
+		rel.ID, r.when(publicAt), req.Prefix(), rel.ID, r.destinationsText())
+	if rel.Expedited {
+		text += " Expedited (recorded in the audit log): " + reason
+	}
+	return req.Replyf(ctx, "%s", text)
+}
+
+func (r *Releases) destinationsText() string {
+	var d []string
+	for _, room := range r.o.AnnounceRooms {
+		d = append(d, room.String())
+	}
+	if r.o.MailingList != "" {
+		d = append(d, r.o.MailingList)
+	}
+	if len(d) == 0 {
+		return " (no destination is configured yet: releases.announce)"
+	}
+	return " to " + strings.Join(d, " and ")
+}
+
+// Announcement is the public text: repositories, date and severity, never
+// the vulnerability itself. It is not Sensitive, so it may be posted in a
+// public room; nothing in it comes from the report but the severity.
+func (r *Releases) Announcement(rel *Release) bot.Message {
+	sev := rel.Severity
+	if sev == "" {
+		sev = "not yet rated"
+	}
+	repos := strings.Join(rel.Repos, ", ")
+	return bot.Message{
+		Header: "Upcoming security release: " + repos,
+		Text: fmt.Sprintf("A security release of %s will be published on %s. It fixes a vulnerability of %s severity. "+
+			"Details will be published with the fix; please plan to update then.", repos, r.when(rel.PublicAt), strings.ToLower(sev)),
+		Fields: []bot.Field{
+			{Label: "Repositories", Value: repos},
+			{Label: "Date", Value: r.when(rel.PublicAt)},
+			{Label: "Severity", Value: sev},
+		},
+	}
+}
+
+func (r *Releases) showMessage(rel *Release, now time.Time) bot.Message {
+	draft := r.Announcement(rel)
+	text := "*Draft announcement* (no vulnerability details):\n> " + draft.Header + "\n> " + draft.Text +
+		"\n\n*Checklist*\n" + checklistText(rel.Checklist)
+	fields := []bot.Field{{Label: "Clock", Value: r.clockText(rel, now)}, {Label: "State", Value: string(rel.State)}}
+	if rel.Expedited {
+		fields = append(fields, bot.Field{Label: "Expedited", Value: rel.Reason})
+	}
+	if len(rel.Announced) > 0 {
+		var w []string
+		for _, p := range rel.Announced {
+			w = append(w, p.Kind+" "+p.Where)
+		}
+		fields = append(fields, bot.Field{Label: "Announced", Value: strings.Join(w, ", ")})
+	}
+	if len(rel.PRs) > 0 {
+		var prs []string
+		for _, p := range rel.PRs {
+			s := p.URL()
+			if p.Merged {
+				s += " (merged)"
+			}
+			prs = append(prs, s)
+		}
+		fields = append(fields, bot.Field{Label: "Pull requests", Value: strings.Join(prs, "\n")})
+	}
+	if !rel.BreachedAt.IsZero() {
+		fields = append(fields, bot.Field{Label: "Breach", Value: "publication deadline missed at " + r.when(rel.BreachedAt)})
+	}
+	return bot.Message{Header: "Release of " + rel.ID, Text: text, Fields: fields, Sensitive: true}
+}
+
+func (r *Releases) runShow(ctx context.Context, req *bot.Request) error {
+	rel, _, err := r.load(ctx, req.Args[0])
+	if err != nil {
+		return err
+	}
+	_, err = req.Reply(ctx, r.showMessage(rel, req.Now()))
+	return err
+}
+
+func (r *Releases) runList(ctx context.Context, req *bot.Request) error {
+	rels, err := r.active(ctx)
+	if err != nil {
+		return err
+	}
+	if len(rels) == 0 {
+		return req.Replyf(ctx, "No releases are planned or running.")
+	}
+	var b strings.Builder
+	for _, rel := range rels {
+		flag := ""
+		if rel.Expedited {
+			flag = " (expedited)"
+		}
+		fmt.Fprintf(&b, "*%s* %s [%s]%s — %s\n", rel.ID, strings.Join(rel.Repos, ", "), rel.State, flag, r.clockText(rel, req.Now()))
+	}
+	_, err = req.Reply(ctx, bot.Message{Header: fmt.Sprintf("Releases (%d)", len(rels)), Text: strings.TrimRight(b.String(), "\n"), Sensitive: true})
+	return err
+}
+
+// announceID is the outbox id of the announcement in a room; the answer
+// goes into its thread (bot.ToThreadOf).
+func announceID(id string, room bot.RoomRef) string {
+	return "release:" + id + ":announce:" + room.String()
+}
+
+func (r *Releases) runAnnounce(ctx context.Context, req *bot.Request) error {
+	rel, _, err := r.load(ctx, req.Args[0])
+	if err != nil {
+		return err
+	}
+	if rel.State != StatePlanned {
+		return bot.Noticef("The release of %s was already announced at %s.", rel.ID, r.when(rel.AnnouncedAt))
+	}
+	if len(r.o.AnnounceRooms) == 0 && r.o.MailingList == "" {
+		return bot.Noticef("No announcement destination is configured (releases.announce.rooms or releases.announce.mailing_list): announce %s by hand.", rel.ID)
+	}
+	msg := r.Announcement(rel)
+	var posted []Posted
+	for _, room := range r.o.AnnounceRooms {
+		if err := r.e.PostRoot(ctx, announceID(rel.ID, room), bot.ToRoom(room, bot.ThreadRef{}), msg); err != nil {
+			return err
+		}
+		posted = append(posted, Posted{Kind: "chat", Where: room.String()})
+	}
+	if r.o.MailingList != "" {
+		if err := r.scheduleAt(ctx, rel.ID, "mail:announce", jobMail, req.Now(), jobPayload{ID: rel.ID, Kind: "announce"}); err != nil {
+			return err
+		}
+		posted = append(posted, Posted{Kind: "mail", Where: r.o.MailingList, MessageID: messageID(rel.ID, "announce")})
+	}
+	now := req.Now()
+	rel, err = r.update(ctx, rel.ID, func(rel *Release) error {
+		if rel.State != StatePlanned {
+			return bot.Noticef("The release of %s was announced meanwhile.", rel.ID)
+		}
+		rel.State, rel.Announced, rel.AnnouncedAt = StateAnnounced, posted, now
+		rel.tick("announce", req.Actor(), now)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var where []string
+	for _, p := range posted {
+		where = append(where, p.Kind+" "+p.Where)
+	}
+	if err := req.Record(ctx, "release.announce", rel.ID, strings.Join(where, ", ")); err != nil {
+		return err
+	}
+	if err := r.sayText(ctx, rel.ID, "announce", fmt.Sprintf("📣 @%s announced the release of %s (%s) in: %s.", req.Actor(), rel.ID, r.when(rel.PublicAt), strings.Join(where, ", "))); err != nil {
+		return err
+	}
+	return req.Replyf(ctx, "Announced the release of %s in: %s.", rel.ID, strings.Join(where, ", "))
+}
+
+var prURLRE = regexp.MustCompile(`^https://github\.com/([A-Za-z0-9-]+/[A-Za-z0-9._-]+)/pull/([0-9]+)(?:[/?#].*)?$`)
+
+// parsePRs reads pull request URLs and checks each is in a repository of
+// the release (a merge elsewhere must not start this release's clock).
+func parsePRs(rel *Release, urls []string) ([]PR, error) {
+	var out []PR
+	for _, u := range urls {
+		m := prURLRE.FindStringSubmatch(strings.TrimSpace(u))
+		if m == nil {
+			return nil, bot.Usagef("%q is not a pull request URL (https://github.com/owner/repo/pull/N)", u)
+		}
+		n, err := strconv.Atoi(m[2])
+		if err != nil || n <= 0 {
+			return nil, bot.Usagef("%q has no pull request number", u)
+		}
+		repo := ""
+		for _, r := range rel.Repos {
+			if strings.EqualFold(r, m[1]) {
+				repo = r
+			}
+		}
+		if repo == "" {
+			return nil, bot.Usagef("%s is not a repository of the release of %s (%s)", m[1], rel.ID, strings.Join(rel.Repos, ", "))
+		}
+		out = append(out, PR{Repo: repo, Number: n})
+	}
+	return out, nil
+}
+
+// link records the pull requests on the release and in the index the
+// webhook looks them up in.
+func (r *Releases) link(ctx context.Context, id string, prs []PR) (*Release, error) {
+	for _, p := range prs {
+		if _, err := r.e.Store().Put(ctx, prColl, p.key(), []byte(strings.ToUpper(id)), store.AnyVersion); err != nil {
+			return nil, fmt.Errorf("link %s: %w", p.URL(), err)
+		}
+	}
+	return r.update(ctx, id, func(rel *Release) error {
+		for _, p := range prs {
+			if !rel.hasPR(p) {
+				rel.PRs = append(rel.PRs, p)
+			}
+		}
+		return nil
+	})
+}
+
+func (rel *Release) hasPR(p PR) bool {
+	for _, q := range rel.PRs {
+		if q.key() == p.key() {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Releases) runLink(ctx context.Context, req *bot.Request) error {
+	rel, _, err := r.load(ctx, req.Args[0])
+	if err != nil {
+		return err
+	}
+	prs, err := parsePRs(rel, req.Args[1:])
+	if err != nil {
+		return err
+	}
+	if _, err := r.link(ctx, rel.ID, prs); err != nil {
+		return err
+	}
+	var urls []string
+	for _, p := range prs {
+		urls = append(urls, p.URL())
+	}
+	if err := req.Record(ctx, "release.link", rel.ID, strings.Join(urls, " ")); err != nil {
+		return err
+	}
+	return req.Replyf(ctx, "Linked to the release of %s: %s. When GitHub says one is merged, the publication clock starts.", rel.ID, strings.Join(urls, ", "))
+}
+
+func (r *Releases) runMerged(ctx context.Context, req *bot.Request) error {
+	rel, _, err := r.load(ctx, req.Args[0])
+	if err != nil {
+		return err
+	}
+	prs, err := parsePRs(rel, req.Args[1:])
+	if err != nil {
+		return err
+	}
+	if _, err := r.link(ctx, rel.ID, prs); err != nil {
+		return err
+	}
+	changed := false
+	for _, p := range prs {
+		p.Base = req.Flags.Get("branch")
+		did, err := r.markMerged(ctx, rel.ID, p, req.Actor(), "command")
+		if err != nil {
+			return err
+		}
+		changed = changed || did
+	}
+	if !changed {
+		return bot.Noticef("Those pull requests were already recorded as merged.")
+	}
+	rel, err = r.Get(ctx, rel.ID)
+	if err != nil {
+		return err
+	}
+	return req.Replyf(ctx, "Recorded. Release of %s: %s.", rel.ID, r.clockText(rel, req.Now()))
+}
+
+// PullRequestMerged is told by the GitHub webhook that a pull request was
+// merged. Pull requests not linked to a release are ignored.
+func (r *Releases) PullRequestMerged(ctx context.Context, repo string, number int, base, by string) error {
+	p := PR{Repo: repo, Number: number, Base: base}
+	doc, err := r.e.Store().Get(ctx, prColl, p.key())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("release: pull request %s: %w", p.URL(), err)
+	}
+	rel, _, err := r.load(ctx, string(doc.Data))
+	var ue *bot.UsageError
+	if errors.As(err, &ue) {
+		return nil // the release is gone; the link is stale
+	}
+	if err != nil {
+		return err
+	}
+	for _, q := range rel.PRs {
+		if q.key() == p.key() {
+			p.Repo = q.Repo
+		}
+	}
+	_, err = r.markMerged(ctx, rel.ID, p, by, "GitHub")
+	return err
+}
+
+// markMerged records a merge and, at the first one, starts the two-hour
+// clock. It reports whether anything changed (a redelivered webhook or a
+// repeated command changes nothing).
+func (r *Releases) markMerged(ctx context.Context, id string, p PR, by, via string) (bool, error) {
+	now := r.e.Clock().Now()
+	started, changed := false, false
+	rel, err := r.update(ctx, id, func(rel *Release) error {
+		started, changed = false, false
+		if rel.State == StatePublished {
+			return nil
+		}
+		idx := -1
+		for i, q := range rel.PRs {
+			if q.key() == p.key() {
+				idx = i
+			}
+		}
+		if idx < 0 {
+			rel.PRs = append(rel.PRs, PR{Repo: p.Repo, Number: p.Number})
+			idx = len(rel.PRs) - 1
+		}
+		q := &rel.PRs[idx]
+		if q.Merged {
+			return nil
+		}
+		changed = true
+		q.Merged, q.MergedAt, q.MergedBy = true, now, by
+		if p.Base != "" {
+			q.Base = p.Base
+		}
+		branch := q.Base
+		if branch == "" {
+			branch = r.branchesOf(q.Repo).Main
+		}
+		rel.tick(mergeKey(q.Repo, branch), by, now)
+		if rel.MergedAt.IsZero() {
+			started = true
+			rel.MergedAt, rel.PublishDue, rel.State = now, now.Add(r.o.PublishWindow), StateMerged
+		}
+		return nil
+	})
+	if err != nil || !changed {
+		return false, err
+	}
+	if started {
+		if err := r.scheduleAt(ctx, id, "ping", jobPing, rel.MergedAt.Add(r.o.PingAfter), jobPayload{ID: id}); err != nil {
+			return true, err
+		}
+		if err := r.scheduleAt(ctx, id, "breach", jobBreach, rel.PublishDue, jobPayload{ID: id}); err != nil {
+			return true, err
+		}
+	}
+	pr := rel.PRs[0]
+	for _, q := range rel.PRs {
+		if q.key() == p.key() {
+			pr = q
+		}
+	}
+	if err := r.e.Audit().Record(ctx, bot.AuditEntry{Actor: by, Action: "release.merged", Target: id, Detail: pr.URL() + " (" + via + ")"}); err != nil {
+		return true, err
+	}
+	text := fmt.Sprintf("🔀 %s merged (%s, by %s).", pr.URL(), via, by)
+	if started {
+		text += fmt.Sprintf(" The publication clock runs: publish the advisories and answer the announcement by %s (`/sec release publish %s`).", r.when(rel.PublishDue), id)
+	}
+	return true, r.sayText(ctx, id, "merged:"+pr.key(), text)
+}
+
+func (r *Releases) runPublishCmd(ctx context.Context, req *bot.Request) error {
+	rel, _, err := r.load(ctx, req.Args[0])
+	if err != nil {
+		return err
+	}
+	if rel.State == StatePublished {
+		return bot.Noticef("The advisories of %s were published at %s.", rel.ID, r.when(rel.PublishedAt))
+	}
+	if r.o.GitHub == nil {
+		return bot.Noticef("GitHub is not configured (the `github:` section), so Vigil cannot publish the advisories.")
+	}
+	if err := r.scheduleAt(ctx, rel.ID, "publish", jobPublish, req.Now(), jobPayload{ID: rel.ID, By: req.Actor()}); err != nil {
+		return err
+	}
+	if err := req.Record(ctx, "release.publish.request", rel.ID, ""); err != nil {
+		return err
+	}
+	return req.Replyf(ctx, "Publishing the advisories of %s on GitHub; the result and the answer to the announcement follow in the report's thread.", rel.ID)
+}
+
+// ---- helpers ----
+
+type jobPayload struct {
+	ID   string `json:"id"`
+	Kind string `json:"kind,omitempty"`
+	By   string `json:"by,omitempty"`
+}
+
+// scheduleAt plans a job with a fixed id per release and step, so planning
+// again moves the job instead of adding one.
+func (r *Releases) scheduleAt(ctx context.Context, id, step, kind string, due time.Time, p jobPayload) error {
+	payload, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("release %s: %w", id, err)
+	}
+	return r.e.Scheduler().Schedule(ctx, bot.Job{ID: jobID(id, step), Kind: kind, Due: due, Payload: payload})
+}
+
+func jobID(id, step string) string { return "release:" + id + ":" + step }
+
+// say posts in the report's private thread.
+func (r *Releases) say(ctx context.Context, rep *report.Report, what string, msg bot.Message) error {
+	return r.o.Reports.Post(ctx, rep, "release:"+what, msg)
+}
+
+func (r *Releases) sayText(ctx context.Context, id, what, text string) error {
+	rep, err := r.o.Reports.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	return r.say(ctx, rep, what, bot.Message{Text: text, Sensitive: true})
+}
