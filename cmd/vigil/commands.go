@@ -11,6 +11,7 @@ import (
 	"github.com/vigil-sec/vigil/commands/core"
 	"github.com/vigil-sec/vigil/commands/cvss"
 	"github.com/vigil-sec/vigil/commands/duty"
+	"github.com/vigil-sec/vigil/commands/incident"
 	"github.com/vigil-sec/vigil/commands/remind"
 	"github.com/vigil-sec/vigil/commands/report"
 	"github.com/vigil-sec/vigil/config"
@@ -22,6 +23,7 @@ type features struct {
 	duty       *duty.Duty
 	reports    *report.Reports
 	advisories *advisory.Advisories
+	incidents  *incident.Incidents
 }
 
 // registerCommands adds every feature's commands, jobs and forms to the
@@ -54,7 +56,11 @@ func registerCommands(e *bot.Engine, cfg *config.Config) (*features, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &features{duty: d, reports: reports, advisories: advs}, nil
+	incs, err := registerIncidents(e, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &features{duty: d, reports: reports, advisories: advs, incidents: incs}, nil
 }
 
 func reportOptions(cfg *config.Config, d *duty.Duty) report.Options {

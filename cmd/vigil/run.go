@@ -196,6 +196,7 @@ func run(ctx context.Context, o runOptions, s streams, lookup env) error {
 	if gh != nil {
 		feats.reports.SetAdvisories(gh)
 		feats.advisories.SetGitHub(githubAdvisories{c: gh})
+		connectIncidents(feats.incidents, gh)
 	}
 	sources := []func(context.Context) error{}
 	for _, r := range []func(context.Context) error{mailRun, ghRun} {
