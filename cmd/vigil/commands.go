@@ -12,6 +12,7 @@ import (
 	"github.com/vigil-sec/vigil/commands/cvss"
 	"github.com/vigil-sec/vigil/commands/duty"
 	"github.com/vigil-sec/vigil/commands/incident"
+	"github.com/vigil-sec/vigil/commands/release"
 	"github.com/vigil-sec/vigil/commands/remind"
 	"github.com/vigil-sec/vigil/commands/report"
 	"github.com/vigil-sec/vigil/config"
@@ -24,6 +25,7 @@ type features struct {
 	reports    *report.Reports
 	advisories *advisory.Advisories
 	incidents  *incident.Incidents
+	releases   *release.Releases
 }
 
 // registerCommands adds every feature's commands, jobs and forms to the
@@ -60,7 +62,11 @@ func registerCommands(e *bot.Engine, cfg *config.Config) (*features, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &features{duty: d, reports: reports, advisories: advs, incidents: incs}, nil
+	rels, err := registerReleases(e, cfg, reports, d)
+	if err != nil {
+		return nil, err
+	}
+	return &features{duty: d, reports: reports, advisories: advs, incidents: incs, releases: rels}, nil
 }
 
 func reportOptions(cfg *config.Config, d *duty.Duty) report.Options {

@@ -26,7 +26,7 @@ import (
 // Everything is checked here and nothing connects: a bad private key is an
 // error at start, a bad token shows on the first call. Reports go to sink,
 // on the engine's clock and store (delivery ids are kept there).
-func startGitHub(cfg *config.Config, e *bot.Engine, sink intake.Sink, logger *slog.Logger) (client *githubadapter.Client, run func(ctx context.Context) error, err error) {
+func startGitHub(cfg *config.Config, e *bot.Engine, sink intake.Sink, prs githubadapter.PullRequestHandler, logger *slog.Logger) (client *githubadapter.Client, run func(ctx context.Context) error, err error) {
 	g := cfg.GitHub
 	if !g.Enabled() {
 		return nil, nil, nil
@@ -55,6 +55,7 @@ func startGitHub(cfg *config.Config, e *bot.Engine, sink intake.Sink, logger *sl
 			Seen:         e.Store(),
 			Clock:        e.Clock(),
 			MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
+			PullRequests: prs,
 			Logger:       logger,
 		})
 		if err != nil {

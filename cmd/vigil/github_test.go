@@ -34,7 +34,7 @@ func TestStartGitHub(t *testing.T) {
 	}
 	logger := slog.New(slog.DiscardHandler)
 
-	c, run, err := startGitHub(config.Default(), newEngine(), nil, logger)
+	c, run, err := startGitHub(config.Default(), newEngine(), nil, nil, logger)
 	if c != nil || run != nil || err != nil {
 		t.Fatalf("GitHub not configured: %v %v %v, want all nil", c, run != nil, err)
 	}
@@ -46,7 +46,7 @@ func TestStartGitHub(t *testing.T) {
 	cfg.GitHub.Repositories = []string{"acme/web"}
 	e := newEngine()
 	sink := &githubSink{}
-	c, run, err = startGitHub(cfg, e, sink, logger)
+	c, run, err = startGitHub(cfg, e, sink, nil, logger)
 	if err != nil || c == nil || run == nil {
 		t.Fatalf("token, webhook and a repository: %v %v %v", c, run != nil, err)
 	}
@@ -66,14 +66,14 @@ func TestStartGitHub(t *testing.T) {
 	cfg.GitHub.Token = config.Secret{}
 	cfg.GitHub.AppID, cfg.GitHub.InstallationID = 1, 2
 	cfg.GitHub.AppPrivateKey = config.NewSecret("-----BEGIN RSA PRIVATE KEY-----\nSECRET\n-----END RSA PRIVATE KEY-----")
-	if _, _, err := startGitHub(cfg, newEngine(), sink, logger); err == nil || strings.Contains(err.Error(), "SECRET") {
+	if _, _, err := startGitHub(cfg, newEngine(), sink, nil, logger); err == nil || strings.Contains(err.Error(), "SECRET") {
 		t.Errorf("unparsable app key: %v, want an error that does not show the key", err)
 	}
 
 	cfg = config.Default()
 	cfg.GitHub.Token = config.NewSecret("github_pat_SECRET")
 	cfg.GitHub.Repositories = []string{"acme/web"}
-	if _, _, err := startGitHub(cfg, newEngine(), nil, logger); err == nil || strings.Contains(err.Error(), "SECRET") {
+	if _, _, err := startGitHub(cfg, newEngine(), nil, nil, logger); err == nil || strings.Contains(err.Error(), "SECRET") {
 		t.Errorf("poller without a sink: %v, want an error", err)
 	}
 }

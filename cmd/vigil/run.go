@@ -189,7 +189,7 @@ func run(ctx context.Context, o runOptions, s streams, lookup env) error {
 	if mailer != nil {
 		feats.reports.SetMailer(mailer)
 	}
-	gh, ghRun, err := startGitHub(cfg, engine, feats.reports, logger)
+	gh, ghRun, err := startGitHub(cfg, engine, feats.reports, releasePullRequests(feats.releases), logger)
 	if err != nil {
 		return fmt.Errorf("github: %w", err)
 	}
@@ -198,6 +198,7 @@ func run(ctx context.Context, o runOptions, s streams, lookup env) error {
 		feats.advisories.SetGitHub(githubAdvisories{c: gh})
 		connectIncidents(feats.incidents, gh)
 	}
+	connectReleases(feats.releases, gh, mailer)
 	sources := []func(context.Context) error{}
 	for _, r := range []func(context.Context) error{mailRun, ghRun} {
 		if r != nil {
