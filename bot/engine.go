@@ -90,6 +90,8 @@ type Engine struct {
 	actions   map[string]*Action
 	onMessage []func(context.Context, *Request) error
 	onReact   []func(context.Context, *Request) error
+	onEdit    []func(context.Context, *Request) error
+	onDelete  []func(context.Context, *Request) error
 
 	// wake nudges the background loop when there is new work (a queued
 	// message), so it goes out now rather than on the next tick.

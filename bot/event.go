@@ -14,6 +14,13 @@ const (
 	EventButton
 	// EventReaction is a reaction (emoji) added to a message.
 	EventReaction
+	// EventEdit is an edited message: Message is the edited message (not
+	// the edit), Text its new text. User is whoever made the change, as
+	// far as the platform tells.
+	EventEdit
+	// EventDelete is a deleted (redacted) message: Message is the message
+	// that is gone.
+	EventDelete
 )
 
 func (k EventKind) String() string {
@@ -26,6 +33,10 @@ func (k EventKind) String() string {
 		return "button"
 	case EventReaction:
 		return "reaction"
+	case EventEdit:
+		return "edit"
+	case EventDelete:
+		return "delete"
 	}
 	return "unknown"
 }
@@ -42,9 +53,12 @@ type Event struct {
 	// DM is true when the room is a direct conversation with the bot.
 	DM bool
 	// Message is the message that carried the event (the command message
-	// itself, the message a button sat on, the message reacted to).
+	// itself, the message a button sat on, the message reacted to, the
+	// message edited or deleted).
 	Message MessageRef
-	Text    string
+	// Text is the message's text (for EventEdit its new text; for
+	// EventCommand what follows the prefix).
+	Text string
 	// Action and Value of a pressed button.
 	Action string
 	Value  string

@@ -125,6 +125,10 @@ func (e *Engine) HandleEvent(ctx context.Context, ev Event) {
 		}
 	case EventReaction:
 		err = e.runHooks(ctx, req, e.reactionHooks())
+	case EventEdit:
+		err = e.runHooks(ctx, req, e.editHooks())
+	case EventDelete:
+		err = e.runHooks(ctx, req, e.deleteHooks())
 	default:
 		err = fmt.Errorf("unknown event kind %d", ev.Kind)
 	}

@@ -71,7 +71,8 @@ type Adapter struct {
 	nextID   int
 	lastBtns []bot.Button
 	// recent are the last messages in the room, typed or printed, newest
-	// last, for ":react N EMOJI".
+	// last, for ":react N EMOJI" (and the typed ones for ":edit" and
+	// ":delete").
 	recent []recentMsg
 }
 
@@ -80,6 +81,9 @@ type recentMsg struct {
 	ref    bot.MessageRef
 	thread string
 	text   string
+	// typed is true for a line typed in the console (":edit" and
+	// ":delete" change only those).
+	typed bool
 }
 
 // maxRecent bounds the messages ":react" reaches back to.
@@ -174,7 +178,7 @@ func (a *Adapter) handleLine(ctx context.Context, line string) bool {
 		a.mu.Lock()
 		a.nextID++
 		ev.Message = bot.MessageRef{Room: bot.ConsoleRoom, ID: fmt.Sprintf("m%d", a.nextID)}
-		a.remember(recentMsg{ref: ev.Message, text: line})
+		a.remember(recentMsg{ref: ev.Message, text: line, typed: true})
 		a.mu.Unlock()
 	}
 	a.dispatch(ctx, ev)
@@ -214,6 +218,8 @@ const metaHelp = `Console commands:
   :as NAME          speak as another person from the directory
   :press N          press button N of the last message with buttons
   :react N EMOJI    react to the N-th last message (1 = the last), e.g. :react 2 📌
+  :edit N TEXT      edit the N-th last message typed here (1 = the last) to TEXT
+  :delete N         delete the N-th last message typed here
   :help             this list
   :quit             leave (end of input does too)
 Any other line is an ordinary message (answers to a form go here).`
@@ -247,6 +253,10 @@ func (a *Adapter) meta(ctx context.Context, line string) bool {
 		a.press(ctx, arg)
 	case ":react":
 		a.react(ctx, arg)
+	case ":edit":
+		a.edit(ctx, arg)
+	case ":delete":
+		a.delete(ctx, arg)
 	default:
 		a.printf("unknown console command %s; try :help\n", word)
 	}
@@ -319,6 +329,60 @@ func (a *Adapter) react(ctx context.Context, arg string) {
 		ev.Thread = bot.ThreadRef{Room: bot.ConsoleRoom, ID: m.thread}
 	}
 	a.dispatch(ctx, ev)
+}
+
+// typedMessage finds the n-th last typed message (1 = the last) in recent.
+// It returns its index, or -1 and how many typed messages there are.
+func typedMessage(recent []recentMsg, nArg string) (int, int) {
+	var typed []int
+	for i, m := range recent {
+		if m.typed {
+			typed = append(typed, i)
+		}
+	}
+	n, err := strconv.Atoi(nArg)
+	if err != nil || n < 1 || n > len(typed) {
+		return -1, len(typed)
+	}
+	return typed[len(typed)-n], len(typed)
+}
+
+// edit changes one of the recent typed messages, as a person edits a
+// message in a chat client: the engine gets an EventEdit with the new text.
+func (a *Adapter) edit(ctx context.Context, arg string) {
+	nArg, text, _ := strings.Cut(arg, " ")
+	text = strings.TrimSpace(text)
+	a.mu.Lock()
+	i, count := typedMessage(a.recent, nArg)
+	var m recentMsg
+	if i >= 0 && text != "" {
+		a.recent[i].text = text
+		m = a.recent[i]
+	}
+	a.mu.Unlock()
+	if i < 0 || text == "" {
+		a.printf("usage: :edit N TEXT, with N from 1 (the last message typed here) to %d\n", count)
+		return
+	}
+	a.dispatch(ctx, bot.Event{Kind: bot.EventEdit, Room: bot.ConsoleRoom, User: a.speaker(), Message: m.ref, Text: text, Prefix: "/sec"})
+}
+
+// delete removes one of the recent typed messages: the engine gets an
+// EventDelete, and ":react" can no longer name it.
+func (a *Adapter) delete(ctx context.Context, arg string) {
+	a.mu.Lock()
+	i, count := typedMessage(a.recent, strings.TrimSpace(arg))
+	var m recentMsg
+	if i >= 0 {
+		m = a.recent[i]
+		a.recent = append(a.recent[:i:i], a.recent[i+1:]...)
+	}
+	a.mu.Unlock()
+	if i < 0 {
+		a.printf("usage: :delete N, with N from 1 (the last message typed here) to %d\n", count)
+		return
+	}
+	a.dispatch(ctx, bot.Event{Kind: bot.EventDelete, Room: bot.ConsoleRoom, User: a.speaker(), Message: m.ref, Prefix: "/sec"})
 }
 
 var durationPart = regexp.MustCompile(`(\d+)(w|d|h|m|s)`)

@@ -113,6 +113,8 @@ func Register(e *bot.Engine, o Options) (*Incidents, error) {
 	}
 	e.OnMessage(inc.onMessage)
 	e.OnReaction(inc.onReaction)
+	e.OnEdit(inc.onEdit)
+	e.OnDelete(inc.onDelete)
 	e.HandleAction(&bot.Action{Name: actionPublish, Roles: teamRoles, Run: inc.pressPublish})
 	e.HandleJob(jobPublish, inc.runPublishJob)
 	e.HandleJob(jobUnpin, inc.runUnpin)
