@@ -139,7 +139,7 @@ func (a *Adapter) onEventCallback(payload []byte) bool {
 }
 
 // innerEvent turns an Events API event into a bot.Event, or reports false
-// for events Vigil ignores (its own messages, edits, other bots).
+// for events Vigil ignores (its own messages and their edits, other bots).
 func (a *Adapter) innerEvent(data any) (bot.Event, bool) {
 	me := a.botUser()
 	switch e := data.(type) {
@@ -158,6 +158,12 @@ func (a *Adapter) innerEvent(data any) (bot.Event, bool) {
 			Prefix:  a.command,
 		}, true
 	case *slackevents.MessageEvent:
+		switch e.SubType {
+		case "message_changed":
+			return a.editEvent(e, me)
+		case "message_deleted":
+			return a.deleteEvent(e, me)
+		}
 		if e.BotID != "" || e.SubType != "" || e.User == "" || (me != "" && e.User == me) {
 			return bot.Event{}, false
 		}
@@ -197,6 +203,61 @@ func (a *Adapter) innerEvent(data any) (bot.Event, bool) {
 		}, true
 	}
 	return bot.Event{}, false
+}
+
+// editEvent turns a message_changed event into an EventEdit: the message
+// (its ts, thread and new text) is in e.Message. Changes that leave the text
+// as it was (an unfurl, a reply count) and changes to messages of Vigil's
+// or other bots are ignored. An edited command does not run again.
+func (a *Adapter) editEvent(e *slackevents.MessageEvent, me string) (bot.Event, bool) {
+	m := e.Message
+	if m == nil || m.Timestamp == "" || m.BotID != "" || m.User == "" || (me != "" && m.User == me) {
+		return bot.Event{}, false
+	}
+	if e.PreviousMessage != nil && e.PreviousMessage.Text == m.Text {
+		return bot.Event{}, false
+	}
+	editor := m.User
+	if m.Edited != nil && m.Edited.User != "" {
+		editor = m.Edited.User
+	}
+	if me != "" && editor == me {
+		return bot.Event{}, false
+	}
+	return bot.Event{
+		Kind:    bot.EventEdit,
+		Room:    roomRef(e.Channel),
+		Thread:  threadRef(e.Channel, m.ThreadTimestamp),
+		User:    userRef(editor),
+		DM:      e.ChannelType == "im" || isDM(e.Channel),
+		Message: bot.MessageRef{Room: roomRef(e.Channel), ID: m.Timestamp},
+		Text:    m.Text,
+		Prefix:  a.command,
+	}, true
+}
+
+// deleteEvent turns a message_deleted event into an EventDelete for the
+// message deleted_ts names. Slack does not say who deleted it; User is the
+// message's author. Deletions of Vigil's own messages are ignored.
+func (a *Adapter) deleteEvent(e *slackevents.MessageEvent, me string) (bot.Event, bool) {
+	if e.DeletedTimeStamp == "" {
+		return bot.Event{}, false
+	}
+	ev := bot.Event{
+		Kind:    bot.EventDelete,
+		Room:    roomRef(e.Channel),
+		DM:      e.ChannelType == "im" || isDM(e.Channel),
+		Message: bot.MessageRef{Room: roomRef(e.Channel), ID: e.DeletedTimeStamp},
+		Prefix:  a.command,
+	}
+	if prev := e.PreviousMessage; prev != nil {
+		if prev.BotID != "" || (me != "" && prev.User == me) {
+			return bot.Event{}, false
+		}
+		ev.User = userRef(prev.User)
+		ev.Thread = threadRef(e.Channel, prev.ThreadTimestamp)
+	}
+	return ev, true
 }
 
 // commandText strips the bot's mention (and a "/sec" or "sec" people type
