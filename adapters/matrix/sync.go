@@ -37,6 +37,7 @@ func newSyncer(a *Adapter) *syncer {
 	s := &syncer{DefaultSyncer: mautrix.NewDefaultSyncer(), a: a}
 	s.OnEventType(event.EventMessage, a.onMessage)
 	s.OnEventType(event.EventReaction, a.onReaction)
+	s.OnEventType(event.EventRedaction, a.onRedaction)
 	s.OnEventType(event.StateMember, a.onMember)
 	return s
 }
@@ -65,7 +66,7 @@ func (s *syncer) ProcessResponse(ctx context.Context, res *mautrix.RespSync, sin
 }
 
 // runBatch handles a batch's events: one goroutine per conversation, each
-// in order, and returns when all are done.
+// in order, then the edits and redactions, and returns when all are done.
 func (a *Adapter) runBatch(events []bot.Event) {
 	if len(events) == 0 {
 		return
@@ -73,18 +74,9 @@ func (a *Adapter) runBatch(events []bot.Event) {
 	a.mu.Lock()
 	ctx := a.base
 	a.mu.Unlock()
-	groups := map[string][]bot.Event{}
-	var order []string
-	for _, ev := range events {
-		k := conversationKey(ev)
-		if _, ok := groups[k]; !ok {
-			order = append(order, k)
-		}
-		groups[k] = append(groups[k], ev)
-	}
+	conversations, changes := splitBatch(events)
 	var wg sync.WaitGroup
-	for _, k := range order {
-		evs := groups[k]
+	for _, evs := range conversations {
 		wg.Go(func() {
 			for _, ev := range evs {
 				a.engine.HandleEvent(ctx, ev)
@@ -92,6 +84,32 @@ func (a *Adapter) runBatch(events []bot.Event) {
 		})
 	}
 	wg.Wait()
+	for _, ev := range changes {
+		a.engine.HandleEvent(ctx, ev)
+	}
+}
+
+// splitBatch groups a batch's events by conversation (room and thread), in
+// order, and sets the edits and redactions apart, in order, to run after
+// them all: they name the message they change but not its thread, so the
+// message may be in another conversation of the same batch.
+func splitBatch(events []bot.Event) (conversations [][]bot.Event, changes []bot.Event) {
+	index := map[string]int{}
+	for _, ev := range events {
+		if ev.Kind == bot.EventEdit || ev.Kind == bot.EventDelete {
+			changes = append(changes, ev)
+			continue
+		}
+		k := conversationKey(ev)
+		i, ok := index[k]
+		if !ok {
+			i = len(conversations)
+			index[k] = i
+			conversations = append(conversations, nil)
+		}
+		conversations[i] = append(conversations[i], ev)
+	}
+	return conversations, changes
 }
 
 func conversationKey(ev bot.Event) string { return ev.Room.ID + "|" + ev.Thread.ID }
@@ -134,14 +152,12 @@ func (a *Adapter) onMessage(ctx context.Context, evt *event.Event) {
 		return
 	}
 	rel := content.RelatesTo
-	if rel != nil && rel.Type == event.RelReplace {
-		return // edits
-	}
-	if content.NewContent != nil {
-		return
-	}
 	room := string(evt.RoomID)
 	dm := a.isDMRoom(room, evt.Sender)
+	if (rel != nil && rel.Type == event.RelReplace) || content.NewContent != nil {
+		a.onEdit(ctx, evt, content, dm)
+		return
+	}
 	text := stripReplyFallback(content.Body)
 	ev := bot.Event{
 		Kind:    bot.EventMessage,
@@ -209,6 +225,62 @@ func (a *Adapter) onReaction(ctx context.Context, evt *event.Event) {
 	}
 	if rec, ok := a.buttonsOf(ctx, target); ok && rec.Thread != "" {
 		ev.Thread = bot.ThreadRef{Room: ev.Room, ID: rec.Thread}
+	}
+	a.accept(ev)
+}
+
+// onEdit turns an edit (m.replace, the new text in m.new_content) into an
+// EventEdit of the message it replaces. An edited command does not run
+// again.
+func (a *Adapter) onEdit(ctx context.Context, evt *event.Event, content *event.MessageEventContent, dm bool) {
+	rel := content.RelatesTo
+	if rel == nil || rel.Type != event.RelReplace || rel.EventID == "" {
+		return
+	}
+	text := strings.TrimPrefix(content.Body, "* ") // the fallback for clients without edits
+	if content.NewContent != nil {
+		text = content.NewContent.Body
+	}
+	room := string(evt.RoomID)
+	ev := bot.Event{
+		Kind:    bot.EventEdit,
+		ID:      string(evt.ID),
+		Room:    roomRef(room),
+		User:    userRef(evt.Sender),
+		DM:      dm,
+		Message: bot.MessageRef{Room: roomRef(room), ID: string(rel.EventID)},
+		Text:    stripReplyFallback(text),
+		Prefix:  a.prefix,
+	}
+	if rec, ok := a.buttonsOf(ctx, rel.EventID); ok && rec.Thread != "" && !dm {
+		ev.Thread = bot.ThreadRef{Room: ev.Room, ID: rec.Thread}
+	}
+	a.accept(ev)
+}
+
+// onRedaction turns a redaction into an EventDelete of the message it
+// removes ("redacts": in the content since room version 11, at the top
+// level before).
+func (a *Adapter) onRedaction(ctx context.Context, evt *event.Event) {
+	if evt.Sender == a.userID || initialSync(ctx) {
+		return
+	}
+	target := evt.Content.AsRedaction().Redacts
+	if target == "" {
+		target = evt.Redacts
+	}
+	if target == "" {
+		return
+	}
+	room := string(evt.RoomID)
+	ev := bot.Event{
+		Kind:    bot.EventDelete,
+		ID:      string(evt.ID),
+		Room:    roomRef(room),
+		User:    userRef(evt.Sender),
+		DM:      a.isDMRoom(room, evt.Sender),
+		Message: bot.MessageRef{Room: roomRef(room), ID: string(target)},
+		Prefix:  a.prefix,
 	}
 	a.accept(ev)
 }
