@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 )
 
@@ -28,4 +29,29 @@ func PutJSON(ctx context.Context, d Documents, collection, id string, v any, exp
 		return 0, fmt.Errorf("%s/%s: encode: %w", collection, id, err)
 	}
 	return d.Put(ctx, collection, id, data, expect)
+}
+
+// UpdateJSON reads a JSON document, applies change and writes it back with
+// compare-and-swap, reading again and retrying when someone else wrote it
+// meanwhile (up to five times). An error from change stops it and nothing
+// is written. A missing document is an error wrapping ErrNotFound.
+func UpdateJSON[T any](ctx context.Context, d Documents, collection, id string, change func(*T) error) (*T, error) {
+	for range 5 {
+		v, version, err := GetJSON[T](ctx, d, collection, id)
+		if err != nil {
+			return nil, err
+		}
+		if err := change(v); err != nil {
+			return nil, err
+		}
+		_, err = PutJSON(ctx, d, collection, id, v, version)
+		if errors.Is(err, ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return v, nil
+	}
+	return nil, fmt.Errorf("%s/%s: %w (five tries)", collection, id, ErrConflict)
 }

@@ -14,7 +14,6 @@ package incident
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -189,18 +188,14 @@ var roleNames = []string{"lead", "scribe", "comms"}
 func rootID(id string) string { return "incident:" + id + ":root" }
 
 func (inc *Incidents) load(ctx context.Context, id string) (*Incident, int64, error) {
-	doc, err := inc.e.Store().Get(ctx, coll, id)
+	in, version, err := store.GetJSON[Incident](ctx, inc.e.Store(), coll, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, 0, bot.Noticef("There is no incident %s.", id)
 	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("load incident %s: %w", id, err)
 	}
-	var in Incident
-	if err := json.Unmarshal(doc.Data, &in); err != nil {
-		return nil, 0, fmt.Errorf("incident %s: %w: %v", id, store.ErrCorrupt, err)
-	}
-	return &in, doc.Version, nil
+	return in, version, nil
 }
 
 // Get returns an incident.
@@ -212,28 +207,14 @@ func (inc *Incidents) Get(ctx context.Context, id string) (*Incident, error) {
 // update applies change with compare-and-swap, retrying on conflicts (two
 // reactions at the same moment both land).
 func (inc *Incidents) update(ctx context.Context, id string, change func(in *Incident) error) (*Incident, error) {
-	for range 5 {
-		in, version, err := inc.load(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if err := change(in); err != nil {
-			return nil, err
-		}
-		data, err := json.Marshal(in)
-		if err != nil {
-			return nil, fmt.Errorf("incident %s: %w", id, err)
-		}
-		_, err = inc.e.Store().Put(ctx, coll, id, data, version)
-		if errors.Is(err, store.ErrConflict) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("save incident %s: %w", id, err)
-		}
-		return in, nil
+	in, err := store.UpdateJSON(ctx, inc.e.Store(), coll, id, change)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, bot.Noticef("There is no incident %s.", id)
 	}
-	return nil, fmt.Errorf("save incident %s: %w", id, store.ErrConflict)
+	if err != nil {
+		return nil, fmt.Errorf("save incident %s: %w", id, err)
+	}
+	return in, nil
 }
 
 // nextID allocates INC-<year>-<n>, counting per year.

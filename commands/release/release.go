@@ -18,7 +18,6 @@ package release
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -243,18 +242,18 @@ func (r *Releases) SetMailer(m intake.Mailer) { r.o.Mailer = m }
 // ---- storage ----
 
 func (r *Releases) load(ctx context.Context, id string) (*Release, int64, error) {
-	doc, err := r.e.Store().Get(ctx, releaseColl, strings.ToUpper(id))
+	rel, version, err := store.GetJSON[Release](ctx, r.e.Store(), releaseColl, strings.ToUpper(id))
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, 0, bot.Usagef("there is no release planned for %s (plan one with `/sec release plan %s --public-at TIME`)", strings.ToUpper(id), strings.ToUpper(id))
+		return nil, 0, r.noRelease(id)
 	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("release %s: %w", id, err)
 	}
-	var rel Release
-	if err := json.Unmarshal(doc.Data, &rel); err != nil {
-		return nil, 0, fmt.Errorf("release %s: %w: %v", id, store.ErrCorrupt, err)
-	}
-	return &rel, doc.Version, nil
+	return rel, version, nil
+}
+
+func (r *Releases) noRelease(id string) error {
+	return bot.Usagef("there is no release planned for %s (plan one with `/sec release plan %s --public-at TIME`)", strings.ToUpper(id), strings.ToUpper(id))
 }
 
 // Get returns the release of a report.
@@ -266,32 +265,28 @@ func (r *Releases) Get(ctx context.Context, id string) (*Release, error) {
 // update changes a release with compare-and-swap, retrying on conflict
 // (a webhook and a command may change one release at the same moment).
 func (r *Releases) update(ctx context.Context, id string, change func(rel *Release) error) (*Release, error) {
-	for range 5 {
-		rel, version, err := r.load(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if err := change(rel); err != nil {
-			return nil, err
-		}
-		if err := r.save(ctx, rel, version); errors.Is(err, store.ErrConflict) {
-			continue
-		} else if err != nil {
-			return nil, err
-		}
-		return rel, nil
+	rel, err := store.UpdateJSON(ctx, r.e.Store(), releaseColl, strings.ToUpper(id), change)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, r.noRelease(id)
 	}
-	return nil, fmt.Errorf("save release %s: %w", id, store.ErrConflict)
+	if err != nil {
+		return nil, fmt.Errorf("save release %s: %w", id, err)
+	}
+	if err := r.afterSave(ctx, rel); err != nil {
+		return nil, err
+	}
+	return rel, nil
 }
 
 func (r *Releases) save(ctx context.Context, rel *Release, version int64) error {
-	data, err := json.Marshal(rel)
-	if err != nil {
+	if _, err := store.PutJSON(ctx, r.e.Store(), releaseColl, rel.ID, rel, version); err != nil {
 		return fmt.Errorf("save release %s: %w", rel.ID, err)
 	}
-	if _, err := r.e.Store().Put(ctx, releaseColl, rel.ID, data, version); err != nil {
-		return fmt.Errorf("save release %s: %w", rel.ID, err)
-	}
+	return r.afterSave(ctx, rel)
+}
+
+// afterSave keeps the set of active releases: a published one leaves it.
+func (r *Releases) afterSave(ctx context.Context, rel *Release) error {
 	if rel.State == StatePublished {
 		if err := r.e.Store().SetRemove(ctx, activeSet, rel.ID); err != nil {
 			return fmt.Errorf("save release %s: %w", rel.ID, err)

@@ -477,7 +477,7 @@ func (f *Fake) answer(r *http.Request, body []byte, rec *Request) (int, http.Hea
 		h := handlers[rec.Operation]
 		if h == nil {
 			f.violation(fmt.Errorf("%s %s (%s) is in the subset but the fake has no handler for it", r.Method, r.URL.Path, rec.Operation))
-			return http.StatusNotImplemented, nil, basicError("not implemented by githubtest")
+			return http.StatusNotImplemented, nil, basicError("githubtest has no handler for this operation yet")
 		}
 		status, header, out = h(f, r, params, body)
 	}
