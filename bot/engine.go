@@ -388,6 +388,7 @@ func (e *Engine) checkPrivacy(to Destination, msg Message) error {
 // door to the adapters: replies use it directly, the outbox through its
 // retry stage.
 func (e *Engine) deliver(ctx context.Context, to Destination, msg Message) (MessageRef, error) {
+	e.learnPrivateRoom(ctx, to, msg)
 	if err := e.checkPrivacy(to, msg); err != nil {
 		return MessageRef{}, err
 	}
@@ -428,6 +429,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err := e.LoadPeople(ctx); err != nil {
 		e.log.Warn("could not load people edits from the store; using the configured directory", "err", err)
 	}
+	if err := e.loadPrivateRooms(ctx); err != nil {
+		e.log.Warn("could not load the private rooms Vigil created", "err", err)
+	}
 	defer func() {
 		// A fresh context: ours is done, but the release must still go out.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
@@ -447,6 +451,9 @@ func (e *Engine) Run(ctx context.Context) error {
 			lastPeople = now
 			if err := e.LoadPeople(ctx); err != nil {
 				e.log.Debug("directory refresh failed", "err", err)
+			}
+			if err := e.loadPrivateRooms(ctx); err != nil {
+				e.log.Debug("private rooms refresh failed", "err", err)
 			}
 		}
 		if err := clock.Sleep(ctx, e.clock, e.tick); err != nil {

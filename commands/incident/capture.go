@@ -29,7 +29,8 @@ func messageKey(m bot.MessageRef) string {
 }
 
 // warRoom finds the open incident whose war room the event is in: the
-// thread under its status header. The console has no threads for what a
+// thread under its status header, or anywhere in the incident's own room
+// (start --room). The console has no threads for what a
 // person types, so there a line outside any thread belongs to the one open
 // incident of the console, if there is exactly one.
 func (inc *Incidents) warRoom(ctx context.Context, room bot.RoomRef, thread bot.ThreadRef) (*Incident, error) {
@@ -41,6 +42,9 @@ func (inc *Incidents) warRoom(ctx context.Context, room bot.RoomRef, thread bot.
 	for _, in := range open {
 		if in.Room != room {
 			continue
+		}
+		if in.OwnRoom {
+			return in, nil
 		}
 		here = append(here, in)
 		if thread.IsZero() {

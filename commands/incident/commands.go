@@ -3,12 +3,15 @@ package incident
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/vigil-sec/vigil/bot"
 )
@@ -25,7 +28,7 @@ func (inc *Incidents) command() *bot.Command {
 		Roles: team,
 		Sub: []*bot.Command{
 			{Name: "start", Summary: "open a war room and lead it", Usage: `"TITLE"`, Roles: team, MinArgs: 1, MaxArgs: -1,
-				Flags:    []bot.FlagSpec{{Name: "room", Bool: true, Help: "a new private room (not available yet: the war room is a thread)"}},
+				Flags:    []bot.FlagSpec{{Name: "room", Bool: true, Help: "a new private channel or room for the war room, with the team invited (Slack, Matrix)"}},
 				Examples: []string{`/sec incident start "Leaked deploy token"`}, Run: inc.runStart},
 			{Name: "list", Summary: "incidents, open first", Roles: team, Run: inc.runList},
 			{Name: "role", Summary: "name the lead, scribe or comms", Usage: "lead|scribe|comms @person", Roles: team, MinArgs: 2, MaxArgs: 2,
@@ -62,6 +65,11 @@ func (inc *Incidents) target(ctx context.Context, req *bot.Request) (*Incident, 
 	if id, ok := req.Flags.Lookup("id"); ok {
 		in, _, err := inc.load(ctx, strings.ToUpper(strings.TrimSpace(id)))
 		return in, err
+	}
+	if !req.Event.DM {
+		if in, err := inc.ownRoomIncident(ctx, req.Event.Room); in != nil || err != nil {
+			return in, err
+		}
 	}
 	if !req.Event.Thread.IsZero() {
 		ids, err := inc.e.Store().List(ctx, coll)
@@ -104,6 +112,21 @@ func (inc *Incidents) target(ctx context.Context, req *bot.Request) (*Incident, 
 	return nil, bot.Usagef("several incidents are open (%s): say which with --id, or speak in its war room", strings.Join(ids, ", "))
 }
 
+// ownRoomIncident finds the incident whose own room (start --room) room
+// is, or nil.
+func (inc *Incidents) ownRoomIncident(ctx context.Context, room bot.RoomRef) (*Incident, error) {
+	all, err := inc.all(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, in := range all {
+		if in.OwnRoom && in.Room == room {
+			return in, nil
+		}
+	}
+	return nil, nil
+}
+
 // all lists every incident, newest first.
 func (inc *Incidents) all(ctx context.Context) ([]*Incident, error) {
 	ids, err := inc.e.Store().List(ctx, coll)
@@ -133,12 +156,14 @@ func (inc *Incidents) replyf(ctx context.Context, req *bot.Request, format strin
 }
 
 func (inc *Incidents) runStart(ctx context.Context, req *bot.Request) error {
-	if req.Flags.Has("room") {
-		return bot.Noticef("`--room` is not available: Vigil's chat adapters cannot create rooms yet, so the war room is a thread in the private room. Start it without `--room`.")
-	}
 	title := strings.TrimSpace(strings.Join(req.Args, " "))
 	if title == "" {
 		return bot.Usagef("an incident needs a title")
+	}
+	ownRoom := req.Flags.Has("room")
+	adapter := req.Event.User.Adapter
+	if ownRoom && !inc.e.CanCreateRooms(adapter) {
+		return bot.Noticef("`--room` is not available on %s: this chat cannot create rooms for Vigil, so start the incident without `--room` and its war room is a thread in the private room.", adapter)
 	}
 	room := req.Event.Room
 	if req.Event.DM || !inc.e.IsPrivate(room) {
@@ -156,6 +181,15 @@ func (inc *Incidents) runStart(ctx context.Context, req *bot.Request) error {
 	in := &Incident{ID: id, Title: title, State: stateOpen, Room: room, Started: now, StartedBy: req.Actor(),
 		Roles: map[string]string{"lead": req.Actor()}, Headers: 1}
 	in.Authors = []string{req.Actor()}
+	privateRoom := room
+	if ownRoom {
+		in.RoomName = roomName(id, title)
+		created, err := inc.e.CreatePrivateRoom(ctx, adapter, in.RoomName, id+": "+title+" (war room, private)", inc.teamAccounts(adapter))
+		if err != nil {
+			return inc.roomFailed(ctx, req, id, err)
+		}
+		in.Room, in.OwnRoom = created, true
+	}
 	data, err := json.Marshal(in)
 	if err != nil {
 		return err
@@ -169,10 +203,86 @@ func (inc *Incidents) runStart(ctx context.Context, req *bot.Request) error {
 	if err := req.Record(ctx, "incident.start", id, title); err != nil {
 		return err
 	}
+	if ownRoom {
+		if err := req.Record(ctx, "incident.room", id, in.Room.String()+" "+in.RoomName); err != nil {
+			return err
+		}
+	}
 	if err := inc.postHeader(ctx, in); err != nil {
 		return err
 	}
-	return inc.replyf(ctx, req, "Incident %s opened; its war room is the thread under the status header. @%s leads.", id, in.Roles["lead"])
+	if !ownRoom {
+		return inc.replyf(ctx, req, "Incident %s opened; its war room is the thread under the status header. @%s leads.", id, in.Roles["lead"])
+	}
+	where := fmt.Sprintf("Incident %s (%s) opened; its war room is the private room %s, with the team invited. @%s leads.",
+		id, title, bot.RoomMention(in.Room, in.RoomName), in.Roles["lead"])
+	if req.Event.DM || req.Event.Room != privateRoom {
+		// Tell the private room too, not only the person who asked.
+		if err := inc.e.Post(ctx, "incident:"+id+":room-pointer", bot.ToRoom(privateRoom, bot.ThreadRef{}), bot.Message{Text: where, Sensitive: true}); err != nil {
+			return err
+		}
+	}
+	return inc.replyf(ctx, req, "%s", where)
+}
+
+// teamAccounts are the accounts on adapter of everyone on the team
+// (responders and admins), to invite into a new war room.
+func (inc *Incidents) teamAccounts(adapter string) []bot.UserRef {
+	var out []bot.UserRef
+	for _, p := range inc.e.Directory().All() {
+		if !p.OnTeam() {
+			continue
+		}
+		if ref, ok := p.ChatRef(adapter); ok {
+			out = append(out, ref)
+		}
+	}
+	return out
+}
+
+// roomFailed answers a room that could not be created. The incident's
+// number is spent; nothing else was stored, so starting again is safe.
+func (inc *Incidents) roomFailed(ctx context.Context, req *bot.Request, id string, err error) error {
+	inc.e.Logger().Warn("could not create an incident room", "incident", id, "err", err)
+	if rerr := req.Record(ctx, "incident.room.failed", id, err.Error()); rerr != nil {
+		return rerr
+	}
+	why := "the chat service refused"
+	switch {
+	case errors.Is(err, bot.ErrRateLimited):
+		why = "the chat service is rate-limiting Vigil"
+	case errors.Is(err, bot.ErrUnavailable):
+		why = "the chat service did not answer"
+	}
+	return bot.Noticef("Could not create the war room for %s (%s); no incident was opened. Try again, or start it without `--room` for a thread in the private room.", id, why)
+}
+
+// roomName names an incident's room from its id and title, e.g.
+// inc-2026-1-leaked-deploy-token: lower case, hyphens, at most 60
+// characters (adapters apply their own rules on top).
+func roomName(id, title string) string {
+	var b strings.Builder
+	b.WriteString(strings.ToLower(id))
+	dash := true
+	for _, r := range strings.ToLower(title) {
+		if b.Len() >= 60 {
+			break
+		}
+		if unicode.IsLetter(r) && r < utf8.RuneSelf || unicode.IsDigit(r) && r < utf8.RuneSelf {
+			if dash {
+				b.WriteByte('-')
+			}
+			b.WriteRune(r)
+			dash = false
+			continue
+		}
+		dash = true
+	}
+	name := strings.TrimRight(b.String(), "-")
+	if b.Len() >= 60 && strings.LastIndexByte(name, '-') > len(id) {
+		name = name[:strings.LastIndexByte(name, '-')] // no cut word
+	}
+	return name
 }
 
 func (inc *Incidents) runList(ctx context.Context, req *bot.Request) error {
@@ -187,6 +297,9 @@ func (inc *Incidents) runList(ctx context.Context, req *bot.Request) error {
 	var b strings.Builder
 	for _, in := range all {
 		fmt.Fprintf(&b, "%s %s (%s since %s, lead @%s)", in.ID, in.Title, in.State, stamp(in.Started, true), in.Roles["lead"])
+		if in.OwnRoom {
+			fmt.Fprintf(&b, " in %s", bot.RoomMention(in.Room, in.RoomName))
+		}
 		if in.Issue != nil {
 			fmt.Fprintf(&b, " <%s|published>", in.Issue.URL)
 		}

@@ -151,6 +151,11 @@ type Incident struct {
 	Reviewed   string     `json:"reviewed,omitempty"`
 	Publishing bool       `json:"publishing,omitempty"`
 	Issue      *Published `json:"issue,omitempty"`
+	// OwnRoom: the war room is all of Room, a private room created for
+	// the incident (start --room), not the thread under its header.
+	// RoomName is that room's name, for pointers to it.
+	OwnRoom  bool   `json:"own_room,omitempty"`
+	RoomName string `json:"room_name,omitempty"`
 }
 
 // Published is the write-up on GitHub.
@@ -268,11 +273,20 @@ func (inc *Incidents) openIncidents(ctx context.Context) ([]*Incident, error) {
 	return out, nil
 }
 
-// say posts in the incident's war-room thread. id makes the post
-// idempotent (a job that runs twice posts once).
+// say posts in the incident's war room (its thread, or its own room). id
+// makes the post idempotent (a job that runs twice posts once).
 func (inc *Incidents) say(ctx context.Context, in *Incident, id string, msg bot.Message) error {
 	msg.Sensitive = true
-	return inc.e.Post(ctx, "incident:"+in.ID+":"+id, bot.ToThreadOf(in.Room, rootID(in.ID)), msg)
+	return inc.e.Post(ctx, "incident:"+in.ID+":"+id, warRoomDest(in), msg)
+}
+
+// warRoomDest is where war-room messages go: the thread under the status
+// header, or the incident's own room.
+func warRoomDest(in *Incident) bot.Destination {
+	if in.OwnRoom {
+		return bot.ToRoom(in.Room, bot.ThreadRef{})
+	}
+	return bot.ToThreadOf(in.Room, rootID(in.ID))
 }
 
 func (inc *Incidents) sayf(ctx context.Context, in *Incident, id, format string, args ...any) error {
@@ -313,8 +327,9 @@ func (inc *Incidents) header(in *Incident) bot.Message {
 	}
 }
 
-// postHeader posts header number in.Headers: the thread's root for the
-// first, a fresh one in the thread for each change.
+// postHeader posts header number in.Headers: the thread's root (in an own
+// room, its first message) for the first, a fresh one in the war room for
+// each change.
 func (inc *Incidents) postHeader(ctx context.Context, in *Incident) error {
 	msg := inc.header(in)
 	if in.Headers <= 1 {
