@@ -59,12 +59,18 @@ type fakeSlack struct {
 	failPost func(n int, channel string) (status int, header http.Header, body string)
 	conns    []*wsConn
 	connCh   chan *wsConn
+	// Channels created (conversations.create), by name; taken names are
+	// refused with name_taken. invites and topics record the calls.
+	created map[string]map[string]any
+	taken   map[string]bool
+	invites []map[string]any
+	topics  []map[string]any
 }
 
 func newFakeSlack(t *testing.T) *fakeSlack {
 	t.Helper()
 	f := &fakeSlack{t: t, postCh: make(chan posted, 1000), viewCh: make(chan map[string]any, 100),
-		counts: map[string]int{}, connCh: make(chan *wsConn, 10)}
+		counts: map[string]int{}, connCh: make(chan *wsConn, 10), created: map[string]map[string]any{}, taken: map[string]bool{}}
 	f.ws = httptest.NewServer(http.HandlerFunc(f.serveWS))
 	t.Cleanup(f.ws.Close)
 	f.srv = slacktest.NewTestServer(func(c slacktest.Customize) {
@@ -72,6 +78,9 @@ func newFakeSlack(t *testing.T) *fakeSlack {
 		c.Handle("/conversations.info", f.conversationsInfo)
 		c.Handle("/conversations.open", f.conversationsOpen)
 		c.Handle("/users.info", f.usersInfo)
+		c.Handle("/conversations.create", f.conversationsCreate)
+		c.Handle("/conversations.invite", f.conversationsInvite)
+		c.Handle("/conversations.setTopic", f.conversationsSetTopic)
 		c.Handle("/chat.postMessage", f.postMessage)
 		c.Handle("/chat.postEphemeral", f.postEphemeral)
 		c.Handle("/views.open", f.viewsOpen)
@@ -144,6 +153,51 @@ func (f *fakeSlack) conversationsOpen(w http.ResponseWriter, r *http.Request) {
 	f.called("conversations.open")
 	users := str(params(r), "users")
 	_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": map[string]any{"id": "D" + users}})
+}
+
+// conversationsCreate makes a channel G<n>, refusing names taken (and
+// names that break Slack's rules, as Slack does with invalid_name_*).
+func (f *fakeSlack) conversationsCreate(w http.ResponseWriter, r *http.Request) {
+	f.called("conversations.create")
+	m := params(r)
+	name := str(m, "name")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case name == "" || len(name) > 80 || strings.ToLower(name) != name || strings.ContainsAny(name, " .,:#@"):
+		_, _ = io.WriteString(w, `{"ok":false,"error":"invalid_name_specials"}`)
+		return
+	case f.taken[name] || f.created[name] != nil:
+		_, _ = io.WriteString(w, `{"ok":false,"error":"name_taken"}`)
+		return
+	}
+	m["id"] = fmt.Sprintf("G%d", len(f.created)+1)
+	f.created[name] = m
+	_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": map[string]any{
+		"id": m["id"], "name": name, "is_private": str(m, "is_private") == "true", "is_member": true, "is_group": str(m, "is_private") == "true",
+	}})
+}
+
+func (f *fakeSlack) conversationsInvite(w http.ResponseWriter, r *http.Request) {
+	f.called("conversations.invite")
+	m := params(r)
+	f.mu.Lock()
+	f.invites = append(f.invites, m)
+	f.mu.Unlock()
+	if strings.Contains(str(m, "users"), botUser) {
+		_, _ = io.WriteString(w, `{"ok":false,"error":"cant_invite_self"}`)
+		return
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": map[string]any{"id": str(m, "channel")}})
+}
+
+func (f *fakeSlack) conversationsSetTopic(w http.ResponseWriter, r *http.Request) {
+	f.called("conversations.setTopic")
+	m := params(r)
+	f.mu.Lock()
+	f.topics = append(f.topics, m)
+	f.mu.Unlock()
+	_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": map[string]any{"id": str(m, "channel"), "topic": map[string]any{"value": str(m, "topic")}}})
 }
 
 func (f *fakeSlack) usersInfo(w http.ResponseWriter, r *http.Request) {
