@@ -483,6 +483,41 @@ func TestDirectMessageOpensEncryptedRoom(t *testing.T) {
 	alice.waitBot(botID, "second ping")
 }
 
+// A room Vigil creates (incident start --room) is encrypted and private:
+// a person invited joins and reads Vigil's sensitive message in it.
+func TestCreatedPrivateRoomIsEncryptedForInvitees(t *testing.T) {
+	w, alice, _ := setup(t)
+	bob := newPerson(t, w.hs, "bob")
+	bob.joinOn = true
+	w.addPerson("bob", bob, bot.RoleResponder)
+	r := w.start()
+	ctx := context.Background()
+	botID := id.UserID(w.botAcct.UserID)
+	room, err := r.engine.CreatePrivateRoom(ctx, bot.AdapterMatrix, "inc-2026-1-leak", "INC-2026-1: Leak",
+		[]bot.UserRef{userRef(alice.id()), userRef(bob.id()), userRef(botID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.engine.IsPrivate(room) {
+		t.Fatal("the created room is not private")
+	}
+	if err := r.engine.Post(ctx, "war-1", bot.ToRoom(room, bot.ThreadRef{}), bot.Message{Text: secretDetail, Sensitive: true}); err != nil {
+		t.Fatal(err)
+	}
+	r.engine.Step(ctx)
+	got := bob.waitBot(botID, secretDetail)
+	if !got.Mautrix.WasEncrypted || string(got.RoomID) != room.ID {
+		t.Errorf("bob got %s in %s (encrypted %v), want it encrypted in %s", got.ID, got.RoomID, got.Mautrix.WasEncrypted, room.ID)
+	}
+	var rules event.JoinRulesEventContent
+	if err := bob.cli.StateEvent(ctx, id.RoomID(room.ID), event.StateJoinRules, "", &rules); err != nil || rules.JoinRule != event.JoinRuleInvite {
+		t.Errorf("join rule %q, %v: want invite", rules.JoinRule, err)
+	}
+	if m := bob.membership(id.RoomID(room.ID), alice.id()); m != event.MembershipInvite {
+		t.Errorf("alice is %q in the room, want invited", m)
+	}
+}
+
 func TestPublicRoomIsDemoted(t *testing.T) {
 	w := newWorld(t)
 	alice := newPerson(t, w.hs, "alice")

@@ -27,6 +27,7 @@ type fakeHS struct {
 	mu      sync.Mutex
 	answers []func(w http.ResponseWriter)
 	bodies  []map[string]any
+	paths   []string
 }
 
 func (f *fakeHS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -35,6 +36,7 @@ func (f *fakeHS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.Unmarshal(data, &body)
 	f.mu.Lock()
 	f.bodies = append(f.bodies, body)
+	f.paths = append(f.paths, r.Method+" "+r.URL.Path)
 	var answer func(http.ResponseWriter)
 	if len(f.answers) > 0 {
 		answer, f.answers = f.answers[0], f.answers[1:]
