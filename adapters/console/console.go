@@ -2,6 +2,11 @@
 // locally and to script it. The terminal is the private security room; DMs
 // are printed with their recipient. With a fake clock, ":advance 36h" runs
 // weeks of process in seconds.
+//
+// The console does not create rooms (it is no bot.RoomCreator): it has one
+// room, and every line typed goes there, so a "new room" would only be a
+// label on printed messages that nothing typed could reach. Features that
+// would create a room (incident start --room) say it is not available.
 package console
 
 import (
