@@ -51,7 +51,7 @@ func readManifest(t *testing.T, name string) manifest {
 // handles: the events it turns into bot.Events, and exactly the scopes its
 // Web API calls and those events need.
 func TestManifests(t *testing.T) {
-	wantScopes := []string{"app_mentions:read", "chat:write", "commands", "groups:history", "groups:read", "im:history", "im:write", "reactions:read", "users:read"}
+	wantScopes := []string{"app_mentions:read", "chat:write", "commands", "groups:history", "groups:read", "groups:write", "im:history", "im:write", "reactions:read", "users:read"}
 	wantEvents := []string{"app_mention", "message.groups", "message.im", "reaction_added"}
 	for _, name := range []string{"manifest.yaml", "manifest-http.yaml"} {
 		m := readManifest(t, name)

@@ -22,7 +22,7 @@ func (inc *Incidents) command() *bot.Command {
 	team := teamRoles
 	return &bot.Command{
 		Name:    "incident",
-		Summary: "war rooms, the timeline and the public write-up of security incidents",
+		Summary: "War rooms, the timeline and the public write-up of security incidents",
 		Help: "An incident gets a war-room thread in the private room with a status header. React " + inc.o.PinReaction +
 			" to a message in it to put it on the timeline, " + inc.o.EvidenceReaction + " to keep it as evidence.",
 		Roles: team,
