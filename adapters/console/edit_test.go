@@ -1,59 +1,15 @@
 package console_test
 
 import (
-	"bytes"
-	"context"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/vigil-sec/vigil/adapters/console"
 	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/bot/bottest"
-	"github.com/vigil-sec/vigil/bot/clock"
-	"github.com/vigil-sec/vigil/commands/incident"
 )
 
-// editSession runs a script with the incident feature and hooks that
-// record every edit and delete event.
-func editSession(t *testing.T, script string) (string, []bot.Event) {
-	t.Helper()
-	fake := clock.NewFake(bottest.Start)
-	people := []bot.Person{
-		{Name: "admin", Chat: map[string]string{"console": "admin"}, Roles: []bot.Role{bot.RoleAdmin, bot.RoleResponder}},
-		{Name: "bob", Chat: map[string]string{"console": "bob"}, Roles: []bot.Role{bot.RoleResponder}},
-	}
-	e, err := bot.New(bot.Options{Store: bottest.OpenStore(t), Clock: fake, People: people})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := incident.Register(e, incident.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var evs []bot.Event
-	record := func(_ context.Context, req *bot.Request) error {
-		mu.Lock()
-		defer mu.Unlock()
-		evs = append(evs, req.Event)
-		return nil
-	}
-	e.OnEdit(record)
-	e.OnDelete(record)
-	var out bytes.Buffer
-	c, err := console.New(console.Options{Engine: e, In: strings.NewReader(script), Out: &out, As: "admin", Fake: fake})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.AddAdapter(c)
-	if err := c.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return out.String(), evs
-}
-
 func TestEditAndDeleteFollowAPinnedLine(t *testing.T) {
-	out, evs := editSession(t, strings.Join([]string{
+	out, evs := incidentSession(t, strings.Join([]string{
 		`/sec incident start "Leaked token"`,
 		":as bob",
 		"revoked the tokn",
@@ -64,7 +20,7 @@ func TestEditAndDeleteFollowAPinnedLine(t *testing.T) {
 		":delete 2",
 		"/sec incident timeline",
 		":edit 2 gone", // only "unrelated chatter" is left to edit
-	}, "\n"))
+	}, "\n"), bot.EventEdit, bot.EventDelete)
 	bottest.InOrder(t, out,
 		"Timeline #1", "@bob): revoked the tokn",
 		"Timeline #1 follows the edit of its message", "@bob): revoked the token at the provider",
@@ -82,7 +38,7 @@ func TestEditAndDeleteFollowAPinnedLine(t *testing.T) {
 }
 
 func TestEditAndDeleteUsage(t *testing.T) {
-	out, evs := editSession(t, strings.Join([]string{
+	out, evs := incidentSession(t, strings.Join([]string{
 		":edit 1 nothing typed yet",
 		"only line",
 		":edit 2 too far",
@@ -91,7 +47,7 @@ func TestEditAndDeleteUsage(t *testing.T) {
 		":delete 1",
 		":delete 1", // it is gone
 		":help",
-	}, "\n"))
+	}, "\n"), bot.EventEdit, bot.EventDelete)
 	bottest.InOrder(t, out,
 		"usage: :edit N TEXT, with N from 1 (the last message typed here) to 0",
 		"usage: :edit N TEXT, with N from 1 (the last message typed here) to 1",

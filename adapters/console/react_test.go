@@ -14,9 +14,10 @@ import (
 	"github.com/vigil-sec/vigil/commands/incident"
 )
 
-// reactSession runs a script with the incident feature and a hook that
-// records every reaction event.
-func reactSession(t *testing.T, script string) (string, []bot.Event) {
+// incidentSession runs a script with the incident feature and records the
+// events of the given kinds (reactions, edits, deletions) as the hooks see
+// them.
+func incidentSession(t *testing.T, script string, kinds ...bot.EventKind) (string, []bot.Event) {
 	t.Helper()
 	fake := clock.NewFake(bottest.Start)
 	people := []bot.Person{
@@ -31,13 +32,23 @@ func reactSession(t *testing.T, script string) (string, []bot.Event) {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
-	var reactions []bot.Event
-	e.OnReaction(func(_ context.Context, req *bot.Request) error {
+	var evs []bot.Event
+	record := func(_ context.Context, req *bot.Request) error {
 		mu.Lock()
 		defer mu.Unlock()
-		reactions = append(reactions, req.Event)
+		evs = append(evs, req.Event)
 		return nil
-	})
+	}
+	for _, k := range kinds {
+		switch k {
+		case bot.EventReaction:
+			e.OnReaction(record)
+		case bot.EventEdit:
+			e.OnEdit(record)
+		case bot.EventDelete:
+			e.OnDelete(record)
+		}
+	}
 	var out bytes.Buffer
 	c, err := console.New(console.Options{Engine: e, In: strings.NewReader(script), Out: &out, As: "admin", Fake: fake})
 	if err != nil {
@@ -47,11 +58,11 @@ func reactSession(t *testing.T, script string) (string, []bot.Event) {
 	if err := c.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return out.String(), reactions
+	return out.String(), evs
 }
 
 func TestReactPutsATypedLineOnTheTimeline(t *testing.T) {
-	out, evs := reactSession(t, strings.Join([]string{
+	out, evs := incidentSession(t, strings.Join([]string{
 		`/sec incident start "Leaked token"`,
 		":as bob",
 		"revoked the token at the provider",
@@ -59,7 +70,7 @@ func TestReactPutsATypedLineOnTheTimeline(t *testing.T) {
 		"unrelated chatter",
 		":react 2 📌",
 		"/sec incident timeline",
-	}, "\n"))
+	}, "\n"), bot.EventReaction)
 	bottest.InOrder(t, out, "Timeline #1", "@bob): revoked the token at the provider", "Timeline of INC-2026-1", "#1 09:00 @bob: revoked the token at the provider")
 	if len(evs) != 1 || evs[0].Reaction != "📌" || evs[0].User.ID != "admin" || evs[0].Text != "revoked the token at the provider" || evs[0].Message.ID == "" {
 		t.Errorf("reaction events %+v", evs)
@@ -67,13 +78,13 @@ func TestReactPutsATypedLineOnTheTimeline(t *testing.T) {
 }
 
 func TestReactToAPrintedThreadMessageCarriesItsThread(t *testing.T) {
-	_, evs := reactSession(t, strings.Join([]string{
+	_, evs := incidentSession(t, strings.Join([]string{
 		`/sec incident start "Leaked token"`,
 		`/sec incident status "contained"`, // a fresh header in the war room
 		":react 1 👀",
 		":react 99 📌",
 		":react 1",
-	}, "\n"))
+	}, "\n"), bot.EventReaction)
 	if len(evs) != 1 {
 		t.Fatalf("reaction events %+v, want one (the bad lines are refused)", evs)
 	}
@@ -83,7 +94,7 @@ func TestReactToAPrintedThreadMessageCarriesItsThread(t *testing.T) {
 }
 
 func TestReactUsage(t *testing.T) {
-	out, _ := reactSession(t, ":react 1 📌\n")
+	out, _ := incidentSession(t, ":react 1 📌\n", bot.EventReaction)
 	if !strings.Contains(out, "usage: :react N EMOJI, with N from 1 (the last message) to 0") {
 		t.Errorf("output %q", out)
 	}

@@ -15,7 +15,7 @@ func TestConsoleCreatesNoRooms(t *testing.T) {
 	if _, ok := a.(bot.RoomCreator); ok {
 		t.Fatal("the console claims to create rooms")
 	}
-	out, _ := reactSession(t, "/sec incident start --room \"Leak\"\n/sec incident list\n")
+	out, _ := incidentSession(t, "/sec incident start --room \"Leak\"\n/sec incident list\n")
 	if !strings.Contains(out, "`--room` is not available on console") {
 		t.Errorf("output:\n%s", out)
 	}
