@@ -164,7 +164,9 @@ func receive(ctx context.Context, t testing.TB, reps *report.Reports, c Case, in
 	}
 }
 
-func isInvalid(err error) bool { return err != nil && strings.Contains(err.Error(), intake.ErrInvalid.Error()) }
+func isInvalid(err error) bool {
+	return err != nil && strings.Contains(err.Error(), intake.ErrInvalid.Error())
+}
 
 // mailOf builds a mail whose From name, Subject and body are s: encoded
 // words in the headers (as a mail client would send any text) and a
