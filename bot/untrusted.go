@@ -35,13 +35,18 @@ type Untrusted string
 
 // String returns the text wrapped in the untrusted markers. Markers inside
 // the text are dropped, so it cannot end its own marking early.
-func (u Untrusted) String() string { return openMark + StripSentinels(string(u)) + closeMark }
+func (u Untrusted) String() string { return openMark + inner(u) + closeMark }
+
+// inner is the text as it goes between the markers: markers dropped, and
+// invalid UTF-8 replaced, so no stray byte can join a marker's bytes into
+// another marker.
+func inner(u Untrusted) string { return strings.ToValidUTF8(StripSentinels(string(u)), "\uFFFD") }
 
 // Format makes every fmt verb keep the marking. %q quotes the raw text and
 // marks the quoted form (quoting the marked text would turn the markers into
 // visible \ue000 escapes and lose the marking).
 func (u Untrusted) Format(f fmt.State, verb rune) {
-	raw := StripSentinels(string(u))
+	raw := inner(u)
 	if verb == 'q' {
 		raw = strconv.Quote(raw)
 	}
@@ -97,13 +102,17 @@ func StripSentinels(s string) string {
 	if !strings.ContainsRune(s, UntrustedOpen) && !strings.ContainsRune(s, UntrustedClose) {
 		return s
 	}
-	return strings.Map(func(r rune) rune {
-		if r == UntrustedOpen || r == UntrustedClose {
-			return -1
-		}
-		return r
-	}, s)
+	// A replacer, not strings.Map: other bytes, even invalid UTF-8, stay
+	// as they are (sanitising is intake's job, not the marker's). Removing
+	// a marker can join invalid bytes around it into a new one, so repeat
+	// until none is left; each pass shortens s.
+	for strings.ContainsRune(s, UntrustedOpen) || strings.ContainsRune(s, UntrustedClose) {
+		s = stripMarkers.Replace(s)
+	}
+	return s
 }
+
+var stripMarkers = strings.NewReplacer(openMark, "", closeMark, "")
 
 // Segment is a run of a message's text: Vigil's own (which may carry
 // Vigil's formatting) or untrusted (to be rendered inert).

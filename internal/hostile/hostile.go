@@ -147,6 +147,8 @@ func Reports(t testing.TB, cases []Case) []Filed {
 
 		// The chat form, step by step, as bob types it.
 		if strings.TrimSpace(bot.StripSentinels(c.Text)) != "" && !strings.EqualFold(strings.TrimSpace(c.Text), "cancel") {
+			// The form's source id is the actor and the instant: move on.
+			add(c, intake.SourceManual, h.Advance(time.Minute))
 			add(c, intake.SourceManual, h.Command("bob", "report new"))
 			for _, answer := range []string{c.Text, c.Text, c.Text, "-", "2", "-"} {
 				add(c, intake.SourceManual, h.Say("bob", answer))
