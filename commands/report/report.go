@@ -130,7 +130,7 @@ func Register(e *bot.Engine, o Options) (*Reports, error) {
 	team := []bot.Role{bot.RoleResponder, bot.RoleAdmin}
 	e.HandleAction(&bot.Action{Name: actionAck, Roles: team, Run: r.pressAck})
 	e.HandleAction(&bot.Action{Name: actionCheck, Roles: team, Run: r.pressCheck})
-	e.HTTP().HandleFunc("POST /api/v1/reports", r.serveAPI)
+	r.mountAPI(e.HTTP())
 	return r, nil
 }
 

@@ -496,7 +496,7 @@ func TestIntakeAPI(t *testing.T) {
 	if code, _ := post(`{"title":"t","description":"`+strings.Repeat("x", 4000)+`"}`, auth); code != 413 {
 		t.Errorf("oversized: %d", code)
 	}
-	withKey := map[string]string{"Authorization": "Bearer tok-123", "Idempotency-Key": "relay-42"}
+	withKey := map[string]string{"Authorization": "Bearer tok-123", "Idempotency-Key": "relay-42", "Content-Type": "application/json"}
 	code, out := post(good, withKey)
 	if code != 201 || out["id"] != "VIG-2026-1" {
 		t.Fatalf("first post: %d %v", code, out)
