@@ -35,12 +35,12 @@ import (
 // cut (the intake API) answer with the field's name; mail and GitHub keep
 // what they received and are bounded by their own size caps.
 const (
-	MaxTitleChars      = 300
-	MaxNameChars       = 200
-	MaxEmailChars      = 254 // RFC 5321's path limit
-	MaxRepoChars       = 200 // GitHub: 39 for the owner, 100 for the name
-	MaxRepositories    = 50
-	MaxDescriptionChar = 100_000
+	MaxTitleChars       = 300
+	MaxNameChars        = 200
+	MaxEmailChars       = 254 // RFC 5321's path limit
+	MaxRepoChars        = 200 // GitHub: 39 for the owner, 100 for the name
+	MaxRepositories     = 50
+	MaxDescriptionChars = 100_000
 )
 
 // Len is the length of s in characters (runes), the unit of every limit on
