@@ -188,16 +188,17 @@ type ConflictError struct {
 	Op int
 }
 
-// Error names the document and both versions; never the data.
+// Error names the op, the document and both versions; never the data.
 func (e *ConflictError) Error() string {
-	where := "docs/" + e.Collection + "/" + e.ID
+	// A single Put or Delete is wrapped with the document's name already.
+	where := ""
 	if e.Op > 0 {
-		where = fmt.Sprintf("op %d (%s)", e.Op, where)
+		where = fmt.Sprintf(" at op %d (docs/%s/%s)", e.Op, e.Collection, e.ID)
 	}
 	if e.Have == 0 {
-		return fmt.Sprintf("%v at %s: expected version %d: the document does not exist", ErrConflict, where, e.Expected)
+		return fmt.Sprintf("%v%s: expected version %d: the document does not exist", ErrConflict, where, e.Expected)
 	}
-	return fmt.Sprintf("%v at %s: expected version %d, have %d", ErrConflict, where, e.Expected, e.Have)
+	return fmt.Sprintf("%v%s: expected version %d, have %d", ErrConflict, where, e.Expected, e.Have)
 }
 
 // Unwrap returns ErrConflict.

@@ -477,20 +477,6 @@ func (s *Store) Get(ctx context.Context, collection, id string) (store.Doc, erro
 	return store.Doc{ID: id, Version: v, Data: []byte(data)}, nil
 }
 
-func checkVersion(expect int64, forDelete bool) error {
-	if expect < store.AnyVersion || (forDelete && expect == store.NewDoc) {
-		return fmt.Errorf("%w: expected version %d", store.ErrInvalid, expect)
-	}
-	return nil
-}
-
-func versionMismatch(expect, have int64) error {
-	if have == 0 {
-		return fmt.Errorf("%w (expected version %d): %w", store.ErrConflict, expect, store.ErrNotFound)
-	}
-	return fmt.Errorf("%w: expected version %d, have %d", store.ErrConflict, expect, have)
-}
-
 // casResult reads the {ok, version} reply of the document scripts.
 func casResult(res any) (bool, int64, error) {
 	r, ok := res.([]any)
@@ -508,7 +494,7 @@ func (s *Store) Put(ctx context.Context, collection, id string, data []byte, exp
 	if err := store.ValidNames("collection", collection, "id", id); err != nil {
 		return 0, invalid(op, err)
 	}
-	if err := checkVersion(expect, false); err != nil {
+	if err := store.CheckExpect(expect, false); err != nil {
 		return 0, invalid(op, err)
 	}
 	res, err := putScript.Run(ctx, s.c, s.docKeys(collection, id), expect, data, id).Result()
@@ -520,7 +506,7 @@ func (s *Store) Put(ctx context.Context, collection, id string, data []byte, exp
 		return 0, fmt.Errorf("redis: %s: %w", op, err)
 	}
 	if !ok {
-		return 0, fmt.Errorf("redis: %s: %w", op, versionMismatch(expect, v))
+		return 0, fmt.Errorf("redis: %s: %w", op, &store.ConflictError{Collection: collection, ID: id, Expected: expect, Have: v})
 	}
 	return v, nil
 }
@@ -531,7 +517,7 @@ func (s *Store) Delete(ctx context.Context, collection, id string, expect int64)
 	if err := store.ValidNames("collection", collection, "id", id); err != nil {
 		return invalid(op, err)
 	}
-	if err := checkVersion(expect, true); err != nil {
+	if err := store.CheckExpect(expect, true); err != nil {
 		return invalid(op, err)
 	}
 	res, err := deleteScript.Run(ctx, s.c, s.docKeys(collection, id), expect, id).Result()
@@ -543,7 +529,7 @@ func (s *Store) Delete(ctx context.Context, collection, id string, expect int64)
 		return fmt.Errorf("redis: %s: %w", op, err)
 	}
 	if !ok {
-		return fmt.Errorf("redis: %s: %w", op, versionMismatch(expect, v))
+		return fmt.Errorf("redis: %s: %w", op, &store.ConflictError{Collection: collection, ID: id, Expected: expect, Have: v})
 	}
 	return nil
 }

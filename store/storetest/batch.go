@@ -261,6 +261,17 @@ func testBatches(t *testing.T, fresh opener) {
 			t.Fatalf("Pending = %v, want %v", p, want)
 		}
 	})
+	t.Run("SingleOpConflictError", func(t *testing.T) {
+		// A single Put or Delete reports a conflict the same way, with
+		// Op 0.
+		s := fresh(t)
+		_, err := s.Put(ctx, "c", "x", nil, store.NewDoc)
+		must(t, "Put", err)
+		_, err = s.Put(ctx, "c", "x", nil, store.NewDoc)
+		wantConflict(t, err, store.ConflictError{Collection: "c", ID: "x", Expected: 0, Have: 1})
+		err = s.Delete(ctx, "c", "gone", 2)
+		wantConflict(t, err, store.ConflictError{Collection: "c", ID: "gone", Expected: 2, Have: 0})
+	})
 	t.Run("EmptyAndNoops", func(t *testing.T) {
 		s := fresh(t)
 		vs, err := s.Apply(ctx)
