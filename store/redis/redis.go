@@ -388,6 +388,10 @@ func (s *Store) docKeys(coll, id string) []string {
 	return []string{t + ":d:" + id, t + ":ids"}
 }
 
+func (s *Store) setKey(set string) string { return s.tag("set", set) }
+
+func (s *Store) counterKey(name string) string { return s.tag("counter", name) }
+
 func (s *Store) queueKeys(q string) []string {
 	t := s.tag("queue", q)
 	return []string{t + ":z", t + ":due", t + ":held"}
@@ -564,7 +568,7 @@ func (s *Store) SetAdd(ctx context.Context, set string, members ...string) error
 	if len(members) == 0 {
 		return nil
 	}
-	return s.fail(op, s.c.SAdd(ctx, s.tag("set", set), anys(members)...).Err())
+	return s.fail(op, s.c.SAdd(ctx, s.setKey(set), anys(members)...).Err())
 }
 
 // SetRemove removes members from a set.
@@ -579,7 +583,7 @@ func (s *Store) SetRemove(ctx context.Context, set string, members ...string) er
 	if len(members) == 0 {
 		return nil
 	}
-	return s.fail(op, s.c.SRem(ctx, s.tag("set", set), anys(members)...).Err())
+	return s.fail(op, s.c.SRem(ctx, s.setKey(set), anys(members)...).Err())
 }
 
 // SetMembers returns the members, sorted.
@@ -588,7 +592,7 @@ func (s *Store) SetMembers(ctx context.Context, set string) ([]string, error) {
 	if err := store.ValidNames("set", set); err != nil {
 		return nil, invalid(op, err)
 	}
-	m, err := s.c.SMembers(ctx, s.tag("set", set)).Result()
+	m, err := s.c.SMembers(ctx, s.setKey(set)).Result()
 	if err != nil {
 		return nil, s.fail(op, err)
 	}
@@ -602,7 +606,7 @@ func (s *Store) SetContains(ctx context.Context, set, member string) (bool, erro
 	if err := store.ValidNames("set", set, "member", member); err != nil {
 		return false, invalid(op, err)
 	}
-	ok, err := s.c.SIsMember(ctx, s.tag("set", set), member).Result()
+	ok, err := s.c.SIsMember(ctx, s.setKey(set), member).Result()
 	return ok, s.fail(op, err)
 }
 
