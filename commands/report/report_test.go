@@ -632,4 +632,3 @@ func (f *failOutbox) Put(ctx context.Context, c, id string, data []byte, v int64
 func (f *failOutbox) Apply(ctx context.Context, ops ...store.Op) ([]int64, error) {
 	return f.Store.Apply(ctx, ops...)
 }
-
