@@ -294,7 +294,10 @@ func TestIntakeAPISurvivesSIGKILL(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			httpAddr := freeAddr(t)
 			config := filepath.Join(t.TempDir(), "vigil.yaml")
-			writeFile(t, config, fmt.Sprintf("http: {listen: %q}\nreports:\n  api_token: api-secret\n", httpAddr))
+			// Every submission comes from one address, 32 at a time: the
+			// per-client rate limit (which exists to stop exactly that) is
+			// raised out of the way.
+			writeFile(t, config, fmt.Sprintf("http: {listen: %q, rate_limit: {rate: 100000/s, burst: 100000}}\nreports:\n  api_token: api-secret\n", httpAddr))
 			data := t.TempDir()
 			env, open := crashStore(t, backend, data)
 			client := &http.Client{Timeout: 20 * time.Second}
@@ -344,7 +347,9 @@ func TestIntakeSMTPSurvivesSIGKILL(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			smtpAddr := freeAddr(t)
 			config := filepath.Join(t.TempDir(), "vigil.yaml")
-			writeFile(t, config, fmt.Sprintf("email:\n  smtp_receiver: {listen: %q, recipients: [security@example.org]}\n", smtpAddr))
+			// 48 concurrent sessions from one address: above the default
+			// per-client connection cap, which is raised for this test.
+			writeFile(t, config, fmt.Sprintf("email:\n  smtp_receiver: {listen: %q, recipients: [security@example.org], max_connections_per_client: 100}\n", smtpAddr))
 			data := t.TempDir()
 			env, open := crashStore(t, backend, data)
 			c := crashRun{
