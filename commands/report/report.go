@@ -244,6 +244,9 @@ func announceJobID(id string) string { return "report:" + id + ":announce" }
 // after, through the outbox: if it cannot happen now (no private room is
 // usable, the process dies), the announce job does it later, once.
 func (r *Reports) Receive(ctx context.Context, in intake.Incoming) (intake.Result, error) {
+	// Every source cleans its text already; doing it here as well means a
+	// new source cannot forget (it is idempotent).
+	intake.Normalize(&in)
 	in.Title = strings.TrimSpace(in.Title)
 	in.Description = strings.TrimSpace(in.Description)
 	if in.Title == "" && in.Description == "" {
