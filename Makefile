@@ -62,6 +62,7 @@ fuzz:
 	$(GO) test ./adapters/slack/ -run '^$$' -fuzz '^FuzzRenderUntrusted$$' -fuzztime $(FUZZTIME)
 	$(GO) test -tags $(GOTAGS) ./adapters/matrix/ -run '^$$' -fuzz '^FuzzRenderUntrusted$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./adapters/console/ -run '^$$' -fuzz '^FuzzRenderUntrusted$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./bot/intake/ -run '^$$' -fuzz '^FuzzCleanText$$' -fuzztime $(FUZZTIME)
 
 clean:
 	$(GO) clean -testcache

@@ -52,6 +52,12 @@ func TestHostileCorpusRendersInert(t *testing.T) {
 
 // Escapes show as text a person can read, and nothing is lost.
 func TestInertShowsControlsVisibly(t *testing.T) {
+	for _, c := range hostile.Load(t) {
+		msg := bot.Message{Header: bot.Untrusted(c.Text).String(), Text: bot.Untrusted(c.Text).String()}
+		for _, p := range terminalProblems(Render(bot.ToRoom(bot.ConsoleRoom, bot.ThreadRef{}), msg, true)) {
+			t.Errorf("raw %s: %s", c.Name, p)
+		}
+	}
 	tests := []struct{ in, want string }{
 		{"\x1b[31mred\x1b[0m", "␛[31mred␛[0m"},
 		{"\x1b]8;;https://evil.example/\x07docs", "␛]8;;https://evil.example/␇docs"},
@@ -76,7 +82,8 @@ func TestInertShowsControlsVisibly(t *testing.T) {
 // Acceptance: the scripted console (standard input, not a terminal), with
 // the real engine and report feature: reports typed with the corpus's
 // escape sequences and controls are filed and printed (summary, DMs,
-// "report show") with none of them raw.
+// "report show") with none of them raw. (The renderer's own handling of raw
+// input is tested on the corpus directly below and by the fuzz target.)
 func TestConsolePrintsNoRawEscapes(t *testing.T) {
 	fake := clock.NewFake(bottest.Start)
 	people := []bot.Person{{Name: "admin", Chat: map[string]string{"console": "admin"}, Roles: []bot.Role{bot.RoleAdmin, bot.RoleResponder}}}
@@ -115,7 +122,9 @@ func TestConsolePrintsNoRawEscapes(t *testing.T) {
 	for _, p := range terminalProblems(printed) {
 		t.Error(p)
 	}
-	for _, want := range []string{"␛[31mred␛[0m", "␛]8;;https://evil.example/␇docs", "user⟨U+202E⟩gnp.exe", fmt.Sprintf("VIG-2026-%d", n)} {
+	// Intake removes escape sequences whole and shows bidi controls; the
+	// console would show either as text (TestInertShowsControlsVisibly).
+	for _, want := range []string{"== VIG-2026-1: <!channel> urgent: read this ==", "user⟨U+202E⟩gnp.exe", "red via C1", fmt.Sprintf("VIG-2026-%d", n)} {
 		if !strings.Contains(printed, want) {
 			t.Errorf("output lacks %q: the reports were not printed", want)
 		}

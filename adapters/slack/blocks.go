@@ -135,10 +135,6 @@ func plainText(s string) *slack.TextBlockObject {
 	return slack.NewTextBlockObject(slack.PlainTextType, s, true, false)
 }
 
-func mrkdwn(s string) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
-}
-
 // mrkdwnObject is a mrkdwn text; verbatim (for texts with untrusted runs)
 // stops Slack from turning bare URLs, #channel names and @names into links
 // and mentions by itself. Vigil's explicit <url|label> links still work.
