@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -61,6 +62,27 @@ type Options struct {
 	Tick time.Duration
 	// Observer receives measurements (metrics); none by default.
 	Observer Observer
+
+	// Delivery and job bounds (docs/DELIVERY.md); zero takes the default.
+	//
+	// SendTimeout bounds one adapter send (DefaultSendTimeout, 30s). A
+	// message's send lease lasts twice this and a conversation claim four
+	// times, so no other replica can take a message while it is sent.
+	SendTimeout time.Duration
+	// OutboxMaxAttempts: after this many refused tries a message is set
+	// aside as a dead letter (DefaultOutboxMaxAttempts, 20). Tries that
+	// could not reach the chat service do not count.
+	OutboxMaxAttempts int
+	// OutboxMaxAge: a message still failing this long after it was posted
+	// is set aside (DefaultOutboxMaxAge, 24h). Messages held for a private
+	// room that is not ready are not capped.
+	OutboxMaxAge time.Duration
+	// JobTimeout bounds one scheduled job; it must be shorter than the
+	// job hold (5 minutes). Default 4 minutes.
+	JobTimeout time.Duration
+	// ShutdownTimeout bounds how long Run waits, once its context ends,
+	// for a send under way to finish and be recorded (DefaultShutdownTimeout, 10s).
+	ShutdownTimeout time.Duration
 }
 
 // Engine is the chat-neutral core. Create it with New, register commands,
@@ -73,6 +95,7 @@ type Engine struct {
 	instance string
 	leaseTTL time.Duration
 	tick     time.Duration
+	shutdown time.Duration
 
 	base      []Person
 	directory *Directory
@@ -118,6 +141,9 @@ func New(o Options) (*Engine, error) {
 	if err != nil {
 		problems = append(problems, fmt.Errorf("people directory: %w", err))
 	}
+	if o.JobTimeout >= jobHold {
+		problems = append(problems, fmt.Errorf("the job timeout (%s) must be shorter than the job hold (%s), or a slow job could run on two replicas at once", o.JobTimeout, jobHold))
+	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("bot: %w", errors.Join(problems...))
 	}
@@ -136,6 +162,21 @@ func New(o Options) (*Engine, error) {
 	if o.Observer == nil {
 		o.Observer = nopObserver{}
 	}
+	if o.SendTimeout <= 0 {
+		o.SendTimeout = DefaultSendTimeout
+	}
+	if o.OutboxMaxAttempts <= 0 {
+		o.OutboxMaxAttempts = DefaultOutboxMaxAttempts
+	}
+	if o.OutboxMaxAge <= 0 {
+		o.OutboxMaxAge = DefaultOutboxMaxAge
+	}
+	if o.JobTimeout <= 0 {
+		o.JobTimeout = DefaultJobTimeout
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = DefaultShutdownTimeout
+	}
 	e := &Engine{
 		store:     o.Store,
 		clock:     o.Clock,
@@ -152,14 +193,16 @@ func New(o Options) (*Engine, error) {
 		demoted:   map[RoomRef]string{},
 		actions:   map[string]*Action{},
 		wake:      make(chan struct{}, 1),
+		shutdown:  o.ShutdownTimeout,
 	}
 	for _, r := range o.PrivateRooms {
 		e.private[r] = true
 	}
 	e.router = newRouter()
 	e.audit = &Audit{store: o.Store, clock: o.Clock}
-	e.sched = &Scheduler{store: o.Store, clock: o.Clock, log: o.Logger, observer: o.Observer, handlers: map[string]JobHandler{}}
-	e.outbox = &Outbox{engine: e, store: o.Store, clock: o.Clock, log: o.Logger}
+	e.sched = &Scheduler{store: o.Store, clock: o.Clock, log: o.Logger, observer: o.Observer, handlers: map[string]JobHandler{},
+		jobTimeout: o.JobTimeout, shutdownTimeout: o.ShutdownTimeout}
+	e.outbox = newOutbox(e, o)
 	e.forms = &formRunner{engine: e, forms: map[string]*Form{}}
 	e.registerBuiltins()
 	return e, nil
@@ -386,7 +429,7 @@ func (e *Engine) checkPrivacy(to Destination, msg Message) error {
 
 // deliver sends one message now, through the privacy rule. It is the one
 // door to the adapters: replies use it directly, the outbox through its
-// retry stage.
+// retry stage (which sets msg.DeliveryID).
 func (e *Engine) deliver(ctx context.Context, to Destination, msg Message) (MessageRef, error) {
 	e.learnPrivateRoom(ctx, to, msg)
 	if err := e.checkPrivacy(to, msg); err != nil {
@@ -401,12 +444,63 @@ func (e *Engine) deliver(ctx context.Context, to Destination, msg Message) (Mess
 	if err != nil {
 		return MessageRef{}, fmt.Errorf("send to %s: %w", to, err)
 	}
+	if ref.Room.IsZero() && !to.IsDM() {
+		// Followers find a thread's room from its root's reference.
+		ref.Room = to.Room
+	}
 	return ref, nil
 }
 
+// heldFor reports whether a message must wait for its room instead of
+// being sent or refused: the room is a configured (or created) private
+// room that cannot take it now, because its adapter is not connected yet
+// or, for sensitive content, because an adapter found it not private yet
+// (the bot not invited, the channel still public). Such a message waits
+// uncapped and goes out when the room is promoted; a room that is not a
+// private room at all is refused instead (checkPrivacy).
+func (e *Engine) heldFor(to Destination, msg Message) (bool, string) {
+	if to.IsDM() || to.Room.IsZero() {
+		return false, ""
+	}
+	e.mu.RLock()
+	private := e.private[to.Room]
+	demoted := e.demoted[to.Room]
+	a, connected := e.adapters[to.Room.Adapter]
+	e.mu.RUnlock()
+	if !private {
+		return false, ""
+	}
+	if !connected {
+		return true, fmt.Sprintf("the %s adapter is not connected yet", to.Room.Adapter)
+	}
+	if c, ok := a.(Connector); ok && !c.Connected() {
+		return true, fmt.Sprintf("the %s adapter is not connected yet", to.Room.Adapter)
+	}
+	if demoted != "" && msg.Sensitive {
+		return true, "the room is not usable as a private room yet: " + demoted
+	}
+	return false, ""
+}
+
+// roomsFingerprint sums up which rooms and adapters this replica can use
+// now; the outbox re-arms held messages when it changes.
+func (e *Engine) roomsFingerprint() string {
+	rooms := e.PrivateRooms()
+	parts := make([]string, 0, len(rooms)+4)
+	for _, r := range rooms {
+		parts = append(parts, r.String())
+	}
+	for name, up := range e.AdapterStates() {
+		parts = append(parts, fmt.Sprintf("%s=%t", name, up))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, "\n")
+}
+
 // Post queues a durable message: it is stored before it is sent, retried
-// until the chat service takes it, and sent once per id (an empty id gets a
-// random one). Use it for anything that must not be lost.
+// until the chat service takes it (within the caps of docs/DELIVERY.md),
+// and sent once per id (an empty id gets a random one). Use it for anything
+// that must not be lost. Ids are at most 400 bytes.
 func (e *Engine) Post(ctx context.Context, id string, to Destination, msg Message) error {
 	return e.outbox.Enqueue(ctx, id, to, msg)
 }
@@ -423,8 +517,10 @@ func (e *Engine) PostRoot(ctx context.Context, id string, to Destination, msg Me
 // Run runs the background work until ctx ends, in two loops: one keeps
 // the scheduler lease (only the holder runs jobs), runs due jobs and
 // refreshes the directory; the other delivers the outbox, at once when a
-// message is queued. On return it releases the lease so another replica can
-// take over at once.
+// message is queued. When ctx ends, a send under way is finished and
+// recorded (within Options.ShutdownTimeout) before Run returns, so a clean
+// restart posts nothing twice. On return it releases the lease so another
+// replica can take over at once.
 func (e *Engine) Run(ctx context.Context) error {
 	if err := e.LoadPeople(ctx); err != nil {
 		e.log.Warn("could not load people edits from the store; using the configured directory", "err", err)
@@ -480,7 +576,8 @@ func (e *Engine) outboxLoop(ctx context.Context) {
 	}
 }
 
-// wakeUp asks the outbox loop for a round now.
+// wakeUp asks the outbox loop for a round now. After a room is promoted it
+// also releases the messages held for it (see rearmHeldIfRoomsChanged).
 func (e *Engine) wakeUp() {
 	select {
 	case e.wake <- struct{}{}:
@@ -489,6 +586,9 @@ func (e *Engine) wakeUp() {
 }
 
 const schedulerLease = "scheduler"
+
+// errLeaseLost ends the jobs of a replica that lost the scheduler lease.
+var errLeaseLost = errors.New("the scheduler lease was lost")
 
 // Step does one round of background work: renew or take the lease, run due
 // jobs if leader, flush due outbox messages. Errors are logged: a store
@@ -506,14 +606,61 @@ func (e *Engine) step(ctx context.Context) {
 	e.flushOutbox(ctx)
 }
 
+// runJobs runs due jobs if this replica holds the scheduler lease. The
+// lease is renewed while the jobs run (every third of its TTL, on the
+// engine clock); if it is lost, the running job's context ends and no
+// further job of the batch starts, so a new leader never runs a job this
+// replica is still running.
 func (e *Engine) runJobs(ctx context.Context) {
 	leader, err := e.store.AcquireLease(ctx, schedulerLease, e.instance, e.clock.Now(), e.leaseTTL)
 	if err != nil && ctx.Err() == nil { // errors from a shutdown are no news
 		e.log.Warn("scheduler lease", "err", err)
 	}
-	if leader {
-		if _, err := e.sched.RunDue(ctx); err != nil && ctx.Err() == nil {
-			e.log.Warn("running due jobs", "err", err)
+	if !leader {
+		return
+	}
+	lctx, lose := context.WithCancelCause(ctx)
+	defer lose(nil)
+	done := make(chan struct{})
+	var renewer sync.WaitGroup
+	renewer.Go(func() { e.renewLease(lctx, lose, done) })
+	if _, err := e.sched.RunDue(lctx); err != nil && ctx.Err() == nil {
+		e.log.Warn("running due jobs", "err", err)
+	}
+	close(done)
+	renewer.Wait()
+}
+
+// renewLease keeps the scheduler lease while jobs run, and ends lctx with
+// errLeaseLost when another replica holds it or it could not be renewed
+// before it ran out.
+func (e *Engine) renewLease(lctx context.Context, lose context.CancelCauseFunc, done <-chan struct{}) {
+	every := max(e.leaseTTL/3, time.Millisecond)
+	heldUntil := e.clock.Now().Add(e.leaseTTL)
+	for {
+		t := e.clock.NewTimer(every)
+		select {
+		case <-done:
+			t.Stop()
+			return
+		case <-lctx.Done():
+			t.Stop()
+			return
+		case <-t.C():
+		}
+		now := e.clock.Now()
+		ok, err := e.store.AcquireLease(lctx, schedulerLease, e.instance, now, e.leaseTTL)
+		switch {
+		case err == nil && ok:
+			heldUntil = now.Add(e.leaseTTL)
+		case err == nil:
+			e.log.Warn("another replica took the scheduler lease; stopping the jobs under way")
+			lose(errLeaseLost)
+			return
+		case !now.Before(heldUntil):
+			e.log.Warn("could not renew the scheduler lease before it ran out; stopping the jobs under way", "err", err)
+			lose(errLeaseLost)
+			return
 		}
 	}
 }

@@ -20,6 +20,9 @@ type Observer interface {
 	Delivered(adapter string, err error)
 	// Intake: a report arrived from a source (created false: a repeat).
 	Intake(source string, created bool)
+	// DeadLettered: the outbox gave up on a message for adapter (may be
+	// empty for an unreadable one); reason is a DeadReason.
+	DeadLettered(adapter, reason string)
 }
 
 // Outcome classifies how a command ended, for metrics.
@@ -62,6 +65,7 @@ func (nopObserver) CommandDone(string, Outcome, time.Duration) {}
 func (nopObserver) JobDone(string, time.Duration, error)       {}
 func (nopObserver) Delivered(string, error)                    {}
 func (nopObserver) Intake(string, bool)                        {}
+func (nopObserver) DeadLettered(string, string)                {}
 
 // Observer returns the engine's observer (never nil), for features that
 // report their own measurements (intake counts).

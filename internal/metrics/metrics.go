@@ -28,6 +28,7 @@ type Metrics struct {
 	jobLag     *prometheus.HistogramVec
 	deliveries *prometheus.CounterVec
 	intake     *prometheus.CounterVec
+	dead       *prometheus.CounterVec
 }
 
 var _ bot.Observer = (*Metrics)(nil)
@@ -58,8 +59,11 @@ func New() *Metrics {
 		intake: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vigil_intake_total", Help: "Reports received, by source; repeat=true for the same report again.",
 		}, []string{"source", "repeat"}),
+		dead: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_outbox_dead_letters_total", Help: "Messages the outbox gave up on and set aside, by adapter and reason.",
+		}, []string{"adapter", "reason"}),
 	}
-	m.reg.MustRegister(m.commands, m.latency, m.jobs, m.jobLag, m.deliveries, m.intake,
+	m.reg.MustRegister(m.commands, m.latency, m.jobs, m.jobLag, m.deliveries, m.intake, m.dead,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -97,6 +101,11 @@ func (m *Metrics) Intake(source string, created bool) {
 		repeat = "true"
 	}
 	m.intake.WithLabelValues(source, repeat).Inc()
+}
+
+// DeadLettered implements bot.Observer.
+func (m *Metrics) DeadLettered(adapter, reason string) {
+	m.dead.WithLabelValues(adapter, reason).Inc()
 }
 
 func result(err error) string {
