@@ -106,15 +106,19 @@ type Engine struct {
 	forms     *formRunner
 	mux       *http.ServeMux
 
-	mu        sync.RWMutex
-	adapters  map[string]Adapter
-	private   map[RoomRef]bool
-	demoted   map[RoomRef]string
-	actions   map[string]*Action
-	onMessage []func(context.Context, *Request) error
-	onReact   []func(context.Context, *Request) error
-	onEdit    []func(context.Context, *Request) error
-	onDelete  []func(context.Context, *Request) error
+	mu       sync.RWMutex
+	adapters map[string]Adapter
+	private  map[RoomRef]bool
+	demoted  map[RoomRef]string
+	// configured are the security rooms from the configuration (and the
+	// console's): "the security room" is one of them, never a war room
+	// Vigil created.
+	configured map[RoomRef]bool
+	actions    map[string]*Action
+	onMessage  []func(context.Context, *Request) error
+	onReact    []func(context.Context, *Request) error
+	onEdit     []func(context.Context, *Request) error
+	onDelete   []func(context.Context, *Request) error
 
 	// wake nudges the background loop when there is new work (a queued
 	// message), so it goes out now rather than on the next tick.
@@ -195,8 +199,10 @@ func New(o Options) (*Engine, error) {
 		wake:      make(chan struct{}, 1),
 		shutdown:  o.ShutdownTimeout,
 	}
+	e.configured = map[RoomRef]bool{}
 	for _, r := range o.PrivateRooms {
 		e.private[r] = true
+		e.configured[r] = true
 	}
 	e.router = newRouter()
 	e.audit = &Audit{store: o.Store, clock: o.Clock}
@@ -260,6 +266,7 @@ func (e *Engine) AddAdapter(a Adapter) {
 		// The console is the operator's own terminal: it counts as the
 		// private security room.
 		e.private[ConsoleRoom] = true
+		e.configured[ConsoleRoom] = true
 	}
 }
 
@@ -385,9 +392,17 @@ func (e *Engine) DMFor(p *Person, prefer string) (Destination, bool) {
 }
 
 // SecurityRoom returns the destination for announcements in the private
-// room of the preferred adapter (or any connected one).
+// room of the preferred adapter (or any connected one): a configured
+// security room that is usable now, never a room Vigil created.
 func (e *Engine) SecurityRoom(prefer string) (Destination, bool) {
-	rooms := e.PrivateRooms()
+	var rooms []RoomRef
+	e.mu.RLock()
+	for r := range e.configured {
+		if e.private[r] && e.demoted[r] == "" {
+			rooms = append(rooms, r)
+		}
+	}
+	e.mu.RUnlock()
 	sort.Slice(rooms, func(i, j int) bool { return rooms[i].String() < rooms[j].String() })
 	for _, name := range e.adapterOrder(prefer) {
 		for _, r := range rooms {

@@ -290,10 +290,16 @@ func (o *Outbox) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
 func (o *Outbox) Flush(ctx context.Context) (int, error) {
 	o.rearmHeldIfRoomsChanged(ctx)
 	sent := 0
-	for ctx.Err() == nil {
+	// Rounds go on while conversations are due: delivering one can make
+	// another due at once (the followers of a thread root). The bound is
+	// a guard against a conversation that keeps re-arming itself.
+	for round := 0; ctx.Err() == nil && round < 100; round++ {
 		claims, err := o.store.ClaimDue(ctx, outboxQueue, o.clock.Now(), o.hold, outboxBatch)
 		if err != nil {
 			return sent, fmt.Errorf("claim outbox: %w", err)
+		}
+		if len(claims) == 0 {
+			return sent, nil
 		}
 		// Conversations go in the order their oldest waiting message was
 		// posted, so a hand-off announced in the room and then by DM
@@ -319,9 +325,6 @@ func (o *Outbox) Flush(ctx context.Context) (int, error) {
 				o.release(ctx, rest)
 				return sent, err
 			}
-		}
-		if len(claims) < outboxBatch {
-			return sent, nil
 		}
 	}
 	return sent, nil
@@ -418,7 +421,13 @@ type result struct {
 	outcome outcome
 	wait    time.Duration
 	why     string
+	// awaitRoot names the thread root the message waits for; the
+	// conversation is re-armed when the root is posted or set aside.
+	awaitRoot string
 }
+
+// awaitSet lists the conversations waiting for a thread root.
+func awaitSet(rootID string) string { return "outbox.await:" + rootID }
 
 func (o *Outbox) deliverConversation(ctx context.Context, conv conversation) (int, error) {
 	c := conv.claim
@@ -451,6 +460,15 @@ func (o *Outbox) deliverConversation(ctx context.Context, conv conversation) (in
 			if err != nil {
 				o.log.Warn("could not record a held conversation", "conversation", c.Key, "err", err)
 			}
+		case outRetry:
+			if res.awaitRoot != "" {
+				bctx, cancel := o.bookkeeping(ctx)
+				err := o.store.SetAdd(bctx, awaitSet(res.awaitRoot), c.Key)
+				cancel()
+				if err != nil {
+					o.log.Warn("could not record a conversation waiting for its thread root", "conversation", c.Key, "err", err)
+				}
+			}
 		}
 		bctx, cancel := o.bookkeeping(ctx)
 		err = o.store.Schedule(bctx, outboxQueue, c.Key, o.clock.Now().Add(res.wait))
@@ -473,13 +491,13 @@ func (o *Outbox) deliverConversation(ctx context.Context, conv conversation) (in
 // give up, mark in doubt, send, record. version is the stored version the
 // item was loaded at; a message changed since (by another replica) is left
 // for a fresh look. An error is store trouble: the round stops.
-func (o *Outbox) deliverOne(ctx context.Context, conv string, it outboxItem, version int64) (result, error) {
-	if ctx.Err() != nil {
+func (o *Outbox) deliverOne(parent context.Context, conv string, it outboxItem, version int64) (result, error) {
+	if parent.Err() != nil {
 		return result{outcome: outBusy}, nil
 	}
 	// From here on the work is not cut by a shutdown: a send that starts
 	// is finished and recorded, within the shutdown timeout.
-	ctx, cancel := o.bookkeeping(ctx)
+	ctx, cancel := o.bookkeeping(parent)
 	defer cancel()
 	now := o.clock.Now()
 	lease := sendLease(it.ID)
@@ -512,7 +530,7 @@ func (o *Outbox) deliverOne(ctx context.Context, conv string, it outboxItem, ver
 		return o.notNow(ctx, it, version, *wait, wait.why)
 	}
 	if held, why := o.engine.heldFor(to, msg); held {
-		return o.notNow(ctx, it, version, result{outcome: outHeld, wait: o.heldBackoff(it.Tries + 1)}, why)
+		return o.notNow(ctx, it, version, result{outcome: outHeld, wait: o.heldBackoff(it)}, why)
 	}
 	if _, ok := o.engine.adapter(to.Adapter()); !ok {
 		// An adapter that starts late (or was removed from the
@@ -560,10 +578,14 @@ func (o *Outbox) deliverOne(ctx context.Context, conv string, it outboxItem, ver
 	ref, sendErr := o.engine.deliver(sctx, to, msg)
 	timedOut := sctx.Err() != nil
 	scancel()
+	// The record gets a window of its own: a send that used up the
+	// shutdown grace must still be written down if at all possible.
+	rctx, rcancel := o.bookkeeping(parent)
+	defer rcancel()
 	if sendErr == nil {
-		return o.recordSent(ctx, conv, it, ref)
+		return o.recordSent(rctx, conv, it, ref)
 	}
-	return o.sendFailed(ctx, conv, it, newVersion, to, msg, sendErr, timedOut)
+	return o.sendFailed(rctx, conv, it, newVersion, to, msg, sendErr, timedOut)
 }
 
 // sendFailed sorts a failed send: set aside, hold, or retry later.
@@ -573,7 +595,7 @@ func (o *Outbox) sendFailed(ctx context.Context, conv string, it outboxItem, ver
 	case errors.Is(sendErr, ErrPrivacy):
 		it.Sending = nil // refused before any adapter saw it
 		if held, why := o.engine.heldFor(to, msg); held {
-			return o.notNow(ctx, it, version, result{outcome: outHeld, wait: o.heldBackoff(it.Tries + 1)}, why)
+			return o.notNow(ctx, it, version, result{outcome: outHeld, wait: o.heldBackoff(it)}, why)
 		}
 		return o.deadLetter(ctx, conv, it, DeadPrivacy, sendErr.Error())
 	case errors.Is(sendErr, ErrRejected):
@@ -603,11 +625,13 @@ func (o *Outbox) sendFailed(ctx context.Context, conv string, it outboxItem, ver
 // backoff) and returns res. A conflict means another replica changed the
 // message meanwhile; its record stands.
 func (o *Outbox) notNow(ctx context.Context, it outboxItem, version int64, res result, held string) (result, error) {
-	it.Tries++
-	if held != "" {
-		it.LastError = held
+	if res.outcome == outHeld {
+		// Nothing to record: a held message is not counted, and its
+		// backoff follows its age.
 		o.log.Info("message held until its room is usable", "id", it.ID, "to", it.To.String(), "why", held, "retry_in", res.wait)
+		return res, nil
 	}
+	it.Tries++
 	if _, err := o.putItem(ctx, it, version); err != nil && !errors.Is(err, store.ErrConflict) {
 		return result{}, err
 	}
@@ -645,14 +669,35 @@ func (o *Outbox) recordSent(ctx context.Context, conv string, it outboxItem, ref
 		return result{}, fmt.Errorf("outbox %s: sent, but not recorded as sent: %w", it.ID, err)
 	}
 	o.forget(ctx, conv, it.ID)
+	if it.KeepRef {
+		o.wakeFollowers(ctx, it.ID)
+	}
 	return result{outcome: outSent}, nil
+}
+
+// wakeFollowers makes the conversations waiting for a thread root due now
+// that the root is posted (or set aside), instead of after their backoff.
+func (o *Outbox) wakeFollowers(ctx context.Context, rootID string) {
+	convs, err := o.store.SetMembers(ctx, awaitSet(rootID))
+	if err != nil {
+		o.log.Debug("could not read the followers of a thread root; they wait out their backoff", "root", rootID, "err", err)
+		return
+	}
+	now := o.clock.Now()
+	for _, conv := range convs {
+		if err := o.store.Schedule(ctx, outboxQueue, conv, now); err != nil {
+			o.log.Debug("could not wake a follower of a thread root", "conversation", conv, "err", err)
+			return
+		}
+		_ = o.store.SetRemove(ctx, awaitSet(rootID), conv)
+	}
 }
 
 // resolve works out where the message goes now: the symbolic security
 // room becomes a real one, and a thread root's reference becomes the
 // thread. A non-nil result means "not now" (held or waiting for the root).
 func (o *Outbox) resolve(ctx context.Context, it outboxItem) (Destination, Message, *result, error) {
-	noRoom := &result{outcome: outHeld, wait: o.heldBackoff(it.Tries + 1), why: "no security room is usable yet"}
+	noRoom := &result{outcome: outHeld, wait: o.heldBackoff(it), why: "no security room is usable yet"}
 	to, msg := it.To, it.Msg
 	if to.InThreadOf != "" {
 		root, ok, err := o.PostedRef(ctx, to.InThreadOf)
@@ -683,7 +728,7 @@ func (o *Outbox) resolve(ctx context.Context, it outboxItem) (Destination, Messa
 				// The root is queued (perhaps waiting out an outage or
 				// held itself): try later rather than post outside the
 				// thread.
-				return to, msg, &result{outcome: outRetry, wait: outboxBackoff(it.Tries + 1)}, nil
+				return to, msg, &result{outcome: outRetry, wait: outboxBackoff(it.Tries + 1), awaitRoot: to.InThreadOf}, nil
 			}
 			to = Destination{Room: to.Room}
 			msg.Text = "(The first message of this thread could not be posted, so this one is posted in the room.)\n" + msg.Text
@@ -758,6 +803,9 @@ func (o *Outbox) deadLetter(ctx context.Context, conv string, it outboxItem, rea
 		o.engine.observer.DeadLettered(it.To.Adapter(), string(reason))
 	}
 	o.forget(ctx, conv, it.ID)
+	if it.KeepRef {
+		o.wakeFollowers(ctx, it.ID)
+	}
 	return result{outcome: outDead}, nil
 }
 
@@ -866,6 +914,9 @@ func outboxBackoff(attempt int) time.Duration {
 	return min(d, outboxMaxWait)
 }
 
-func (o *Outbox) heldBackoff(tries int) time.Duration {
-	return min(outboxBackoff(tries), heldMaxWait)
+// heldBackoff grows with the time a message has waited (a quarter of it),
+// from a second up to heldMaxWait, so a room that comes back soon is used
+// soon and a long wait costs one look a minute.
+func (o *Outbox) heldBackoff(it outboxItem) time.Duration {
+	return min(max(o.clock.Now().Sub(it.Created)/4, time.Second), heldMaxWait)
 }
