@@ -326,7 +326,7 @@ func TestAReplyToADroppedRootFallsBackToTheRoom(t *testing.T) {
 // refused at once.
 func TestHeldWhileTheRoomIsDemotedThenDeliveredOnce(t *testing.T) {
 	// Caps far below the wait: a held message must not be subject to them.
-	h := bottest.New(t, bottest.Options{Tune: func(o *bot.Options) { o.OutboxMaxAge, o.OutboxMaxAttempts = 20 * time.Minute, 3 }})
+	h := bottest.New(t, bottest.Options{Tune: func(o *bot.Options) { o.OutboxMaxAge, o.OutboxMaxAttempts = 20*time.Minute, 3 }})
 	ctx := context.Background()
 	h.Engine.DemoteRoom(bottest.Room, "the bot is not in the channel yet")
 	secret := bot.Message{Text: "VIG-2026-1: SQL injection in login", Sensitive: true}
