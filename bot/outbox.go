@@ -718,7 +718,9 @@ func (o *Outbox) resolve(ctx context.Context, it outboxItem) (Destination, Messa
 				}
 				room = sec.Room
 			}
-			return ToRoom(room, ThreadRef{ID: root.ID}), msg, nil, nil
+			resolved := ToRoom(room, ThreadRef{ID: root.ID})
+			resolved.InThreadOf = to.InThreadOf // what it was addressed to, for the record
+			return resolved, msg, nil, nil
 		default:
 			dropped, err := o.rootDropped(ctx, to.InThreadOf, it)
 			if err != nil {
