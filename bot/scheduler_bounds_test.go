@@ -58,8 +58,10 @@ func TestAFailingJobDoesNotHoldUpItsBatch(t *testing.T) {
 func TestAJobIsBoundedByItsTimeout(t *testing.T) {
 	st := bottest.OpenStore(t)
 	clk := clock.NewFake(bottest.Start)
-	a := bottest.New(t, bottest.Options{Store: st, Clock: clk, Instance: "replica-a"})
-	b := bottest.New(t, bottest.Options{Store: st, Clock: clk, Instance: "replica-b"})
+	// a long lease keeps a the leader: this test is about the job's own
+	// bound, and b stands for a replica that has just become leader.
+	a := bottest.New(t, bottest.Options{Store: st, Clock: clk, Instance: "replica-a", LeaseTTL: time.Hour})
+	b := bottest.New(t, bottest.Options{Store: st, Clock: clk, Instance: "replica-b", LeaseTTL: time.Hour})
 	ctx := context.Background()
 	var active, maxActive, runs atomic.Int32
 	entered := make(chan struct{}, 4)
@@ -90,10 +92,12 @@ func TestAJobIsBoundedByItsTimeout(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); a.Engine.Step(ctx) }()
 	waitFor(t, entered, "the job to start")
-	// Three minutes in, the lease may have lapsed, but the job's claim
-	// still hides it: b must not run it.
+	// Three minutes in, a new leader (b) looking for due jobs must not
+	// get it: the job's claim outlasts its deadline.
 	clk.Advance(3 * time.Minute)
-	b.Engine.Step(ctx)
+	if n, err := b.Engine.Scheduler().RunDue(ctx); n != 0 || err != nil {
+		t.Fatalf("b ran %d jobs (%v) while a's run was under way", n, err)
+	}
 	if runs.Load() != 1 {
 		t.Fatalf("the job ran %d times while the first run was under way", runs.Load())
 	}
@@ -107,7 +111,9 @@ func TestAJobIsBoundedByItsTimeout(t *testing.T) {
 	for range 6 {
 		clk.Advance(10 * time.Second)
 		a.Engine.Step(ctx)
-		b.Engine.Step(ctx)
+		if _, err := b.Engine.Scheduler().RunDue(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if runs.Load() != 2 || maxActive.Load() != 1 {
 		t.Errorf("runs %d (want the timed-out run and one retry), at most %d at once (want 1)", runs.Load(), maxActive.Load())
