@@ -67,14 +67,14 @@ func TestAJobIsBoundedByItsTimeout(t *testing.T) {
 	entered := make(chan struct{}, 4)
 	var causes []error
 	var mu sync.Mutex
-	handler := func(ctx context.Context, j bot.Job) error {
-		runs.Add(1)
+	handler := func(ctx context.Context, _ bot.Job) error {
+		first := runs.Add(1) == 1
 		n := active.Add(1)
 		defer active.Add(-1)
 		if n > maxActive.Load() {
 			maxActive.Store(n)
 		}
-		if j.Attempt > 0 {
+		if !first {
 			return nil
 		}
 		entered <- struct{}{}
