@@ -1,7 +1,8 @@
 // Package metrics exports the engine's measurements to Prometheus
 // (github.com/prometheus/client_golang): commands by verb and outcome, a
 // command latency histogram, outbox depth and age, scheduler lag, adapter
-// connection state, deliveries and intake counts by source.
+// connection state, deliveries and intake counts by source, failed
+// authentications and throttled requests on the HTTP listener.
 package metrics
 
 import (
@@ -29,6 +30,8 @@ type Metrics struct {
 	deliveries *prometheus.CounterVec
 	intake     *prometheus.CounterVec
 	dead       *prometheus.CounterVec
+	authFails  *prometheus.CounterVec
+	throttled  *prometheus.CounterVec
 }
 
 var _ bot.Observer = (*Metrics)(nil)
@@ -62,8 +65,14 @@ func New() *Metrics {
 		dead: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vigil_outbox_dead_letters_total", Help: "Messages the outbox gave up on and set aside, by adapter and reason.",
 		}, []string{"adapter", "reason"}),
+		authFails: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_auth_failures_total", Help: "HTTP requests refused for a missing or wrong token or signature (401), by route.",
+		}, []string{"route"}),
+		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_http_throttled_total", Help: "HTTP requests refused by the per-client rate limits (429), by route and reason (requests, auth_failures).",
+		}, []string{"route", "reason"}),
 	}
-	m.reg.MustRegister(m.commands, m.latency, m.jobs, m.jobLag, m.deliveries, m.intake, m.dead,
+	m.reg.MustRegister(m.commands, m.latency, m.jobs, m.jobLag, m.deliveries, m.intake, m.dead, m.authFails, m.throttled,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -107,6 +116,13 @@ func (m *Metrics) Intake(source string, created bool) {
 func (m *Metrics) DeadLettered(adapter, reason string) {
 	m.dead.WithLabelValues(adapter, reason).Inc()
 }
+
+// AuthFailure implements httpserver.AuthObserver. The route is a mux
+// pattern, never a raw path, so the label set stays small.
+func (m *Metrics) AuthFailure(route string) { m.authFails.WithLabelValues(route).Inc() }
+
+// Throttled implements httpserver.AuthObserver.
+func (m *Metrics) Throttled(route, reason string) { m.throttled.WithLabelValues(route, reason).Inc() }
 
 func result(err error) string {
 	if err != nil {
