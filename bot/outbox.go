@@ -194,45 +194,86 @@ func (o *Outbox) enqueue(ctx context.Context, id string, to Destination, msg Mes
 	if id == "" {
 		id = randomID(12)
 	}
-	if err := validOutboxID(id); err != nil {
+	ops, err := o.enqueueOps(ctx, id, to, msg, keepRef)
+	if err != nil || len(ops) == 0 {
 		return err
 	}
+	// One atomic write: the message, its place in the conversation and
+	// the conversation's due time, or nothing. Scheduling at "now"
+	// re-arms a conversation that a sender holds at this moment, so the
+	// new message is not stranded; it ends that sender's claim, which is
+	// safe: the claim only spreads work, and the per-message send lease
+	// keeps a second replica from sending what the first is sending.
+	_, err = o.store.Apply(ctx, ops...)
+	var conflict *store.ConflictError
+	if errors.As(err, &conflict) && conflict.Collection == outboxCollection && conflict.ID == id {
+		// Already queued: it keeps its first content and place in line,
+		// and the index and queue writes are applied again, which also
+		// repairs a conversation whose entry was lost.
+		_, err = o.store.Apply(ctx, ops[1:]...)
+	}
+	if err != nil {
+		return fmt.Errorf("outbox: enqueue %s: %w", id, err)
+	}
+	o.engine.wakeUp()
+	return nil
+}
+
+// EnqueueOps returns the store writes that queue a message (as Enqueue
+// does), for a feature that stores it in one store.Apply together with its
+// own documents (a report, its clock job and its announcement). They are,
+// in order: the message document (NewDoc), its conversation index and the
+// conversation's due time. No ops and no error: the message was already
+// sent. A *store.ConflictError on the outbox document means the message is
+// already queued; Enqueue handles that case by itself. After the batch is
+// applied, Wake makes delivery start at once rather than on the next tick.
+func (o *Outbox) EnqueueOps(ctx context.Context, id string, to Destination, msg Message) ([]store.Op, error) {
+	if id == "" {
+		return nil, errors.New("outbox: EnqueueOps needs a message id")
+	}
+	return o.enqueueOps(ctx, id, to, msg, false)
+}
+
+// EnqueueRootOps is EnqueueOps for a thread root (Engine.PostRoot).
+func (o *Outbox) EnqueueRootOps(ctx context.Context, id string, to Destination, msg Message) ([]store.Op, error) {
+	if id == "" {
+		return nil, errors.New("outbox: EnqueueRootOps needs a message id")
+	}
+	return o.enqueueOps(ctx, id, to, msg, true)
+}
+
+// Wake asks the delivery loop for a round now (after a batch from
+// EnqueueOps was applied).
+func (o *Outbox) Wake() { o.engine.wakeUp() }
+
+func (o *Outbox) enqueueOps(ctx context.Context, id string, to Destination, msg Message, keepRef bool) ([]store.Op, error) {
+	if err := validOutboxID(id); err != nil {
+		return nil, err
+	}
 	if to.Adapter() == "" {
-		return fmt.Errorf("outbox: message %s has no destination", id)
+		return nil, fmt.Errorf("outbox: message %s has no destination", id)
 	}
 	now := o.clock.Now()
+	// A message sent within sentTTL is not queued again. (Were it queued
+	// in a race with its sender, the sent record checked under the send
+	// lease would still keep it from going twice.)
 	if sent, err := o.store.WasSeen(ctx, sentKey(id), now); err != nil {
-		return fmt.Errorf("outbox: enqueue %s: %w", id, err)
+		return nil, fmt.Errorf("outbox: enqueue %s: %w", id, err)
 	} else if sent {
-		return nil
+		return nil, nil
 	}
 	msg.DeliveryID = "" // set from the id at send time
 	item := outboxItem{ID: id, To: to, Msg: msg, Created: now, Seq: o.nextSeq(now), KeepRef: keepRef}
 	data, err := json.Marshal(item)
 	if err != nil {
-		return fmt.Errorf("outbox: enqueue %s: %w", id, err)
-	}
-	// An id that is already stored keeps its first content and place in
-	// line, but the index and queue writes below still run: if an earlier
-	// Enqueue stopped half-way (the store went away), posting again repairs
-	// it instead of leaving a message that is never delivered.
-	if _, err := o.store.Put(ctx, outboxCollection, id, data, store.NewDoc); err != nil && !errors.Is(err, store.ErrConflict) {
-		return fmt.Errorf("outbox: enqueue %s: %w", id, err)
+		return nil, fmt.Errorf("outbox: enqueue %s: %w", id, err)
 	}
 	conv := to.key()
-	if err := o.store.SetAdd(ctx, conversationSet(conv), id); err != nil {
-		return fmt.Errorf("outbox: enqueue %s: %w", id, err)
-	}
-	// Scheduling at "now" re-arms a conversation that a sender holds at
-	// this moment, so the new message is not stranded. It ends that
-	// sender's claim, which is safe: the claim only spreads work, and the
-	// per-message send lease keeps a second replica from sending what the
-	// first is sending (see Outbox).
-	if err := o.store.Schedule(ctx, outboxQueue, conv, now); err != nil {
-		return fmt.Errorf("outbox: enqueue %s: %w", id, err)
-	}
-	o.engine.wakeUp()
-	return nil
+	return []store.Op{
+		store.PutOp(outboxCollection, id, data, store.NewDoc),
+		store.SetAddOp(conversationSet(conv), id),
+		store.ScheduleOp(outboxQueue, conv, now),
+	}, nil
 }
 
 func validOutboxID(id string) error {
@@ -866,12 +907,14 @@ func (o *Outbox) PostedRef(ctx context.Context, id string) (MessageRef, bool, er
 	return ref, true, nil
 }
 
-// forget removes a message that is sent or set aside from the queue.
+// forget removes a message that is sent or set aside from the queue, in
+// one write. If it fails, the next round finds the sent record (or the
+// dead letter) and tries again.
 func (o *Outbox) forget(ctx context.Context, conv, id string) {
-	if err := o.store.Delete(ctx, outboxCollection, id, store.AnyVersion); err != nil {
-		o.log.Warn("outbox cleanup", "id", id, "err", err)
-	}
-	if err := o.store.SetRemove(ctx, conversationSet(conv), id); err != nil {
+	if _, err := o.store.Apply(ctx,
+		store.DeleteOp(outboxCollection, id, store.AnyVersion),
+		store.SetRemoveOp(conversationSet(conv), id),
+	); err != nil {
 		o.log.Warn("outbox cleanup", "id", id, "err", err)
 	}
 }

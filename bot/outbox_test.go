@@ -167,19 +167,19 @@ func TestOutboxSetsAsideRejectedAndGoesOn(t *testing.T) {
 	}
 }
 
-// flakyIndex fails the first SetAdd, as a Redis going away between two
-// writes would.
+// flakyIndex fails the first batch, as a Redis going away mid-enqueue
+// would.
 type flakyIndex struct {
 	store.Store
 	failed bool
 }
 
-func (f *flakyIndex) SetAdd(ctx context.Context, set string, members ...string) error {
+func (f *flakyIndex) Apply(ctx context.Context, ops ...store.Op) ([]int64, error) {
 	if !f.failed {
 		f.failed = true
-		return fmt.Errorf("redis: %w", store.ErrUnavailable)
+		return nil, fmt.Errorf("redis: %w", store.ErrUnavailable)
 	}
-	return f.Store.SetAdd(ctx, set, members...)
+	return f.Store.Apply(ctx, ops...)
 }
 
 func TestOutboxRepostRepairsAHalfWrittenEnqueue(t *testing.T) {

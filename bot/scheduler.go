@@ -73,26 +73,13 @@ func (s *Scheduler) Handle(kind string, h JobHandler) {
 }
 
 // Schedule stores the job and queues it for its due time, replacing any
-// job with the same id.
+// job with the same id, in one atomic write (ScheduleOps, schedule_ops.go).
 func (s *Scheduler) Schedule(ctx context.Context, j Job) error {
-	if j.ID == "" || j.Kind == "" {
-		return fmt.Errorf("schedule: a job needs an id and a kind")
-	}
-	if j.Due.IsZero() {
-		return fmt.Errorf("schedule %s: no due time", j.ID)
-	}
-	data, err := json.Marshal(j)
+	ops, err := s.ScheduleOps(j)
 	if err != nil {
-		return fmt.Errorf("schedule %s: %w", j.ID, err)
+		return err
 	}
-	// Two writes, and the store may go away between them. The queue entry
-	// goes first: an entry whose document is missing is dropped as stale
-	// when it falls due, while a document without its entry would never
-	// run. The caller sees the error and may simply schedule again.
-	if err := s.store.Schedule(ctx, jobQueue, j.ID, j.Due); err != nil {
-		return fmt.Errorf("schedule %s: %w", j.ID, err)
-	}
-	if _, err := s.store.Put(ctx, jobCollection, j.ID, data, store.AnyVersion); err != nil {
+	if _, err := s.store.Apply(ctx, ops...); err != nil {
 		return fmt.Errorf("schedule %s: %w", j.ID, err)
 	}
 	return nil
@@ -100,10 +87,10 @@ func (s *Scheduler) Schedule(ctx context.Context, j Job) error {
 
 // Cancel removes a job; cancelling a job that does not exist is fine.
 func (s *Scheduler) Cancel(ctx context.Context, id string) error {
-	if err := s.store.Unschedule(ctx, jobQueue, id); err != nil {
-		return fmt.Errorf("cancel job %s: %w", id, err)
-	}
-	if err := s.store.Delete(ctx, jobCollection, id, store.AnyVersion); err != nil {
+	if _, err := s.store.Apply(ctx,
+		store.UnscheduleOp(jobQueue, id),
+		store.DeleteOp(jobCollection, id, store.AnyVersion),
+	); err != nil {
 		return fmt.Errorf("cancel job %s: %w", id, err)
 	}
 	return nil
