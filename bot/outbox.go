@@ -599,6 +599,9 @@ func (o *Outbox) deliverOne(parent context.Context, conv string, it outboxItem, 
 				return o.notNow(ctx, it, version, result{outcome: outRetry, wait: outboxBackoff(it.Tries + 1)}, "")
 			}
 			if found {
+				if ref.Room.IsZero() && !to.IsDM() {
+					ref.Room = to.Room
+				}
 				o.log.Info("a message in doubt had been delivered; recording it", "id", it.ID, "to", to.String())
 				return o.recordSent(ctx, conv, it, ref)
 			}
