@@ -127,9 +127,9 @@ type Adapter struct {
 	// nextRecheck is when the periodic room check runs next (tests wait
 	// for it before moving the fake clock).
 	nextRecheck time.Time
-	botUserID string
-	dms       map[string]string    // user id -> DM channel id
-	users     map[string]userEntry // user id -> users.info answer
+	botUserID   string
+	dms         map[string]string    // user id -> DM channel id
+	users       map[string]userEntry // user id -> users.info answer
 }
 
 var (
