@@ -35,6 +35,9 @@ func (b Backoff) Wait(n int) time.Duration {
 	if b.Min <= 0 {
 		b.Min = DefaultBackoff.Min
 	}
+	if b.Max <= 0 {
+		b.Max = DefaultBackoff.Max
+	}
 	if b.Max < b.Min {
 		b.Max = b.Min
 	}
