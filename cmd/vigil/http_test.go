@@ -41,7 +41,7 @@ func TestHTTPEndpointsAndHealthcheck(t *testing.T) {
 	data := t.TempDir()
 	env["VIGIL_INSTANCE"] = "replica-under-test"
 	go func() {
-		done <- run(ctx, runOptions{Data: data}, streams{In: r, Out: &out, Err: &errb}, lookup)
+		done <- run(ctx, runOptions{Data: data, Console: true}, streams{In: r, Out: &out, Err: &errb}, lookup)
 	}()
 	get := func(path string) (int, string) {
 		deadline := time.Now().Add(10 * time.Second)
