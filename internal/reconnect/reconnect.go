@@ -105,11 +105,14 @@ func (s *State) Reason() string {
 		fmt.Fprintf(&b, " (%s)", s.cause)
 	}
 	if !s.nextTry.IsZero() && s.clock != nil {
-		left := s.nextTry.Sub(s.clock.Now()).Round(time.Second)
-		if left < time.Second {
+		left := s.nextTry.Sub(s.clock.Now())
+		switch {
+		case left >= time.Second:
+			fmt.Fprintf(&b, ", next try in %s", left.Round(time.Second))
+		case left >= time.Millisecond:
+			fmt.Fprintf(&b, ", next try in %s", left.Round(time.Millisecond))
+		default:
 			b.WriteString(", trying again now")
-		} else {
-			fmt.Fprintf(&b, ", next try in %s", left)
 		}
 	}
 	return b.String()
