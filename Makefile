@@ -57,6 +57,7 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO) test ./bot/ -run '^$$' -fuzz '^FuzzSplitArgs$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./bot/ -run '^$$' -fuzz '^FuzzParseCommand$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./bot/intake/ -run '^$$' -fuzz '^FuzzCleanText$$' -fuzztime $(FUZZTIME)
 
 clean:
 	$(GO) clean -testcache

@@ -218,6 +218,12 @@ func (downStore) Put(context.Context, string, string, []byte, int64) (int64, err
 func (downStore) MarkSeen(context.Context, string, time.Time, time.Duration) (bool, error) {
 	return false, store.ErrUnavailable
 }
+func (downStore) Apply(context.Context, ...store.Op) ([]int64, error) {
+	return nil, store.ErrUnavailable
+}
+func (downStore) Incr(context.Context, string) (int64, error) {
+	return 0, store.ErrUnavailable
+}
 
 func TestStoreOutageGetsAClearReply(t *testing.T) {
 	st := downStore{bottest.OpenStore(t)}

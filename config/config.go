@@ -135,6 +135,16 @@ type HTTP struct {
 	// MaxBodyBytes caps request bodies; webhooks are small and an unbounded
 	// body is an easy way to exhaust memory.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// RateLimit is each client's request bucket on every route but the
+	// health probes and /metrics (5/s, burst 20).
+	RateLimit RateLimit `yaml:"rate_limit"`
+	// AuthFailureLimit is each client's bucket of failed authentications
+	// (answers 401): once empty, the client gets 429 whatever it sends
+	// until it refills (1/m, burst 10).
+	AuthFailureLimit RateLimit `yaml:"auth_failure_limit"`
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client; empty: the header is ignored and the peer is the client.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // Enabled reports whether the HTTP listener is on.
@@ -290,6 +300,9 @@ func Default() *Config {
 			WriteTimeout: Duration(10 * time.Second),
 			IdleTimeout:  Duration(60 * time.Second),
 			MaxBodyBytes: 1 << 20,
+
+			RateLimit:        DefaultHTTPRateLimit,
+			AuthFailureLimit: DefaultHTTPAuthFailureLimit,
 		},
 		Log: Log{
 			Level:  LevelInfo,

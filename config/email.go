@@ -34,12 +34,42 @@ type EmailSMTPReceiver struct {
 	Listen string `yaml:"listen" env:"VIGIL_EMAIL_SMTP_LISTEN"`
 	// Recipients are the only addresses accepted (others get 550).
 	Recipients []string `yaml:"recipients"`
-	// AllowedClients limits who may connect (CIDR prefixes or addresses);
-	// empty allows any.
+	// AllowedClients limits who may connect (CIDR prefixes or addresses).
+	// Empty means loopback only (127.0.0.0/8, ::1): the usual set-up is an
+	// MTA on the same host forwarding security@ to Vigil. ["any"] opens
+	// the receiver to every address, which is logged at start.
 	AllowedClients []string `yaml:"allowed_clients"`
 	// Hostname is announced in the SMTP greeting (vigil).
 	Hostname string `yaml:"hostname"`
+	// MaxConnections caps open connections in total (100) and
+	// MaxConnectionsPerClient per client address (10); past either a
+	// client is answered 421 and disconnected, so one client's idle
+	// connections cannot lock the others out.
+	MaxConnections          int `yaml:"max_connections"`
+	MaxConnectionsPerClient int `yaml:"max_connections_per_client"`
+	// IdleTimeout is how long a connection may take from connecting (or
+	// from its last mail) to MAIL FROM (30s); after that the per-command
+	// read timeout applies.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// TLSCertFile and TLSKeyFile (PEM) turn on STARTTLS.
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
+	// Username and Password turn on AUTH PLAIN and require it before MAIL
+	// FROM. AUTH is only offered over TLS or to loopback clients.
+	Username string `yaml:"username" env:"VIGIL_EMAIL_SMTP_USERNAME"`
+	Password Secret `yaml:"password" env:"VIGIL_EMAIL_SMTP_PASSWORD"`
 }
+
+// AllowAnyClient is the allowed_clients entry that opens the receiver to
+// every address.
+const AllowAnyClient = "any"
+
+// SMTP receiver defaults, applied by WithDefaults.
+const (
+	DefaultSMTPMaxConnections          = 100
+	DefaultSMTPMaxConnectionsPerClient = 10
+	DefaultSMTPIdleTimeout             = Duration(30 * time.Second)
+)
 
 // EmailIMAP is a mailbox polled for reports.
 type EmailIMAP struct {
@@ -117,6 +147,15 @@ func (e Email) WithDefaults() Email {
 	if e.Outbound.TLS == "" {
 		e.Outbound.TLS = EmailTLSStartTLS
 	}
+	if e.SMTPReceiver.MaxConnections == 0 {
+		e.SMTPReceiver.MaxConnections = DefaultSMTPMaxConnections
+	}
+	if e.SMTPReceiver.MaxConnectionsPerClient == 0 {
+		e.SMTPReceiver.MaxConnectionsPerClient = DefaultSMTPMaxConnectionsPerClient
+	}
+	if e.SMTPReceiver.IdleTimeout == 0 {
+		e.SMTPReceiver.IdleTimeout = DefaultSMTPIdleTimeout
+	}
 	return e
 }
 
@@ -156,16 +195,46 @@ func validateEmail(c *Config, report func(key, msg string)) {
 			report("email.smtp_receiver.recipients["+strconv.Itoa(i)+"]", msgf("want an address such as security@example.org, got %q", a))
 		}
 	}
+	onlyLoopback := true
 	for i, s := range r.AllowedClients {
-		if _, err := netip.ParsePrefix(s); err == nil {
+		if s == AllowAnyClient {
+			onlyLoopback = false
+			if len(r.AllowedClients) > 1 {
+				report("email.smtp_receiver.allowed_clients", msgf("%q opens the receiver to every address; list it alone", AllowAnyClient))
+			}
 			continue
 		}
-		if _, err := netip.ParseAddr(s); err != nil {
-			report("email.smtp_receiver.allowed_clients["+strconv.Itoa(i)+"]", msgf("want an IP prefix such as 10.0.0.0/8 or an address, got %q", s))
+		p, err := ParsePrefix(s)
+		if err != nil {
+			report("email.smtp_receiver.allowed_clients["+strconv.Itoa(i)+"]", msgf("want an IP prefix such as 10.0.0.0/8, an address, or %q, got %q", AllowAnyClient, s))
+			continue
+		}
+		if !loopbackPrefix(p) {
+			onlyLoopback = false
 		}
 	}
 	if hasSpace(r.Hostname) {
 		report("email.smtp_receiver.hostname", msgf("must not contain spaces, got %q", r.Hostname))
+	}
+	if r.MaxConnections < 0 || r.MaxConnections > 10_000 {
+		report("email.smtp_receiver.max_connections", msgf("must be between 1 and 10000, got %d", r.MaxConnections))
+	}
+	if r.MaxConnectionsPerClient < 0 || r.MaxConnectionsPerClient > r.MaxConnections {
+		report("email.smtp_receiver.max_connections_per_client", msgf("must be between 1 and max_connections (%d), got %d", r.MaxConnections, r.MaxConnectionsPerClient))
+	}
+	if r.IdleTimeout < 0 || r.IdleTimeout > Duration(10*time.Minute) {
+		report("email.smtp_receiver.idle_timeout", msgf("must be between 1s and 10m, got %s", r.IdleTimeout))
+	}
+	if (r.TLSCertFile == "") != (r.TLSKeyFile == "") {
+		report("email.smtp_receiver.tls_key_file", "tls_cert_file and tls_key_file go together (STARTTLS needs both)")
+	}
+	switch {
+	case r.Username != "" && r.Password.IsZero():
+		report("email.smtp_receiver.password", "required when username is set")
+	case r.Username == "" && !r.Password.IsZero():
+		report("email.smtp_receiver.username", "required when password is set")
+	case r.Username != "" && r.TLSCertFile == "" && !onlyLoopback:
+		report("email.smtp_receiver.password", "AUTH is only offered over TLS or to loopback clients: set tls_cert_file and tls_key_file, or allow only loopback clients")
 	}
 
 	m := e.IMAP
@@ -218,6 +287,14 @@ func checkMailServer(key, addr string, mode EmailTLS, report func(key, msg strin
 	default:
 		report(key+".tls", msgf("unknown mode %q (want implicit, starttls or none)", mode))
 	}
+}
+
+// loopbackPrefix reports whether every address of p is a loopback one.
+func loopbackPrefix(p netip.Prefix) bool {
+	if p.Addr().Is4() {
+		return p.Bits() >= 8 && p.Addr().IsLoopback()
+	}
+	return p.Bits() == 128 && p.Addr().IsLoopback()
 }
 
 func loopbackHost(host string) bool {

@@ -243,6 +243,9 @@ func validateHTTP(h *HTTP, report func(key, msg string)) {
 	if h.MaxBodyBytes <= 0 {
 		report("http.max_body_bytes", msgf("must be positive, got %d", h.MaxBodyBytes))
 	}
+	validateRateLimit("http.rate_limit", h.RateLimit, report)
+	validateRateLimit("http.auth_failure_limit", h.AuthFailureLimit, report)
+	validatePrefixes("http.trusted_proxies", h.TrustedProxies, report)
 }
 
 // hasSpace reports whether s contains white space, which no chat id has.

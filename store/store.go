@@ -2,9 +2,10 @@
 //
 // The primitives are deliberately small and generic (documents with
 // compare-and-swap, sets, a due-queue with atomic claims, a lease, seen-once
-// keys and append-only logs) so that both backends, store/redis and
-// store/embedded, can implement them natively and one conformance suite
-// (store/storetest) keeps them honest.
+// keys, append-only logs, all-or-nothing batches of writes and atomic
+// counters) so that both backends, store/redis and store/embedded, can
+// implement them natively and one conformance suite (store/storetest) keeps
+// them honest.
 //
 // Time is always passed in by the caller. The engine reads an injected clock
 // (bot/clock), so leases, TTLs and due times follow a fake clock in tests and
@@ -162,6 +163,8 @@ type Store interface {
 	Leases
 	Seen
 	Logs
+	Batches
+	Counters
 	// Ping checks that the backend is reachable.
 	Ping(ctx context.Context) error
 	// Describe says where the data lives, for the start-up line; it never

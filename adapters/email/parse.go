@@ -107,6 +107,10 @@ func Parse(raw []byte, opts ParseOptions) (in intake.Incoming, err error) {
 			in = fallback(raw, opts, fmt.Sprintf("internal error while parsing (%v); the message is shown as received", r))
 			err = nil
 		}
+		// The same cleaning as every other source (bidi overrides shown,
+		// escape sequences and private-use characters removed), whichever
+		// way the text was decoded.
+		intake.Normalize(&in)
 	}()
 	return parse(raw, opts), nil
 }
@@ -408,32 +412,16 @@ func capText(s string, limit int, p *parser) string {
 }
 
 // toText makes b valid UTF-8 with no NULs or other control characters but
-// line breaks and tabs, so it can be stored and shown anywhere.
+// line breaks and tabs, so it can be stored and shown anywhere. It is
+// intake.CleanText, which also removes escape sequences whole (stripping
+// only the ESC would leave "[2J" behind) and shows bidi overrides.
 func toText(b []byte) string {
-	s := strings.ToValidUTF8(string(b), "\uFFFD")
-	s = strings.ReplaceAll(s, "\r\n", "\n")
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r == '\n' || r == '\t':
-			return r
-		case r == '\r':
-			return '\n'
-		case unicode.IsControl(r):
-			return -1
-		}
-		return r
-	}, s)
+	return intake.CleanText(string(b))
 }
 
 // cleanLine makes s a single printable line of at most max bytes.
 func cleanLine(s string, max int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
+	s = intake.CleanLine(s)
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > max {
 		cut := max

@@ -23,6 +23,9 @@ func Incoming(a *Advisory, repo Repo, sender string, received time.Time) intake.
 		GHSA:         a.GHSAID,
 		URL:          a.HTMLURL,
 	}
+	// An advisory's summary and description are a stranger's text: cleaned
+	// like every other source's before the sink sees them.
+	intake.Normalize(&in)
 	return in
 }
 

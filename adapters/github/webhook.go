@@ -175,18 +175,19 @@ func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	rw.WriteHeader(status)
 }
 
-// receive files the report once per delivery id and returns the status for
-// GitHub. The delivery is claimed first, so two replicas given the same
-// delivery do not both file it; if filing fails the claim is released and
-// GitHub is told to redeliver.
+// receive files the report and returns the status for GitHub: 2xx only
+// once it is stored, 503 (GitHub redelivers) only when nothing was. Filing
+// is idempotent by GHSA id (the sink's source index, written atomically
+// with the report), so a redelivery, or the same delivery reaching two
+// replicas at once, is one report. The delivery id is recorded only after
+// it was handled, to skip a redelivery of one that was refused as invalid;
+// recording it first would lose the report if Vigil died in between.
 func (w *Webhook) receive(ctx context.Context, log *slog.Logger, delivery string, ev *repositoryAdvisoryEvent, repo Repo) int {
 	key := "github:delivery:" + delivery
-	first, err := w.seen.MarkSeen(ctx, key, w.clock.Now(), w.ttl)
-	if err != nil {
-		log.Error("github webhook: cannot record the delivery; asking GitHub to redeliver", "err", err)
+	if done, err := w.seen.WasSeen(ctx, key, w.clock.Now()); err != nil {
+		log.Error("github webhook: cannot read the delivery record; asking GitHub to redeliver", "err", err)
 		return http.StatusServiceUnavailable
-	}
-	if !first {
+	} else if done {
 		log.Info("github webhook: delivery already handled", "ghsa", ev.Advisory.GHSAID)
 		return http.StatusOK
 	}
@@ -198,18 +199,15 @@ func (w *Webhook) receive(ctx context.Context, log *slog.Logger, delivery string
 	res, err := w.sink.Receive(ctx, in)
 	switch {
 	case errors.Is(err, intake.ErrInvalid):
-		// Filing it again cannot help; keep the claim.
+		// Filing it again cannot help: remember the delivery.
 		log.Warn("github webhook: report refused as invalid", "ghsa", in.GHSA, "err", err)
+		w.remember(ctx, log, key)
 		return http.StatusUnprocessableEntity
 	case err != nil:
-		// Use a context that outlives the request: the claim must go even
-		// if GitHub hung up.
-		if ferr := w.seen.Forget(context.WithoutCancel(ctx), key); ferr != nil {
-			log.Error("github webhook: cannot release the delivery; the poller will pick the report up", "err", ferr)
-		}
 		log.Error("github webhook: report not stored; asking GitHub to redeliver", "ghsa", in.GHSA, "err", err)
 		return http.StatusServiceUnavailable
 	}
+	w.remember(ctx, log, key)
 	log.Info("github webhook: report received", "ghsa", in.GHSA, "repo", in.GitHubRepo, "report", res.ReportID, "created", res.Created)
 	return http.StatusOK
 }
@@ -249,4 +247,13 @@ func Sign(secret string, body []byte) string {
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write(body)
 	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// remember records a handled delivery. Failing to is harmless (a
+// redelivery is filed idempotently), so it is only logged. It uses a
+// context that outlives the request: GitHub may have hung up.
+func (w *Webhook) remember(ctx context.Context, log *slog.Logger, key string) {
+	if _, err := w.seen.MarkSeen(context.WithoutCancel(ctx), key, w.clock.Now(), w.ttl); err != nil {
+		log.Warn("github webhook: delivery handled but not recorded", "err", err)
+	}
 }

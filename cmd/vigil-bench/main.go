@@ -269,8 +269,10 @@ func rawRTT(ctx context.Context, raw *redis.Client, n int) (time.Duration, time.
 	return lat[n/2], lat[n*99/100], nil
 }
 
+// cleanup deletes the run's keys: store/redis writes "{prefix}:...", and
+// the pattern also covers the child process's "{prefix:proc}:..." keys.
 func cleanup(ctx context.Context, raw *redis.Client, prefix string) {
-	iter := raw.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	iter := raw.Scan(ctx, 0, "{"+prefix+"*", 1000).Iterator()
 	for iter.Next(ctx) {
 		raw.Del(ctx, iter.Val())
 	}

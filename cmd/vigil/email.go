@@ -66,15 +66,23 @@ func startEmail(ctx context.Context, cfg *config.Config, sink intake.Sink, clk c
 	var runs []func(context.Context) error
 	if e.ReceiverEnabled() {
 		r, err := email.NewReceiver(email.ReceiverOptions{
-			Listen:          e.SMTPReceiver.Listen,
-			Recipients:      e.SMTPReceiver.Recipients,
-			AllowedClients:  e.SMTPReceiver.AllowedClients,
-			Hostname:        e.SMTPReceiver.Hostname,
-			MaxMessageBytes: e.MaxMessageBytes,
-			Parse:           parse,
-			Sink:            sink,
-			Clock:           clk,
-			Logger:          logger,
+			Listen:         e.SMTPReceiver.Listen,
+			Recipients:     e.SMTPReceiver.Recipients,
+			AllowedClients: e.SMTPReceiver.AllowedClients,
+			Hostname:       e.SMTPReceiver.Hostname,
+
+			MaxConnections:          e.SMTPReceiver.MaxConnections,
+			MaxConnectionsPerClient: e.SMTPReceiver.MaxConnectionsPerClient,
+			IdleTimeout:             e.SMTPReceiver.IdleTimeout.Std(),
+			TLSCertFile:             e.SMTPReceiver.TLSCertFile,
+			TLSKeyFile:              e.SMTPReceiver.TLSKeyFile,
+			Username:                e.SMTPReceiver.Username,
+			Password:                e.SMTPReceiver.Password.Value(),
+			MaxMessageBytes:         e.MaxMessageBytes,
+			Parse:                   parse,
+			Sink:                    sink,
+			Clock:                   clk,
+			Logger:                  logger,
 		})
 		if err != nil {
 			return nil, nil, err

@@ -178,6 +178,7 @@ github:
 	// 3. The intake API.
 	req, _ = http.NewRequest("POST", "http://"+httpAddr+"/api/v1/reports", strings.NewReader(`{"title":"Open redirect","description":"/login?next=//evil"}`))
 	req.Header.Set("Authorization", "Bearer api-secret")
+	req.Header.Set("Content-Type", "application/json")
 	resp, err = http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != 201 {
 		t.Fatalf("intake API: %v %v", resp, err)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"golang.org/x/term"
+	"golang.org/x/time/rate"
 
 	"github.com/vigil-sec/vigil/adapters/console"
 	"github.com/vigil-sec/vigil/bot"
@@ -438,6 +440,14 @@ func newHTTP(cfg *config.Config, e *bot.Engine, mets *metrics.Metrics, logger *s
 	})
 	mets.Watch(e, logger)
 	mux.Handle("GET /metrics", mets.Handler())
+	var proxies []netip.Prefix
+	for _, s := range cfg.HTTP.TrustedProxies {
+		p, err := config.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("http.trusted_proxies: %q is not an IP prefix or address", s)
+		}
+		proxies = append(proxies, p)
+	}
 	return httpserver.New(httpserver.Options{
 		Listen:       cfg.HTTP.Listen,
 		ReadTimeout:  time.Duration(cfg.HTTP.ReadTimeout),
@@ -445,7 +455,21 @@ func newHTTP(cfg *config.Config, e *bot.Engine, mets *metrics.Metrics, logger *s
 		IdleTimeout:  time.Duration(cfg.HTTP.IdleTimeout),
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		Handler:      mux,
-		Logger:       logger,
+		// Every route that checks a token or a signature is limited (the
+		// intake API, GitHub's webhook, Slack's endpoints, the iCal feed),
+		// and so is anything unmatched; probes and scrapes are not.
+		Limits: httpserver.Limits{
+			RequestRate:    rate.Limit(cfg.HTTP.RateLimit.Rate.PerSecond()),
+			RequestBurst:   cfg.HTTP.RateLimit.Burst,
+			FailureRate:    rate.Limit(cfg.HTTP.AuthFailureLimit.Rate.PerSecond()),
+			FailureBurst:   cfg.HTTP.AuthFailureLimit.Burst,
+			TrustedProxies: proxies,
+			Unlimited:      []string{"/healthz", "/readyz", "/metrics"},
+			JSONPrefix:     "/api/",
+		},
+		Clock:    e.Clock(),
+		Observer: mets,
+		Logger:   logger,
 	})
 }
 

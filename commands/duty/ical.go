@@ -21,6 +21,9 @@ func (d *Duty) serveICal(w http.ResponseWriter, r *http.Request) {
 	}
 	token := r.URL.Query().Get("token")
 	if subtle.ConstantTimeCompare([]byte(token), []byte(d.opts.ICalToken)) != 1 {
+		// Answered 401 and nothing else: the listener's middleware logs the
+		// failure (route and client, never the query string that holds the
+		// token), counts it, and throttles a client that keeps guessing.
 		http.Error(w, "missing or wrong token", http.StatusUnauthorized)
 		return
 	}

@@ -455,6 +455,9 @@ func (r *Reports) newReportForm() *bot.Form {
 					in.Repositories = append(in.Repositories, repo)
 				}
 			}
+			// Typed in chat by a person on the team, but often pasted from a
+			// stranger's mail: cleaned like every other source.
+			intake.Normalize(&in)
 			res, err := r.Receive(ctx, in)
 			if err != nil {
 				return err
@@ -473,10 +476,28 @@ func validRepos(s string) error {
 		if repo == "" {
 			continue
 		}
-		owner, name, ok := strings.Cut(repo, "/")
-		if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
-			return fmt.Errorf("%q is not owner/repo", repo)
+		if err := validRepo(repo); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// validRepo checks one owner/repo as GitHub spells them: an owner of
+// letters, digits and '-' (at most 39), a name of letters, digits, '.',
+// '_' and '-' (at most 100, not "." or ".."). Anything else in a
+// repository field is a typo or an attempt to smuggle text into chat.
+func validRepo(repo string) error {
+	owner, name, ok := strings.Cut(repo, "/")
+	valid := ok && owner != "" && len(owner) <= 39 && name != "" && len(name) <= 100 && name != "." && name != ".."
+	for _, c := range owner {
+		valid = valid && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-')
+	}
+	for _, c := range name {
+		valid = valid && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.')
+	}
+	if !valid {
+		return fmt.Errorf("%q is not owner/repo (such as acme/web)", intake.CleanLine(repo))
 	}
 	return nil
 }

@@ -27,8 +27,11 @@ type clockPayload struct {
 
 func clockJobID(id, stage string) string { return "report:" + id + ":clock:" + stage }
 
-// scheduleClock plans the three pings of a new report's window.
-func (r *Reports) scheduleClock(ctx context.Context, rep *Report) error {
+// clockJobs are the three pings of a new report's window, all timed from
+// its receipt. They are stored with the report (Receive), so the clock runs
+// from receipt even when the report cannot be announced at once.
+func (r *Reports) clockJobs(rep *Report) []bot.Job {
+	var jobs []bot.Job
 	for _, st := range []struct {
 		stage string
 		at    time.Time
@@ -38,11 +41,9 @@ func (r *Reports) scheduleClock(ctx context.Context, rep *Report) error {
 		{stageBreach, rep.AckDue},
 	} {
 		payload, _ := json.Marshal(clockPayload{ID: rep.ID, Stage: st.stage})
-		if err := r.e.Scheduler().Schedule(ctx, bot.Job{ID: clockJobID(rep.ID, st.stage), Kind: jobClock, Due: st.at, Payload: payload}); err != nil {
-			return fmt.Errorf("plan the clock of %s: %w", rep.ID, err)
-		}
+		jobs = append(jobs, bot.Job{ID: clockJobID(rep.ID, st.stage), Kind: jobClock, Due: st.at, Payload: payload})
 	}
-	return nil
+	return jobs
 }
 
 func (r *Reports) stopClock(ctx context.Context, id string) error {

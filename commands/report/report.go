@@ -28,13 +28,13 @@ import (
 const (
 	reportColl     = "reports"
 	sourceColl     = "report.sources"
-	counterColl    = "report.counters"
 	mailIDColl     = "report.mailids"
 	attachmentColl = "report.attachments"
 	openSet        = "reports:open"
 	jobClock       = "report.clock"
 	jobMail        = "report.mail"
 	jobGitHub      = "report.github"
+	jobAnnounce    = "report.announce"
 )
 
 // OnDuty tells who is on duty; the duty feature provides it.
@@ -127,10 +127,11 @@ func Register(e *bot.Engine, o Options) (*Reports, error) {
 	e.HandleJob(jobClock, r.runClock)
 	e.HandleJob(jobMail, r.runMail)
 	e.HandleJob(jobGitHub, r.runGitHub)
+	e.HandleJob(jobAnnounce, r.runAnnounce)
 	team := []bot.Role{bot.RoleResponder, bot.RoleAdmin}
 	e.HandleAction(&bot.Action{Name: actionAck, Roles: team, Run: r.pressAck})
 	e.HandleAction(&bot.Action{Name: actionCheck, Roles: team, Run: r.pressCheck})
-	e.HTTP().HandleFunc("POST /api/v1/reports", r.serveAPI)
+	r.mountAPI(e.HTTP())
 	return r, nil
 }
 
@@ -214,40 +215,38 @@ func (r *Reports) openReports(ctx context.Context) ([]*Report, error) {
 	return out, nil
 }
 
-// nextID allocates VIG-<year>-<n>, counting per year.
+// nextID allocates VIG-<year>-<n> from the store's atomic counter for the
+// year, so concurrent intake on any replica never collides or retries.
 func (r *Reports) nextID(ctx context.Context, year int) (string, error) {
-	key := strconv.Itoa(year)
-	for range 20 {
-		n, version := 0, store.NewDoc
-		doc, err := r.e.Store().Get(ctx, counterColl, key)
-		switch {
-		case err == nil:
-			if n, err = strconv.Atoi(string(doc.Data)); err != nil {
-				return "", fmt.Errorf("report counter %s: %w: %v", key, store.ErrCorrupt, err)
-			}
-			version = doc.Version
-		case !errors.Is(err, store.ErrNotFound):
-			return "", fmt.Errorf("report counter: %w", err)
-		}
-		n++
-		_, err = r.e.Store().Put(ctx, counterColl, key, []byte(strconv.Itoa(n)), version)
-		if errors.Is(err, store.ErrConflict) {
-			continue
-		}
-		if err != nil {
-			return "", fmt.Errorf("report counter: %w", err)
-		}
-		return fmt.Sprintf("VIG-%d-%d", year, n), nil
+	n, err := r.e.Store().Incr(ctx, "report:"+strconv.Itoa(year))
+	if err != nil {
+		return "", fmt.Errorf("report counter: %w", err)
 	}
-	return "", fmt.Errorf("report counter: %w", store.ErrConflict)
+	return fmt.Sprintf("VIG-%d-%d", year, n), nil
 }
 
 // ---- intake ----
 
 func sourceKey(in intake.Incoming) string { return string(in.Source) + ":" + in.SourceID }
 
+// announceJobID names the job that posts a stored report to the room. It
+// is written in the same batch as the report, so a report is never stored
+// without the work that announces it.
+func announceJobID(id string) string { return "report:" + id + ":announce" }
+
 // Receive files an incoming report. See intake.Sink.
+//
+// The report, its source index, its attachments, its place in the open
+// list, its acknowledgement clock and the job that announces it are one
+// atomic write: either all of it is stored or none, so a source hears
+// "stored" only when it is, and a failure only when nothing was kept.
+// Announcing (the thread in the private room, the assignee's DM) comes
+// after, through the outbox: if it cannot happen now (no private room is
+// usable, the process dies), the announce job does it later, once.
 func (r *Reports) Receive(ctx context.Context, in intake.Incoming) (intake.Result, error) {
+	// Every source cleans its text already; doing it here as well means a
+	// new source cannot forget (it is idempotent).
+	intake.Normalize(&in)
 	in.Title = strings.TrimSpace(in.Title)
 	in.Description = strings.TrimSpace(in.Description)
 	if in.Title == "" && in.Description == "" {
@@ -268,17 +267,10 @@ func (r *Reports) Receive(ctx context.Context, in intake.Incoming) (intake.Resul
 	if rep, err := r.bySource(ctx, sourceKey(in)); err != nil {
 		return intake.Result{}, err
 	} else if rep != nil {
-		// A repeat: make sure the first arrival was fully announced (it may
-		// have stopped half-way), then answer with the same report.
-		r.e.Observer().Intake(string(in.Source), false)
-		return intake.Result{ReportID: rep.ID}, r.announce(ctx, rep)
-	}
-	id, err := r.nextID(ctx, in.Received.Year())
-	if err != nil {
-		return intake.Result{}, err
+		return r.repeat(ctx, in, rep)
 	}
 	rep := &Report{
-		ID: id, Title: in.Title, Description: in.Description, Source: in.Source, SourceID: in.SourceID,
+		Title: in.Title, Description: in.Description, Source: in.Source, SourceID: in.SourceID,
 		URL: in.URL, Reporter: in.Reporter, Received: in.Received, AckDue: in.Received.Add(r.o.AckWindow),
 		State: StateNew, Repos: in.Repositories, Notes: in.Notes, GitHubRepo: in.GitHubRepo, GHSA: in.GHSA,
 		Checklist: append([]Item(nil), checklist...),
@@ -290,47 +282,137 @@ func (r *Reports) Receive(ctx context.Context, in intake.Incoming) (intake.Resul
 		if p, err := r.o.Duty.OnDuty(ctx, r.o.Rotation, r.e.Clock().Now()); err == nil && p != nil {
 			rep.Assignee = p.Name
 		} else if err != nil && !isNotice(err) {
-			r.e.Logger().Warn("report: could not ask who is on duty; leaving it unassigned", "report", id, "err", err)
+			r.e.Logger().Warn("report: could not ask who is on duty; leaving it unassigned", "err", err)
 		}
 	}
-	st := r.e.Store()
-	// The report first, then its source index: a crash in between can make
-	// a repeat into a second report, but never loses one.
+	// An id the counter hands out may already be taken by a report filed
+	// before the counter existed; the batch refuses it and the next one is
+	// tried. Each try writes nothing unless it succeeds.
+	for range 10_000 {
+		id, err := r.nextID(ctx, in.Received.Year())
+		if err != nil {
+			return intake.Result{}, err
+		}
+		rep.ID = id
+		ops, err := r.intakeOps(rep, in)
+		if err != nil {
+			return intake.Result{}, err
+		}
+		_, err = r.e.Store().Apply(ctx, ops...)
+		var conflict *store.ConflictError
+		switch {
+		case err == nil:
+		case errors.As(err, &conflict) && conflict.Collection == reportColl:
+			continue
+		case errors.As(err, &conflict) && conflict.Collection == sourceColl:
+			// The same report arrived twice at once; the other one won and
+			// nothing of ours was written.
+			other, err := r.bySource(ctx, sourceKey(in))
+			if err != nil || other == nil {
+				return intake.Result{}, fmt.Errorf("store report: concurrent duplicate: %w", errors.Join(err, store.ErrConflict))
+			}
+			return r.repeat(ctx, in, other)
+		default:
+			return intake.Result{}, fmt.Errorf("store report %s: %w", id, err)
+		}
+		r.e.Observer().Intake(string(in.Source), true)
+		if err := r.e.Audit().Record(ctx, bot.AuditEntry{Actor: "vigil", Action: "report.received", Target: id, Detail: fmt.Sprintf("from %s, assigned to %s", in.Source, orNone(rep.Assignee))}); err != nil {
+			r.e.Logger().Warn("report stored, but its audit entry was not", "report", id, "err", err)
+		}
+		// The report is stored: from here on, nothing may turn the answer
+		// into a failure (the source would send it again). Announcing now
+		// is only the fast path; the announce job in the batch is the
+		// guarantee.
+		r.announceNow(ctx, rep)
+		return intake.Result{ReportID: id, Created: true}, nil
+	}
+	return intake.Result{}, fmt.Errorf("store report: no free report id: %w", store.ErrConflict)
+}
+
+// intakeOps are the writes that file a new report, as one batch.
+func (r *Reports) intakeOps(rep *Report, in intake.Incoming) ([]store.Op, error) {
 	data, err := json.Marshal(rep)
 	if err != nil {
-		return intake.Result{}, err
+		return nil, err
 	}
-	if _, err := st.Put(ctx, reportColl, id, data, store.NewDoc); err != nil {
-		return intake.Result{}, fmt.Errorf("store report %s: %w", id, err)
-	}
+	ops := []store.Op{store.PutOp(reportColl, rep.ID, data, store.NewDoc)}
 	for i, a := range in.Attachments {
-		blob, _ := json.Marshal(a)
-		if _, err := st.Put(ctx, attachmentColl, fmt.Sprintf("%s/%d", id, i), blob, store.AnyVersion); err != nil {
-			return intake.Result{}, fmt.Errorf("store attachment of %s: %w", id, err)
+		blob, err := json.Marshal(a)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, store.PutOp(attachmentColl, fmt.Sprintf("%s/%d", rep.ID, i), blob, store.AnyVersion))
+	}
+	ops = append(ops,
+		store.PutOp(sourceColl, sourceKey(in), []byte(rep.ID), store.NewDoc),
+		store.SetAddOp(openSet, rep.ID),
+	)
+	jobs := append(r.clockJobs(rep), bot.Job{ID: announceJobID(rep.ID), Kind: jobAnnounce, Due: r.e.Clock().Now(), Payload: idPayload(rep.ID)})
+	for _, j := range jobs {
+		jops, err := r.e.Scheduler().ScheduleOps(j)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, jops...)
+	}
+	return ops, nil
+}
+
+// repeat answers a report that arrived before with the same report, and
+// repairs what an earlier arrival left undone (a report filed before
+// intake was atomic may lack its open-list entry or its announcement).
+func (r *Reports) repeat(ctx context.Context, in intake.Incoming, rep *Report) (intake.Result, error) {
+	r.e.Observer().Intake(string(in.Source), false)
+	if rep.open() {
+		if err := r.e.Store().SetAdd(ctx, openSet, rep.ID); err != nil {
+			return intake.Result{}, fmt.Errorf("report %s: %w", rep.ID, err)
 		}
 	}
-	if _, err := st.Put(ctx, sourceColl, sourceKey(in), []byte(id), store.NewDoc); errors.Is(err, store.ErrConflict) {
-		// The same report arrived twice at once; the other one won.
-		_ = st.Delete(ctx, reportColl, id, store.AnyVersion)
-		other, err := r.bySource(ctx, sourceKey(in))
-		if err != nil || other == nil {
-			return intake.Result{}, fmt.Errorf("store report: concurrent duplicate: %w", err)
-		}
-		return intake.Result{ReportID: other.ID}, r.announce(ctx, other)
-	} else if err != nil {
-		return intake.Result{}, fmt.Errorf("store report %s: %w", id, err)
-	}
-	if err := st.SetAdd(ctx, openSet, id); err != nil {
+	if _, err := r.e.Scheduler().Get(ctx, announceJobID(rep.ID)); err == nil {
+		r.announceNow(ctx, rep)
+	} else if !errors.Is(err, store.ErrNotFound) {
 		return intake.Result{}, err
 	}
-	if err := r.e.Audit().Record(ctx, bot.AuditEntry{Actor: "vigil", Action: "report.received", Target: id, Detail: fmt.Sprintf("from %s, assigned to %s", in.Source, orNone(rep.Assignee))}); err != nil {
-		return intake.Result{}, err
-	}
+	return intake.Result{ReportID: rep.ID}, nil
+}
+
+// announceNow queues the report's announcement and, once that is queued,
+// removes the announce job. Failing here loses nothing: the job stays and
+// the scheduler runs it.
+func (r *Reports) announceNow(ctx context.Context, rep *Report) {
 	if err := r.announce(ctx, rep); err != nil {
-		return intake.Result{}, err
+		r.e.Logger().Info("report stored; its announcement will be retried", "report", rep.ID, "err", err)
+		return
 	}
-	r.e.Observer().Intake(string(in.Source), true)
-	return intake.Result{ReportID: id, Created: true}, nil
+	if err := r.e.Scheduler().Cancel(ctx, announceJobID(rep.ID)); err != nil {
+		r.e.Logger().Debug("announce job left to run (harmless: announcing is idempotent)", "report", rep.ID, "err", err)
+	}
+}
+
+// runAnnounce is the announce job: a report stored but not yet announced.
+func (r *Reports) runAnnounce(ctx context.Context, job bot.Job) error {
+	var p struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(job.Payload, &p); err != nil {
+		return fmt.Errorf("announce job %s: %w", job.ID, err)
+	}
+	rep, _, err := r.load(ctx, p.ID)
+	var ue *bot.UsageError
+	if errors.As(err, &ue) {
+		return nil // the report is gone
+	}
+	if err != nil {
+		return err
+	}
+	return r.announce(ctx, rep)
+}
+
+func idPayload(id string) json.RawMessage {
+	b, _ := json.Marshal(struct {
+		ID string `json:"id"`
+	}{id})
+	return b
 }
 
 func isNotice(err error) bool {
@@ -424,9 +506,9 @@ func (r *Reports) room() (bot.RoomRef, bool) {
 	return d.Room, ok
 }
 
-// announce posts the report's thread, schedules its clock and tells the
-// assignee. Every step is idempotent (fixed outbox and job ids), so it is
-// safe to run again for a repeat arrival.
+// announce queues the report's thread and the assignee's DM. Both are
+// idempotent (fixed outbox ids), so the announce job may run it again after
+// a crash. The clock is not planned here: it is stored with the report.
 func (r *Reports) announce(ctx context.Context, rep *Report) error {
 	room, ok := r.room()
 	if !ok {
@@ -434,11 +516,6 @@ func (r *Reports) announce(ctx context.Context, rep *Report) error {
 	}
 	if err := r.e.PostRoot(ctx, rootID(rep.ID), bot.ToRoom(room, bot.ThreadRef{}), r.summary(rep)); err != nil {
 		return err
-	}
-	if rep.State == StateNew {
-		if err := r.scheduleClock(ctx, rep); err != nil {
-			return err
-		}
 	}
 	if rep.Assignee != "" {
 		return r.dmAssignee(ctx, rep, "report:"+rep.ID+":assigned:"+rep.Assignee)

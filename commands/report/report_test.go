@@ -433,6 +433,20 @@ func (f *flaky) Put(ctx context.Context, c, id string, data []byte, v int64) (in
 	return f.Store.Put(ctx, c, id, data, v)
 }
 
+func (f *flaky) Apply(ctx context.Context, ops ...store.Op) ([]int64, error) {
+	if f.down {
+		return nil, fmt.Errorf("redis: %w", store.ErrUnavailable)
+	}
+	return f.Store.Apply(ctx, ops...)
+}
+
+func (f *flaky) Incr(ctx context.Context, name string) (int64, error) {
+	if f.down {
+		return 0, fmt.Errorf("redis: %w", store.ErrUnavailable)
+	}
+	return f.Store.Incr(ctx, name)
+}
+
 // Chat down: the report is stored and the source acknowledged; it is
 // posted when chat returns.
 func TestIntakeWhileChatIsDown(t *testing.T) {
@@ -496,7 +510,7 @@ func TestIntakeAPI(t *testing.T) {
 	if code, _ := post(`{"title":"t","description":"`+strings.Repeat("x", 4000)+`"}`, auth); code != 413 {
 		t.Errorf("oversized: %d", code)
 	}
-	withKey := map[string]string{"Authorization": "Bearer tok-123", "Idempotency-Key": "relay-42"}
+	withKey := map[string]string{"Authorization": "Bearer tok-123", "Idempotency-Key": "relay-42", "Content-Type": "application/json"}
 	code, out := post(good, withKey)
 	if code != 201 || out["id"] != "VIG-2026-1" {
 		t.Fatalf("first post: %d %v", code, out)
@@ -515,4 +529,106 @@ func TestIntakeAPI(t *testing.T) {
 	if rec.Code != 404 {
 		t.Errorf("API without a token: %d", rec.Code)
 	}
+}
+
+// Concurrent intake on one store: every report gets its own id at once (no
+// counter conflicts), and a report sent by many sources at the same moment
+// with the same source id is one report.
+func TestConcurrentIntake(t *testing.T) {
+	f := newFixture(t, report.Options{})
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ids := map[string]bool{}
+	twins := map[string]bool{}
+	var failures []error
+	for i := range 64 {
+		wg.Go(func() {
+			// Half distinct reports, half the same one sent 32 times.
+			in := sample(fmt.Sprintf("distinct-%d@x", i))
+			if i%2 == 1 {
+				in = sample("twin@x")
+			}
+			res, err := f.reports.Receive(ctx, in)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				failures = append(failures, err)
+				return
+			}
+			if i%2 == 1 {
+				twins[res.ReportID] = true
+			} else {
+				ids[res.ReportID] = true
+			}
+		})
+	}
+	wg.Wait()
+	if len(failures) > 0 {
+		t.Fatalf("%d of 64 concurrent reports failed, first: %v", len(failures), failures[0])
+	}
+	if len(ids) != 32 {
+		t.Errorf("32 distinct reports got %d distinct ids", len(ids))
+	}
+	if len(twins) != 1 {
+		t.Errorf("one report sent 32 times at once became %d reports: %v", len(twins), twins)
+	}
+	for id := range twins {
+		if ids[id] {
+			t.Errorf("the twin and a distinct report share %s", id)
+		}
+	}
+	list := joined(f.Command("alice", "report list"))
+	for id := range ids {
+		has(t, list, id)
+	}
+}
+
+// The announcement store fails right after the report is stored (as if
+// the process died there): the source is still told "stored", and the
+// announce job stored with the report posts it once, later.
+func TestStoredReportIsAnnouncedAfterAFailure(t *testing.T) {
+	st := &failOutbox{Store: bottest.OpenStore(t)}
+	h := bottest.New(t, bottest.Options{Store: st, People: team()})
+	r, err := report.Register(h.Engine, report.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.down = true
+	res, err := r.Receive(context.Background(), sample("late@x"))
+	if err != nil || !res.Created {
+		t.Fatalf("a stored report must be acknowledged, got %+v %v", res, err)
+	}
+	if sent := h.Advance(0); len(sent) != 0 {
+		t.Fatalf("nothing can be posted while the outbox is down, got %d", len(sent))
+	}
+	st.down = false
+	// A repeat from the source (it did not hear us) gets the same id.
+	again, err := r.Receive(context.Background(), sample("late@x"))
+	if err != nil || again.ReportID != res.ReportID || again.Created {
+		t.Fatalf("repeat: %+v %v", again, err)
+	}
+	sent := h.Advance(time.Hour)
+	n := strings.Count(joined(sent), res.ReportID+": XSS in the search page")
+	if n != 1 {
+		t.Errorf("the report was announced %d times, want once:\n%s", n, joined(sent))
+	}
+}
+
+// failOutbox refuses outbox writes while down, as a store that went away
+// between the report's batch and its announcement.
+type failOutbox struct {
+	store.Store
+	down bool
+}
+
+func (f *failOutbox) Put(ctx context.Context, c, id string, data []byte, v int64) (int64, error) {
+	if f.down && strings.HasPrefix(c, "outbox") {
+		return 0, fmt.Errorf("redis: %w", store.ErrUnavailable)
+	}
+	return f.Store.Put(ctx, c, id, data, v)
+}
+
+func (f *failOutbox) Apply(ctx context.Context, ops ...store.Op) ([]int64, error) {
+	return f.Store.Apply(ctx, ops...)
 }

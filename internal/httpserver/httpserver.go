@@ -1,7 +1,8 @@
 // Package httpserver is Vigil's one HTTP listener. Features mount their
 // routes on the engine's mux (Slack events, GitHub webhooks, the intake API,
-// the iCal feed, health and metrics); this package serves it with timeouts
-// and a body-size cap, so no route can be held open or flooded.
+// the iCal feed, health and metrics); this package serves it with timeouts,
+// a body-size cap and per-client rate limits (limit.go), so no route can be
+// held open or flooded, and nobody can guess a token at speed.
 package httpserver
 
 import (
@@ -12,6 +13,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/vigil-sec/vigil/bot/clock"
 )
 
 // Options configure the listener.
@@ -21,8 +24,16 @@ type Options struct {
 	WriteTimeout time.Duration
 	IdleTimeout  time.Duration
 	MaxBodyBytes int64
-	Handler      http.Handler
-	Logger       *slog.Logger
+	// Handler serves the routes; when it is a *http.ServeMux, its patterns
+	// name the routes in logs and metrics.
+	Handler http.Handler
+	// Limits are the per-client rate limits (zero values: the defaults).
+	Limits Limits
+	// Clock drives the rate limits' buckets (default: the wall clock).
+	Clock clock.Clock
+	// Observer counts failed authentications and throttled requests.
+	Observer AuthObserver
+	Logger   *slog.Logger
 }
 
 // Server serves one listener.
@@ -44,10 +55,16 @@ func New(o Options) (*Server, error) {
 	if o.MaxBodyBytes <= 0 {
 		return nil, errors.New("httpserver: max body bytes must be positive")
 	}
+	if err := o.Limits.check(); err != nil {
+		return nil, err
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := http.MaxBytesHandler(o.Handler, o.MaxBodyBytes)
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	h := http.MaxBytesHandler(newLimiter(o.Handler, o.Limits, o.Clock, o.Observer, o.Logger), o.MaxBodyBytes)
 	return &Server{
 		addr: o.Listen,
 		log:  o.Logger,
@@ -101,3 +118,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Handler is the full handler chain as served (body cap, rate limits, the
+// routes), for in-process tests with httptest.
+func (s *Server) Handler() http.Handler { return s.srv.Handler }

@@ -1,7 +1,8 @@
 // Package metrics exports the engine's measurements to Prometheus
 // (github.com/prometheus/client_golang): commands by verb and outcome, a
 // command latency histogram, outbox depth and age, scheduler lag, adapter
-// connection state, deliveries and intake counts by source.
+// connection state, deliveries and intake counts by source, failed
+// authentications and throttled requests on the HTTP listener.
 package metrics
 
 import (
@@ -28,6 +29,8 @@ type Metrics struct {
 	jobLag     *prometheus.HistogramVec
 	deliveries *prometheus.CounterVec
 	intake     *prometheus.CounterVec
+	authFails  *prometheus.CounterVec
+	throttled  *prometheus.CounterVec
 }
 
 var _ bot.Observer = (*Metrics)(nil)
@@ -58,8 +61,14 @@ func New() *Metrics {
 		intake: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vigil_intake_total", Help: "Reports received, by source; repeat=true for the same report again.",
 		}, []string{"source", "repeat"}),
+		authFails: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_auth_failures_total", Help: "HTTP requests refused for a missing or wrong token or signature (401), by route.",
+		}, []string{"route"}),
+		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_http_throttled_total", Help: "HTTP requests refused by the per-client rate limits (429), by route and reason (requests, auth_failures).",
+		}, []string{"route", "reason"}),
 	}
-	m.reg.MustRegister(m.commands, m.latency, m.jobs, m.jobLag, m.deliveries, m.intake,
+	m.reg.MustRegister(m.commands, m.latency, m.jobs, m.jobLag, m.deliveries, m.intake, m.authFails, m.throttled,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -98,6 +107,13 @@ func (m *Metrics) Intake(source string, created bool) {
 	}
 	m.intake.WithLabelValues(source, repeat).Inc()
 }
+
+// AuthFailure implements httpserver.AuthObserver. The route is a mux
+// pattern, never a raw path, so the label set stays small.
+func (m *Metrics) AuthFailure(route string) { m.authFails.WithLabelValues(route).Inc() }
+
+// Throttled implements httpserver.AuthObserver.
+func (m *Metrics) Throttled(route, reason string) { m.throttled.WithLabelValues(route, reason).Inc() }
 
 func result(err error) string {
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/bot/bottest"
+	"github.com/vigil-sec/vigil/internal/httpserver"
 	"github.com/vigil-sec/vigil/internal/metrics"
 )
 
@@ -62,5 +63,24 @@ func TestMetricsFollowTheEngine(t *testing.T) {
 	// The misspelt verb never reached a command, so it is not a series.
 	if strings.Contains(out, `verb="hepl"`) {
 		t.Error("an unknown verb became a label: unbounded cardinality")
+	}
+}
+
+func TestAuthFailuresAndThrottlesAreCounted(t *testing.T) {
+	m := metrics.New()
+	var obs httpserver.AuthObserver = m
+	obs.AuthFailure("/api/v1/reports")
+	obs.AuthFailure("/api/v1/reports")
+	obs.AuthFailure("/duty/{file}")
+	obs.Throttled("/api/v1/reports", "auth_failures")
+	out := scrape(t, m)
+	for _, want := range []string{
+		`vigil_auth_failures_total{route="/api/v1/reports"} 2`,
+		`vigil_auth_failures_total{route="/duty/{file}"} 1`,
+		`vigil_http_throttled_total{reason="auth_failures",route="/api/v1/reports"} 1`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("metrics lack %q", want)
+		}
 	}
 }

@@ -248,7 +248,8 @@ func (s *Server) Prefix(tb testing.TB) string {
 	prefix := "vigiltest:" + name + ":" + hex.EncodeToString(b[:])
 	if s.dir == "" {
 		// A REDIS_URL server outlives the test: leave it as we found it.
-		tb.Cleanup(func() { s.deleteKeys(prefix + ":*") })
+		// Every key the store writes is "{prefix}:..." (store/redis).
+		tb.Cleanup(func() { s.deleteKeys("{" + prefix + "}:*") })
 	}
 	return prefix
 }

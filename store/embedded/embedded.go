@@ -13,13 +13,19 @@
 //	seen/<key>                        be(until)
 //	seenexp/be(until)||<key>          (empty)   index: purge of run-out keys
 //	logs/<log>/be(seq)                data
+//	counters/<name>                   be(value)  (int64; added after format "1"
+//	                                  shipped, so the bucket is created on
+//	                                  Open and by Incr when missing)
 //
 // For a queue item, "at" is when it next becomes claimable: its due time, or
 // ClaimedUntil while a claim holds it (held=1). The by-at index makes
 // ClaimDue cost proportional to the items it claims, not the queue length.
 //
 // bbolt allows one writer at a time, so every method is one transaction and
-// atomic against every other, including ClaimDue against itself.
+// atomic against every other, including ClaimDue against itself. Apply runs
+// all the ops of a batch in one transaction through the same helpers the
+// single-operation methods use (putDoc, setAdd, schedule, ...), so a batch
+// and the equivalent single calls cannot drift apart.
 package embedded
 
 import (
@@ -45,18 +51,19 @@ var _ store.Store = (*Store)(nil)
 
 // Bucket names.
 var (
-	bMeta    = []byte("meta")
-	bDocs    = []byte("docs")
-	bSets    = []byte("sets")
-	bQueues  = []byte("queues")
-	bLeases  = []byte("leases")
-	bSeen    = []byte("seen")
-	bSeenExp = []byte("seenexp")
-	bLogs    = []byte("logs")
-	bItems   = []byte("items")
-	bDue     = []byte("due")
+	bMeta     = []byte("meta")
+	bDocs     = []byte("docs")
+	bSets     = []byte("sets")
+	bQueues   = []byte("queues")
+	bLeases   = []byte("leases")
+	bSeen     = []byte("seen")
+	bSeenExp  = []byte("seenexp")
+	bLogs     = []byte("logs")
+	bCounters = []byte("counters")
+	bItems    = []byte("items")
+	bDue      = []byte("due")
 
-	roots = [][]byte{bMeta, bDocs, bSets, bQueues, bLeases, bSeen, bSeenExp, bLogs}
+	roots = [][]byte{bMeta, bDocs, bSets, bQueues, bLeases, bSeen, bSeenExp, bLogs, bCounters}
 )
 
 const (
@@ -288,20 +295,58 @@ func (s *Store) Get(ctx context.Context, collection, id string) (store.Doc, erro
 	return d, err
 }
 
-func checkVersion(expect int64, forDelete bool) error {
-	if expect < store.AnyVersion || (forDelete && expect == store.NewDoc) {
-		return fmt.Errorf("%w: expected version %d", store.ErrInvalid, expect)
+// docVersion reads the version of a stored document record; 0 when the
+// document does not exist.
+func docVersion(v []byte) (int64, error) {
+	if v == nil {
+		return 0, nil
 	}
-	return nil
+	if len(v) < 8 {
+		return 0, fmt.Errorf("%w: document record of %d bytes", store.ErrCorrupt, len(v))
+	}
+	return int64(binary.BigEndian.Uint64(v)), nil
 }
 
-// versionMismatch is the error for a failed compare-and-swap. A missing
-// document with an expected version is both a conflict and not found.
-func versionMismatch(expect, have int64) error {
-	if have == 0 {
-		return fmt.Errorf("%w (expected version %d): %w", store.ErrConflict, expect, store.ErrNotFound)
+// putDoc is Put inside tx, shared by Put and Apply. A version mismatch is a
+// *store.ConflictError (which also matches ErrNotFound when the document is
+// missing).
+func putDoc(tx *bolt.Tx, collection, id string, data []byte, expect int64) (int64, error) {
+	b, err := subCreate(tx, bDocs, collection)
+	if err != nil {
+		return 0, err
 	}
-	return fmt.Errorf("%w: expected version %d, have %d", store.ErrConflict, expect, have)
+	have, err := docVersion(b.Get([]byte(id)))
+	if err != nil {
+		return 0, err
+	}
+	if expect != store.AnyVersion && expect != have {
+		return 0, &store.ConflictError{Collection: collection, ID: id, Expected: expect, Have: have}
+	}
+	next := have + 1
+	rec := make([]byte, 8+len(data))
+	binary.BigEndian.PutUint64(rec, uint64(next))
+	copy(rec[8:], data)
+	return next, b.Put([]byte(id), rec)
+}
+
+// deleteDoc is Delete inside tx, shared by Delete and Apply.
+func deleteDoc(tx *bolt.Tx, collection, id string, expect int64) error {
+	b := sub(tx, bDocs, collection)
+	var v []byte
+	if b != nil {
+		v = b.Get([]byte(id))
+	}
+	have, err := docVersion(v)
+	if err != nil {
+		return err
+	}
+	if v == nil && expect == store.AnyVersion {
+		return nil
+	}
+	if v == nil || (expect != store.AnyVersion && expect != have) {
+		return &store.ConflictError{Collection: collection, ID: id, Expected: expect, Have: have}
+	}
+	return b.Delete([]byte(id))
 }
 
 // Put writes a document under the compare-and-swap rule.
@@ -310,30 +355,13 @@ func (s *Store) Put(ctx context.Context, collection, id string, data []byte, exp
 	if err := store.ValidNames("collection", collection, "id", id); err != nil {
 		return 0, fmt.Errorf("embedded: %s: %w", op, err)
 	}
-	if err := checkVersion(expect, false); err != nil {
+	if err := store.CheckExpect(expect, false); err != nil {
 		return 0, fmt.Errorf("embedded: %s: %w", op, err)
 	}
 	var next int64
-	err := s.update(ctx, op, func(tx *bolt.Tx) error {
-		b, err := subCreate(tx, bDocs, collection)
-		if err != nil {
-			return err
-		}
-		var have int64
-		if v := b.Get([]byte(id)); v != nil {
-			if len(v) < 8 {
-				return fmt.Errorf("%w: document record of %d bytes", store.ErrCorrupt, len(v))
-			}
-			have = int64(binary.BigEndian.Uint64(v))
-		}
-		if expect != store.AnyVersion && expect != have {
-			return versionMismatch(expect, have)
-		}
-		next = have + 1
-		rec := make([]byte, 8+len(data))
-		binary.BigEndian.PutUint64(rec, uint64(next))
-		copy(rec[8:], data)
-		return b.Put([]byte(id), rec)
+	err := s.update(ctx, op, func(tx *bolt.Tx) (err error) {
+		next, err = putDoc(tx, collection, id, data, expect)
+		return err
 	})
 	return next, err
 }
@@ -344,28 +372,11 @@ func (s *Store) Delete(ctx context.Context, collection, id string, expect int64)
 	if err := store.ValidNames("collection", collection, "id", id); err != nil {
 		return fmt.Errorf("embedded: %s: %w", op, err)
 	}
-	if err := checkVersion(expect, true); err != nil {
+	if err := store.CheckExpect(expect, true); err != nil {
 		return fmt.Errorf("embedded: %s: %w", op, err)
 	}
 	return s.update(ctx, op, func(tx *bolt.Tx) error {
-		b := sub(tx, bDocs, collection)
-		var v []byte
-		if b != nil {
-			v = b.Get([]byte(id))
-		}
-		if v == nil {
-			if expect == store.AnyVersion {
-				return nil
-			}
-			return versionMismatch(expect, 0)
-		}
-		if len(v) < 8 {
-			return fmt.Errorf("%w: document record of %d bytes", store.ErrCorrupt, len(v))
-		}
-		if have := int64(binary.BigEndian.Uint64(v)); expect != store.AnyVersion && expect != have {
-			return versionMismatch(expect, have)
-		}
-		return b.Delete([]byte(id))
+		return deleteDoc(tx, collection, id, expect)
 	})
 }
 
@@ -409,18 +420,38 @@ func (s *Store) SetAdd(ctx context.Context, set string, members ...string) error
 	if len(members) == 0 {
 		return nil
 	}
-	return s.update(ctx, op, func(tx *bolt.Tx) error {
-		b, err := subCreate(tx, bSets, set)
-		if err != nil {
+	return s.update(ctx, op, func(tx *bolt.Tx) error { return setAdd(tx, set, members) })
+}
+
+// setAdd is SetAdd inside tx, shared by SetAdd and Apply.
+func setAdd(tx *bolt.Tx, set string, members []string) error {
+	if len(members) == 0 {
+		return nil
+	}
+	b, err := subCreate(tx, bSets, set)
+	if err != nil {
+		return err
+	}
+	for _, m := range members {
+		if err := b.Put([]byte(m), nil); err != nil {
 			return err
 		}
-		for _, m := range members {
-			if err := b.Put([]byte(m), nil); err != nil {
-				return err
-			}
-		}
+	}
+	return nil
+}
+
+// setRemove is SetRemove inside tx, shared by SetRemove and Apply.
+func setRemove(tx *bolt.Tx, set string, members []string) error {
+	b := sub(tx, bSets, set)
+	if b == nil {
 		return nil
-	})
+	}
+	for _, m := range members {
+		if err := b.Delete([]byte(m)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // SetRemove removes members from a set.
@@ -435,18 +466,7 @@ func (s *Store) SetRemove(ctx context.Context, set string, members ...string) er
 	if len(members) == 0 {
 		return nil
 	}
-	return s.update(ctx, op, func(tx *bolt.Tx) error {
-		b := sub(tx, bSets, set)
-		if b == nil {
-			return nil
-		}
-		for _, m := range members {
-			if err := b.Delete([]byte(m)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return s.update(ctx, op, func(tx *bolt.Tx) error { return setRemove(tx, set, members) })
 }
 
 // SetMembers returns the members, sorted.
@@ -574,22 +594,39 @@ func (s *Store) Schedule(ctx context.Context, queueName, key string, due time.Ti
 	if err := store.ValidNames("queue", queueName, "key", key); err != nil {
 		return fmt.Errorf("embedded: %s: %w", op, err)
 	}
-	return s.update(ctx, op, func(tx *bolt.Tx) error {
-		q, err := openQueue(tx, queueName, true)
-		if err != nil {
-			return err
-		}
-		old, ok, err := q.get(key)
-		if err != nil {
-			return err
-		}
-		d := ms(due)
-		prev := &old
-		if !ok {
-			prev = nil
-		}
-		return q.put(key, prev, item{due: d, at: d})
-	})
+	return s.update(ctx, op, func(tx *bolt.Tx) error { return schedule(tx, queueName, key, due) })
+}
+
+// schedule is Schedule inside tx, shared by Schedule and Apply. Writing the
+// item with held=false and at=due is what ends a claim.
+func schedule(tx *bolt.Tx, queueName, key string, due time.Time) error {
+	q, err := openQueue(tx, queueName, true)
+	if err != nil {
+		return err
+	}
+	old, ok, err := q.get(key)
+	if err != nil {
+		return err
+	}
+	d := ms(due)
+	prev := &old
+	if !ok {
+		prev = nil
+	}
+	return q.put(key, prev, item{due: d, at: d})
+}
+
+// unschedule is Unschedule inside tx, shared by Unschedule and Apply.
+func unschedule(tx *bolt.Tx, queueName, key string) error {
+	q, err := openQueue(tx, queueName, false)
+	if err != nil {
+		return err
+	}
+	it, ok, err := q.get(key)
+	if !ok || err != nil {
+		return err
+	}
+	return q.remove(key, it)
 }
 
 // Unschedule removes key.
@@ -598,17 +635,7 @@ func (s *Store) Unschedule(ctx context.Context, queueName, key string) error {
 	if err := store.ValidNames("queue", queueName, "key", key); err != nil {
 		return fmt.Errorf("embedded: %s: %w", op, err)
 	}
-	return s.update(ctx, op, func(tx *bolt.Tx) error {
-		q, err := openQueue(tx, queueName, false)
-		if err != nil {
-			return err
-		}
-		it, ok, err := q.get(key)
-		if !ok || err != nil {
-			return err
-		}
-		return q.remove(key, it)
-	})
+	return s.update(ctx, op, func(tx *bolt.Tx) error { return unschedule(tx, queueName, key) })
 }
 
 // ClaimDue claims up to limit items due at or before now.

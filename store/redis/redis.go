@@ -23,19 +23,28 @@
 //
 // # Keys
 //
-// Every key starts with Options.Prefix (default "vigil"). Names are escaped
-// (%, { and } percent-encoded) and wrapped in a hash tag, so each script
-// touches keys of one cluster slot and a name can never end the tag early:
+// Every key starts with the hash tag {P}, P being Options.Prefix (default
+// "vigil"), so all keys of a deployment share one Redis Cluster slot and a
+// script may touch any of them; Apply's batches span collections, sets and
+// queues. Names in the middle of a key are escaped (% and : percent-encoded)
+// so that a name can never reach into the next part; the document id comes
+// last and is used as it is. Braces in names are harmless: Cluster hashes
+// only the first {...}, the prefix.
 //
-//	P:{doc:C}:ids        SET    ids of collection C
-//	P:{doc:C}:d:ID       HASH   v (version), data
-//	P:{set:S}            SET    members
-//	P:{queue:Q}:z        ZSET   key -> when it next becomes claimable (unix ms)
-//	P:{queue:Q}:due      HASH   key -> original due time (unix ms)
-//	P:{queue:Q}:held     HASH   key -> ClaimedUntil of the current claim (unix ms)
-//	P:{lease:L}          HASH   h (holder), u (expiry, unix ms)
-//	P:{seen:K}           STRING logical expiry (unix ms), PX ttl+1m for collection
-//	P:{log:L}            STREAM entries with one field, d
+//	{P}:doc:C:ids        SET    ids of collection C
+//	{P}:doc:C:d:ID       HASH   v (version), data
+//	{P}:set:S            SET    members
+//	{P}:queue:Q:z        ZSET   key -> when it next becomes claimable (unix ms)
+//	{P}:queue:Q:due      HASH   key -> original due time (unix ms)
+//	{P}:queue:Q:held     HASH   key -> ClaimedUntil of the current claim (unix ms)
+//	{P}:lease:L          HASH   h (holder), u (expiry, unix ms)
+//	{P}:seen:K           STRING logical expiry (unix ms), PX ttl+1m for collection
+//	{P}:log:L            STREAM entries with one field, d
+//	{P}:counter:N        STRING the counter (INCR)
+//
+// Until the counters and batches arrived, each name had its own hash tag
+// (P:{doc:C}:...). Vigil had no deployments then, so there is no migration:
+// a store written with the old layout is simply not seen by this version.
 //
 // Leases and seen keys compare their expiry with the caller's clock (the
 // `now` argument) inside Lua, never with Redis' clock, so a fake clock drives
@@ -118,7 +127,7 @@ func New(opts Options) (*Store, error) {
 		prefix = DefaultPrefix
 	}
 	if strings.ContainsAny(prefix, "{}\x00") {
-		return nil, fmt.Errorf("redis: %w: prefix %q must not contain '{', '}' or NUL (they would break cluster hash tags)", store.ErrInvalid, prefix)
+		return nil, fmt.Errorf("redis: %w: prefix %q must not contain '{', '}' or NUL (it is the cluster hash tag of every key)", store.ErrInvalid, prefix)
 	}
 	timeout := opts.Timeout
 	if timeout == 0 {
@@ -359,10 +368,12 @@ func unavailable(err error) bool {
 
 // ---- keys ----
 
-// esc makes a name safe inside a hash tag: no '}' can end the tag early,
-// and distinct names stay distinct.
+// esc makes a name safe as a middle part of a key: no ':' can end it early,
+// and distinct names stay distinct ('%' is escaped too, so the encoding is
+// reversible). Braces need no escaping: Redis Cluster hashes only the first
+// {...} of a key, which is always the {prefix} in front.
 func esc(name string) string {
-	if !strings.ContainsAny(name, "%{}") {
+	if !strings.ContainsAny(name, "%:") {
 		return name
 	}
 	var b strings.Builder
@@ -370,10 +381,8 @@ func esc(name string) string {
 		switch c := name[i]; c {
 		case '%':
 			b.WriteString("%25")
-		case '{':
-			b.WriteString("%7B")
-		case '}':
-			b.WriteString("%7D")
+		case ':':
+			b.WriteString("%3A")
 		default:
 			b.WriteByte(c)
 		}
@@ -381,16 +390,27 @@ func esc(name string) string {
 	return b.String()
 }
 
-func (s *Store) tag(kind, name string) string { return s.prefix + ":{" + kind + ":" + esc(name) + "}" }
-
-func (s *Store) docKeys(coll, id string) []string {
-	t := s.tag("doc", coll)
-	return []string{t + ":d:" + id, t + ":ids"}
+// key builds "{prefix}:kind:name". Every key of one deployment carries the
+// same hash tag, {prefix}, so all of them live in one Redis Cluster slot and
+// any script (Apply above all, whose batch may span collections, sets and
+// queues) may touch any set of keys. Vigil's whole dataset is small enough
+// for one node; what it needs from Cluster is failover, not sharding.
+func (s *Store) key(kind, name string) string {
+	return "{" + s.prefix + "}:" + kind + ":" + esc(name)
 }
 
+func (s *Store) docKeys(coll, id string) []string {
+	c := s.key("doc", coll)
+	return []string{c + ":d:" + id, c + ":ids"}
+}
+
+func (s *Store) setKey(set string) string { return s.key("set", set) }
+
+func (s *Store) counterKey(name string) string { return s.key("counter", name) }
+
 func (s *Store) queueKeys(q string) []string {
-	t := s.tag("queue", q)
-	return []string{t + ":z", t + ":due", t + ":held"}
+	k := s.key("queue", q)
+	return []string{k + ":z", k + ":due", k + ":held"}
 }
 
 func msArg(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
@@ -457,20 +477,6 @@ func (s *Store) Get(ctx context.Context, collection, id string) (store.Doc, erro
 	return store.Doc{ID: id, Version: v, Data: []byte(data)}, nil
 }
 
-func checkVersion(expect int64, forDelete bool) error {
-	if expect < store.AnyVersion || (forDelete && expect == store.NewDoc) {
-		return fmt.Errorf("%w: expected version %d", store.ErrInvalid, expect)
-	}
-	return nil
-}
-
-func versionMismatch(expect, have int64) error {
-	if have == 0 {
-		return fmt.Errorf("%w (expected version %d): %w", store.ErrConflict, expect, store.ErrNotFound)
-	}
-	return fmt.Errorf("%w: expected version %d, have %d", store.ErrConflict, expect, have)
-}
-
 // casResult reads the {ok, version} reply of the document scripts.
 func casResult(res any) (bool, int64, error) {
 	r, ok := res.([]any)
@@ -488,7 +494,7 @@ func (s *Store) Put(ctx context.Context, collection, id string, data []byte, exp
 	if err := store.ValidNames("collection", collection, "id", id); err != nil {
 		return 0, invalid(op, err)
 	}
-	if err := checkVersion(expect, false); err != nil {
+	if err := store.CheckExpect(expect, false); err != nil {
 		return 0, invalid(op, err)
 	}
 	res, err := putScript.Run(ctx, s.c, s.docKeys(collection, id), expect, data, id).Result()
@@ -500,7 +506,7 @@ func (s *Store) Put(ctx context.Context, collection, id string, data []byte, exp
 		return 0, fmt.Errorf("redis: %s: %w", op, err)
 	}
 	if !ok {
-		return 0, fmt.Errorf("redis: %s: %w", op, versionMismatch(expect, v))
+		return 0, fmt.Errorf("redis: %s: %w", op, &store.ConflictError{Collection: collection, ID: id, Expected: expect, Have: v})
 	}
 	return v, nil
 }
@@ -511,7 +517,7 @@ func (s *Store) Delete(ctx context.Context, collection, id string, expect int64)
 	if err := store.ValidNames("collection", collection, "id", id); err != nil {
 		return invalid(op, err)
 	}
-	if err := checkVersion(expect, true); err != nil {
+	if err := store.CheckExpect(expect, true); err != nil {
 		return invalid(op, err)
 	}
 	res, err := deleteScript.Run(ctx, s.c, s.docKeys(collection, id), expect, id).Result()
@@ -523,7 +529,7 @@ func (s *Store) Delete(ctx context.Context, collection, id string, expect int64)
 		return fmt.Errorf("redis: %s: %w", op, err)
 	}
 	if !ok {
-		return fmt.Errorf("redis: %s: %w", op, versionMismatch(expect, v))
+		return fmt.Errorf("redis: %s: %w", op, &store.ConflictError{Collection: collection, ID: id, Expected: expect, Have: v})
 	}
 	return nil
 }
@@ -564,7 +570,7 @@ func (s *Store) SetAdd(ctx context.Context, set string, members ...string) error
 	if len(members) == 0 {
 		return nil
 	}
-	return s.fail(op, s.c.SAdd(ctx, s.tag("set", set), anys(members)...).Err())
+	return s.fail(op, s.c.SAdd(ctx, s.setKey(set), anys(members)...).Err())
 }
 
 // SetRemove removes members from a set.
@@ -579,7 +585,7 @@ func (s *Store) SetRemove(ctx context.Context, set string, members ...string) er
 	if len(members) == 0 {
 		return nil
 	}
-	return s.fail(op, s.c.SRem(ctx, s.tag("set", set), anys(members)...).Err())
+	return s.fail(op, s.c.SRem(ctx, s.setKey(set), anys(members)...).Err())
 }
 
 // SetMembers returns the members, sorted.
@@ -588,7 +594,7 @@ func (s *Store) SetMembers(ctx context.Context, set string) ([]string, error) {
 	if err := store.ValidNames("set", set); err != nil {
 		return nil, invalid(op, err)
 	}
-	m, err := s.c.SMembers(ctx, s.tag("set", set)).Result()
+	m, err := s.c.SMembers(ctx, s.setKey(set)).Result()
 	if err != nil {
 		return nil, s.fail(op, err)
 	}
@@ -602,7 +608,7 @@ func (s *Store) SetContains(ctx context.Context, set, member string) (bool, erro
 	if err := store.ValidNames("set", set, "member", member); err != nil {
 		return false, invalid(op, err)
 	}
-	ok, err := s.c.SIsMember(ctx, s.tag("set", set), member).Result()
+	ok, err := s.c.SIsMember(ctx, s.setKey(set), member).Result()
 	return ok, s.fail(op, err)
 }
 
@@ -780,7 +786,7 @@ func (s *Store) AcquireLease(ctx context.Context, name, holder string, now time.
 	if err := checkTTL(ttl); err != nil {
 		return false, invalid(op, err)
 	}
-	n, err := acquireScript.Run(ctx, s.c, []string{s.tag("lease", name)}, holder, msArg(now), expiry(now, ttl)).Int()
+	n, err := acquireScript.Run(ctx, s.c, []string{s.key("lease", name)}, holder, msArg(now), expiry(now, ttl)).Int()
 	if err != nil {
 		return false, s.fail(op, err)
 	}
@@ -793,7 +799,7 @@ func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
 	if err := store.ValidNames("lease", name, "holder", holder); err != nil {
 		return invalid(op, err)
 	}
-	return s.fail(op, releaseScript.Run(ctx, s.c, []string{s.tag("lease", name)}, holder).Err())
+	return s.fail(op, releaseScript.Run(ctx, s.c, []string{s.key("lease", name)}, holder).Err())
 }
 
 // LeaseHolder returns who holds the lease at now.
@@ -802,7 +808,7 @@ func (s *Store) LeaseHolder(ctx context.Context, name string, now time.Time) (st
 	if err := store.ValidNames("lease", name); err != nil {
 		return "", invalid(op, err)
 	}
-	vals, err := s.c.HMGet(ctx, s.tag("lease", name), "h", "u").Result()
+	vals, err := s.c.HMGet(ctx, s.key("lease", name), "h", "u").Result()
 	if err != nil {
 		return "", s.fail(op, err)
 	}
@@ -834,7 +840,7 @@ func (s *Store) MarkSeen(ctx context.Context, key string, now time.Time, ttl tim
 		return false, invalid(op, err)
 	}
 	px := (ttl + seenGCSlack).Milliseconds()
-	n, err := markSeenScript.Run(ctx, s.c, []string{s.tag("seen", key)}, msArg(now), expiry(now, ttl), px).Int()
+	n, err := markSeenScript.Run(ctx, s.c, []string{s.key("seen", key)}, msArg(now), expiry(now, ttl), px).Int()
 	if err != nil {
 		return false, s.fail(op, err)
 	}
@@ -847,7 +853,7 @@ func (s *Store) WasSeen(ctx context.Context, key string, now time.Time) (bool, e
 	if err := store.ValidNames("key", key); err != nil {
 		return false, invalid(op, err)
 	}
-	v, err := s.c.Get(ctx, s.tag("seen", key)).Int64()
+	v, err := s.c.Get(ctx, s.key("seen", key)).Int64()
 	if errors.Is(err, redis.Nil) {
 		return false, nil
 	}
@@ -863,7 +869,7 @@ func (s *Store) Forget(ctx context.Context, key string) error {
 	if err := store.ValidNames("key", key); err != nil {
 		return invalid(op, err)
 	}
-	return s.fail(op, s.c.Del(ctx, s.tag("seen", key)).Err())
+	return s.fail(op, s.c.Del(ctx, s.key("seen", key)).Err())
 }
 
 // ---- logs ----
@@ -898,7 +904,7 @@ func (s *Store) Append(ctx context.Context, log string, data []byte) (string, er
 	if err := store.ValidNames("log", log); err != nil {
 		return "", invalid(op, err)
 	}
-	id, err := s.c.XAdd(ctx, &redis.XAddArgs{Stream: s.tag("log", log), Values: []any{"d", data}}).Result()
+	id, err := s.c.XAdd(ctx, &redis.XAddArgs{Stream: s.key("log", log), Values: []any{"d", data}}).Result()
 	return id, s.fail(op, err)
 }
 
@@ -926,7 +932,7 @@ func (s *Store) ReadLog(ctx context.Context, log, after string, limit int) ([]st
 	if limit == 0 {
 		return nil, nil
 	}
-	msgs, err := s.c.XRangeN(ctx, s.tag("log", log), start, "+", int64(limit)).Result()
+	msgs, err := s.c.XRangeN(ctx, s.key("log", log), start, "+", int64(limit)).Result()
 	if err != nil {
 		return nil, s.fail(op, err)
 	}
@@ -945,7 +951,7 @@ func (s *Store) LastEntries(ctx context.Context, log string, n int) ([]store.Log
 	if n == 0 {
 		return nil, nil
 	}
-	msgs, err := s.c.XRevRangeN(ctx, s.tag("log", log), "+", "-", int64(n)).Result()
+	msgs, err := s.c.XRevRangeN(ctx, s.key("log", log), "+", "-", int64(n)).Result()
 	if err != nil {
 		return nil, s.fail(op, err)
 	}

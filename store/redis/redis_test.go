@@ -32,8 +32,19 @@ func BenchmarkStore(b *testing.B) {
 	storetest.RunBenchmarks(b, func(b *testing.B) store.Store { return newStore(b, srv) })
 }
 
-// Keys stay under the prefix, and names that contain the hash-tag braces do
-// not collide or leave their cluster slot.
+// hashTag is the part of key Redis Cluster hashes: the first {...} with
+// something in it, or the whole key.
+func hashTag(key string) string {
+	if i := strings.IndexByte(key, '{'); i >= 0 {
+		if j := strings.IndexByte(key[i+1:], '}'); j > 0 {
+			return key[i+1 : i+1+j]
+		}
+	}
+	return key
+}
+
+// Keys stay under the prefix, carry the prefix as their one hash tag
+// whatever the names contain, and names with separators do not collide.
 func TestKeyLayout(t *testing.T) {
 	s, err := New(Options{URL: "redis://127.0.0.1:1", Prefix: "p"})
 	if err != nil {
@@ -41,17 +52,33 @@ func TestKeyLayout(t *testing.T) {
 	}
 	defer s.Close()
 	cases := map[string]string{
-		s.docKeys("reports", "r1")[0]: "p:{doc:reports}:d:r1",
-		s.docKeys("reports", "r1")[1]: "p:{doc:reports}:ids",
-		s.docKeys("a}b", "x")[0]:      "p:{doc:a%7Db}:d:x",
-		s.docKeys("50%", "{x}")[0]:    "p:{doc:50%25}:d:{x}",
-		s.queueKeys("jobs")[0]:        "p:{queue:jobs}:z",
-		s.tag("lease", "leader"):      "p:{lease:leader}",
-		s.tag("log", "audit"):         "p:{log:audit}",
+		s.docKeys("reports", "r1")[0]: "{p}:doc:reports:d:r1",
+		s.docKeys("reports", "r1")[1]: "{p}:doc:reports:ids",
+		s.docKeys("a}b", "x")[0]:      "{p}:doc:a}b:d:x",
+		s.docKeys("50%", "{x}")[0]:    "{p}:doc:50%25:d:{x}",
+		s.docKeys("a:d:b", "c")[0]:    "{p}:doc:a%3Ad%3Ab:d:c",
+		s.docKeys("a", "b:d:c")[0]:    "{p}:doc:a:d:b:d:c",
+		s.queueKeys("jobs")[0]:        "{p}:queue:jobs:z",
+		s.queueKeys("a:z")[1]:         "{p}:queue:a%3Az:due",
+		s.setKey("reports:open"):      "{p}:set:reports%3Aopen",
+		s.counterKey("report-id"):     "{p}:counter:report-id",
+		s.key("lease", "leader"):      "{p}:lease:leader",
+		s.key("log", "audit"):         "{p}:log:audit",
 	}
 	for got, want := range cases {
 		if got != want {
 			t.Errorf("key %q, want %q", got, want)
+		}
+	}
+	// Whatever an attacker puts in a name, every key hashes on the prefix
+	// alone, so one script may touch any of them on Redis Cluster.
+	for _, name := range []string{"x", "{", "}", "{}", "{a}", "}{b}", "%7B", ":", "a:{b}:c"} {
+		keys := append(s.docKeys(name, name), s.queueKeys(name)...)
+		keys = append(keys, s.setKey(name), s.counterKey(name), s.key("seen", name), s.key("log", name), s.key("lease", name))
+		for _, k := range keys {
+			if tag := hashTag(k); tag != "p" {
+				t.Errorf("key %q (name %q) hashes on %q, want the prefix", k, name, tag)
+			}
 		}
 	}
 	if _, err := New(Options{URL: "redis://x", Prefix: "a{b}"}); !errors.Is(err, store.ErrInvalid) {
@@ -308,13 +335,26 @@ func TestKeysUnderPrefix(t *testing.T) {
 	must(err)
 	_, err = s.Append(ctx, "log", nil)
 	must(err)
-	keys, err := s.c.Keys(ctx, prefix+":*").Result()
+	_, err = s.Apply(ctx, store.PutOp("c2", "y", nil, store.NewDoc), store.SetAddOp("s2", "m"), store.ScheduleOp("q", "k2", t0))
 	must(err)
-	if len(keys) != 9 {
-		t.Errorf("%d keys under the prefix, want 9: %q", len(keys), keys)
+	_, err = s.Incr(ctx, "n")
+	must(err)
+	keys, err := s.c.Keys(ctx, "{"+prefix+"}:*").Result()
+	must(err)
+	// doc x, ids c, set s, queue z/due/held, lease, seen, log, doc y,
+	// ids c2, set s2, counter n.
+	if len(keys) != 13 {
+		t.Errorf("%d keys under the prefix, want 13: %q", len(keys), keys)
+	}
+	all, err := s.c.Keys(ctx, "*").Result()
+	must(err)
+	for _, k := range all {
+		if strings.Contains(k, prefix) && hashTag(k) != prefix {
+			t.Errorf("key %q is not under the hash tag {%s}", k, prefix)
+		}
 	}
 	// The seen key carries a real TTL for garbage collection.
-	ttl, err := s.c.PTTL(ctx, s.tag("seen", "k")).Result()
+	ttl, err := s.c.PTTL(ctx, s.key("seen", "k")).Result()
 	must(err)
 	if ttl <= 0 || ttl > time.Minute+seenGCSlack {
 		t.Errorf("seen key PTTL = %v", ttl)

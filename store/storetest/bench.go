@@ -147,6 +147,38 @@ func RunBenchmarks(b *testing.B, open func(b *testing.B) store.Store) {
 			}
 		}
 	})
+	b.Run("Apply5", func(b *testing.B) {
+		// The shape of a report update: the report by CAS, two index
+		// moves, a reminder and a new document, all or nothing.
+		s := fresh(b)
+		v, err := s.Put(ctx, "reports", "r1", payload, store.NewDoc)
+		fatal(b, "Put", err)
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			vs, err := s.Apply(ctx,
+				store.PutOp("reports", "r1", payload, v),
+				store.SetRemoveOp("state:triage", "r1"),
+				store.SetAddOp("state:accepted", "r1"),
+				store.ScheduleOp("remind", "r1", t0.Add(time.Duration(i)*time.Millisecond)),
+				store.PutOp("events", member(i), payload, store.NewDoc),
+			)
+			if err != nil {
+				b.Fatal(err)
+			}
+			v = vs[0]
+			i++
+		}
+	})
+	b.Run("Incr", func(b *testing.B) {
+		s := fresh(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := s.Incr(ctx, "report-id"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 func member(i int) string { return fmt.Sprintf("m-%06d", i) }

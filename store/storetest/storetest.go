@@ -22,6 +22,13 @@
 //     expiry instant it has run out.
 //   - Reading a log that was never appended to returns no entries, not an
 //     error; an `after` id the store could not have made is ErrInvalid.
+//   - Apply validates the whole batch before writing anything; a zero Op (not
+//     made by a constructor) is ErrInvalid. Its ops see the writes of the
+//     earlier ops of the same batch (versions, set members, queue entries).
+//     A version conflict is a *store.ConflictError whose Op is the 1-based
+//     position of the failing op, wrapped with the backend's context.
+//   - Counter names follow store.ValidName; counters start at 0, so the
+//     first Incr returns 1.
 package storetest
 
 import (
@@ -70,6 +77,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Seen", func(t *testing.T) { testSeen(t, fresh) })
 	t.Run("Logs", func(t *testing.T) { testLogs(t, fresh) })
 	t.Run("InvalidNames", func(t *testing.T) { testInvalid(t, fresh) })
+	t.Run("Batches", func(t *testing.T) { testBatches(t, fresh) })
+	t.Run("Counters", func(t *testing.T) { testCounters(t, fresh) })
 }
 
 type opener func(t *testing.T) store.Store
@@ -236,7 +245,8 @@ func testDocuments(t *testing.T, fresh opener) {
 		// Backends build keys from names; names containing the
 		// backends' separators must not collide.
 		s := fresh(t)
-		pairs := [][2]string{{"a", "b:c"}, {"a:b", "c"}, {"a}", "b"}, {"a", "}b"}, {"{a}", "b"}, {"a", "ids"}}
+		pairs := [][2]string{{"a", "b:c"}, {"a:b", "c"}, {"a}", "b"}, {"a", "}b"}, {"{a}", "b"}, {"a", "ids"},
+			{"a:d:b", "c"}, {"a", "b:d:c"}, {"a%3Ad%3Ab", "c"}}
 		for i, p := range pairs {
 			_, err := s.Put(ctx, p[0], p[1], []byte{byte(i)}, store.NewDoc)
 			must(t, fmt.Sprintf("Put %q/%q", p[0], p[1]), err)
@@ -250,7 +260,7 @@ func testDocuments(t *testing.T, fresh opener) {
 		}
 		ids, err := s.List(ctx, "a")
 		must(t, "List", err)
-		if want := []string{"b:c", "ids", "}b"}; !slices.Equal(ids, want) {
+		if want := []string{"b:c", "b:d:c", "ids", "}b"}; !slices.Equal(ids, want) {
 			t.Errorf("List a = %q, want %q", ids, want)
 		}
 	})
