@@ -165,6 +165,7 @@ matrix:
 	req, _ := http.NewRequest("POST", "http://"+httpAddr+"/api/v1/reports",
 		strings.NewReader(`{"title":"Heap overflow in parse_header","description":"A long header overflows the buffer."}`))
 	req.Header.Set("Authorization", "Bearer api-secret")
+	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Idempotency-Key", "late-invite-1")
 	before := time.Now()
 	r, err := http.DefaultClient.Do(req)
