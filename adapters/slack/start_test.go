@@ -184,9 +184,15 @@ func TestSecurityChannelsRecheckedPeriodically(t *testing.T) {
 		})
 		before := r.slack.count("conversations.info")
 		r.clock.Advance(in)
-		eventually(t, "the periodic check", func() bool { return r.slack.count("conversations.info") > before })
-		r.adapter.checkMu.Lock() // the verdict is recorded under it
-		r.adapter.checkMu.Unlock()
+		// The loop plans the next check once this one is recorded.
+		eventually(t, "the periodic check", func() bool {
+			r.adapter.mu.Lock()
+			defer r.adapter.mu.Unlock()
+			return r.adapter.nextRecheck.After(want)
+		})
+		if r.slack.count("conversations.info") == before {
+			t.Fatal("the periodic check asked Slack nothing")
+		}
 	}
 
 	r.slack.setChannel(chanSecurity, chanInfo{Private: true, Member: true, Down: true})
