@@ -295,8 +295,9 @@ func (a *Adapter) Run(ctx context.Context) error {
 // connect logs in and sets up encryption, trying again while the
 // homeserver cannot be reached. It returns nil, nil when ctx ends first.
 func (a *Adapter) connect(ctx context.Context) (func() error, error) {
+	// The last failure's cause stays on /readyz while the next try runs.
+	a.conn.Down("connecting", "")
 	for n := 1; ; n++ {
-		a.conn.Down("connecting", "")
 		closeCrypto, err := a.setupCrypto(ctx)
 		if err == nil {
 			return closeCrypto, nil

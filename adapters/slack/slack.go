@@ -292,8 +292,9 @@ func (a *Adapter) Run(ctx context.Context) error {
 // connect calls auth.test until Slack answers. It returns nil, nil when
 // ctx ends first, and an error only when Slack refused the token.
 func (a *Adapter) connect(ctx context.Context) (*slack.AuthTestResponse, error) {
+	// The last failure's cause stays on /readyz while the next try runs.
+	a.conn.Down("connecting", "")
 	for n := 1; ; n++ {
-		a.conn.Down("connecting", "")
 		auth, err := a.api.AuthTestContext(ctx)
 		if err == nil {
 			return auth, nil
