@@ -138,7 +138,7 @@ func TestDeploymentFiles(t *testing.T) {
 	probe := func(name string) string {
 		return container[name].(map[string]any)["httpGet"].(map[string]any)["path"].(string)
 	}
-	if probe("livenessProbe") != "/healthz" || probe("readinessProbe") != "/readyz" {
+	if probe("livenessProbe") != "/healthz" || probe("readinessProbe") != "/readyz?exclude=chat" {
 		t.Errorf("probes: %s, %s", probe("livenessProbe"), probe("readinessProbe"))
 	}
 	known := strings.Join([]string{mainUsage, readFile(t, filepath.Join(root, "config", "example.yaml"))}, "\n")

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -424,10 +425,24 @@ func newHTTP(cfg *config.Config, e *bot.Engine, mets *metrics.Metrics, logger *s
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "ok\n")
 	})
+	// /readyz checks the store and every chat adapter. With ?exclude=chat
+	// (the convention of Kubernetes' own /readyz) it checks the store
+	// only: a load balancer in front of intake (API, webhooks) should keep
+	// sending reports through a chat outage, since they are stored and
+	// posted later.
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		pctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		if err := e.Ready(pctx); err != nil {
+		ready := e.Ready
+		if slices.Contains(r.URL.Query()["exclude"], "chat") {
+			ready = func(ctx context.Context) error {
+				if err := e.Store().Ping(ctx); err != nil {
+					return fmt.Errorf("store: %w", err)
+				}
+				return nil
+			}
+		}
+		if err := ready(pctx); err != nil {
 			// Say what is not ready, never why in detail (no addresses).
 			msg := "not ready: store unavailable"
 			if !errors.Is(err, store.ErrUnavailable) && !strings.HasPrefix(err.Error(), "store:") {

@@ -203,6 +203,12 @@ slack:
 	if code, body := readyz(); code != http.StatusServiceUnavailable || !strings.Contains(body, "slack:") {
 		t.Errorf("/readyz at the end of the outage: %d %q", code, body)
 	}
+	// Intake stays routable: the store-only readiness a load balancer uses.
+	if resp, err := http.Get("http://" + httpAddr + "/readyz?exclude=chat"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("/readyz?exclude=chat during the outage: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 
 	// Slack answers.
 	api := &slackAPI{}
