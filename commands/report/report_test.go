@@ -632,6 +632,7 @@ func (f *failOutbox) Put(ctx context.Context, c, id string, data []byte, v int64
 func (f *failOutbox) Apply(ctx context.Context, ops ...store.Op) ([]int64, error) {
 	return f.Store.Apply(ctx, ops...)
 }
+
 // With no private room usable when the report arrives, it is stored and
 // its clock runs from receipt; it is posted once a room can take it.
 func TestReportWaitsForAPrivateRoom(t *testing.T) {
