@@ -325,14 +325,46 @@ func (e *Engine) IsPrivate(room RoomRef) bool {
 	return e.private[room] && e.demoted[room] == ""
 }
 
-// DemoteRoom withdraws a configured room's private status, e.g. when an
-// adapter finds at start-up that the channel is public or the bot is not a
-// member. Sensitive content is refused there from then on.
+// DemoteRoom withdraws a configured room's private status for now: the
+// adapter found the channel public, the bot not a member, the room not
+// encrypted, or could not check it yet. Sensitive content is not shown
+// there until PromoteRoom; messages the outbox holds for it wait. Calling
+// it again with the same reason changes nothing (adapters re-check rooms
+// periodically), so only a change is logged.
 func (e *Engine) DemoteRoom(room RoomRef, reason string) {
+	if reason == "" {
+		reason = "not usable"
+	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	prev := e.demoted[room]
 	e.demoted[room] = reason
-	e.log.Warn("security room is not private; sensitive content will not be posted there", "room", room.String(), "reason", reason)
+	e.mu.Unlock()
+	if prev != reason {
+		e.log.Warn("security room not usable for report details; messages for it wait", "room", room.String(), "reason", reason)
+	}
+}
+
+// PromoteRoom ends a demotion: the adapter checked the room again and it
+// is private (invite-only, encrypted, the bot a member). Messages held for
+// it go out at once. A room that was never configured or created private
+// stays what it was: promotion restores, it never grants.
+func (e *Engine) PromoteRoom(room RoomRef) {
+	e.mu.Lock()
+	prev, was := e.demoted[room]
+	delete(e.demoted, room)
+	e.mu.Unlock()
+	if !was {
+		return
+	}
+	e.log.Info("security room checked: private again, report details may be posted there", "room", room.String(), "was", prev)
+	e.wakeUp()
+}
+
+// DemotionReason says why a room is demoted, or "" when it is not.
+func (e *Engine) DemotionReason(room RoomRef) string {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.demoted[room]
 }
 
 // PrivateRooms returns the rooms that count as private now.
