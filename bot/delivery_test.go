@@ -346,7 +346,7 @@ func TestHeldWhileTheRoomIsDemotedThenDeliveredOnce(t *testing.T) {
 	if len(dead) != 1 || dead[0].ID != "leak" || dead[0].Reason != bot.DeadPrivacy {
 		t.Fatalf("dead letters = %+v; want only the message to the public room, refused", dead)
 	}
-	h.Engine.PromoteForTest(bottest.Room)
+	h.Engine.PromoteRoom(bottest.Room)
 	sent = h.Advance(0)
 	var got []string
 	for _, s := range sent {
@@ -378,7 +378,7 @@ func TestTheSecurityRoomResolvesAtDelivery(t *testing.T) {
 	if sent := h.Advance(30 * time.Minute); len(sent) != 0 {
 		t.Fatalf("sent with no usable room: %+v", sent)
 	}
-	h.Engine.PromoteForTest(bottest.Room)
+	h.Engine.PromoteRoom(bottest.Room)
 	sent := h.Advance(0)
 	if len(sent) != 2 || sent[0].To.Room != bottest.Room || sent[1].To.Room != bottest.Room {
 		t.Fatalf("after promotion sent %+v", sent)
