@@ -169,13 +169,18 @@ func run(ctx context.Context, o runOptions, s streams, lookup env) error {
 
 	mets := metrics.New()
 	engine, err := bot.New(bot.Options{
-		Store:        st,
-		Clock:        clk,
-		People:       people,
-		PrivateRooms: privateRooms(cfg.Rooms),
-		Logger:       logger,
-		Observer:     mets,
-		Instance:     instanceName(lookup),
+		Store:             st,
+		Clock:             clk,
+		People:            people,
+		PrivateRooms:      privateRooms(cfg.Rooms),
+		Logger:            logger,
+		Observer:          mets,
+		Instance:          instanceName(lookup),
+		SendTimeout:       cfg.Delivery.SendTimeout.Std(),
+		OutboxMaxAttempts: cfg.Delivery.MaxAttempts,
+		OutboxMaxAge:      cfg.Delivery.MaxAge.Std(),
+		JobTimeout:        cfg.Delivery.JobTimeout.Std(),
+		ShutdownTimeout:   cfg.Delivery.ShutdownTimeout.Std(),
 	})
 	if err != nil {
 		return err
