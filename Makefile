@@ -7,7 +7,7 @@ STATICCHECK := $(TOOLS_BIN)/staticcheck
 # adapter builds but refuses to start (docs/MATRIX.md).
 GOTAGS      ?= goolm
 
-.PHONY: all build test lint fmt-check vet staticcheck unit bench fuzz run clean
+.PHONY: all build test lint fmt-check tidy-check vet staticcheck unit bench fuzz run clean
 
 all: build
 
@@ -21,7 +21,7 @@ run:
 # detector against a real redis-server. Integration tests may not skip here
 # (VIGIL_REQUIRE_INTEGRATION=1): a missing dependency fails the run. The
 # Matrix tests get a throwaway Dendrite, built once into ~/.cache/vigil.
-test: fmt-check vet staticcheck
+test: fmt-check tidy-check vet staticcheck
 	@scripts/ensure-redis.sh
 	@scripts/build-dendrite.sh >/dev/null
 	VIGIL_REQUIRE_INTEGRATION=1 scripts/with-redis.sh scripts/with-dendrite.sh $(GO) test -race -count=1 -tags $(GOTAGS) ./...
@@ -30,7 +30,11 @@ test: fmt-check vet staticcheck
 unit:
 	$(GO) test ./...
 
-lint: fmt-check vet staticcheck
+lint: fmt-check tidy-check vet staticcheck
+
+# go.mod and go.sum say exactly what the code imports.
+tidy-check:
+	$(GO) mod tidy -diff
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

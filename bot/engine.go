@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -61,6 +62,27 @@ type Options struct {
 	Tick time.Duration
 	// Observer receives measurements (metrics); none by default.
 	Observer Observer
+
+	// Delivery and job bounds (docs/DELIVERY.md); zero takes the default.
+	//
+	// SendTimeout bounds one adapter send (DefaultSendTimeout, 30s). A
+	// message's send lease lasts twice this and a conversation claim four
+	// times, so no other replica can take a message while it is sent.
+	SendTimeout time.Duration
+	// OutboxMaxAttempts: after this many refused tries a message is set
+	// aside as a dead letter (DefaultOutboxMaxAttempts, 20). Tries that
+	// could not reach the chat service do not count.
+	OutboxMaxAttempts int
+	// OutboxMaxAge: a message still failing this long after it was posted
+	// is set aside (DefaultOutboxMaxAge, 24h). Messages held for a private
+	// room that is not ready are not capped.
+	OutboxMaxAge time.Duration
+	// JobTimeout bounds one scheduled job; it must be shorter than the
+	// job hold (5 minutes). Default 4 minutes.
+	JobTimeout time.Duration
+	// ShutdownTimeout bounds how long Run waits, once its context ends,
+	// for a send under way to finish and be recorded (DefaultShutdownTimeout, 10s).
+	ShutdownTimeout time.Duration
 }
 
 // Engine is the chat-neutral core. Create it with New, register commands,
@@ -73,6 +95,7 @@ type Engine struct {
 	instance string
 	leaseTTL time.Duration
 	tick     time.Duration
+	shutdown time.Duration
 
 	base      []Person
 	directory *Directory
@@ -83,15 +106,19 @@ type Engine struct {
 	forms     *formRunner
 	mux       *http.ServeMux
 
-	mu        sync.RWMutex
-	adapters  map[string]Adapter
-	private   map[RoomRef]bool
-	demoted   map[RoomRef]string
-	actions   map[string]*Action
-	onMessage []func(context.Context, *Request) error
-	onReact   []func(context.Context, *Request) error
-	onEdit    []func(context.Context, *Request) error
-	onDelete  []func(context.Context, *Request) error
+	mu       sync.RWMutex
+	adapters map[string]Adapter
+	private  map[RoomRef]bool
+	demoted  map[RoomRef]string
+	// configured are the security rooms from the configuration (and the
+	// console's): "the security room" is one of them, never a war room
+	// Vigil created.
+	configured map[RoomRef]bool
+	actions    map[string]*Action
+	onMessage  []func(context.Context, *Request) error
+	onReact    []func(context.Context, *Request) error
+	onEdit     []func(context.Context, *Request) error
+	onDelete   []func(context.Context, *Request) error
 
 	// wake nudges the background loop when there is new work (a queued
 	// message), so it goes out now rather than on the next tick.
@@ -118,6 +145,9 @@ func New(o Options) (*Engine, error) {
 	if err != nil {
 		problems = append(problems, fmt.Errorf("people directory: %w", err))
 	}
+	if o.JobTimeout >= jobHold {
+		problems = append(problems, fmt.Errorf("the job timeout (%s) must be shorter than the job hold (%s), or a slow job could run on two replicas at once", o.JobTimeout, jobHold))
+	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("bot: %w", errors.Join(problems...))
 	}
@@ -136,6 +166,21 @@ func New(o Options) (*Engine, error) {
 	if o.Observer == nil {
 		o.Observer = nopObserver{}
 	}
+	if o.SendTimeout <= 0 {
+		o.SendTimeout = DefaultSendTimeout
+	}
+	if o.OutboxMaxAttempts <= 0 {
+		o.OutboxMaxAttempts = DefaultOutboxMaxAttempts
+	}
+	if o.OutboxMaxAge <= 0 {
+		o.OutboxMaxAge = DefaultOutboxMaxAge
+	}
+	if o.JobTimeout <= 0 {
+		o.JobTimeout = DefaultJobTimeout
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = DefaultShutdownTimeout
+	}
 	e := &Engine{
 		store:     o.Store,
 		clock:     o.Clock,
@@ -152,14 +197,18 @@ func New(o Options) (*Engine, error) {
 		demoted:   map[RoomRef]string{},
 		actions:   map[string]*Action{},
 		wake:      make(chan struct{}, 1),
+		shutdown:  o.ShutdownTimeout,
 	}
+	e.configured = map[RoomRef]bool{}
 	for _, r := range o.PrivateRooms {
 		e.private[r] = true
+		e.configured[r] = true
 	}
 	e.router = newRouter()
 	e.audit = &Audit{store: o.Store, clock: o.Clock}
-	e.sched = &Scheduler{store: o.Store, clock: o.Clock, log: o.Logger, observer: o.Observer, handlers: map[string]JobHandler{}}
-	e.outbox = &Outbox{engine: e, store: o.Store, clock: o.Clock, log: o.Logger}
+	e.sched = &Scheduler{store: o.Store, clock: o.Clock, log: o.Logger, observer: o.Observer, handlers: map[string]JobHandler{},
+		jobTimeout: o.JobTimeout, shutdownTimeout: o.ShutdownTimeout}
+	e.outbox = newOutbox(e, o)
 	e.forms = &formRunner{engine: e, forms: map[string]*Form{}}
 	e.registerBuiltins()
 	return e, nil
@@ -217,6 +266,7 @@ func (e *Engine) AddAdapter(a Adapter) {
 		// The console is the operator's own terminal: it counts as the
 		// private security room.
 		e.private[ConsoleRoom] = true
+		e.configured[ConsoleRoom] = true
 	}
 }
 
@@ -275,14 +325,46 @@ func (e *Engine) IsPrivate(room RoomRef) bool {
 	return e.private[room] && e.demoted[room] == ""
 }
 
-// DemoteRoom withdraws a configured room's private status, e.g. when an
-// adapter finds at start-up that the channel is public or the bot is not a
-// member. Sensitive content is refused there from then on.
+// DemoteRoom withdraws a configured room's private status for now: the
+// adapter found the channel public, the bot not a member, the room not
+// encrypted, or could not check it yet. Sensitive content is not shown
+// there until PromoteRoom; messages the outbox holds for it wait. Calling
+// it again with the same reason changes nothing (adapters re-check rooms
+// periodically), so only a change is logged.
 func (e *Engine) DemoteRoom(room RoomRef, reason string) {
+	if reason == "" {
+		reason = "not usable"
+	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	prev := e.demoted[room]
 	e.demoted[room] = reason
-	e.log.Warn("security room is not private; sensitive content will not be posted there", "room", room.String(), "reason", reason)
+	e.mu.Unlock()
+	if prev != reason {
+		e.log.Warn("security room not usable for report details; messages for it wait", "room", room.String(), "reason", reason)
+	}
+}
+
+// PromoteRoom ends a demotion: the adapter checked the room again and it
+// is private (invite-only, encrypted, the bot a member). Messages held for
+// it go out at once. A room that was never configured or created private
+// stays what it was: promotion restores, it never grants.
+func (e *Engine) PromoteRoom(room RoomRef) {
+	e.mu.Lock()
+	prev, was := e.demoted[room]
+	delete(e.demoted, room)
+	e.mu.Unlock()
+	if !was {
+		return
+	}
+	e.log.Info("security room checked: private again, report details may be posted there", "room", room.String(), "was", prev)
+	e.wakeUp()
+}
+
+// DemotionReason says why a room is demoted, or "" when it is not.
+func (e *Engine) DemotionReason(room RoomRef) string {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.demoted[room]
 }
 
 // PrivateRooms returns the rooms that count as private now.
@@ -342,9 +424,17 @@ func (e *Engine) DMFor(p *Person, prefer string) (Destination, bool) {
 }
 
 // SecurityRoom returns the destination for announcements in the private
-// room of the preferred adapter (or any connected one).
+// room of the preferred adapter (or any connected one): a configured
+// security room that is usable now, never a room Vigil created.
 func (e *Engine) SecurityRoom(prefer string) (Destination, bool) {
-	rooms := e.PrivateRooms()
+	var rooms []RoomRef
+	e.mu.RLock()
+	for r := range e.configured {
+		if e.private[r] && e.demoted[r] == "" {
+			rooms = append(rooms, r)
+		}
+	}
+	e.mu.RUnlock()
 	sort.Slice(rooms, func(i, j int) bool { return rooms[i].String() < rooms[j].String() })
 	for _, name := range e.adapterOrder(prefer) {
 		for _, r := range rooms {
@@ -386,7 +476,7 @@ func (e *Engine) checkPrivacy(to Destination, msg Message) error {
 
 // deliver sends one message now, through the privacy rule. It is the one
 // door to the adapters: replies use it directly, the outbox through its
-// retry stage.
+// retry stage (which sets msg.DeliveryID).
 func (e *Engine) deliver(ctx context.Context, to Destination, msg Message) (MessageRef, error) {
 	e.learnPrivateRoom(ctx, to, msg)
 	if err := e.checkPrivacy(to, msg); err != nil {
@@ -401,12 +491,63 @@ func (e *Engine) deliver(ctx context.Context, to Destination, msg Message) (Mess
 	if err != nil {
 		return MessageRef{}, fmt.Errorf("send to %s: %w", to, err)
 	}
+	if ref.Room.IsZero() && !to.IsDM() {
+		// Followers find a thread's room from its root's reference.
+		ref.Room = to.Room
+	}
 	return ref, nil
 }
 
+// heldFor reports whether a message must wait for its room instead of
+// being sent or refused: the room is a configured (or created) private
+// room that cannot take it now, because its adapter is not connected yet
+// or, for sensitive content, because an adapter found it not private yet
+// (the bot not invited, the channel still public). Such a message waits
+// uncapped and goes out when the room is promoted; a room that is not a
+// private room at all is refused instead (checkPrivacy).
+func (e *Engine) heldFor(to Destination, msg Message) (bool, string) {
+	if to.IsDM() || to.Room.IsZero() {
+		return false, ""
+	}
+	e.mu.RLock()
+	private := e.private[to.Room]
+	demoted := e.demoted[to.Room]
+	a, connected := e.adapters[to.Room.Adapter]
+	e.mu.RUnlock()
+	if !private {
+		return false, ""
+	}
+	if !connected {
+		return true, fmt.Sprintf("the %s adapter is not connected yet", to.Room.Adapter)
+	}
+	if c, ok := a.(Connector); ok && !c.Connected() {
+		return true, fmt.Sprintf("the %s adapter is not connected yet", to.Room.Adapter)
+	}
+	if demoted != "" && msg.Sensitive {
+		return true, "the room is not usable as a private room yet: " + demoted
+	}
+	return false, ""
+}
+
+// roomsFingerprint sums up which rooms and adapters this replica can use
+// now; the outbox re-arms held messages when it changes.
+func (e *Engine) roomsFingerprint() string {
+	rooms := e.PrivateRooms()
+	parts := make([]string, 0, len(rooms)+4)
+	for _, r := range rooms {
+		parts = append(parts, r.String())
+	}
+	for name, up := range e.AdapterStates() {
+		parts = append(parts, fmt.Sprintf("%s=%t", name, up))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, "\n")
+}
+
 // Post queues a durable message: it is stored before it is sent, retried
-// until the chat service takes it, and sent once per id (an empty id gets a
-// random one). Use it for anything that must not be lost.
+// until the chat service takes it (within the caps of docs/DELIVERY.md),
+// and sent once per id (an empty id gets a random one). Use it for anything
+// that must not be lost. Ids are at most 400 bytes.
 func (e *Engine) Post(ctx context.Context, id string, to Destination, msg Message) error {
 	return e.outbox.Enqueue(ctx, id, to, msg)
 }
@@ -423,8 +564,10 @@ func (e *Engine) PostRoot(ctx context.Context, id string, to Destination, msg Me
 // Run runs the background work until ctx ends, in two loops: one keeps
 // the scheduler lease (only the holder runs jobs), runs due jobs and
 // refreshes the directory; the other delivers the outbox, at once when a
-// message is queued. On return it releases the lease so another replica can
-// take over at once.
+// message is queued. When ctx ends, a send under way is finished and
+// recorded (within Options.ShutdownTimeout) before Run returns, so a clean
+// restart posts nothing twice. On return it releases the lease so another
+// replica can take over at once.
 func (e *Engine) Run(ctx context.Context) error {
 	if err := e.LoadPeople(ctx); err != nil {
 		e.log.Warn("could not load people edits from the store; using the configured directory", "err", err)
@@ -480,7 +623,8 @@ func (e *Engine) outboxLoop(ctx context.Context) {
 	}
 }
 
-// wakeUp asks the outbox loop for a round now.
+// wakeUp asks the outbox loop for a round now. After a room is promoted it
+// also releases the messages held for it (see rearmHeldIfRoomsChanged).
 func (e *Engine) wakeUp() {
 	select {
 	case e.wake <- struct{}{}:
@@ -489,6 +633,9 @@ func (e *Engine) wakeUp() {
 }
 
 const schedulerLease = "scheduler"
+
+// errLeaseLost ends the jobs of a replica that lost the scheduler lease.
+var errLeaseLost = errors.New("the scheduler lease was lost")
 
 // Step does one round of background work: renew or take the lease, run due
 // jobs if leader, flush due outbox messages. Errors are logged: a store
@@ -506,14 +653,61 @@ func (e *Engine) step(ctx context.Context) {
 	e.flushOutbox(ctx)
 }
 
+// runJobs runs due jobs if this replica holds the scheduler lease. The
+// lease is renewed while the jobs run (every third of its TTL, on the
+// engine clock); if it is lost, the running job's context ends and no
+// further job of the batch starts, so a new leader never runs a job this
+// replica is still running.
 func (e *Engine) runJobs(ctx context.Context) {
 	leader, err := e.store.AcquireLease(ctx, schedulerLease, e.instance, e.clock.Now(), e.leaseTTL)
 	if err != nil && ctx.Err() == nil { // errors from a shutdown are no news
 		e.log.Warn("scheduler lease", "err", err)
 	}
-	if leader {
-		if _, err := e.sched.RunDue(ctx); err != nil && ctx.Err() == nil {
-			e.log.Warn("running due jobs", "err", err)
+	if !leader {
+		return
+	}
+	lctx, lose := context.WithCancelCause(ctx)
+	defer lose(nil)
+	done := make(chan struct{})
+	var renewer sync.WaitGroup
+	renewer.Go(func() { e.renewLease(lctx, lose, done) })
+	if _, err := e.sched.RunDue(lctx); err != nil && ctx.Err() == nil {
+		e.log.Warn("running due jobs", "err", err)
+	}
+	close(done)
+	renewer.Wait()
+}
+
+// renewLease keeps the scheduler lease while jobs run, and ends lctx with
+// errLeaseLost when another replica holds it or it could not be renewed
+// before it ran out.
+func (e *Engine) renewLease(lctx context.Context, lose context.CancelCauseFunc, done <-chan struct{}) {
+	every := max(e.leaseTTL/3, time.Millisecond)
+	heldUntil := e.clock.Now().Add(e.leaseTTL)
+	for {
+		t := e.clock.NewTimer(every)
+		select {
+		case <-done:
+			t.Stop()
+			return
+		case <-lctx.Done():
+			t.Stop()
+			return
+		case <-t.C():
+		}
+		now := e.clock.Now()
+		ok, err := e.store.AcquireLease(lctx, schedulerLease, e.instance, now, e.leaseTTL)
+		switch {
+		case err == nil && ok:
+			heldUntil = now.Add(e.leaseTTL)
+		case err == nil:
+			e.log.Warn("another replica took the scheduler lease; stopping the jobs under way")
+			lose(errLeaseLost)
+			return
+		case !now.Before(heldUntil):
+			e.log.Warn("could not renew the scheduler lease before it ran out; stopping the jobs under way", "err", err)
+			lose(errLeaseLost)
+			return
 		}
 	}
 }

@@ -31,6 +31,14 @@ type Message struct {
 	// m.mentions) list exactly these, so nothing quoted in the text can
 	// ping anyone else.
 	Mentions []UserRef `json:"mentions,omitempty"`
+	// DeliveryID is set by the outbox when it sends: the message's outbox
+	// id, the same on every replica and every retry. An adapter whose
+	// platform deduplicates sends uses it as the idempotency key (Matrix:
+	// the transaction id; Slack: metadata that DeliveryChecker looks
+	// for), so a message sent again after a crash shows once. It is
+	// opaque, at most 400 bytes and may hold any character; adapters hash
+	// it if their platform limits keys. Empty for direct replies.
+	DeliveryID string `json:"-"`
 }
 
 // Field is a labelled value shown in a compact grid.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/vigil-sec/vigil/store"
@@ -20,6 +22,9 @@ type Observer interface {
 	Delivered(adapter string, err error)
 	// Intake: a report arrived from a source (created false: a repeat).
 	Intake(source string, created bool)
+	// DeadLettered: the outbox gave up on a message for adapter (may be
+	// empty for an unreadable one); reason is a DeadReason.
+	DeadLettered(adapter, reason string)
 }
 
 // Outcome classifies how a command ended, for metrics.
@@ -62,6 +67,7 @@ func (nopObserver) CommandDone(string, Outcome, time.Duration) {}
 func (nopObserver) JobDone(string, time.Duration, error)       {}
 func (nopObserver) Delivered(string, error)                    {}
 func (nopObserver) Intake(string, bool)                        {}
+func (nopObserver) DeadLettered(string, string)                {}
 
 // Observer returns the engine's observer (never nil), for features that
 // report their own measurements (intake counts).
@@ -71,6 +77,14 @@ func (e *Engine) Observer() Observer { return e.observer }
 // Socket Mode, Matrix sync); readiness and metrics report it.
 type Connector interface {
 	Connected() bool
+}
+
+// ConnectionExplainer is implemented by Connectors that can say why they
+// are not connected, in a few words and without addresses or secrets:
+// "connecting (auth.test: connection refused), next try in 8s". /readyz
+// shows it.
+type ConnectionExplainer interface {
+	NotConnectedReason() string
 }
 
 // AdapterStates reports each connected adapter's connection state; an
@@ -87,15 +101,32 @@ func (e *Engine) AdapterStates() map[string]bool {
 }
 
 // Ready checks what /readyz promises: the store answers and every adapter
-// is connected.
+// is connected. The error names each adapter that is not, and why when it
+// can say ("slack: connecting (auth.test: connection refused), next try in
+// 8s"), in name order.
 func (e *Engine) Ready(ctx context.Context) error {
 	if err := e.store.Ping(ctx); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	for name, up := range e.AdapterStates() {
-		if !up {
-			return fmt.Errorf("%s is not connected", name)
+	e.mu.RLock()
+	var down []string
+	for name, a := range e.adapters {
+		c, ok := a.(Connector)
+		if !ok || c.Connected() {
+			continue
 		}
+		reason := "not connected"
+		if x, ok := a.(ConnectionExplainer); ok {
+			if r := x.NotConnectedReason(); r != "" {
+				reason = r
+			}
+		}
+		down = append(down, name+": "+reason)
+	}
+	e.mu.RUnlock()
+	if len(down) > 0 {
+		sort.Strings(down)
+		return errors.New(strings.Join(down, "; "))
 	}
 	return nil
 }

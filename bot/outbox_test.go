@@ -129,8 +129,9 @@ func TestOutboxSurvivesARestart(t *testing.T) {
 	}
 }
 
-func TestOutboxDropsRejectedAndGoesOn(t *testing.T) {
-	h := bottest.New(t, bottest.Options{})
+func TestOutboxSetsAsideRejectedAndGoesOn(t *testing.T) {
+	obs := &deadCounter{}
+	h := bottest.New(t, bottest.Options{Observer: obs})
 	h.Chat.Fail = func(_ bot.Destination, m bot.Message) error {
 		if strings.Contains(m.Text, "too big") {
 			return fmt.Errorf("msg_too_long: %w", bot.ErrRejected)
@@ -140,28 +141,45 @@ func TestOutboxDropsRejectedAndGoesOn(t *testing.T) {
 	post(t, h, "a", "first")
 	post(t, h, "b", "too big")
 	post(t, h, "c", "third")
-	if got := bottest.Joined(h.Advance(0)); got != "first\nthird" {
-		t.Errorf("delivered %q, want the rejected one dropped and the rest sent", got)
+	sent := h.Advance(0)
+	if len(sent) != 3 || bottest.Joined(sent[:2]) != "first\nthird" {
+		t.Fatalf("delivered %q, want the rejected one set aside, the rest sent, then the team told", bottest.Texts(sent))
+	}
+	notice := sent[2].Msg.Plain()
+	for _, want := range []string{"could not be delivered", "b", "test:security", "msg_too_long"} {
+		if !strings.Contains(notice, want) {
+			t.Errorf("the team's notice does not say %q:\n%s", want, notice)
+		}
 	}
 	entries, _ := h.Engine.Audit().Last(context.Background(), 5)
-	if len(entries) == 0 || entries[len(entries)-1].Action != "outbox.dropped" {
-		t.Errorf("the dropped message is not in the audit log: %+v", entries)
+	if len(entries) == 0 || entries[len(entries)-1].Action != "outbox.dead_letter" || entries[len(entries)-1].Target != "b" {
+		t.Errorf("the dead letter is not in the audit log: %+v", entries)
+	}
+	dead, err := h.Engine.Outbox().DeadLetters(context.Background())
+	if err != nil || len(dead) != 1 || dead[0].ID != "b" || dead[0].Reason != bot.DeadRejected || dead[0].Msg.Text != "too big" {
+		t.Errorf("dead letters = %+v, %v; want b kept with its content", dead, err)
+	}
+	if got := obs.get("test/rejected"); got != 1 {
+		t.Errorf("dead letters counted %d times, want 1", got)
+	}
+	if more := h.Advance(24 * time.Hour); len(more) != 0 {
+		t.Errorf("more was sent later: %q", bottest.Texts(more))
 	}
 }
 
-// flakyIndex fails the first SetAdd, as a Redis going away between two
-// writes would.
+// flakyIndex fails the first batch, as a Redis going away mid-enqueue
+// would.
 type flakyIndex struct {
 	store.Store
 	failed bool
 }
 
-func (f *flakyIndex) SetAdd(ctx context.Context, set string, members ...string) error {
+func (f *flakyIndex) Apply(ctx context.Context, ops ...store.Op) ([]int64, error) {
 	if !f.failed {
 		f.failed = true
-		return fmt.Errorf("redis: %w", store.ErrUnavailable)
+		return nil, fmt.Errorf("redis: %w", store.ErrUnavailable)
 	}
-	return f.Store.SetAdd(ctx, set, members...)
+	return f.Store.Apply(ctx, ops...)
 }
 
 func TestOutboxRepostRepairsAHalfWrittenEnqueue(t *testing.T) {

@@ -185,8 +185,20 @@ func TestPostedSensitiveDMsGoOnlyToAuthorizedPeople(t *testing.T) {
 	}
 	sent := h.Advance(0)
 	var got []string
+	notices := 0
 	for _, s := range sent {
+		if !s.To.IsDM() {
+			// The team is told in the private room, without the details.
+			notices++
+			if strings.Contains(bottest.Joined([]bottest.Sent{s}), "VIG-1 details") {
+				t.Errorf("the dead-letter notice repeats the refused content: %q", s.Msg.Plain())
+			}
+			continue
+		}
 		got = append(got, s.To.DM.ID)
+	}
+	if notices != 3 {
+		t.Errorf("the team was told of %d refused messages in the private room, want 3", notices)
 	}
 	if strings.Join(got, ",") != "bob,carol" {
 		t.Errorf("sensitive DMs went to %v, want bob (team) and carol (named audience) only", got)
@@ -197,7 +209,7 @@ func TestPostedSensitiveDMsGoOnlyToAuthorizedPeople(t *testing.T) {
 	}
 	refused := 0
 	for _, e := range entries {
-		if e.Action == "outbox.dropped" {
+		if e.Action == "outbox.dead_letter" {
 			refused++
 		}
 	}

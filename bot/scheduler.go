@@ -22,6 +22,9 @@ const (
 	jobHold = 5 * time.Minute
 	// jobBatch bounds the work of one RunDue call.
 	jobBatch = 100
+	// DefaultJobTimeout bounds one job: shorter than jobHold, so a job
+	// ends (its context does) while its claim still hides it from others.
+	DefaultJobTimeout = 4 * time.Minute
 )
 
 // Job is a persistent timer: at Due, the handler for Kind runs with Payload.
@@ -37,17 +40,26 @@ type Job struct {
 }
 
 // JobHandler runs a job. It must be idempotent: after a crash a job may run
-// again. Returning an error retries it with backoff.
+// again. Returning an error retries it with backoff. It runs under a
+// deadline (Options.JobTimeout) and must return when ctx ends: the job's
+// claim is only held that long.
 type JobHandler func(ctx context.Context, job Job) error
 
 // Scheduler keeps jobs in the store. Only the replica holding the scheduler
-// lease runs them (Engine.Step), and each due job is claimed atomically, so
-// two replicas never run one job twice.
+// lease runs them (Engine.Step), the lease is renewed while they run, and
+// each due job is claimed atomically with a hold longer than the job's
+// deadline. So two replicas never run one job at the same time, as long as
+// handlers return when their context ends. A job can still run again after
+// a crash (the claim runs out, the job had not been marked done): delivery
+// is at least once, which is why handlers must be idempotent.
 type Scheduler struct {
 	store    store.Store
 	clock    clock.Clock
 	log      *slog.Logger
 	observer Observer
+
+	jobTimeout      time.Duration
+	shutdownTimeout time.Duration
 
 	mu       sync.RWMutex
 	handlers map[string]JobHandler
@@ -61,26 +73,13 @@ func (s *Scheduler) Handle(kind string, h JobHandler) {
 }
 
 // Schedule stores the job and queues it for its due time, replacing any
-// job with the same id.
+// job with the same id, in one atomic write (ScheduleOps, schedule_ops.go).
 func (s *Scheduler) Schedule(ctx context.Context, j Job) error {
-	if j.ID == "" || j.Kind == "" {
-		return fmt.Errorf("schedule: a job needs an id and a kind")
-	}
-	if j.Due.IsZero() {
-		return fmt.Errorf("schedule %s: no due time", j.ID)
-	}
-	data, err := json.Marshal(j)
+	ops, err := s.ScheduleOps(j)
 	if err != nil {
-		return fmt.Errorf("schedule %s: %w", j.ID, err)
+		return err
 	}
-	// Two writes, and the store may go away between them. The queue entry
-	// goes first: an entry whose document is missing is dropped as stale
-	// when it falls due, while a document without its entry would never
-	// run. The caller sees the error and may simply schedule again.
-	if err := s.store.Schedule(ctx, jobQueue, j.ID, j.Due); err != nil {
-		return fmt.Errorf("schedule %s: %w", j.ID, err)
-	}
-	if _, err := s.store.Put(ctx, jobCollection, j.ID, data, store.AnyVersion); err != nil {
+	if _, err := s.store.Apply(ctx, ops...); err != nil {
 		return fmt.Errorf("schedule %s: %w", j.ID, err)
 	}
 	return nil
@@ -88,10 +87,10 @@ func (s *Scheduler) Schedule(ctx context.Context, j Job) error {
 
 // Cancel removes a job; cancelling a job that does not exist is fine.
 func (s *Scheduler) Cancel(ctx context.Context, id string) error {
-	if err := s.store.Unschedule(ctx, jobQueue, id); err != nil {
-		return fmt.Errorf("cancel job %s: %w", id, err)
-	}
-	if err := s.store.Delete(ctx, jobCollection, id, store.AnyVersion); err != nil {
+	if _, err := s.store.Apply(ctx,
+		store.UnscheduleOp(jobQueue, id),
+		store.DeleteOp(jobCollection, id, store.AnyVersion),
+	); err != nil {
 		return fmt.Errorf("cancel job %s: %w", id, err)
 	}
 	return nil
@@ -127,31 +126,64 @@ func (s *Scheduler) Pending(ctx context.Context, limit int) ([]Job, error) {
 }
 
 // RunDue claims and runs every job due now, earliest first, and returns how
-// many ran. The caller must hold the scheduler lease.
+// many ran. The caller must hold the scheduler lease and end ctx when it
+// loses it: RunDue checks ctx between jobs and hands the claimed jobs it
+// did not start back at once. Each job runs under a deadline shorter than
+// its claim (Options.JobTimeout); a job that fails is retried later and
+// does not hold up the others of its batch.
 func (s *Scheduler) RunDue(ctx context.Context) (int, error) {
 	ran := 0
-	for {
+	var firstErr error
+	for ctx.Err() == nil {
 		claims, err := s.store.ClaimDue(ctx, jobQueue, s.clock.Now(), jobHold, jobBatch)
 		if err != nil {
 			return ran, fmt.Errorf("claim due jobs: %w", err)
 		}
-		for _, c := range claims {
+		for i, c := range claims {
+			if ctx.Err() != nil {
+				s.release(ctx, claims[i:])
+				return ran, firstErr
+			}
 			if err := s.runOne(ctx, c); err != nil {
-				return ran, err
+				// Store trouble for this job; it is claimed again after
+				// its hold. The others still get their turn.
+				s.log.Warn("job bookkeeping failed; it will run again after its hold", "job", c.Key, "err", err)
+				if firstErr == nil {
+					firstErr = err
+				}
+				continue
 			}
 			ran++
 		}
 		if len(claims) < jobBatch {
-			return ran, nil
+			break
+		}
+	}
+	return ran, firstErr
+}
+
+// release hands claimed jobs back at their due time, so the next leader
+// can run them without waiting out the hold.
+func (s *Scheduler) release(ctx context.Context, claims []store.Claim) {
+	bctx, cancel := clock.Detached(ctx, s.clock, s.shutdownTimeout)
+	defer cancel()
+	for _, c := range claims {
+		if err := s.store.Schedule(bctx, jobQueue, c.Key, c.Due); err != nil {
+			s.log.Debug("could not hand a claimed job back; it runs after its hold", "job", c.Key, "err", err)
+			return
 		}
 	}
 }
 
 func (s *Scheduler) runOne(ctx context.Context, c store.Claim) error {
-	doc, err := s.store.Get(ctx, jobCollection, c.Key)
+	// The bookkeeping after a job must not be cut by a shutdown, or the
+	// job would run again after the restart.
+	bctx, cancel := clock.Detached(ctx, s.clock, s.shutdownTimeout)
+	defer cancel()
+	doc, err := s.store.Get(bctx, jobCollection, c.Key)
 	if errors.Is(err, store.ErrNotFound) {
 		// Cancelled between scheduling and now: drop the stale entry.
-		_, err = s.store.Complete(ctx, jobQueue, c)
+		_, err = s.store.Complete(bctx, jobQueue, c)
 		return err
 	}
 	if err != nil {
@@ -160,7 +192,7 @@ func (s *Scheduler) runOne(ctx context.Context, c store.Claim) error {
 	var j Job
 	if err := json.Unmarshal(doc.Data, &j); err != nil {
 		s.log.Error("dropping an unreadable job", "job", c.Key, "err", err)
-		_, err = s.store.Complete(ctx, jobQueue, c)
+		_, err = s.store.Complete(bctx, jobQueue, c)
 		return err
 	}
 	s.mu.RLock()
@@ -169,15 +201,21 @@ func (s *Scheduler) runOne(ctx context.Context, c store.Claim) error {
 	if !ok {
 		// Perhaps a newer replica knows it; look again later rather than lose it.
 		s.log.Error("no handler for job kind; will retry", "job", j.ID, "kind", j.Kind)
-		return s.retry(ctx, c, j, doc.Version, time.Hour)
+		return s.retry(bctx, c, j, doc.Version, time.Hour)
 	}
-	runErr := h(ctx, j)
+	jctx, jcancel := clock.WithTimeout(ctx, s.clock, s.jobTimeout)
+	runErr := s.run(jctx, h, j)
+	jcancel()
 	if s.observer != nil {
 		s.observer.JobDone(j.Kind, s.clock.Now().Sub(j.Due), runErr)
 	}
 	if runErr != nil {
-		if errors.Is(runErr, store.ErrUnavailable) {
-			return runErr
+		if ctx.Err() != nil {
+			// Stopped by a shutdown or a lost lease, not by its own
+			// fault: hand it back as it was, for the next leader.
+			s.log.Info("job interrupted; handing it back", "job", j.ID, "kind", j.Kind, "why", context.Cause(ctx))
+			s.release(ctx, []store.Claim{c})
+			return nil
 		}
 		wait := backoff(j.Attempt)
 		// A service that said how long to wait (a rate limit) is believed.
@@ -185,18 +223,34 @@ func (s *Scheduler) runOne(ctx context.Context, c store.Claim) error {
 		if errors.As(runErr, &ra) && ra.RetryAfter() > wait {
 			wait = ra.RetryAfter()
 		}
-		s.log.Warn("job failed; will retry", "job", j.ID, "kind", j.Kind, "attempt", j.Attempt+1, "in", wait, "err", runErr)
-		return s.retry(ctx, c, j, doc.Version, wait)
+		if errors.Is(context.Cause(jctx), clock.ErrDeadline) {
+			s.log.Warn("job ran out of time; will retry", "job", j.ID, "kind", j.Kind, "timeout", s.jobTimeout, "in", wait)
+		} else {
+			s.log.Warn("job failed; will retry", "job", j.ID, "kind", j.Kind, "attempt", j.Attempt+1, "in", wait, "err", runErr)
+		}
+		return s.retry(bctx, c, j, doc.Version, wait)
 	}
 	// Done. If the handler rescheduled this same id (a recurring job that
 	// reuses its id), the version moved on and the new run must stay.
-	if err := s.store.Delete(ctx, jobCollection, j.ID, doc.Version); err != nil && !errors.Is(err, store.ErrConflict) {
+	if err := s.store.Delete(bctx, jobCollection, j.ID, doc.Version); err != nil && !errors.Is(err, store.ErrConflict) {
 		return fmt.Errorf("finish job %s: %w", j.ID, err)
 	}
-	if _, err := s.store.Complete(ctx, jobQueue, c); err != nil {
+	if _, err := s.store.Complete(bctx, jobQueue, c); err != nil {
 		return fmt.Errorf("finish job %s: %w", j.ID, err)
 	}
 	return nil
+}
+
+// run calls the handler, turning a panic into an error so one bad job
+// does not take the loop (and the other jobs) down.
+func (s *Scheduler) run(ctx context.Context, h JobHandler, j Job) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("job panicked", "job", j.ID, "kind", j.Kind, "panic", r)
+			err = fmt.Errorf("job %s panicked: %v", j.ID, r)
+		}
+	}()
+	return h(ctx, j)
 }
 
 func (s *Scheduler) retry(ctx context.Context, c store.Claim, j Job, version int64, wait time.Duration) error {

@@ -64,6 +64,8 @@ type Config struct {
 	GitHub    GitHub    `yaml:"github"`
 	Incidents Incidents `yaml:"incidents"`
 	Releases  Releases  `yaml:"releases"` // security releases (release.go)
+	// Delivery tunes the outbox and the scheduler (delivery.go).
+	Delivery Delivery `yaml:"delivery"`
 }
 
 // Slack configures the Slack adapter.

@@ -39,3 +39,24 @@ func TestIncidentsRepositoryFromEnv(t *testing.T) {
 		t.Errorf("repository %q", c.Incidents.Repository)
 	}
 }
+
+func TestValidateDelivery(t *testing.T) {
+	var got []string
+	c := Config{Delivery: Delivery{SendTimeout: -1, MaxAttempts: -2, JobTimeout: Duration(5 * time.Minute)}}
+	validateDelivery(&c, func(key, msg string) { got = append(got, key+": "+msg) })
+	want := []string{"delivery.send_timeout", "delivery.max_attempts", "delivery.job_timeout"}
+	if len(got) != len(want) {
+		t.Fatalf("problems %v, want one each for %v", got, want)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(got[i], w+": ") {
+			t.Errorf("problem %d = %q, want %s", i, got[i], w)
+		}
+	}
+	got = nil
+	c = Config{Delivery: Delivery{SendTimeout: Duration(time.Second), MaxAttempts: 3, MaxAge: Duration(time.Hour), JobTimeout: Duration(time.Minute)}}
+	validateDelivery(&c, func(key, msg string) { got = append(got, key+": "+msg) })
+	if len(got) != 0 {
+		t.Errorf("a sane delivery section refused: %v", got)
+	}
+}

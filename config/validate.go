@@ -47,6 +47,7 @@ func validate(c *Config, report func(key, msg string)) {
 	validateEmail(c, report)
 	validateGitHub(c, report)
 	validateIncidents(c, report)
+	validateDelivery(c, report)
 	validateReleases(c, report)
 }
 

@@ -535,3 +535,42 @@ func TestPublicRoomIsDemoted(t *testing.T) {
 		t.Fatal("a public, unencrypted room still counts as private")
 	}
 }
+
+// The bot is invited to its configured room only after it started: the
+// start-up check holds the room, the invite is accepted, the room checked
+// again and promoted, and the first encrypted message in it is readable by
+// the member (the bot learnt the members before sending).
+func TestInviteAfterStartPromotesTheRoom(t *testing.T) {
+	w := newWorld(t)
+	alice := newPerson(t, w.hs, "alice")
+	w.addPerson("alice", alice, bot.RoleResponder, bot.RoleAdmin)
+	room := alice.privateRoom() // the bot is not invited yet
+	w.rooms = []string{string(room)}
+	r := w.start()
+	ref := roomRef(string(room))
+	if r.engine.IsPrivate(ref) || !strings.Contains(r.engine.DemotionReason(ref), "not in the room") {
+		t.Fatalf("before the invite: private=%v %q", r.engine.IsPrivate(ref), r.engine.DemotionReason(ref))
+	}
+	botID := id.UserID(w.botAcct.UserID)
+	if _, err := alice.cli.InviteUser(context.Background(), room, &mautrix.ReqInviteUser{UserID: botID}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the room to be promoted after the invite", func() bool { return r.engine.IsPrivate(ref) })
+	ctx := context.Background()
+	if err := r.engine.Post(ctx, "late-1", bot.ToRoom(ref, bot.ThreadRef{}), bot.Message{Text: secretDetail, Sensitive: true}); err != nil {
+		t.Fatal(err)
+	}
+	r.engine.Step(ctx)
+	got := alice.waitBot(botID, secretDetail)
+	if !got.Mautrix.WasEncrypted {
+		t.Error("the message was not encrypted")
+	}
+	// The join rule made public demotes it again.
+	if _, err := alice.cli.SendStateEvent(ctx, room, event.StateJoinRules, "", &event.JoinRulesEventContent{JoinRule: event.JoinRulePublic}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the room to be demoted once public", func() bool { return !r.engine.IsPrivate(ref) })
+	if !strings.Contains(r.engine.DemotionReason(ref), "join rule") {
+		t.Errorf("demoted for %q", r.engine.DemotionReason(ref))
+	}
+}

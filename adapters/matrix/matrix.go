@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -33,11 +34,11 @@ import (
 	"time"
 
 	"maunium.net/go/mautrix"
-	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/bot/clock"
+	"github.com/vigil-sec/vigil/internal/reconnect"
 	"github.com/vigil-sec/vigil/internal/serial"
 	"github.com/vigil-sec/vigil/store"
 )
@@ -46,6 +47,7 @@ import (
 type Engine interface {
 	HandleEvent(ctx context.Context, ev bot.Event)
 	DemoteRoom(room bot.RoomRef, reason string)
+	PromoteRoom(room bot.RoomRef)
 	Clock() clock.Clock
 	Store() store.Store
 	Directory() *bot.Directory
@@ -81,6 +83,14 @@ type Options struct {
 	// HTTPClient for the homeserver; the default allows the 30 s sync long
 	// poll plus a margin.
 	HTTPClient *http.Client
+	// Retry is the backoff, on the engine's clock, between tries to reach
+	// the homeserver (at start, after a failed sync) and between room
+	// checks that failed for a reason that may pass (default 1s doubling
+	// to 1 min).
+	Retry reconnect.Backoff
+	// RecheckEvery is how often the security rooms are checked again for
+	// what sync did not tell (default 5 min, on the engine's clock).
+	RecheckEvery time.Duration
 }
 
 // Adapter is the Matrix chat adapter.
@@ -98,6 +108,13 @@ type Adapter struct {
 	pickleKey     string
 	log           *slog.Logger
 	serial        *serial.Queues
+	retry         reconnect.Backoff
+	recheckEvery  time.Duration
+	// conn is the connection state /readyz reports.
+	conn *reconnect.State
+	// checkMu orders room checks, so an older answer never overwrites a
+	// newer one.
+	checkMu sync.Mutex
 
 	// started is closed once Run has checked the rooms and syncs.
 	started   chan struct{}
@@ -110,6 +127,14 @@ type Adapter struct {
 	dms     map[id.UserID]string // person -> DM room
 	dmRooms map[string]id.UserID // DM room -> person
 	buttons map[id.EventID]buttonRecord
+	// verdicts: the last verdict on each security room ("" private), so a
+	// change is logged once.
+	verdicts map[string]string
+	// recheck: security rooms whose state changed in the sync batch being
+	// processed, checked again once the batch is in the state store.
+	recheck map[string]bool
+	// nextRecheck is when the periodic room check runs next (tests).
+	nextRecheck time.Time
 }
 
 var _ bot.Adapter = (*Adapter)(nil)
@@ -158,6 +183,12 @@ func New(o Options) (*Adapter, error) {
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 60 * time.Second}
 	}
+	if o.Retry.Min <= 0 {
+		o.Retry = reconnect.DefaultBackoff
+	}
+	if o.RecheckEvery <= 0 {
+		o.RecheckEvery = 5 * time.Minute
+	}
 	cli, err := mautrix.NewClient(o.Homeserver, uid, o.AccessToken)
 	if err != nil {
 		return nil, fmt.Errorf("matrix: %w", err)
@@ -184,6 +215,16 @@ func New(o Options) (*Adapter, error) {
 		dms:           map[id.UserID]string{},
 		dmRooms:       map[string]id.UserID{},
 		buttons:       map[id.EventID]buttonRecord{},
+		retry:         o.Retry,
+		recheckEvery:  o.RecheckEvery,
+		conn:          reconnect.NewState(o.Engine.Clock()),
+		verdicts:      map[string]string{},
+		recheck:       map[string]bool{},
+	}
+	// Until Run has checked them, the security rooms are not known to be
+	// private and encrypted: report details wait in the outbox.
+	for _, r := range a.rooms {
+		o.Engine.DemoteRoom(roomRef(r), "not checked yet: Vigil has not reached the homeserver")
 	}
 	for _, s := range o.InviteServers {
 		a.inviteServers[strings.ToLower(s)] = true
@@ -208,12 +249,17 @@ func (a *Adapter) UserID() string { return string(a.userID) }
 func (a *Adapter) DeviceID() string { return string(a.client.DeviceID) }
 
 // Run logs in (reusing the stored device), sets up end-to-end encryption,
-// checks the security rooms, then syncs until ctx ends. On return, work
-// already accepted is finished first.
+// checks the security rooms, then syncs until ctx ends. A homeserver that
+// cannot be reached (a network error, a 5xx, a rate limit) does not stop
+// Vigil: Run logs once, reports the adapter as not ready with the reason,
+// and tries again with backoff on the engine's clock. A login the
+// homeserver refuses (M_FORBIDDEN, M_UNKNOWN_TOKEN, any other 4xx) or a
+// crypto store that cannot be opened ends Run with an error at once. On
+// return, work already accepted is finished first.
 func (a *Adapter) Run(ctx context.Context) error {
-	closeCrypto, err := a.setupCrypto(ctx)
-	if err != nil {
-		return fmt.Errorf("matrix: %w", classify("log in and set up encryption", err))
+	closeCrypto, err := a.connect(ctx)
+	if err != nil || closeCrypto == nil {
+		return err
 	}
 	defer func() {
 		if err := closeCrypto(); err != nil {
@@ -224,29 +270,139 @@ func (a *Adapter) Run(ctx context.Context) error {
 	if err := a.loadDMs(ctx); err != nil {
 		return fmt.Errorf("matrix: %w", err)
 	}
-	a.checkRooms(ctx)
+	failed := a.checkRooms(ctx, true)
 
 	a.mu.Lock()
 	a.ready, a.base = true, ctx
 	a.mu.Unlock()
+	a.conn.Down("syncing", "")
 	a.startOnce.Do(func() { close(a.started) })
+	rctx, stopChecks := context.WithCancel(ctx)
+	var wg sync.WaitGroup
 	defer func() {
 		a.mu.Lock()
 		a.ready = false
 		a.mu.Unlock()
+		a.conn.Down("stopped", "")
+		stopChecks()
+		wg.Wait()
 		a.serial.Wait()
 	}()
+	wg.Go(func() { a.recheckRooms(rctx, failed) })
 	return a.syncLoop(ctx)
 }
 
-// syncLoop keeps syncing until ctx ends. mautrix's loop waits out failed
-// /sync requests itself, but returns on others (creating the filter at
-// start, storing the token after a batch); those are waited out here with
-// backoff on the engine's clock, since a homeserver or store outage passes.
-// Only a refused login stops the adapter.
+// connect logs in and sets up encryption, trying again while the
+// homeserver cannot be reached. It returns nil, nil when ctx ends first.
+func (a *Adapter) connect(ctx context.Context) (func() error, error) {
+	// The last failure's cause stays on /readyz while the next try runs.
+	a.conn.Down("connecting", "")
+	for n := 1; ; n++ {
+		closeCrypto, err := a.setupCrypto(ctx)
+		if err == nil {
+			return closeCrypto, nil
+		}
+		if ctx.Err() != nil {
+			return nil, nil
+		}
+		if !mayPass(err) {
+			return nil, fmt.Errorf("matrix: %w", classify("log in and set up encryption", err))
+		}
+		wait := a.retry.Wait(n)
+		if after := retryAfterOf(err); after > wait {
+			wait = after
+		}
+		why := "login: " + cause(err)
+		if n == 1 {
+			a.log.Warn("the homeserver is not reachable; Vigil runs without Matrix and keeps trying in the background",
+				"cause", why, "next_try_in", wait.String())
+		} else {
+			a.log.Debug("the homeserver is still not reachable", "cause", why, "attempt", n, "next_try_in", wait.String())
+		}
+		armed := func() { a.conn.Retrying("connecting", why, a.engine.Clock().Now().Add(wait)) }
+		if reconnect.Sleep(ctx, a.engine.Clock(), wait, armed) != nil {
+			return nil, nil
+		}
+	}
+}
+
+// mayPass reports whether a failure to reach the homeserver may pass: no
+// answer at all (network trouble, a timeout), a 5xx or a rate limit. A
+// refused login (4xx) and local trouble (the crypto store) do not.
+func mayPass(err error) bool {
+	if status := statusOf(err); status != 0 {
+		return status >= 500 || status == http.StatusTooManyRequests
+	}
+	if _, ok := errors.AsType[*url.Error](err); ok {
+		return true
+	}
+	if _, ok := errors.AsType[net.Error](err); ok {
+		return true
+	}
+	return false
+}
+
+// statusOf is the HTTP status of a homeserver answer in err, or 0.
+func statusOf(err error) int {
+	if he, ok := errors.AsType[mautrix.HTTPError](err); ok && he.Response != nil {
+		return he.Response.StatusCode
+	}
+	if he, ok := errors.AsType[*mautrix.HTTPError](err); ok && he.Response != nil {
+		return he.Response.StatusCode
+	}
+	if re, ok := errors.AsType[mautrix.RespError](err); ok {
+		return re.StatusCode
+	}
+	return 0
+}
+
+// retryAfterOf is the wait a rate limit asked for, or 0.
+func retryAfterOf(err error) time.Duration {
+	if ra, ok := errors.AsType[*bot.RetryAfterError](classify("", err)); ok {
+		return ra.After
+	}
+	return 0
+}
+
+// cause says in a few words, without addresses, why a homeserver call
+// failed.
+func cause(err error) string {
+	fallback := "unexpected answer"
+	if status := statusOf(err); status != 0 {
+		fallback = fmt.Sprintf("HTTP %d", status)
+		if re, ok := errors.AsType[mautrix.RespError](err); ok && re.ErrCode != "" {
+			fallback += " " + re.ErrCode
+		}
+	}
+	return reconnect.Cause(err, fallback)
+}
+
+// Connected reports whether the adapter is logged in and its last sync
+// worked (/readyz, metrics).
+func (a *Adapter) Connected() bool {
+	a.mu.Lock()
+	ready := a.ready
+	a.mu.Unlock()
+	return ready && a.conn.Connected()
+}
+
+// NotConnectedReason says why the adapter is not connected, for /readyz:
+// "connecting (login: connection refused), next try in 8s".
+func (a *Adapter) NotConnectedReason() string { return a.conn.Reason() }
+
+var (
+	_ bot.Connector           = (*Adapter)(nil)
+	_ bot.ConnectionExplainer = (*Adapter)(nil)
+)
+
+// syncLoop keeps syncing until ctx ends. A failed /sync, or a failure
+// between syncs (creating the filter, storing the token after a batch),
+// ends mautrix's loop (the syncer's OnFailedSync hands the error back
+// rather than sleep on the wall clock); it is waited out here with backoff
+// on the engine's clock, since a homeserver or store outage passes. Only a
+// refused login stops the adapter.
 func (a *Adapter) syncLoop(ctx context.Context) error {
-	const maxBackoff = time.Minute
-	backoff := time.Second
+	failures := 0
 	for {
 		err := a.client.SyncWithContext(ctx)
 		if ctx.Err() != nil {
@@ -255,56 +411,22 @@ func (a *Adapter) syncLoop(ctx context.Context) error {
 		if errors.Is(err, mautrix.MUnknownToken) {
 			return fmt.Errorf("matrix: the homeserver refused the bot's login: %w", err)
 		}
-		a.log.Warn("sync stopped; retrying", "err", classify("sync", err), "in", backoff)
-		if clock.Sleep(ctx, a.engine.Clock(), backoff) != nil {
+		if a.conn.Connected() {
+			failures = 0 // it worked since the last failure
+		}
+		failures++
+		wait := a.retry.Wait(failures)
+		why := "sync: " + cause(err)
+		if failures == 1 {
+			a.log.Warn("sync stopped; retrying", "err", classify("sync", err), "in", wait.String())
+		} else {
+			a.log.Debug("sync still failing", "cause", why, "attempt", failures, "in", wait.String())
+		}
+		armed := func() { a.conn.Retrying("reconnecting", why, a.engine.Clock().Now().Add(wait)) }
+		if reconnect.Sleep(ctx, a.engine.Clock(), wait, armed) != nil {
 			return nil
 		}
-		backoff = min(2*backoff, maxBackoff)
 	}
-}
-
-// checkRooms makes sure each configured security room is one the bot is
-// in, invite-only and end-to-end encrypted. A room that fails, or cannot be
-// checked, is demoted in the engine: report details are refused there.
-// Failing closed is the safe side for a security bot.
-func (a *Adapter) checkRooms(ctx context.Context) {
-	for _, r := range a.rooms {
-		rid := id.RoomID(r)
-		reason := a.roomProblem(ctx, rid)
-		if reason != "" {
-			a.log.Error("security room refused: sensitive content will not be posted there", "room", r, "reason", reason)
-			a.engine.DemoteRoom(roomRef(r), reason)
-			continue
-		}
-		a.log.Info("security room is invite-only and encrypted", "room", r)
-	}
-}
-
-func (a *Adapter) roomProblem(ctx context.Context, rid id.RoomID) string {
-	// Joining is a no-op when the bot is in the room already, and accepts
-	// a pending invite to a configured room.
-	if _, err := a.client.JoinRoomByID(ctx, rid); err != nil {
-		return fmt.Sprintf("the bot is not in the room and could not join it (%v); invite it and restart", err)
-	}
-	var jr event.JoinRulesEventContent
-	if err := a.client.StateEvent(ctx, rid, event.StateJoinRules, "", &jr); err != nil {
-		return fmt.Sprintf("Vigil could not read the room's join rule (%v)", err)
-	}
-	if jr.JoinRule != event.JoinRuleInvite {
-		return fmt.Sprintf("people can join without an invitation (join rule %q); make the room invite-only", jr.JoinRule)
-	}
-	var enc event.EncryptionEventContent
-	if err := a.client.StateEvent(ctx, rid, event.StateEncryption, "", &enc); err != nil || enc.Algorithm == "" {
-		return "the room is not end-to-end encrypted; turn encryption on in its settings"
-	}
-	if a.client.StateStore != nil {
-		// The state store learns this from sync too; recording it now
-		// means nothing is ever sent in plain text before the first sync.
-		if err := a.client.StateStore.SetEncryptionEvent(ctx, rid, &enc); err != nil {
-			a.log.Warn("could not record the room's encryption", "room", rid, "err", err)
-		}
-	}
-	return ""
 }
 
 // classify sorts a homeserver error for the outbox: rate limits and

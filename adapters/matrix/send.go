@@ -2,6 +2,8 @@ package matrix
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -74,7 +76,15 @@ func (a *Adapter) Send(ctx context.Context, to bot.Destination, msg bot.Message)
 	if thread != "" {
 		content.RelatesTo = (&event.RelatesTo{}).SetThread(id.EventID(thread), id.EventID(thread))
 	}
-	resp, err := a.client.SendMessageEvent(mautrix.WithMaxRetries(ctx, 0), rid, event.EventMessage, content)
+	var extra []mautrix.ReqSendEvent
+	if msg.DeliveryID != "" {
+		// The outbox id as the transaction id: a message sent again after
+		// a replica died mid-send (docs/DELIVERY.md) returns the first
+		// event instead of showing twice. Homeservers scope transaction
+		// ids to the access token, which replicas share.
+		extra = append(extra, mautrix.ReqSendEvent{TransactionID: txnID(msg.DeliveryID)})
+	}
+	resp, err := a.client.SendMessageEvent(mautrix.WithMaxRetries(ctx, 0), rid, event.EventMessage, content, extra...)
 	if err != nil {
 		return bot.MessageRef{}, classify("send", err)
 	}
@@ -369,4 +379,12 @@ func htmlText(s string) string {
 		})
 	}
 	return strings.ReplaceAll(out, "\n", "<br>")
+}
+
+// txnID derives a Matrix transaction id from an outbox delivery id: the
+// same for every replica and retry, URL-safe and of bounded length
+// whatever the id holds.
+func txnID(deliveryID string) string {
+	sum := sha256.Sum256([]byte(deliveryID))
+	return "vigil-" + hex.EncodeToString(sum[:16])
 }

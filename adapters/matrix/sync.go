@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
@@ -39,7 +40,16 @@ func newSyncer(a *Adapter) *syncer {
 	s.OnEventType(event.EventReaction, a.onReaction)
 	s.OnEventType(event.EventRedaction, a.onRedaction)
 	s.OnEventType(event.StateMember, a.onMember)
+	s.OnEventType(event.StateEncryption, a.onRoomState)
+	s.OnEventType(event.StateJoinRules, a.onRoomState)
 	return s
+}
+
+// OnFailedSync hands a failed /sync back to the adapter's sync loop, which
+// waits on the engine's clock and reports the outage (mautrix's default
+// sleeps 10 s on the wall clock, out of sight of /readyz).
+func (s *syncer) OnFailedSync(_ *mautrix.RespSync, err error) (time.Duration, error) {
+	return 0, err
 }
 
 // ProcessResponse handles one sync batch, then records its token.
@@ -56,6 +66,8 @@ func (s *syncer) ProcessResponse(ctx context.Context, res *mautrix.RespSync, sin
 	if err != nil {
 		return err
 	}
+	s.a.conn.Up()
+	s.a.runRechecks(ctx)
 	s.a.runBatch(events)
 	if err := s.a.saveNextBatch(ctx, res.NextBatch); err != nil {
 		// The sync loop stops on this error; Run reports it. Going on
@@ -309,11 +321,18 @@ func (a *Adapter) pressEvent(evt *event.Event, rec buttonRecord, target id.Event
 // onMember accepts invites from people in the directory (or from the
 // configured servers, or to a configured room) and declines the rest.
 func (a *Adapter) onMember(ctx context.Context, evt *event.Event) {
-	if evt.GetStateKey() != string(a.userID) || evt.Mautrix.EventSource&event.SourceInvite == 0 {
+	if evt.GetStateKey() != string(a.userID) {
 		return
 	}
 	content := evt.Content.AsMember()
-	if content == nil || content.Membership != event.MembershipInvite {
+	if content == nil {
+		return
+	}
+	if evt.Mautrix.EventSource&event.SourceInvite == 0 {
+		a.onOwnMembership(ctx, evt, content)
+		return
+	}
+	if content.Membership != event.MembershipInvite {
 		return
 	}
 	inviter := evt.Sender
@@ -331,6 +350,11 @@ func (a *Adapter) onMember(ctx context.Context, evt *event.Event) {
 		return
 	}
 	a.log.Info("joined a room", "room", room, "inviter", inviter, "direct", content.IsDirect)
+	if a.isSecurityRoom(room) {
+		// Invited to a security room after the start: check it now, so
+		// what waits for it goes out.
+		a.noteRecheck(room)
+	}
 	if content.IsDirect {
 		if err := a.rememberDM(ctx, inviter, string(room)); err != nil {
 			a.log.Warn("could not record a direct room", "room", room, "err", err)

@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/bot/bottest"
 	"github.com/vigil-sec/vigil/bot/clock"
+	"github.com/vigil-sec/vigil/internal/reconnect"
 	"github.com/vigil-sec/vigil/internal/serial"
 )
 
@@ -74,6 +75,8 @@ func testAdapter(t *testing.T, url string) *Adapter {
 		log: slogDiscard(), serial: serial.New(), started: make(chan struct{}),
 		dms: map[id.UserID]string{}, dmRooms: map[string]id.UserID{}, buttons: map[id.EventID]buttonRecord{},
 		ready: true, base: context.Background(),
+		conn: reconnect.NewState(e.Clock()), verdicts: map[string]string{}, recheck: map[string]bool{},
+		retry: reconnect.DefaultBackoff, recheckEvery: 5 * time.Minute,
 	}
 	return a
 }

@@ -112,8 +112,13 @@ func TestPermanentErrorIsDroppedOthersGo(t *testing.T) {
 	if err := r.engine.AdvanceTo(ctx, r.clock, r.clock.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if n := r.slack.count("chat.postMessage"); n != 2 {
-		t.Errorf("chat.postMessage called %d times, want 2: a rejected message is not retried", n)
+	// The team is told once, in the security room, and the rejected
+	// message is not retried.
+	if p := r.slack.nextPost(t); !strings.Contains(p.Text, "could not be delivered") {
+		t.Errorf("after the rejection posted %+v, want the team's dead-letter notice", p)
+	}
+	if n := r.slack.count("chat.postMessage"); n != 3 {
+		t.Errorf("chat.postMessage called %d times, want 3 (bad once, good, the notice): a rejected message is not retried", n)
 	}
 }
 

@@ -67,16 +67,36 @@ type fakeSlack struct {
 	taken   map[string]bool
 	invites []map[string]any
 	topics  []map[string]any
+	// chans overrides what conversations.info says of a channel (tests
+	// change a channel while Vigil runs); authFail, when set, answers
+	// auth.test call n instead of the fake workspace (status 0: answer).
+	chans    map[string]chanInfo
+	authFail func(n int) (status int, body string)
+}
+
+// chanInfo is what conversations.info says of a channel.
+type chanInfo struct {
+	Private, Member, Archived, ExtShared bool
+	// Down answers conversations.info with HTTP 503.
+	Down bool
+}
+
+// setChannel changes what conversations.info says of a channel.
+func (f *fakeSlack) setChannel(id string, c chanInfo) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.chans[id] = c
 }
 
 func newFakeSlack(t *testing.T) *fakeSlack {
 	t.Helper()
 	f := &fakeSlack{t: t, postCh: make(chan posted, 1000), viewCh: make(chan map[string]any, 100),
-		counts: map[string]int{}, connCh: make(chan *wsConn, 10), created: map[string]map[string]any{}, taken: map[string]bool{}}
+		counts: map[string]int{}, connCh: make(chan *wsConn, 10), created: map[string]map[string]any{}, taken: map[string]bool{},
+		chans: map[string]chanInfo{}}
 	f.ws = httptest.NewServer(http.HandlerFunc(f.serveWS))
 	t.Cleanup(f.ws.Close)
 	f.srv = slacktest.NewTestServer(func(c slacktest.Customize) {
-		c.Handle("/auth.test", f.json(`{"ok":true,"url":"https://test.slack.com/","team":"Test","user":"vigil","team_id":"T1","user_id":"`+botUser+`","bot_id":"B1"}`))
+		c.Handle("/auth.test", f.authTest)
 		c.Handle("/conversations.info", f.conversationsInfo)
 		c.Handle("/conversations.open", f.conversationsOpen)
 		c.Handle("/users.info", f.usersInfo)
@@ -131,23 +151,50 @@ func params(r *http.Request) map[string]any {
 
 func str(m map[string]any, k string) string { s, _ := m[k].(string); return s }
 
+func (f *fakeSlack) authTest(w http.ResponseWriter, r *http.Request) {
+	n := f.called("auth.test")
+	f.mu.Lock()
+	fail := f.authFail
+	f.mu.Unlock()
+	if fail != nil {
+		if status, body := fail(n); status != 0 {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			_, _ = io.WriteString(w, body)
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = io.WriteString(w, `{"ok":true,"url":"https://test.slack.com/","team":"Test","user":"vigil","team_id":"T1","user_id":"`+botUser+`","bot_id":"B1"}`)
+}
+
 func (f *fakeSlack) conversationsInfo(w http.ResponseWriter, r *http.Request) {
 	f.called("conversations.info")
 	ch := str(params(r), "channel")
-	var private, member bool
-	switch ch {
-	case chanSecurity:
-		private, member = true, true
-	case chanPublic:
-		private, member = false, true
-	case chanOutside:
-		private, member = true, false
-	default:
-		_, _ = io.WriteString(w, `{"ok":false,"error":"channel_not_found"}`)
+	var c chanInfo
+	f.mu.Lock()
+	c, known := f.chans[ch]
+	f.mu.Unlock()
+	if !known {
+		switch ch {
+		case chanSecurity:
+			c = chanInfo{Private: true, Member: true}
+		case chanPublic:
+			c = chanInfo{Private: false, Member: true}
+		case chanOutside:
+			c = chanInfo{Private: true, Member: false}
+		default:
+			_, _ = io.WriteString(w, `{"ok":false,"error":"channel_not_found"}`)
+			return
+		}
+	}
+	if c.Down {
+		w.WriteHeader(http.StatusServiceUnavailable)
 		return
 	}
 	_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": map[string]any{
-		"id": ch, "name": strings.ToLower(ch), "is_private": private, "is_member": member, "is_channel": !private, "is_group": private,
+		"id": ch, "name": strings.ToLower(ch), "is_private": c.Private, "is_member": c.Member, "is_channel": !c.Private, "is_group": c.Private,
+		"is_archived": c.Archived, "is_ext_shared": c.ExtShared,
 	}})
 }
 
@@ -475,6 +522,10 @@ type rigOptions struct {
 	start    time.Time
 	setup    func(e *bot.Engine)
 	appToken string
+	// recheck is the adapter's RecheckEvery (default: the adapter's).
+	recheck time.Duration
+	// before runs before the adapter starts (a fake Slack that is down).
+	before func(f *fakeSlack)
 }
 
 func people() []bot.Person {
@@ -500,6 +551,9 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	}
 	tw := newTestWriter(t)
 	fs := newFakeSlack(t)
+	if o.before != nil {
+		o.before(fs)
+	}
 	fake := clock.NewFake(o.start)
 	var private []bot.RoomRef
 	for _, r := range o.rooms {
@@ -514,7 +568,7 @@ func newRig(t *testing.T, o rigOptions) *rig {
 		o.setup(e)
 	}
 	a, err := New(Options{Engine: e, Mode: o.mode, BotToken: "xoxb-test", AppToken: o.appToken, SigningSecret: signingSecret,
-		APIURL: fs.srv.GetAPIURL(), Rooms: o.rooms, Logger: logger})
+		APIURL: fs.srv.GetAPIURL(), Rooms: o.rooms, Logger: logger, RecheckEvery: o.recheck})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -124,6 +124,9 @@ func (a *Adapter) onEventCallback(payload []byte) bool {
 		a.log.Warn("ignoring an unreadable Events API payload", "err", err)
 		return true
 	}
+	if a.onRoomChange(payload) {
+		return true
+	}
 	parsed, err := slackevents.ParseEvent(payload, slackevents.OptionNoVerifyToken())
 	if err != nil {
 		// Event types Vigil did not subscribe to parse as errors too.

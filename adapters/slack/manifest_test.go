@@ -52,7 +52,8 @@ func readManifest(t *testing.T, name string) manifest {
 // Web API calls and those events need.
 func TestManifests(t *testing.T) {
 	wantScopes := []string{"app_mentions:read", "chat:write", "commands", "groups:history", "groups:read", "groups:write", "im:history", "im:write", "reactions:read", "users:read"}
-	wantEvents := []string{"app_mention", "message.groups", "message.im", "reaction_added"}
+	wantEvents := []string{"app_mention", "channel_shared", "channel_unshared", "group_archive", "group_deleted", "group_left",
+		"group_unarchive", "member_joined_channel", "member_left_channel", "message.groups", "message.im", "reaction_added"}
 	for _, name := range []string{"manifest.yaml", "manifest-http.yaml"} {
 		m := readManifest(t, name)
 		scopes := slices.Sorted(slices.Values(m.OAuth.Scopes.Bot))
@@ -62,6 +63,15 @@ func TestManifests(t *testing.T) {
 		}
 		if !slices.Equal(events, wantEvents) {
 			t.Errorf("%s events = %v, want %v", name, events, wantEvents)
+		}
+		// Every channel event subscribed makes the adapter check the
+		// security channel again.
+		for _, e := range events {
+			if strings.HasPrefix(e, "channel_") || strings.HasPrefix(e, "group_") || strings.HasPrefix(e, "member_") {
+				if !slices.Contains(roomChangeTypes, e) {
+					t.Errorf("%s subscribes to %s, which the adapter ignores", name, e)
+				}
+			}
 		}
 		if len(m.Features.SlashCommands) != 1 || m.Features.SlashCommands[0].Command != "/sec" || !m.Settings.Interactivity.Enabled {
 			t.Errorf("%s: want one /sec command and interactivity", name)

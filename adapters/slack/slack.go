@@ -26,6 +26,7 @@ import (
 
 	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/bot/clock"
+	"github.com/vigil-sec/vigil/internal/reconnect"
 	"github.com/vigil-sec/vigil/internal/serial"
 )
 
@@ -34,6 +35,7 @@ type Engine interface {
 	HandleEvent(ctx context.Context, ev bot.Event)
 	SubmitForm(ctx context.Context, ev bot.Event, sessionID string, values bot.FormValues) (map[string]string, error)
 	DemoteRoom(room bot.RoomRef, reason string)
+	PromoteRoom(room bot.RoomRef)
 	Clock() clock.Clock
 	HTTP() *http.ServeMux
 }
@@ -80,6 +82,13 @@ type Options struct {
 	// SubmitWait is how long a modal submission may take before Slack is
 	// answered without inline errors (default 2.5s: Slack allows 3s).
 	SubmitWait time.Duration
+	// Retry is the backoff, on the engine's clock, between tries to reach
+	// Slack at start and between room checks that failed for a reason
+	// that may pass (default 1s doubling to 1 min).
+	Retry reconnect.Backoff
+	// RecheckEvery is how often the security channels are checked again
+	// for what no event told (default 5 min, on the engine's clock).
+	RecheckEvery time.Duration
 }
 
 // Adapter is the Slack chat adapter.
@@ -95,7 +104,15 @@ type Adapter struct {
 	clock         clock.Clock
 	workingAfter  time.Duration
 	submitWait    time.Duration
+	retry         reconnect.Backoff
+	recheckEvery  time.Duration
 	serial        *serial.Queues
+	// conn is the connection state /readyz reports: starting, waiting for
+	// Slack (and why), Socket Mode up or reconnecting.
+	conn *reconnect.State
+	// checkMu orders room checks, so an older answer never overwrites a
+	// newer one.
+	checkMu sync.Mutex
 
 	// started is closed once Run accepts events (after the room checks).
 	started   chan struct{}
@@ -103,13 +120,16 @@ type Adapter struct {
 
 	mu    sync.Mutex
 	ready bool
-	// socketUp tracks the Socket Mode connection for readiness; HTTP mode
-	// has no connection of its own and is up while ready.
-	socketUp  bool
-	base      context.Context
-	botUserID string
-	dms       map[string]string    // user id -> DM channel id
-	users     map[string]userEntry // user id -> users.info answer
+	base  context.Context
+	// rooms: the last verdict on each security channel ("" private), so
+	// a change is logged once, not at every periodic check.
+	verdicts map[string]string
+	// nextRecheck is when the periodic room check runs next (tests wait
+	// for it before moving the fake clock).
+	nextRecheck time.Time
+	botUserID   string
+	dms         map[string]string    // user id -> DM channel id
+	users       map[string]userEntry // user id -> users.info answer
 }
 
 var (
@@ -163,6 +183,12 @@ func New(o Options) (*Adapter, error) {
 	if o.SubmitWait <= 0 {
 		o.SubmitWait = 2500 * time.Millisecond
 	}
+	if o.Retry.Min <= 0 {
+		o.Retry = reconnect.DefaultBackoff
+	}
+	if o.RecheckEvery <= 0 {
+		o.RecheckEvery = 5 * time.Minute
+	}
 	opts := []slack.Option{slack.OptionHTTPClient(o.HTTPClient)}
 	if o.APIURL != "" {
 		if !strings.HasSuffix(o.APIURL, "/") {
@@ -185,13 +211,23 @@ func New(o Options) (*Adapter, error) {
 		clock:         o.Engine.Clock(),
 		workingAfter:  o.WorkingAfter,
 		submitWait:    o.SubmitWait,
+		retry:         o.Retry,
+		recheckEvery:  o.RecheckEvery,
 		serial:        serial.New(),
+		conn:          reconnect.NewState(o.Engine.Clock()),
 		started:       make(chan struct{}),
+		verdicts:      map[string]string{},
 		dms:           map[string]string{},
 		users:         map[string]userEntry{},
 	}
 	if o.Mode == ModeHTTP {
 		a.mountHTTP(o.Engine.HTTP())
+	}
+	// Until Run has checked them, the security channels are not known to
+	// be private: report details wait in the outbox rather than go to a
+	// channel that may have been made public while Vigil was down.
+	for _, id := range a.rooms {
+		o.Engine.DemoteRoom(roomRef(id), "not checked yet: Vigil has not reached Slack")
 	}
 	return a, nil
 }
@@ -204,31 +240,48 @@ func (a *Adapter) Started() <-chan struct{} { return a.started }
 func (a *Adapter) Name() string { return bot.AdapterSlack }
 
 // Run connects: it checks the bot token (auth.test) and the security
-// channels, then serves events until ctx ends. In HTTP mode the routes are
-// already mounted and Run only opens the gate; in socket mode it keeps the
-// WebSocket (slack-go reconnects by itself after drops). On return, work
-// already accepted is finished first.
+// channels, then serves events until ctx ends. If Slack cannot be reached
+// (a network error, a 5xx, a rate limit), Run does not fail: it logs once,
+// reports the adapter as not ready with the reason, and tries again with
+// backoff on the engine's clock while the rest of Vigil runs. A token
+// Slack refuses (invalid_auth, not_authed, account_inactive,
+// token_revoked...) ends Run with an error at once: retrying cannot fix
+// it. In HTTP mode the routes are already mounted and Run only opens the
+// gate; in socket mode it keeps the WebSocket (slack-go reconnects by
+// itself after drops). On return, work already accepted is finished first.
 func (a *Adapter) Run(ctx context.Context) error {
-	auth, err := a.api.AuthTestContext(ctx)
-	if err != nil {
-		return fmt.Errorf("slack: checking the bot token (auth.test): %w", classify("auth.test", err))
+	auth, err := a.connect(ctx)
+	if err != nil || auth == nil {
+		return err
 	}
 	a.mu.Lock()
 	a.botUserID = auth.UserID
 	a.mu.Unlock()
 	a.log.Info("connected to Slack", "team", auth.Team, "bot_user", auth.UserID, "mode", string(a.mode))
-	a.checkRooms(ctx)
+	failed := a.checkRooms(ctx)
 
 	a.mu.Lock()
 	a.ready, a.base = true, ctx
 	a.mu.Unlock()
+	if a.mode == ModeSocket {
+		a.conn.Down("connecting Socket Mode", "")
+	} else {
+		a.conn.Up()
+	}
 	a.startOnce.Do(func() { close(a.started) })
+	// The periodic check stops with Run, also when Run ends on an error.
+	rctx, stopChecks := context.WithCancel(ctx)
+	var wg sync.WaitGroup
 	defer func() {
 		a.mu.Lock()
 		a.ready = false
 		a.mu.Unlock()
+		a.conn.Down("stopped", "")
+		stopChecks()
+		wg.Wait()
 		a.serial.Wait()
 	}()
+	wg.Go(func() { a.recheckRooms(rctx, failed) })
 	if a.mode == ModeSocket {
 		return a.runSocket(ctx)
 	}
@@ -236,45 +289,71 @@ func (a *Adapter) Run(ctx context.Context) error {
 	return nil
 }
 
+// connect calls auth.test until Slack answers. It returns nil, nil when
+// ctx ends first, and an error only when Slack refused the token.
+func (a *Adapter) connect(ctx context.Context) (*slack.AuthTestResponse, error) {
+	// The last failure's cause stays on /readyz while the next try runs.
+	a.conn.Down("connecting", "")
+	for n := 1; ; n++ {
+		auth, err := a.api.AuthTestContext(ctx)
+		if err == nil {
+			return auth, nil
+		}
+		if ctx.Err() != nil {
+			return nil, nil
+		}
+		cerr := classify("auth.test", err)
+		if errors.Is(cerr, bot.ErrRejected) {
+			return nil, fmt.Errorf("slack: checking the bot token (auth.test): %w; check slack.bot_token", cerr)
+		}
+		wait := a.retry.Wait(n)
+		if rl, ok := errors.AsType[*slack.RateLimitedError](err); ok && rl.RetryAfter > wait {
+			wait = rl.RetryAfter
+		}
+		cause := "auth.test: " + cause(err)
+		if n == 1 {
+			a.log.Warn("Slack is not reachable; Vigil runs without it and keeps trying in the background",
+				"cause", cause, "next_try_in", wait.String())
+		} else {
+			a.log.Debug("Slack is still not reachable", "cause", cause, "attempt", n, "next_try_in", wait.String())
+		}
+		armed := func() { a.conn.Retrying("connecting", cause, a.clock.Now().Add(wait)) }
+		if reconnect.Sleep(ctx, a.clock, wait, armed) != nil {
+			return nil, nil
+		}
+	}
+}
+
+// cause says in a few words, without addresses, why a Slack call failed.
+func cause(err error) string {
+	fallback := "unexpected answer"
+	if rl, ok := errors.AsType[*slack.RateLimitedError](err); ok {
+		fallback = fmt.Sprintf("rate limited for %s", rl.RetryAfter)
+	} else if sc, ok := errors.AsType[slack.StatusCodeError](err); ok {
+		fallback = fmt.Sprintf("HTTP %d", sc.Code)
+	} else if se, ok := errors.AsType[slack.SlackErrorResponse](err); ok {
+		fallback = se.Err
+	}
+	return reconnect.Cause(err, fallback)
+}
+
 // Connected reports whether Vigil can take Slack events now: started, and
 // in Socket Mode with the WebSocket connected (/readyz, metrics).
 func (a *Adapter) Connected() bool {
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.mode == ModeSocket {
-		return a.ready && a.socketUp
-	}
-	return a.ready
+	ready := a.ready
+	a.mu.Unlock()
+	return ready && a.conn.Connected()
 }
 
-var _ bot.Connector = (*Adapter)(nil)
+// NotConnectedReason says why the adapter is not connected, for /readyz:
+// "connecting (auth.test: connection refused), next try in 8s".
+func (a *Adapter) NotConnectedReason() string { return a.conn.Reason() }
 
-// checkRooms makes sure each configured security channel is private and
-// that the bot is in it. A channel that fails is demoted in the engine, so
-// report details are refused there rather than posted where outsiders (or
-// nobody) can read them. A channel that cannot be checked at all is demoted
-// too: failing closed is the safe side for a security bot.
-func (a *Adapter) checkRooms(ctx context.Context) {
-	for _, id := range a.rooms {
-		room := bot.RoomRef{Adapter: bot.AdapterSlack, ID: id}
-		ch, err := a.api.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: id})
-		var reason string
-		switch {
-		case err != nil:
-			reason = fmt.Sprintf("Vigil could not look the channel up (%v); check the id in rooms.slack, invite the bot, and restart", err)
-		case !ch.IsPrivate:
-			reason = "it is a public channel; make a private channel the security channel"
-		case !ch.IsMember:
-			reason = "the bot is not a member; invite it with /invite @Vigil in the channel and restart"
-		}
-		if reason != "" {
-			a.log.Error("security channel refused: sensitive content will not be posted there", "channel", id, "reason", reason)
-			a.engine.DemoteRoom(room, reason)
-			continue
-		}
-		a.log.Info("security channel is private and the bot is a member", "channel", id, "name", ch.Name)
-	}
-}
+var (
+	_ bot.Connector           = (*Adapter)(nil)
+	_ bot.ConnectionExplainer = (*Adapter)(nil)
+)
 
 // botUser is the bot's own user id (known after auth.test).
 func (a *Adapter) botUser() string {

@@ -35,10 +35,12 @@ func (a *Adapter) runSocket(ctx context.Context) error {
 	}
 }
 
-func (a *Adapter) setSocketUp(up bool) {
-	a.mu.Lock()
-	a.socketUp = up
-	a.mu.Unlock()
+func (a *Adapter) setSocketUp(up bool, cause string) {
+	if up {
+		a.conn.Up()
+		return
+	}
+	a.conn.Down("reconnecting Socket Mode", cause)
 }
 
 // onSocketEvent acknowledges an envelope at once and queues its work.
@@ -50,17 +52,18 @@ func (a *Adapter) onSocketEvent(ctx context.Context, client *socketmode.Client, 
 		a.log.Debug("connecting to Slack (Socket Mode)")
 	case socketmode.EventTypeConnected:
 		a.log.Info("Socket Mode connected")
-		a.setSocketUp(true)
+		a.setSocketUp(true, "")
 	case socketmode.EventTypeHello:
 		a.log.Debug("Socket Mode hello")
 	case socketmode.EventTypeConnectionError:
 		a.log.Warn("Socket Mode connection failed; retrying", "err", evt.Data)
-		a.setSocketUp(false)
+		a.setSocketUp(false, "connection failed")
 	case socketmode.EventTypeInvalidAuth:
 		a.log.Error("Slack refused the app-level token (check slack.app_token)")
+		a.setSocketUp(false, "Slack refused the app-level token")
 	case socketmode.EventTypeDisconnect:
 		a.log.Info("Slack asked to reconnect")
-		a.setSocketUp(false)
+		a.setSocketUp(false, "Slack asked to reconnect")
 	case socketmode.EventTypeIncomingError, socketmode.EventTypeErrorBadMessage, socketmode.EventTypeErrorWriteFailed:
 		a.log.Warn("Socket Mode trouble", "type", string(evt.Type), "detail", evt.Data)
 	case socketmode.EventTypeEventsAPI:

@@ -115,6 +115,9 @@ type Options struct {
 	LeaseTTL time.Duration
 	// Observer receives the engine's measurements.
 	Observer bot.Observer
+	// Tune, when set, adjusts the engine's options (delivery bounds,
+	// timeouts) before the engine is built.
+	Tune func(*bot.Options)
 }
 
 // DefaultPeople are the harness's people.
@@ -151,10 +154,14 @@ func New(t testing.TB, o Options) *Harness {
 	if o.Clock == nil {
 		o.Clock = clock.NewFake(Start)
 	}
-	e, err := bot.New(bot.Options{
+	opts := bot.Options{
 		Store: o.Store, Clock: o.Clock, People: o.People,
 		PrivateRooms: []bot.RoomRef{Room}, Instance: o.Instance, LeaseTTL: o.LeaseTTL, Observer: o.Observer,
-	})
+	}
+	if o.Tune != nil {
+		o.Tune(&opts)
+	}
+	e, err := bot.New(opts)
 	if err != nil {
 		t.Fatalf("bot.New: %v", err)
 	}

@@ -294,11 +294,8 @@ func startVigil(ctx context.Context, bin, redisURL, prefix string) (time.Duratio
 	defer os.RemoveAll(dir)
 	cmd := exec.CommandContext(ctx, bin, "--data", dir)
 	cmd.Env = append(os.Environ(), "VIGIL_REDIS_URL="+redisURL, "VIGIL_REDIS_PREFIX="+prefix, "VIGIL_HTTP_LISTEN="+addr, "VIGIL_LOG_LEVEL=error")
-	stdin, err := cmd.StdinPipe() // the console waits on it: an idle Vigil
-	if err != nil {
-		return 0, 0, err
-	}
-	defer stdin.Close()
+	// Standard input is /dev/null and there is no chat adapter: Vigil runs
+	// headless (intake, scheduler, HTTP) until signalled, as a service.
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return 0, 0, fmt.Errorf("start %s: %w", bin, err)

@@ -9,6 +9,7 @@ import (
 	slackadapter "github.com/vigil-sec/vigil/adapters/slack"
 	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/config"
+	"github.com/vigil-sec/vigil/internal/reconnect"
 )
 
 // chatAdapter is a connected chat platform that runs until ctx ends.
@@ -18,9 +19,12 @@ type chatAdapter interface {
 }
 
 // chatAdapters builds the chat adapters the configuration enables (Slack,
-// Matrix) and adds them to the engine. With none, Vigil runs the console.
-// Constructors validate; connecting happens in Run.
-func chatAdapters(cfg *config.Config, e *bot.Engine, logger *slog.Logger) ([]chatAdapter, error) {
+// Matrix) and adds them to the engine. With none, Vigil runs the console
+// on a terminal (or with --console) and headless otherwise. Constructors
+// validate; connecting happens in Run, which waits for a platform that is
+// down at start (retry: its backoff, zero for the adapters' default) and
+// fails only on credentials the platform refuses.
+func chatAdapters(cfg *config.Config, e *bot.Engine, logger *slog.Logger, retry reconnect.Backoff) ([]chatAdapter, error) {
 	var out []chatAdapter
 	if cfg.Slack.Enabled() {
 		s, err := slackadapter.New(slackadapter.Options{
@@ -33,6 +37,7 @@ func chatAdapters(cfg *config.Config, e *bot.Engine, logger *slog.Logger) ([]cha
 			APIURL:        cfg.Slack.APIURL,
 			Rooms:         cfg.Rooms.Slack,
 			Logger:        logger,
+			Retry:         retry,
 		})
 		if err != nil {
 			return nil, err
@@ -59,6 +64,7 @@ func chatAdapters(cfg *config.Config, e *bot.Engine, logger *slog.Logger) ([]cha
 			DataDir:   filepath.Join(dir, "matrix"),
 			PickleKey: cfg.Matrix.PickleKey.Value(),
 			Logger:    logger,
+			Retry:     retry,
 		})
 		if err != nil {
 			return nil, err

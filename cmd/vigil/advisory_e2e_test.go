@@ -41,7 +41,7 @@ github:
 	defer stdin.Close()
 	console, errb := &syncBuffer{}, &syncBuffer{}
 	done := make(chan error, 1)
-	o := runOptions{ConfigPath: path, Data: t.TempDir(), As: "bob", Clock: time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)}
+	o := runOptions{ConfigPath: path, Data: t.TempDir(), As: "bob", Clock: time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC), Console: true}
 	go func() {
 		done <- run(context.Background(), o, streams{In: in, Out: console, Err: errb}, func(string) (string, bool) { return "", false })
 	}()

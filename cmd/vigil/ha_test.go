@@ -43,7 +43,7 @@ type replica struct {
 func startReplica(t *testing.T, name, config string, env []string) *replica {
 	t.Helper()
 	r := &replica{name: name, out: &syncBuffer{}, errOut: &syncBuffer{}, alive: true}
-	r.cmd = exec.Command(os.Args[0], "--config", config, "--data", t.TempDir(), "--clock", "2026-01-05T08:00:00Z")
+	r.cmd = exec.Command(os.Args[0], "--console", "--config", config, "--data", t.TempDir(), "--clock", "2026-01-05T08:00:00Z")
 	r.cmd.Env = append(os.Environ(), append(env, "VIGIL_TEST_AS_VIGIL=1", "VIGIL_INSTANCE="+name, "VIGIL_LOG_LEVEL=error")...)
 	r.cmd.Stdout, r.cmd.Stderr = r.out, r.errOut
 	var err error

@@ -41,7 +41,7 @@ func TestHTTPEndpointsAndHealthcheck(t *testing.T) {
 	data := t.TempDir()
 	env["VIGIL_INSTANCE"] = "replica-under-test"
 	go func() {
-		done <- run(ctx, runOptions{Data: data}, streams{In: r, Out: &out, Err: &errb}, lookup)
+		done <- run(ctx, runOptions{Data: data, Console: true}, streams{In: r, Out: &out, Err: &errb}, lookup)
 	}()
 	get := func(path string) (int, string) {
 		deadline := time.Now().Add(10 * time.Second)
@@ -138,7 +138,7 @@ func TestDeploymentFiles(t *testing.T) {
 	probe := func(name string) string {
 		return container[name].(map[string]any)["httpGet"].(map[string]any)["path"].(string)
 	}
-	if probe("livenessProbe") != "/healthz" || probe("readinessProbe") != "/readyz" {
+	if probe("livenessProbe") != "/healthz" || probe("readinessProbe") != "/readyz?exclude=chat" {
 		t.Errorf("probes: %s, %s", probe("livenessProbe"), probe("readinessProbe"))
 	}
 	known := strings.Join([]string{mainUsage, readFile(t, filepath.Join(root, "config", "example.yaml"))}, "\n")

@@ -39,7 +39,7 @@ func main() {
 const mainUsage = `Vigil: chat-ops for open-source security teams.
 
 Usage:
-  vigil [flags]                      run Vigil (the console when no chat adapter is configured)
+  vigil [flags]                      run Vigil (see "Without a chat adapter" below)
   vigil version                      print the version
   vigil check-config --config FILE   check a configuration file and exit
   vigil healthcheck [--ready]        ask a running Vigil whether it is alive (or ready)
@@ -53,7 +53,13 @@ Run flags:
   --clock TIME     run on a fake clock starting at TIME (RFC 3339, e.g. 2026-01-05T09:00:00Z);
                    the console's ":advance 36h" then moves it and runs what falls due
   --log-level L    debug, info, warn or error
-  --console        run the console too when Slack or Matrix is configured
+  --console        read commands from standard input (the console), also when it is not
+                   a terminal (scripts: printf '/sec help\n' | vigil --console) or when
+                   Slack or Matrix is configured
+
+Without a chat adapter: on a terminal Vigil runs the console; otherwise (a service
+manager, a container, stdin from /dev/null) it runs headless (intake, scheduler,
+HTTP) until SIGTERM or Ctrl-C, and says so in one line.
 
 Environment: VIGIL_CONFIG, VIGIL_DATA, VIGIL_REDIS_URL (or VIGIL_REDIS_URL_FILE),
 VIGIL_REDIS_PREFIX, VIGIL_HTTP_LISTEN, VIGIL_LOG_LEVEL, VIGIL_LOG_FORMAT,

@@ -99,7 +99,7 @@ func TestCheckConfig(t *testing.T) {
 func TestRunScriptedConsole(t *testing.T) {
 	data := t.TempDir()
 	script := "/sec help\n/sec whoami\n/sec people add bob --roles responder\n:advance 2d\n"
-	code, out, errOut := vigil(t, script, nil, "--data", data, "--clock", "2026-01-05T09:00:00Z")
+	code, out, errOut := vigil(t, script, nil, "--console", "--data", data, "--clock", "2026-01-05T09:00:00Z")
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %s", code, errOut)
 	}
@@ -119,7 +119,7 @@ func TestRunScriptedConsole(t *testing.T) {
 		}
 	}
 	// State persists: a second run sees bob.
-	code, out, errOut = vigil(t, "/sec whoami\n", nil, "--data", data, "--as", "bob")
+	code, out, errOut = vigil(t, "/sec whoami\n", nil, "--console", "--data", data, "--as", "bob")
 	if code != 0 || !strings.Contains(out, "@bob") || !strings.Contains(out, "Roles: responder") {
 		t.Errorf("second run as bob: %d\n%s", code, out)
 	}
@@ -137,7 +137,7 @@ func TestCorruptEmbeddedStoreIsLeftUntouched(t *testing.T) {
 	if err := os.WriteFile(path, garbage, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	code, _, errOut := vigil(t, "/sec whoami\n", nil, "--data", data)
+	code, _, errOut := vigil(t, "/sec whoami\n", nil, "--console", "--data", data)
 	if code != 1 || !strings.Contains(errOut, "cannot open the embedded store") || !strings.Contains(errOut, path) {
 		t.Errorf("corrupt store: exit %d, stderr %q", code, errOut)
 	}
@@ -167,7 +167,7 @@ func TestUnreachableRedisIsAOneLineError(t *testing.T) {
 func TestRunOnRedis(t *testing.T) {
 	srv := testredis.Start(t)
 	env := map[string]string{"VIGIL_REDIS_URL": srv.URL(), "VIGIL_REDIS_PREFIX": srv.Prefix(t)}
-	code, out, errOut := vigil(t, "/sec people add bob --roles responder\n", env)
+	code, out, errOut := vigil(t, "/sec people add bob --roles responder\n", env, "--console")
 	if code != 0 || !strings.Contains(out, "Added @bob.") {
 		t.Fatalf("first run: %d %q %q", code, out, errOut)
 	}
@@ -175,7 +175,7 @@ func TestRunOnRedis(t *testing.T) {
 		t.Errorf("start line does not say the state is in Redis: %q", errOut)
 	}
 	// A second process on the same Redis (another replica) sees the change.
-	code, out, _ = vigil(t, "/sec people list\n", env)
+	code, out, _ = vigil(t, "/sec people list\n", env, "--console")
 	if code != 0 || !strings.Contains(out, "@bob") {
 		t.Errorf("second run: %d %q", code, out)
 	}
@@ -191,7 +191,7 @@ func TestStopsWhenCancelledWithInputOpen(t *testing.T) {
 	var out, errb bytes.Buffer
 	reading := &signalingReader{r: r, first: make(chan struct{})}
 	go func() {
-		done <- run(ctx, runOptions{Data: t.TempDir()}, streams{In: reading, Out: &out, Err: &errb}, func(string) (string, bool) { return "", false })
+		done <- run(ctx, runOptions{Data: t.TempDir(), Console: true}, streams{In: reading, Out: &out, Err: &errb}, func(string) (string, bool) { return "", false })
 	}()
 	select {
 	case <-reading.first: // the console is blocked reading its input
@@ -235,7 +235,7 @@ func TestConsoleDutyRehearsal(t *testing.T) {
 		":advance 7d",
 		"/sec duty",
 	}, "\n")
-	code, out, errOut := vigil(t, script, nil, "--data", t.TempDir(), "--clock", "2026-01-05T10:00:00Z")
+	code, out, errOut := vigil(t, script, nil, "--console", "--data", t.TempDir(), "--clock", "2026-01-05T10:00:00Z")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -274,7 +274,7 @@ func TestConsoleReportRehearsal(t *testing.T) {
 		":advance 3d",
 		"/sec report list --all",
 	}, "\n")
-	code, out, errOut := vigil(t, script, nil, "--data", t.TempDir(), "--clock", "2026-01-05T10:00:00Z")
+	code, out, errOut := vigil(t, script, nil, "--console", "--data", t.TempDir(), "--clock", "2026-01-05T10:00:00Z")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -306,7 +306,7 @@ func TestConsoleScoresAReport(t *testing.T) {
 		"N", "L", "N", "N", "U", "H", "H", "H",
 		"/sec report show VIG-2026-1",
 	}, "\n")
-	code, out, errOut := vigil(t, script, nil, "--data", t.TempDir(), "--clock", "2026-01-05T10:00:00Z")
+	code, out, errOut := vigil(t, script, nil, "--console", "--data", t.TempDir(), "--clock", "2026-01-05T10:00:00Z")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -26,6 +27,7 @@ import (
 	"github.com/vigil-sec/vigil/config"
 	"github.com/vigil-sec/vigil/internal/httpserver"
 	"github.com/vigil-sec/vigil/internal/metrics"
+	"github.com/vigil-sec/vigil/internal/reconnect"
 	"github.com/vigil-sec/vigil/store"
 	"github.com/vigil-sec/vigil/store/embedded"
 	redisstore "github.com/vigil-sec/vigil/store/redis"
@@ -38,8 +40,12 @@ type runOptions struct {
 	As         string
 	Clock      time.Time // zero: the wall clock
 	LogLevel   string
-	// Console runs the console even when chat adapters are configured.
+	// Console runs the console even when chat adapters are configured,
+	// or when standard input and output are not a terminal (scripts).
 	Console bool
+	// retry is the chat adapters' backoff when their platform cannot be
+	// reached (zero: theirs); tests shorten it.
+	retry reconnect.Backoff
 }
 
 func parseRun(args []string, lookup env) (runOptions, error) {
@@ -119,7 +125,14 @@ func run(ctx context.Context, o runOptions, s streams, lookup env) error {
 	}
 	interactive := s.InFile != nil && s.OutFile != nil &&
 		term.IsTerminal(int(s.InFile.Fd())) && term.IsTerminal(int(s.OutFile.Fd()))
-	logger := newLogger(cfg, o, s.Err, interactive, lookup)
+	// The console reads commands from standard input. Without a chat
+	// adapter it runs on a terminal, or when asked (--console, for
+	// scripts); under a service manager or in a container standard input
+	// is /dev/null, and reading its end must not stop Vigil: it runs
+	// headless (intake, scheduler, HTTP) until signalled.
+	hasChat := cfg.Slack.Enabled() || cfg.Matrix.Enabled()
+	useConsole := o.Console || (!hasChat && interactive)
+	logger := newLogger(cfg, o, s.Err, interactive, useConsole, lookup)
 
 	redisstore.RouteClientLogs(logger)
 	st, err := openStore(ctx, cfg)
@@ -156,13 +169,18 @@ func run(ctx context.Context, o runOptions, s streams, lookup env) error {
 
 	mets := metrics.New()
 	engine, err := bot.New(bot.Options{
-		Store:        st,
-		Clock:        clk,
-		People:       people,
-		PrivateRooms: privateRooms(cfg.Rooms),
-		Logger:       logger,
-		Observer:     mets,
-		Instance:     instanceName(lookup),
+		Store:             st,
+		Clock:             clk,
+		People:            people,
+		PrivateRooms:      privateRooms(cfg.Rooms),
+		Logger:            logger,
+		Observer:          mets,
+		Instance:          instanceName(lookup),
+		SendTimeout:       cfg.Delivery.SendTimeout.Std(),
+		OutboxMaxAttempts: cfg.Delivery.MaxAttempts,
+		OutboxMaxAge:      cfg.Delivery.MaxAge.Std(),
+		JobTimeout:        cfg.Delivery.JobTimeout.Std(),
+		ShutdownTimeout:   cfg.Delivery.ShutdownTimeout.Std(),
 	})
 	if err != nil {
 		return err
@@ -171,11 +189,10 @@ func run(ctx context.Context, o runOptions, s streams, lookup env) error {
 	if err != nil {
 		return err
 	}
-	chats, err := chatAdapters(cfg, engine, logger)
+	chats, err := chatAdapters(cfg, engine, logger, o.retry)
 	if err != nil {
 		return err
 	}
-	useConsole := len(chats) == 0 || o.Console
 	if err := engine.LoadPeople(ctx); err != nil {
 		return fmt.Errorf("load the people directory: %w", err)
 	}
@@ -207,7 +224,7 @@ func run(ctx context.Context, o runOptions, s streams, lookup env) error {
 			sources = append(sources, r)
 		}
 	}
-	if _, ok := engine.Directory().ByName(as); !ok {
+	if _, ok := engine.Directory().ByName(as); !ok && useConsole {
 		fmt.Fprintf(s.Err, "vigil: note: %q is not in the people directory; speaking as a stranger\n", as)
 	}
 
@@ -285,7 +302,11 @@ func run(ctx context.Context, o runOptions, s streams, lookup env) error {
 		case <-ctx.Done():
 		}
 	} else {
-		fmt.Fprintf(s.Err, "vigil: running; stop with Ctrl-C or SIGTERM\n")
+		if len(chats) == 0 {
+			fmt.Fprintf(s.Err, "vigil: no chat adapter configured and no terminal: running headless (intake, scheduler, HTTP) until stopped; use --console to read commands from stdin\n")
+		} else {
+			fmt.Fprintf(s.Err, "vigil: running; stop with Ctrl-C or SIGTERM\n")
+		}
 		<-ctx.Done()
 	}
 	cancel()
@@ -294,11 +315,11 @@ func run(ctx context.Context, o runOptions, s streams, lookup env) error {
 	return errors.Join(conErr, <-errc)
 }
 
-func newLogger(cfg *config.Config, o runOptions, w io.Writer, interactive bool, lookup env) *slog.Logger {
+func newLogger(cfg *config.Config, o runOptions, w io.Writer, interactive, console bool, lookup env) *slog.Logger {
 	level := cfg.Log.Level.Slog()
 	if o.LogLevel != "" {
 		level = config.LogLevel(o.LogLevel).Slog()
-	} else if _, set := lookup("VIGIL_LOG_LEVEL"); !set && cfg.Log.Level == config.LevelInfo {
+	} else if _, set := lookup("VIGIL_LOG_LEVEL"); !set && cfg.Log.Level == config.LevelInfo && console {
 		// The console shares the terminal with the log: keep it to
 		// warnings unless asked for more.
 		level = slog.LevelWarn
@@ -409,10 +430,24 @@ func newHTTP(cfg *config.Config, e *bot.Engine, mets *metrics.Metrics, logger *s
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "ok\n")
 	})
+	// /readyz checks the store and every chat adapter. With ?exclude=chat
+	// (the convention of Kubernetes' own /readyz) it checks the store
+	// only: a load balancer in front of intake (API, webhooks) should keep
+	// sending reports through a chat outage, since they are stored and
+	// posted later.
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		pctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		if err := e.Ready(pctx); err != nil {
+		ready := e.Ready
+		if slices.Contains(r.URL.Query()["exclude"], "chat") {
+			ready = func(ctx context.Context) error {
+				if err := e.Store().Ping(ctx); err != nil {
+					return fmt.Errorf("store: %w", err)
+				}
+				return nil
+			}
+		}
+		if err := ready(pctx); err != nil {
 			// Say what is not ready, never why in detail (no addresses).
 			msg := "not ready: store unavailable"
 			if !errors.Is(err, store.ErrUnavailable) && !strings.HasPrefix(err.Error(), "store:") {

@@ -11,6 +11,7 @@ import (
 	"github.com/vigil-sec/vigil/bot/bottest"
 	"github.com/vigil-sec/vigil/bot/clock"
 	"github.com/vigil-sec/vigil/config"
+	"github.com/vigil-sec/vigil/internal/reconnect"
 )
 
 func TestChatAdaptersSlack(t *testing.T) {
@@ -24,7 +25,7 @@ func TestChatAdaptersSlack(t *testing.T) {
 	logger := slog.New(slog.DiscardHandler)
 
 	cfg := config.Default()
-	chats, err := chatAdapters(cfg, newEngine(), logger)
+	chats, err := chatAdapters(cfg, newEngine(), logger, reconnect.Backoff{})
 	if err != nil || len(chats) != 0 {
 		t.Fatalf("no Slack configured: %d adapters, %v", len(chats), err)
 	}
@@ -34,7 +35,7 @@ func TestChatAdaptersSlack(t *testing.T) {
 	cfg.Slack.BotToken = config.NewSecret("xoxb-1")
 	cfg.Slack.SigningSecret = config.NewSecret("sig")
 	e := newEngine()
-	chats, err = chatAdapters(cfg, e, logger)
+	chats, err = chatAdapters(cfg, e, logger, reconnect.Backoff{})
 	if err != nil || len(chats) != 1 || chats[0].Name() != bot.AdapterSlack {
 		t.Fatalf("Slack in http mode: %v, %v", chats, err)
 	}
@@ -52,7 +53,7 @@ func TestChatAdaptersSlack(t *testing.T) {
 
 	cfg = config.Default()
 	cfg.Slack.BotToken = config.NewSecret("xoxb-1") // socket mode without an app token
-	if _, err := chatAdapters(cfg, newEngine(), logger); err == nil || strings.Contains(err.Error(), "xoxb-1") {
+	if _, err := chatAdapters(cfg, newEngine(), logger, reconnect.Backoff{}); err == nil || strings.Contains(err.Error(), "xoxb-1") {
 		t.Errorf("socket mode without app token: %v, want an error without the token", err)
 	}
 }

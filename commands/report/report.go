@@ -479,21 +479,14 @@ func normalizeMsgID(id string) string {
 	return strings.ToLower(strings.Trim(strings.TrimSpace(id), "<>"))
 }
 
-// room is where report threads go: the private room.
-func (r *Reports) room() (bot.RoomRef, bool) {
-	d, ok := r.e.SecurityRoom("")
-	return d.Room, ok
-}
-
 // announce queues the report's thread and the assignee's DM. Both are
 // idempotent (fixed outbox ids), so the announce job may run it again after
-// a crash. The clock is not planned here: it is stored with the report.
+// a crash. The thread goes to "the security room", resolved when it is
+// sent: while no private room is usable (the bot not yet invited, chat
+// down) it waits in the outbox and goes out once one is. The clock is not
+// planned here: it is stored with the report.
 func (r *Reports) announce(ctx context.Context, rep *Report) error {
-	room, ok := r.room()
-	if !ok {
-		return errors.New("report: no private security room is configured to post reports in")
-	}
-	if err := r.e.PostRoot(ctx, rootID(rep.ID), bot.ToRoom(room, bot.ThreadRef{}), r.summary(rep)); err != nil {
+	if err := r.e.PostRoot(ctx, rootID(rep.ID), bot.ToSecurityRoom(), r.summary(rep)); err != nil {
 		return err
 	}
 	if rep.Assignee != "" {
@@ -521,11 +514,7 @@ func (r *Reports) dmAssignee(ctx context.Context, rep *Report, id string) error 
 
 // postInThread posts a durable message in the report's thread.
 func (r *Reports) postInThread(ctx context.Context, rep *Report, id string, msg bot.Message) error {
-	room, ok := r.room()
-	if !ok {
-		return errors.New("report: no private security room")
-	}
-	return r.e.Post(ctx, "report:"+rep.ID+":"+id, bot.ToThreadOf(room, rootID(rep.ID)), msg)
+	return r.e.Post(ctx, "report:"+rep.ID+":"+id, bot.ToThreadOf(bot.SecurityRoomRef, rootID(rep.ID)), msg)
 }
 
 func fmtTime(t time.Time) string { return t.UTC().Format("Mon 2 Jan 15:04 MST") }

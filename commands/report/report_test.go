@@ -632,3 +632,25 @@ func (f *failOutbox) Put(ctx context.Context, c, id string, data []byte, v int64
 func (f *failOutbox) Apply(ctx context.Context, ops ...store.Op) ([]int64, error) {
 	return f.Store.Apply(ctx, ops...)
 }
+
+// With no private room usable when the report arrives, it is stored and
+// its clock runs from receipt; it is posted once a room can take it.
+func TestReportWaitsForAPrivateRoom(t *testing.T) {
+	f := newFixture(t, report.Options{})
+	f.Engine.DemoteRoom(bottest.Room, "the bot is not in the room yet")
+	res := f.receive(t, sample("early@x"))
+	for _, s := range f.Advance(10 * time.Minute) {
+		if !s.To.IsDM() {
+			t.Fatalf("posted to a room while none is private: %+v", s)
+		}
+	}
+	f.Engine.PromoteRoom(bottest.Room)
+	sent := f.Advance(2 * time.Hour)
+	if n := strings.Count(joined(sent), res.ReportID+": XSS in the search page"); n != 1 {
+		t.Errorf("announced %d times after the room became private, want once:\n%s", n, joined(sent))
+	}
+	show := joined(f.Command("alice", "report show "+res.ReportID))
+	has(t, show, "Acknowledge by", fmtAck(f.Clock.Now().Add(-2*time.Hour-10*time.Minute).Add(48*time.Hour)))
+}
+
+func fmtAck(t time.Time) string { return t.UTC().Format("Mon 2 Jan 15:04 MST") }

@@ -29,6 +29,7 @@ type Metrics struct {
 	jobLag     *prometheus.HistogramVec
 	deliveries *prometheus.CounterVec
 	intake     *prometheus.CounterVec
+	dead       *prometheus.CounterVec
 	authFails  *prometheus.CounterVec
 	throttled  *prometheus.CounterVec
 }
@@ -61,6 +62,9 @@ func New() *Metrics {
 		intake: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vigil_intake_total", Help: "Reports received, by source; repeat=true for the same report again.",
 		}, []string{"source", "repeat"}),
+		dead: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_outbox_dead_letters_total", Help: "Messages the outbox gave up on and set aside, by adapter and reason.",
+		}, []string{"adapter", "reason"}),
 		authFails: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vigil_auth_failures_total", Help: "HTTP requests refused for a missing or wrong token or signature (401), by route.",
 		}, []string{"route"}),
@@ -68,7 +72,7 @@ func New() *Metrics {
 			Name: "vigil_http_throttled_total", Help: "HTTP requests refused by the per-client rate limits (429), by route and reason (requests, auth_failures).",
 		}, []string{"route", "reason"}),
 	}
-	m.reg.MustRegister(m.commands, m.latency, m.jobs, m.jobLag, m.deliveries, m.intake, m.authFails, m.throttled,
+	m.reg.MustRegister(m.commands, m.latency, m.jobs, m.jobLag, m.deliveries, m.intake, m.dead, m.authFails, m.throttled,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -106,6 +110,11 @@ func (m *Metrics) Intake(source string, created bool) {
 		repeat = "true"
 	}
 	m.intake.WithLabelValues(source, repeat).Inc()
+}
+
+// DeadLettered implements bot.Observer.
+func (m *Metrics) DeadLettered(adapter, reason string) {
+	m.dead.WithLabelValues(adapter, reason).Inc()
 }
 
 // AuthFailure implements httpserver.AuthObserver. The route is a mux

@@ -35,8 +35,15 @@ func TestMetricsFollowTheEngine(t *testing.T) {
 	// A job that runs 90 seconds late and a message stuck behind an outage.
 	h.Engine.HandleJob("late", func(context.Context, bot.Job) error { return nil })
 	_ = h.Engine.Scheduler().Schedule(context.Background(), bot.Job{ID: "j", Kind: "late", Due: h.Clock.Now()})
-	h.Chat.Fail = func(bot.Destination, bot.Message) error { return bot.ErrUnavailable }
+	h.Chat.Fail = func(_ bot.Destination, m bot.Message) error {
+		if m.Text == "refused" {
+			return bot.ErrRejected
+		}
+		return bot.ErrUnavailable
+	}
 	_ = h.Engine.Post(context.Background(), "stuck", bot.ToRoom(bottest.Room, bot.ThreadRef{}), bot.Text("x"))
+	// A message the chat refuses for good becomes a dead letter.
+	_ = h.Engine.Post(context.Background(), "refused", bot.ToUser(bot.UserRef{Adapter: "test", ID: "bob"}), bot.Text("refused"))
 	h.Clock.Advance(90 * time.Second)
 	h.Engine.Step(context.Background())
 	h.Clock.Advance(time.Minute)
@@ -51,7 +58,8 @@ func TestMetricsFollowTheEngine(t *testing.T) {
 		`vigil_job_lag_seconds_sum{kind="late"} 90`,
 		`vigil_deliveries_total{adapter="test",result="unavailable"}`,
 		`vigil_deliveries_total{adapter="test",result="ok"}`,
-		`vigil_outbox_depth 1`,
+		`vigil_outbox_dead_letters_total{adapter="test",reason="rejected"} 1`,
+		`vigil_outbox_depth 2`,
 		`vigil_adapter_connected{adapter="test"} 1`,
 		`vigil_store_up 1`,
 		"go_goroutines",
