@@ -443,8 +443,11 @@ func (r *Reports) newReportForm() *bot.Form {
 		Submit: func(ctx context.Context, req *bot.Request) error {
 			v := req.Form.Values
 			in := intake.Incoming{
-				Source:      intake.SourceManual,
-				SourceID:    fmt.Sprintf("%s:%d", req.Actor(), req.Now().UnixNano()),
+				Source: intake.SourceManual,
+				// One report per filling of the form: two people (or one)
+				// filing in the same instant get two reports, and a
+				// submission handled twice is still one.
+				SourceID:    "form:" + req.Form.SessionID,
 				Title:       bot.Untrusted(v["title"]),
 				Description: bot.Untrusted(v["description"]),
 				Reporter:    intake.Reporter{Name: bot.Untrusted(v["reporter"]), Email: v["email"], Credit: v["credit"] == "yes"},

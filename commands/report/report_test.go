@@ -398,6 +398,20 @@ func TestReportFormByHand(t *testing.T) {
 	_ = sent
 }
 
+// Two reports filed by hand by one person in the same instant (a fake
+// clock does not move) are two reports, each with its own title.
+func TestTwoReportsByHandInTheSameInstant(t *testing.T) {
+	f := newFixture(t, report.Options{})
+	for i, who := range []string{"bob", "bob"} {
+		f.Command(who, "report new")
+		for _, answer := range []string{fmt.Sprintf("Report %d by %s", i+1, who), "Details.", "-", "-", "2", "-"} {
+			f.Say(who, answer)
+		}
+	}
+	list := joined(f.Command("alice", "report list"))
+	has(t, list, "VIG-2026-1", "VIG-2026-2", "Report 1 by bob", "Report 2 by bob")
+}
+
 // A store outage during intake: Receive fails (the source must not
 // acknowledge), and when the store is back the same report files once.
 func TestIntakeDuringAStoreOutage(t *testing.T) {
