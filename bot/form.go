@@ -298,7 +298,7 @@ func resolveAnswer(fld FormField, text string) (string, string) {
 	if fld.Kind == FieldChoice {
 		v, ok := matchOption(fld.Options, text)
 		if !ok {
-			return "", fmt.Sprintf("%q is not one of the choices.", text)
+			return "", fmt.Sprintf("%q is not one of the choices.", Untrusted(text))
 		}
 		return v, ""
 	}
@@ -360,7 +360,7 @@ func (e *Engine) SubmitForm(ctx context.Context, ev Event, sessionID string, val
 	clean := FormValues{}
 	problems := map[string]string{}
 	for _, fld := range f.Fields {
-		v, problem := resolveAnswer(fld, strings.TrimSpace(values[fld.Name]))
+		v, problem := resolveAnswer(fld, strings.TrimSpace(StripSentinels(values[fld.Name])))
 		if problem != "" {
 			problems[fld.Name] = problem
 			continue
@@ -368,6 +368,11 @@ func (e *Engine) SubmitForm(ctx context.Context, ev Event, sessionID string, val
 		clean[fld.Name] = v
 	}
 	if len(problems) > 0 {
+		// Inline problems are plain text on every platform that shows
+		// them (Slack modal errors), so they carry no markers.
+		for k, p := range problems {
+			problems[k] = StripSentinels(p)
+		}
 		return problems, nil
 	}
 	if err := e.store.Delete(ctx, formCollection, s.ID, version); err != nil {
