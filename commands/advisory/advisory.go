@@ -90,6 +90,12 @@ type Options struct {
 	Organizations []string
 	// CVEPoll is how often an awaited CVE id is looked for (1h).
 	CVEPoll time.Duration
+	// GiveUpAfter is how many failed attempts of a GitHub job a person
+	// waits on (open, CVE request, private fork) Vigil makes while GitHub
+	// cannot be reached or rate-limits it, before it stops and says how to
+	// try again. With the scheduler's backoff (10 s doubling to 1 h) the
+	// default, 30, is about a day.
+	GiveUpAfter int
 	// OnNotified is told which maintainers were notified of an advisory
 	// (reminders start one period later).
 	OnNotified func(ctx context.Context, reportID, repo, ghsa, url string, maintainers []string, at time.Time) error
@@ -117,6 +123,9 @@ func Register(e *bot.Engine, o Options) (*Advisories, error) {
 	}
 	if o.CVEPoll <= 0 {
 		o.CVEPoll = time.Hour
+	}
+	if o.GiveUpAfter <= 0 {
+		o.GiveUpAfter = defaultGiveUpAfter
 	}
 	a := &Advisories{e: e, o: o}
 	if err := e.RegisterForm(a.openForm()); err != nil {
@@ -169,6 +178,12 @@ type createPayload struct {
 	CWEs        []string        `json:"cwes,omitempty"`
 	PrivateFork bool            `json:"private_fork,omitempty"`
 	By          string          `json:"by"`
+	// Asked is when the person asked (Unix nanoseconds). It names this
+	// request's messages in the outbox, so a retried job says a thing
+	// once and a new request after giving up is heard again.
+	Asked int64 `json:"asked,omitempty"`
+	// Prefix is how the person writes commands, for the retry hint.
+	Prefix string `json:"prefix,omitempty"`
 }
 
 type ghsaPayload struct {
@@ -176,6 +191,8 @@ type ghsaPayload struct {
 	Repo   string `json:"repo"`
 	GHSA   string `json:"ghsa"`
 	By     string `json:"by,omitempty"`
+	Asked  int64  `json:"asked,omitempty"`
+	Prefix string `json:"prefix,omitempty"`
 }
 
 func (a *Advisories) needGitHub() error {
@@ -188,7 +205,7 @@ func (a *Advisories) needGitHub() error {
 // queueCreate plans one creation job per repository.
 func (a *Advisories) queueCreate(ctx context.Context, req *bot.Request, rep *report.Report, repos []string, pkg AffectedPackage, cwes []string, fork bool) error {
 	for _, repo := range repos {
-		payload, _ := json.Marshal(createPayload{Report: rep.ID, Repo: repo, Package: pkg, CWEs: cwes, PrivateFork: fork, By: req.Actor()})
+		payload, _ := json.Marshal(createPayload{Report: rep.ID, Repo: repo, Package: pkg, CWEs: cwes, PrivateFork: fork, By: req.Actor(), Asked: req.Now().UnixNano(), Prefix: req.Prefix()})
 		id := "advisory:create:" + rep.ID + ":" + strings.ToLower(repo)
 		if err := a.e.Scheduler().Schedule(ctx, bot.Job{ID: id, Kind: jobCreate, Due: req.Now(), Payload: payload}); err != nil {
 			return err
@@ -197,7 +214,7 @@ func (a *Advisories) queueCreate(ctx context.Context, req *bot.Request, rep *rep
 	if err := req.Record(ctx, "advisory.open", rep.ID, strings.Join(repos, ", ")); err != nil {
 		return err
 	}
-	return req.Replyf(ctx, "Opening draft advisories for %s in %s; the links will appear in the report's thread.", rep.ID, strings.Join(repos, ", "))
+	return req.Replyf(ctx, "Opening draft advisories for %s in %s; the links (or what went wrong) will appear in the report's thread.", rep.ID, strings.Join(repos, ", "))
 }
 
 // draftFor builds the advisory from the report: summary, description,
@@ -257,10 +274,12 @@ func (a *Advisories) runCreate(ctx context.Context, job bot.Job) error {
 	}
 	created, err := a.o.GitHub.CreateDraft(ctx, p.Repo, d)
 	if err != nil {
-		if retryable(err) {
-			return err // the scheduler retries after GitHub's wait
+		w := waited{
+			key:   fmt.Sprintf("create:%s:%d", p.Repo, p.Asked),
+			what:  "open the draft advisory in " + p.Repo,
+			retry: fmt.Sprintf("%s advisory open %s %s", prefixOr(p.Prefix), rep.ID, p.Repo),
 		}
-		return a.say(ctx, rep, "create:"+p.Repo+":failed", fmt.Sprintf("GitHub refused the advisory in %s: %v", p.Repo, err))
+		return a.failed(ctx, rep, job, w, err)
 	}
 	ref := report.AdvisoryRef{Repo: p.Repo, GHSA: created.GHSA, URL: created.URL, State: created.State}
 	rep, err = a.o.Reports.Update(ctx, rep.ID, func(r *report.Report) error {
@@ -287,12 +306,79 @@ func (a *Advisories) runCreate(ctx context.Context, job bot.Job) error {
 	if p.PrivateFork {
 		// The fork is a job of its own: the advisory exists whatever
 		// happens to it, and a rate limit only delays the fork.
-		payload, _ := json.Marshal(ghsaPayload{Report: rep.ID, Repo: p.Repo, GHSA: created.GHSA, By: p.By})
+		payload, _ := json.Marshal(ghsaPayload{Report: rep.ID, Repo: p.Repo, GHSA: created.GHSA, By: p.By, Asked: p.Asked, Prefix: p.Prefix})
 		if err := a.e.Scheduler().Schedule(ctx, bot.Job{ID: "advisory:fork:" + created.GHSA, Kind: jobFork, Due: a.e.Clock().Now(), Payload: payload}); err != nil {
 			return err
 		}
 	}
 	return a.notifyMaintainers(ctx, rep, p.Repo, created, p.By)
+}
+
+// defaultGiveUpAfter is Options.GiveUpAfter's default: with the
+// scheduler's backoff (10 s doubling to 1 h) 30 attempts span about a day.
+const defaultGiveUpAfter = 30
+
+// waited is a GitHub job a person waits on: the key names this request's
+// messages in the outbox, what says what Vigil tried, retry is the exact
+// command that asks again.
+type waited struct {
+	key, what, retry string
+}
+
+// failed handles a GitHub job's error so the report's thread is never
+// left waiting in silence. A refusal is said and the job ends. A failure
+// that may pass (GitHub unreachable, rate limit) is said after the first
+// attempt, once (the outbox id is deterministic, so a retried job does not
+// repeat it), and the error goes back to the scheduler, which retries with
+// its backoff; after GiveUpAfter attempts Vigil says it stopped and how to
+// ask again, and the job ends. Chat hears the kind of failure and GitHub's
+// own complaint, never a raw transport error (which can carry a URL with
+// credentials): that goes to the log with the scheduler's warning.
+func (a *Advisories) failed(ctx context.Context, rep *report.Report, job bot.Job, w waited, err error) error {
+	if !retryable(err) {
+		return a.say(ctx, rep, w.key+":failed", fmt.Sprintf("Could not %s: %s. Fix what GitHub says, then ask again: `%s`.", w.what, redact(err.Error()), w.retry))
+	}
+	attempt := job.Attempt + 1
+	if attempt >= a.o.GiveUpAfter {
+		a.e.Logger().Warn("advisory: giving up on a GitHub job", "job", job.ID, "attempts", attempt, "err", err)
+		return a.say(ctx, rep, w.key+":gaveup", fmt.Sprintf("⚠ Gave up trying to %s after %d attempts: %s. Nothing was changed on GitHub. When GitHub is back, ask again: `%s`.", w.what, attempt, unreachable(err), w.retry))
+	}
+	if job.Attempt == 0 {
+		if serr := a.say(ctx, rep, w.key+":retrying", fmt.Sprintf("⚠ Could not %s yet: %s. Vigil keeps retrying (up to %d attempts, backing off to hourly) and will post here when it works or when it gives up.", w.what, unreachable(err), a.o.GiveUpAfter)); serr != nil {
+			return errors.Join(err, serr)
+		}
+	}
+	return err // the scheduler retries, after GitHub's wait if it gave one
+}
+
+// unreachable says what kind of passing failure err is, in words safe for
+// chat.
+func unreachable(err error) string {
+	var ra interface{ RetryAfter() time.Duration }
+	if errors.As(err, &ra) || errors.Is(err, bot.ErrRateLimited) {
+		if ra != nil && ra.RetryAfter() > 0 {
+			return fmt.Sprintf("GitHub's rate limit was reached (it asked Vigil to wait %s)", ra.RetryAfter().Round(time.Second))
+		}
+		return "GitHub's rate limit was reached"
+	}
+	return "GitHub could not be reached or answered with a server error"
+}
+
+// urlRE finds URLs in an error text, which may carry a token in their
+// query or user info.
+var urlRE = regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"'<>]+`)
+
+// redact replaces every URL in s with "(a URL)": GitHub's complaints are
+// safe to show, the addresses around them may not be.
+func redact(s string) string {
+	return urlRE.ReplaceAllString(s, "(a URL)")
+}
+
+func prefixOr(p string) string {
+	if p == "" {
+		return "/sec"
+	}
+	return p
 }
 
 // retryable: GitHub asked us to wait (rate limit) or could not be reached.
@@ -385,10 +471,12 @@ func (a *Advisories) runCVE(ctx context.Context, job bot.Job) error {
 		return a.say(ctx, rep, "cve:"+p.GHSA+":nogithub", err.Error())
 	}
 	if err := a.o.GitHub.RequestCVE(ctx, p.Repo, p.GHSA); err != nil {
-		if retryable(err) {
-			return err
+		w := waited{
+			key:   fmt.Sprintf("cve:%s:%d", p.GHSA, p.Asked),
+			what:  "request a CVE for " + p.GHSA,
+			retry: fmt.Sprintf("%s advisory cve %s", prefixOr(p.Prefix), rep.ID),
 		}
-		return a.say(ctx, rep, "cve:"+p.GHSA+":failed", fmt.Sprintf("GitHub refused the CVE request for %s: %v", p.GHSA, err))
+		return a.failed(ctx, rep, job, w, err)
 	}
 	if _, err := a.o.Reports.Update(ctx, rep.ID, func(r *report.Report) error {
 		for i := range r.Advisories {
@@ -468,10 +556,12 @@ func (a *Advisories) runForkJob(ctx context.Context, job bot.Job) error {
 	}
 	fork, err := a.o.GitHub.CreateFork(ctx, p.Repo, p.GHSA)
 	if err != nil {
-		if retryable(err) {
-			return err
+		w := waited{
+			key:   fmt.Sprintf("fork:%s:%d", p.GHSA, p.Asked),
+			what:  "create the private fork of " + p.Repo + " for " + p.GHSA,
+			retry: fmt.Sprintf("%s advisory fork %s %s", prefixOr(p.Prefix), rep.ID, p.Repo),
 		}
-		return a.say(ctx, rep, "fork:"+p.GHSA+":failed", fmt.Sprintf("The private fork of %s could not be created: %v", p.Repo, err))
+		return a.failed(ctx, rep, job, w, err)
 	}
 	if _, err := a.o.Reports.Update(ctx, rep.ID, func(r *report.Report) error {
 		for i := range r.Advisories {

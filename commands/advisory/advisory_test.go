@@ -28,8 +28,10 @@ type fakeGitHub struct {
 	orgRepos map[string][]string
 	sboms    map[string][]advisory.Package
 	fail     map[string]error
-	calls    []string
-	n        int
+	// down, when set, fails every call (GitHub unreachable).
+	down  error
+	calls []string
+	n     int
 }
 
 func newFake() *fakeGitHub {
@@ -38,6 +40,9 @@ func newFake() *fakeGitHub {
 }
 
 func (f *fakeGitHub) failing(op string) error {
+	if f.down != nil {
+		return f.down
+	}
 	err := f.fail[op]
 	delete(f.fail, op)
 	return err
@@ -264,7 +269,7 @@ func TestRateLimitRetriedRefusalReported(t *testing.T) {
 	f.gh.fail["create"] = fmt.Errorf("GitHub: validation failed: cwe_ids: CWE-99999 is not a known CWE")
 	sent := f.Command("bob", "advisory open "+id2+` acme/web --ecosystem npm --package acme-web --vulnerable "< 2"`)
 	sent = append(sent, f.Advance(time.Hour)...)
-	has(t, joined(sent), "GitHub refused the advisory in acme/web: GitHub: validation failed: cwe_ids")
+	has(t, joined(sent), "Could not open the draft advisory in acme/web: GitHub: validation failed: cwe_ids")
 	creates := 0
 	for _, c := range f.gh.calls {
 		if strings.HasPrefix(c, "create") {
@@ -361,4 +366,73 @@ func TestWithoutGitHub(t *testing.T) {
 		t.Fatal(err)
 	}
 	has(t, joined(h.Command("bob", "advisory open VIG-2026-1 acme/web")), "GitHub is not configured")
+}
+
+// unreachableErr is what the GitHub adapter returns when the network is
+// down: it matches bot.ErrUnavailable, and its text carries the request's
+// URL, which can hold a credential.
+type unreachableErr struct{}
+
+func (unreachableErr) Error() string {
+	return `could not create advisory: GitHub temporarily unavailable: Post "https://x-access-token:ghs_SECRET@api.github.com/repos/acme/web/security-advisories?token=ghp_SECRET": dial tcp: connection refused`
+}
+func (unreachableErr) Is(target error) bool { return target == bot.ErrUnavailable }
+
+func count(s, sub string) int { return strings.Count(s, sub) }
+
+// With GitHub down, the report's thread hears after the first failed
+// attempt what is wrong and that Vigil keeps retrying (once, however many
+// retries follow), then that it gave up and the exact command to try
+// again; nothing in chat carries the transport error's URL or token. The
+// command it names works once GitHub is back.
+func TestGitHubDownIsToldInTheThreadThenGivenUp(t *testing.T) {
+	f := newFixture(t)
+	id := f.accepted(t, false)
+	f.gh.down = unreachableErr{}
+	sent := f.Command("bob", "advisory open "+id+` acme/web --ecosystem npm --package acme-web --vulnerable "< 2"`)
+	sent = append(sent, f.Advance(time.Minute)...)
+	has(t, joined(sent), "Could not open the draft advisory in acme/web yet: GitHub could not be reached", "Vigil keeps retrying")
+	if strings.Contains(joined(sent), "gave up") {
+		t.Fatalf("gave up after one attempt:\n%s", joined(sent))
+	}
+	sent = append(sent, f.Advance(6*time.Hour)...)
+	out := joined(sent)
+	if n := count(out, "Vigil keeps retrying"); n != 1 {
+		t.Errorf("the retrying note was said %d times, want once:\n%s", n, out)
+	}
+	if calls := len(f.gh.calls); calls < 5 {
+		t.Errorf("only %d attempts in 6 hours: %v", calls, f.gh.calls)
+	}
+	sent = append(sent, f.Advance(3*24*time.Hour)...)
+	out = joined(sent)
+	has(t, out, "Gave up trying to open the draft advisory in acme/web after 30 attempts", "ask again: `/sec advisory open "+id+" acme/web`")
+	if n := count(out, "Gave up"); n != 1 {
+		t.Errorf("gave up %d times, want once", n)
+	}
+	for _, secret := range []string{"SECRET", "api.github.com", "https://"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("chat shows %q:\n%s", secret, out)
+		}
+	}
+	attempts := len(f.gh.calls)
+	if more := f.Advance(7 * 24 * time.Hour); len(f.gh.calls) != attempts {
+		t.Errorf("still calling GitHub after giving up: %v (%s)", f.gh.calls[attempts:], joined(more))
+	}
+	// GitHub is back; the named command opens the advisory, and a second
+	// outage is heard again (the notes belong to each request).
+	f.gh.down = nil
+	sent = f.Command("bob", "advisory open "+id+` acme/web --ecosystem npm --package acme-web --vulnerable "< 2" --private-fork`)
+	f.gh.fail["fork"] = unreachableErr{}
+	sent = append(sent, f.Advance(time.Hour)...)
+	bottest.InOrder(t, joined(sent), "Draft advisory GHSA-0001-test-xxxx opened in acme/web",
+		"Could not create the private fork of acme/web for GHSA-0001-test-xxxx yet: GitHub could not be reached",
+		"Temporary private fork for the fix of GHSA-0001-test-xxxx")
+
+	// A CVE request shares the path: rate-limited, it is told with GitHub's wait.
+	f.gh.down = rateLimit{after: 2 * time.Hour}
+	sent = f.Command("bob", "advisory cve "+id)
+	sent = append(sent, f.Advance(time.Minute)...)
+	has(t, joined(sent), "Could not request a CVE for GHSA-0001-test-xxxx yet: GitHub's rate limit was reached (it asked Vigil to wait 2h0m0s)")
+	f.gh.down = nil
+	has(t, joined(f.Advance(3*time.Hour)), "CVE requested for GHSA-0001-test-xxxx")
 }

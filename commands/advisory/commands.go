@@ -169,7 +169,7 @@ func (a *Advisories) runCVERequest(ctx context.Context, req *bot.Request) error 
 		if adv.CVE != "" || adv.CVERequested {
 			continue
 		}
-		payload, _ := json.Marshal(ghsaPayload{Report: rep.ID, Repo: adv.Repo, GHSA: adv.GHSA, By: req.Actor()})
+		payload, _ := json.Marshal(ghsaPayload{Report: rep.ID, Repo: adv.Repo, GHSA: adv.GHSA, By: req.Actor(), Asked: req.Now().UnixNano(), Prefix: req.Prefix()})
 		if err := a.e.Scheduler().Schedule(ctx, bot.Job{ID: "advisory:cve:" + adv.GHSA, Kind: jobCVE, Due: req.Now(), Payload: payload}); err != nil {
 			return err
 		}
@@ -485,7 +485,7 @@ func (a *Advisories) runFork(ctx context.Context, req *bot.Request) error {
 		if adv.Fork != "" {
 			return bot.Noticef("%s already has its private fork: %s", adv.GHSA, adv.Fork)
 		}
-		payload, _ := json.Marshal(ghsaPayload{Report: rep.ID, Repo: adv.Repo, GHSA: adv.GHSA, By: req.Actor()})
+		payload, _ := json.Marshal(ghsaPayload{Report: rep.ID, Repo: adv.Repo, GHSA: adv.GHSA, By: req.Actor(), Asked: req.Now().UnixNano(), Prefix: req.Prefix()})
 		if err := a.e.Scheduler().Schedule(ctx, bot.Job{ID: "advisory:fork:" + adv.GHSA, Kind: jobFork, Due: req.Now(), Payload: payload}); err != nil {
 			return err
 		}
