@@ -168,6 +168,10 @@ func (e *Engine) runCommand(ctx context.Context, req *Request) error {
 	if text == "" {
 		text = "help"
 	}
+	if c, ok := e.router.helpAsked(text); ok {
+		_, err := req.Reply(ctx, commandHelp(c, req.Prefix()))
+		return err
+	}
 	c, args, flags, err := e.router.parseCommand(text)
 	req.Command = c
 	if err != nil {

@@ -18,7 +18,12 @@ func (r *Reminders) command() *bot.Command {
 	return &bot.Command{
 		Name:    "remind",
 		Summary: "Remediation reminders to maintainers: what is due when, snooze, send now",
-		Roles:   []bot.Role{bot.RoleResponder, bot.RoleAdmin, bot.RoleMaintainer},
+		Help: "Reminders start when maintainers are told of a report: when a draft advisory is opened (`advisory open`, which DMs each repository's maintainers) " +
+			"or when they are named without GitHub (`report notify ID @maintainer...`). Until then there is nothing to remind. " +
+			"The first reminder comes one period after they were told, by the report's effective severity: Critical weekly, High monthly, Medium quarterly, Low twice a year; " +
+			"each maintainer gets all of theirs in one DM, outside their quiet hours. A released, closed or rejected report stops its reminders.",
+		Examples: []string{"report notify VIG-2026-3 @carol", "remind list", "remind list @carol"},
+		Roles:    []bot.Role{bot.RoleResponder, bot.RoleAdmin, bot.RoleMaintainer},
 		Sub: []*bot.Command{
 			{
 				Name: "list", Summary: "What is due when (maintainers see their own)", Usage: "[@maintainer]",
@@ -83,7 +88,7 @@ func (r *Reminders) runList(ctx context.Context, req *bot.Request) error {
 			if sev == "" {
 				sev = "unscored"
 			}
-			fmt.Fprintf(&b, "%s — @%s — %s %s (%s): next %s, sent %d", p.Due.Format("2006-01-02 15:04 MST"), it.Maintainer, it.Report, it.Repo, sev, it.due().Format("Mon 2 Jan"), it.Sent)
+			fmt.Fprintf(&b, "%s — @%s — %s %s (%s): next %s, sent %d", p.Due.Format("2006-01-02 15:04 MST"), it.Maintainer, it.Report, repoLabel(it.Repo), sev, it.due().Format("Mon 2 Jan"), it.Sent)
 			if !it.SnoozedUntil.IsZero() && it.SnoozedUntil.After(req.Now()) {
 				fmt.Fprintf(&b, " — snoozed by @%s: %s", it.SnoozedBy, it.SnoozeReason)
 			}
@@ -172,7 +177,7 @@ func (r *Reminders) snooze(ctx context.Context, req *bot.Request, key string, un
 	if err := r.save(ctx, it, version); err != nil {
 		return err
 	}
-	if err := req.Record(ctx, "remind.snooze", it.Report, fmt.Sprintf("@%s %s until %s: %s", it.Maintainer, it.Repo, until.Format(time.RFC3339), reason)); err != nil {
+	if err := req.Record(ctx, "remind.snooze", it.Report, fmt.Sprintf("@%s %s until %s: %s", it.Maintainer, repoLabel(it.Repo), until.Format(time.RFC3339), reason)); err != nil {
 		return err
 	}
 	return r.refreshMaintainer(ctx, it.Maintainer)
@@ -202,8 +207,12 @@ func (r *Reminders) runNow(ctx context.Context, req *bot.Request) error {
 		if !ok {
 			continue
 		}
+		text := fmt.Sprintf("A reminder from the security team: %s in %s (%s) is not fixed yet.", rep.ID, repoLabel(it.Repo), rep.Title)
+		if it.URL != "" {
+			text += fmt.Sprintf(" <%s|%s>", it.URL, it.GHSA)
+		}
 		msg := bot.Message{
-			Text:      fmt.Sprintf("A reminder from the security team: %s in %s (%s) is not fixed yet. <%s|%s>", rep.ID, it.Repo, rep.Title, it.URL, it.GHSA),
+			Text:      text,
 			Buttons:   []bot.Button{{Label: "Snooze", Action: actionSnooze, Value: it.Key}, {Label: "Fixed", Action: actionFixed, Value: it.Key, Style: bot.ButtonPrimary}},
 			Sensitive: true,
 			Audience:  []string{it.Maintainer},
@@ -281,7 +290,7 @@ func (r *Reminders) pressFixed(ctx context.Context, req *bot.Request, key string
 		return err
 	}
 	msg := bot.Message{
-		Text: fmt.Sprintf("@%s says %s is fixed in %s. Confirm, and the reminders to them stop.", req.Actor(), rep.ID, it.Repo),
+		Text: fmt.Sprintf("@%s says %s is fixed in %s. Confirm, and the reminders to them stop.", req.Actor(), rep.ID, repoLabel(it.Repo)),
 		Buttons: []bot.Button{
 			{Label: "Confirm fixed", Action: actionVerify, Value: "yes|" + key, Style: bot.ButtonPrimary},
 			{Label: "Not yet", Action: actionVerify, Value: "no|" + key},
@@ -291,7 +300,7 @@ func (r *Reminders) pressFixed(ctx context.Context, req *bot.Request, key string
 	if err := r.o.Reports.Post(ctx, rep, fmt.Sprintf("remind:fixed:%s:%d", key, req.Now().UnixNano()), msg); err != nil {
 		return err
 	}
-	if err := req.Record(ctx, "remind.fixed.claimed", rep.ID, it.Repo); err != nil {
+	if err := req.Record(ctx, "remind.fixed.claimed", rep.ID, repoLabel(it.Repo)); err != nil {
 		return err
 	}
 	return req.Replyf(ctx, "Thanks! The security team will confirm; the reminders stop once they do.")
@@ -317,22 +326,22 @@ func (r *Reminders) pressVerify(ctx context.Context, req *bot.Request, value str
 		return nil
 	}
 	if answer != "yes" {
-		if err := req.Record(ctx, "remind.fixed.refused", it.Report, it.Repo); err != nil {
+		if err := req.Record(ctx, "remind.fixed.refused", it.Report, repoLabel(it.Repo)); err != nil {
 			return err
 		}
-		if err := tell(fmt.Sprintf("The security team does not consider %s fixed in %s yet; the reminders go on.", it.Report, it.Repo)); err != nil {
+		if err := tell(fmt.Sprintf("The security team does not consider %s fixed in %s yet; the reminders go on.", it.Report, repoLabel(it.Repo))); err != nil {
 			return err
 		}
-		return req.Replyf(ctx, "Noted: %s is not fixed in %s yet; @%s is told.", it.Report, it.Repo, it.Maintainer)
+		return req.Replyf(ctx, "Noted: %s is not fixed in %s yet; @%s is told.", it.Report, repoLabel(it.Repo), it.Maintainer)
 	}
 	if err := r.remove(ctx, it); err != nil {
 		return err
 	}
-	if err := req.Record(ctx, "remind.fixed.confirmed", it.Report, it.Repo+" @"+it.Maintainer); err != nil {
+	if err := req.Record(ctx, "remind.fixed.confirmed", it.Report, repoLabel(it.Repo)+" @"+it.Maintainer); err != nil {
 		return err
 	}
-	if err := tell(fmt.Sprintf("Confirmed: %s is fixed in %s. No more reminders about it.", it.Report, it.Repo)); err != nil {
+	if err := tell(fmt.Sprintf("Confirmed: %s is fixed in %s. No more reminders about it.", it.Report, repoLabel(it.Repo))); err != nil {
 		return err
 	}
-	return req.Replyf(ctx, "Confirmed fixed: no more reminders to @%s about %s in %s.", it.Maintainer, it.Report, it.Repo)
+	return req.Replyf(ctx, "Confirmed fixed: no more reminders to @%s about %s in %s.", it.Maintainer, it.Report, repoLabel(it.Repo))
 }

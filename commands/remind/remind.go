@@ -136,6 +136,11 @@ func Register(e *bot.Engine, o Options) (*Reminders, error) {
 	e.HandleAction(&bot.Action{Name: actionFixed, Where: bot.Anywhere, Run: r.pressFixed})
 	e.HandleAction(&bot.Action{Name: actionVerify, Roles: []bot.Role{bot.RoleResponder, bot.RoleAdmin}, Run: r.pressVerify})
 	o.Reports.Watch(r.follow)
+	// Maintainers named with `report notify` (no GitHub advisory) are
+	// reminded like those told by an advisory.
+	o.Reports.OnMaintainersNotified(func(ctx context.Context, reportID, repo string, maintainers []string, at time.Time) error {
+		return r.Track(ctx, reportID, repo, "", "", maintainers, at)
+	})
 	return r, nil
 }
 
@@ -231,7 +236,8 @@ func (r *Reminders) items(ctx context.Context, reportID string) ([]*item, error)
 // Track starts reminding maintainers of a report's advisory in a
 // repository: the first reminder one period after they were notified.
 // Tracking an item again does nothing. It is the advisory feature's
-// OnNotified hook.
+// OnNotified hook, and (without an advisory: repo may be empty) what
+// `report notify` calls.
 func (r *Reminders) Track(ctx context.Context, reportID, repo, ghsa, url string, maintainers []string, at time.Time) error {
 	rep, err := r.o.Reports.Get(ctx, reportID)
 	if err != nil {
@@ -428,6 +434,15 @@ func (r *Reminders) runDispatch(ctx context.Context, job bot.Job) error {
 	return r.planDispatch(ctx)
 }
 
+// repoLabel names an item's repository; a maintainer named with `report
+// notify` on a report that names none has an empty one.
+func repoLabel(repo string) string {
+	if repo == "" {
+		return "(no repository named)"
+	}
+	return repo
+}
+
 var severityRank = map[string]int{"critical": 0, "high": 1, "medium": 2, "low": 3}
 
 func rank(sev string) int {
@@ -462,9 +477,9 @@ func (r *Reminders) send(ctx context.Context, b batch, slot, now time.Time) (str
 	var ids []string
 	repo := ""
 	for _, l := range lines {
-		if !strings.EqualFold(l.it.Repo, repo) {
+		if !strings.EqualFold(l.it.Repo, repo) || len(ids) == 0 {
 			repo = l.it.Repo
-			fmt.Fprintf(&text, "*%s*\n", repo)
+			fmt.Fprintf(&text, "*%s*\n", repoLabel(repo))
 		}
 		age := int(now.Sub(l.it.Notified).Hours() / 24)
 		sev := l.rep.EffectiveSeverity()

@@ -324,3 +324,77 @@ func TestBatchingWithinTheWindow(t *testing.T) {
 		t.Errorf("repositories not grouped in order: %q", text)
 	}
 }
+
+// Without GitHub, and on the console, a team names a report's maintainers
+// (`report notify`): they get a private DM, the report records them and
+// ticks "Notify maintainers", and the reminders follow at the severity's
+// cadence, as after an advisory. Bad names are refused with a suggestion
+// and change nothing; naming someone again does not DM them twice.
+func TestReportNotifyStartsRemindersWithoutGitHub(t *testing.T) {
+	f := newFixture(t, bottest.Options{Clock: clock.NewFake(start)})
+	has := func(got string, wants ...string) {
+		t.Helper()
+		for _, w := range wants {
+			if !strings.Contains(got, w) {
+				t.Errorf("lacks %q in:\n%s", w, got)
+			}
+		}
+	}
+	help := bottest.Joined(f.Command("bob", "help remind"))
+	has(help, "Reminders start when maintainers are told", "advisory open", "report notify ID @maintainer")
+
+	ctx := context.Background()
+	res, err := f.reports.Receive(ctx, intake.Incoming{Source: intake.SourceAPI, SourceID: "notify-1", Title: "SQLi in search", Description: "details", Repositories: []string{"acme/web"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.ReportID
+	has(bottest.Joined(f.Command("bob", "report notify "+id+" @carol")), "is new: maintainers are told once it is accepted")
+	f.Command("bob", "report ack "+id)
+	f.Command("bob", "report accept "+id)
+	f.Command("bob", "report score "+id+" CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N") // 7.5 High: monthly
+	f.Chat.Take()
+
+	has(bottest.Joined(f.Command("bob", "report notify "+id+" @carl")), "here is no @carl in the people directory (did you mean @carol?)", "Usage:")
+	has(bottest.Joined(f.Command("bob", "report notify "+id)), "Usage:", "report notify ID @maintainer")
+	has(bottest.Joined(f.Command("bob", "report notify "+id+" --help")), "Usage: `/sec report notify ID @maintainer", "OEP-60 step", "report notify VIG-2026-3 @carol")
+	has(bottest.Joined(f.Command("mallory", "report notify "+id+" @carol")), "needs the responder or admin role")
+	if rep, _ := f.reports.Get(ctx, id); len(rep.Maintainers) != 0 {
+		t.Fatalf("a refused notify recorded %v", rep.Maintainers)
+	}
+	if n := len(bottest.DMsTo(f.Chat.Take(), "carol")); n != 0 {
+		t.Fatalf("carol got %d DMs from refused commands", n)
+	}
+
+	sent := f.Command("bob", "report notify "+id+" @carol")
+	sent = append(sent, f.Advance(time.Minute)...)
+	has(bottest.Joined(sent), "Maintainers of "+id+" notified by DM: @carol (severity High)")
+	dm := bottest.DMsTo(sent, "carol")
+	if len(dm) != 1 {
+		t.Fatalf("carol got %d DMs, want 1:\n%s", len(dm), bottest.Joined(sent))
+	}
+	has(dm[0].Msg.PlainText(), "Security report for acme/web ("+id+")", "SQLi in search", "Severity: High")
+	if !dm[0].Msg.Sensitive {
+		t.Error("the maintainer's DM is not marked sensitive")
+	}
+	has(bottest.Joined(f.Command("bob", "report show "+id)), "☑ Notify maintainers")
+	has(bottest.Joined(f.Command("bob", "remind list @carol")), "@carol — "+id+" acme/web (High)")
+
+	// Named again: no second DM, and the cadence still runs from the first.
+	sent = f.Command("bob", "report notify "+id+" @carol")
+	sent = append(sent, f.Advance(29*24*time.Hour)...)
+	for _, s := range bottest.DMsTo(sent, "carol") {
+		t.Errorf("carol was written to again before her first reminder: %s", s.Msg.PlainText())
+	}
+	sent = f.Advance(2 * 24 * time.Hour)
+	dms, mentions := counts(sent)
+	if dms["carol"] != 1 || mentions["carol "+id] != 1 {
+		t.Errorf("a month after notify: reminder DMs %v, mentions %v:\n%s", dms, mentions, bottest.Joined(sent))
+	}
+	// Released: the reminders stop.
+	f.Command("bob", "report fixing "+id)
+	f.Command("bob", "report released "+id)
+	if dms, _ := counts(f.Advance(62 * 24 * time.Hour)); dms["carol"] != 0 {
+		t.Errorf("reminded after the release: %v", dms)
+	}
+}

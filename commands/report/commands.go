@@ -63,6 +63,7 @@ func (r *Reports) command() *bot.Command {
 				Flags:    []bot.FlagSpec{{Name: "v4", Bool: true, Help: "use CVSS 4.0 in the dialog"}},
 				Run:      r.runScore,
 			},
+			r.notifyCommand(team),
 			{Name: "forward", Summary: "Forward to an operator's security contact", Usage: "ID OPERATOR", Roles: team, MinArgs: 2, MaxArgs: 2, Run: r.runForward},
 			id("close", "Close a released or rejected report", r.runClose),
 			{Name: "fixing", Summary: "Mark an accepted report as being fixed", Usage: "ID", Roles: team, MinArgs: 1, MaxArgs: 1, Run: r.moveTo(StateFixing)},

@@ -134,6 +134,19 @@ type Report struct {
 	Adjudications []Adjudication `json:"adjudications,omitempty"`
 	// Advisories opened for the report, one per repository.
 	Advisories []AdvisoryRef `json:"advisories,omitempty"`
+	// Maintainers told of the report by name (`report notify`), the
+	// OEP-60 step 7 for a team that does not open GitHub advisories.
+	Maintainers []NotifiedMaintainer `json:"maintainers,omitempty"`
+}
+
+// NotifiedMaintainer is a maintainer told of a report: for which
+// repository (empty when the report names none they maintain), by whom
+// and when.
+type NotifiedMaintainer struct {
+	Name string    `json:"name"`
+	Repo string    `json:"repo,omitempty"`
+	By   string    `json:"by"`
+	At   time.Time `json:"at"`
 }
 
 // Score is a CVSS score recorded on a report.

@@ -80,6 +80,7 @@ type Reports struct {
 	mailer     intake.Mailer
 	advisories AdvisoryStates
 	watchers   []Watcher
+	notified   []NotifiedHook
 }
 
 // Watcher is told when a report's effective severity or state changed,
