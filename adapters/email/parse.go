@@ -146,7 +146,7 @@ func parse(raw []byte, opts ParseOptions) intake.Incoming {
 	}
 	p := &parser{opts: opts}
 	if err != nil {
-		p.note("%s", encodingNote(err))
+		p.note("%s", encodingNote("the message", err))
 	}
 	h := mail.Header{Header: e.Header}
 	in := intake.Incoming{
@@ -259,6 +259,7 @@ func (p *parser) walk(e *message.Entity, depth int) {
 	if mediaType == "" {
 		mediaType = "text/plain" // RFC 2045 default
 	}
+	desc := describe(e, mediaType, p.parts)
 	if depth > maxDepth {
 		p.note("MIME parts nested deeper than %d levels were not read", maxDepth)
 		return
@@ -272,7 +273,7 @@ func (p *parser) walk(e *message.Entity, depth int) {
 		mr := e.MultipartReader()
 		if mr == nil {
 			p.note("a multipart section has no boundary; it was read as text")
-			p.addText(e, "text/plain")
+			p.addText(e, "text/plain", desc)
 			return
 		}
 		for {
@@ -285,7 +286,9 @@ func (p *parser) walk(e *message.Entity, depth int) {
 				return
 			}
 			if err != nil {
-				p.note("%s", encodingNote(err))
+				// The part is walked next, so it gets the next number.
+				t, _, _ := part.Header.ContentType()
+				p.note("%s", encodingNote(describe(part, t, p.parts+1), err))
 			}
 			p.walk(part, depth+1)
 			if p.parts > maxParts {
@@ -295,7 +298,10 @@ func (p *parser) walk(e *message.Entity, depth int) {
 	case mediaType == "message/rfc822" && !isAttachment(e):
 		// A forwarded report: read the inner message as part of this one.
 		limit := int64(p.opts.MaxBodyBytes) * 4
-		data, _ := io.ReadAll(io.LimitReader(e.Body, limit+1))
+		data, rerr := io.ReadAll(io.LimitReader(e.Body, limit+1))
+		if rerr != nil {
+			p.note("%s could not be read to the end (%s); what was read before the error is kept", desc, cleanErr(rerr))
+		}
 		cut := int64(len(data)) > limit
 		inner, err := message.ReadWithOptions(bytes.NewReader(data), &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
 		if inner == nil || cut {
@@ -310,15 +316,19 @@ func (p *parser) walk(e *message.Entity, depth int) {
 		}
 		p.walk(inner, depth+1)
 	case (mediaType == "text/plain" || mediaType == "text/html") && !isAttachment(e):
-		p.addText(e, mediaType)
+		p.addText(e, mediaType, desc)
 	default:
 		p.attach(e, mediaType, e.Body)
 	}
 }
 
-// addText reads a text body, decrypting inline OpenPGP blocks.
-func (p *parser) addText(e *message.Entity, mediaType string) {
-	data, cut := readCapped(e.Body, int64(p.opts.MaxBodyBytes)+1)
+// addText reads a text body, decrypting inline OpenPGP blocks. desc names
+// the part in a note if it cannot be read to the end.
+func (p *parser) addText(e *message.Entity, mediaType, desc string) {
+	data, cut, err := readCapped(e.Body, int64(p.opts.MaxBodyBytes)+1)
+	if err != nil {
+		p.note("%s could not be read to the end (%s); the %d bytes before the error are kept", desc, cleanErr(err), len(data))
+	}
 	text := toText(data)
 	if cut {
 		p.note("a text part was longer than %d bytes and was cut", p.opts.MaxBodyBytes)
@@ -342,16 +352,23 @@ func (p *parser) addText(e *message.Entity, mediaType string) {
 // attach keeps an attachment read from body, within the size and count
 // caps; the full size is counted even when only the start is kept.
 func (p *parser) attach(e *message.Entity, mediaType string, body io.Reader) {
-	data, _ := io.ReadAll(io.LimitReader(body, p.opts.MaxAttachmentBytes))
+	data, err := io.ReadAll(io.LimitReader(body, p.opts.MaxAttachmentBytes))
 	// The whole message is bounded by the caller, so counting the rest
 	// is bounded too.
-	rest, _ := io.Copy(io.Discard, body)
+	rest := int64(0)
+	if err == nil {
+		rest, err = io.Copy(io.Discard, body)
+	}
 	if len(p.attachments) >= p.opts.MaxAttachments {
 		p.dropped++
 		return
 	}
+	name := attachmentName(e, mediaType, len(p.attachments)+1)
+	if err != nil {
+		p.note("part %d (attachment %q, %s) could not be read to the end (%s); the %d bytes before the error are kept", p.parts, name, mediaType, cleanErr(err), int64(len(data))+rest)
+	}
 	p.attachments = append(p.attachments, intake.Attachment{
-		Name:        bot.Untrusted(attachmentName(e, mediaType, len(p.attachments)+1)),
+		Name:        bot.Untrusted(name),
 		ContentType: mediaType,
 		Size:        int64(len(data)) + rest,
 		Data:        data,
@@ -400,14 +417,28 @@ func attachmentName(e *message.Entity, mediaType string, n int) string {
 }
 
 // readCapped reads up to limit bytes of r and reports whether there was
-// more. A read error ends the data where it happened (a truncated base64
-// body still yields what decoded).
-func readCapped(r io.Reader, limit int64) ([]byte, bool) {
-	data, _ := io.ReadAll(io.LimitReader(r, limit+1))
+// more. A read error ends the data where it happened (a corrupt base64
+// body still yields what decoded before it) and is returned, so the caller
+// can say in a note that the part was cut short, and why.
+func readCapped(r io.Reader, limit int64) ([]byte, bool, error) {
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if int64(len(data)) > limit {
-		return data[:limit], true
+		return data[:limit], true, err
 	}
-	return data, false
+	return data, false, err
+}
+
+// describe names a part for a note: its number in the order the message
+// was walked, its type and, when it has one, its file name.
+func describe(e *message.Entity, mediaType string, n int) string {
+	if mediaType == "" {
+		mediaType = "text/plain"
+	}
+	ah := mail.AttachmentHeader{Header: e.Header}
+	if name, _ := ah.Filename(); name != "" {
+		return fmt.Sprintf("part %d (%s, %q)", n, mediaType, cleanLine(path.Base(strings.ReplaceAll(name, "\\", "/")), maxNameLen))
+	}
+	return fmt.Sprintf("part %d (%s)", n, mediaType)
 }
 
 // capText cuts s to at most limit bytes on a rune boundary, with a note.
@@ -534,15 +565,15 @@ func threadIDs(h mail.Header) []string {
 }
 
 // encodingNote explains a non-fatal go-message error (unknown charset or
-// transfer encoding): the part is kept as it came.
-func encodingNote(err error) string {
+// transfer encoding) for the part desc names: the part is kept as it came.
+func encodingNote(desc string, err error) string {
 	switch {
 	case message.IsUnknownCharset(err):
-		return "a part uses an unknown charset (" + cleanErr(err) + "); it is shown as received"
+		return desc + " uses an unknown charset (" + cleanErr(err) + "); it is shown as received"
 	case message.IsUnknownEncoding(err):
-		return "a part uses an unknown transfer encoding (" + cleanErr(err) + "); it is shown as received"
+		return desc + " uses an unknown transfer encoding (" + cleanErr(err) + "); it is shown as received"
 	}
-	return "a part could not be fully decoded (" + cleanErr(err) + ")"
+	return desc + " could not be fully decoded (" + cleanErr(err) + ")"
 }
 
 // cleanErr is an error message made safe for a note: one line, bounded.

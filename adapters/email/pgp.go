@@ -95,7 +95,12 @@ func (k *Keyring) decrypt(armored []byte, limit int64) (plain []byte, cut bool, 
 		}
 		return nil, false, fmt.Errorf("%s", cleanErr(err))
 	}
-	plain, cut = readCapped(md.UnverifiedBody, limit)
+	plain, cut, err = readCapped(md.UnverifiedBody, limit)
+	if err != nil {
+		// Plaintext that failed to decrypt to the end is unverified: it
+		// is not shown, and the note says why.
+		return nil, false, fmt.Errorf("decryption failed part way: %s", cleanErr(err))
+	}
 	if !cut {
 		// Draining to EOF checks the integrity tag (MDC or AEAD); a
 		// tampered or truncated message fails here.
@@ -115,10 +120,16 @@ func (p *parser) pgpMIME(e *message.Entity, params map[string]string, depth int)
 		for i := 0; i < 4; i++ {
 			part, err := mr.NextPart()
 			if part == nil || err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err) {
+				if err != nil && !errors.Is(err, io.EOF) {
+					p.note("a part of the encrypted message could not be read (%s); parts after it were not read", cleanErr(err))
+				}
 				break
 			}
 			t, _, _ := part.Header.ContentType()
-			data, _ := readCapped(part.Body, p.opts.MaxAttachmentBytes+int64(p.opts.MaxBodyBytes))
+			data, _, rerr := readCapped(part.Body, p.opts.MaxAttachmentBytes+int64(p.opts.MaxBodyBytes))
+			if rerr != nil {
+				p.note("%s of the encrypted message could not be read to the end (%s); the %d bytes before the error are kept", describe(part, t, i+1), cleanErr(rerr), len(data))
+			}
 			if t == "application/octet-stream" || bytes.Contains(data, []byte(pgpBegin)) {
 				armored = data
 				break
@@ -151,7 +162,7 @@ func (p *parser) pgpMIME(e *message.Entity, params map[string]string, depth int)
 		return
 	}
 	if err != nil {
-		p.note("%s", encodingNote(err))
+		p.note("%s", encodingNote("the decrypted message", err))
 	}
 	h := inner.Header
 	p.innerHeader = &h
