@@ -123,7 +123,7 @@ func (a *Adapter) WasDelivered(ctx context.Context, to bot.Destination, delivery
 	if to.IsDM() {
 		var err error
 		if channel, err = a.dmChannel(ctx, to.DM.ID); err != nil {
-			return a.lookupFailed(to, err)
+			return a.lookupFailed(to, err) // already classified
 		}
 	}
 	if channel == "" {
@@ -155,7 +155,7 @@ func (a *Adapter) WasDelivered(ctx context.Context, to bot.Destination, delivery
 		err = a.scanReplies(ctx, channel, to.Thread.ID, oldest, visit)
 	}
 	if err != nil {
-		return a.lookupFailed(to, err)
+		return a.lookupFailed(to, classify("conversations.history/replies", err))
 	}
 	if parts == 0 {
 		return bot.MessageRef{}, false, nil
@@ -180,18 +180,17 @@ func (a *Adapter) WasDelivered(ctx context.Context, to bot.Destination, delivery
 	return bot.MessageRef{}, false, nil
 }
 
-// lookupFailed sorts a failed look-up: what may pass is returned for the
-// outbox to retry; a refusal answers "not delivered" (and says why once
-// in the log), because a check that can never succeed must not keep the
-// message from being sent.
+// lookupFailed sorts a failed look-up (err already classified): what may
+// pass is returned for the outbox to retry; a refusal answers "not
+// delivered" (and says why in the log), because a check that can never
+// succeed must not keep the message from being sent.
 func (a *Adapter) lookupFailed(to bot.Destination, err error) (bot.MessageRef, bool, error) {
-	cerr := classify("conversations.history", err)
-	if errors.Is(cerr, bot.ErrRejected) {
+	if errors.Is(err, bot.ErrRejected) {
 		a.log.Warn("cannot check whether a message in doubt was delivered; sending it again (it may show twice). "+
-			"The app needs channels:history, groups:history and im:history", "to", to.String(), "cause", cause(err))
+			"The app needs channels:history, groups:history and im:history", "to", to.String(), "err", err)
 		return bot.MessageRef{}, false, nil
 	}
-	return bot.MessageRef{}, false, fmt.Errorf("slack: checking delivery to %s: %w", to, cerr)
+	return bot.MessageRef{}, false, fmt.Errorf("slack: checking delivery to %s: %w", to, err)
 }
 
 // scanHistory reads the channel newest first, at most historyPages pages,
