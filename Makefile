@@ -56,12 +56,17 @@ bench:
 	@scripts/ensure-redis.sh
 	scripts/with-redis.sh $(GO) test -run '^$$' -bench . -benchmem ./bot/... ./store/...
 
-# Fuzz the command-line parser; new corpus entries land in the Go cache,
-# failures in bot/testdata/fuzz (commit those).
+# Fuzz the command-line parser, the untrusted-text markers and each chat
+# renderer on hostile input; new corpus entries land in the Go cache,
+# failures in the package's testdata/fuzz (commit those).
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test ./bot/ -run '^$$' -fuzz '^FuzzSplitArgs$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./bot/ -run '^$$' -fuzz '^FuzzParseCommand$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./bot/ -run '^$$' -fuzz '^FuzzSegments$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./adapters/slack/ -run '^$$' -fuzz '^FuzzRenderUntrusted$$' -fuzztime $(FUZZTIME)
+	$(GO) test -tags $(GOTAGS) ./adapters/matrix/ -run '^$$' -fuzz '^FuzzRenderUntrusted$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./adapters/console/ -run '^$$' -fuzz '^FuzzRenderUntrusted$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./bot/intake/ -run '^$$' -fuzz '^FuzzCleanText$$' -fuzztime $(FUZZTIME)
 
 clean:

@@ -134,7 +134,7 @@ func ParseFlags(words []string, specs []FlagSpec) ([]string, Flags, error) {
 		name, value, hasValue := strings.Cut(w[2:], "=")
 		spec, ok := findFlag(specs, name)
 		if !ok {
-			return nil, Flags{}, usageErrorf("unknown flag --%s%s", name, suggestFlag(name, specs))
+			return nil, Flags{}, usageErrorf("unknown flag --%s%s", Untrusted(name), suggestFlag(name, specs))
 		}
 		if _, dup := flags.values[name]; dup {
 			return nil, Flags{}, usageErrorf("flag --%s is given twice", name)

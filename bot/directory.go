@@ -70,6 +70,22 @@ func (p *Person) ChatRef(adapter string) (UserRef, bool) {
 	return UserRef{Adapter: adapter, ID: id}, true
 }
 
+// ChatRefs returns the person's accounts on every adapter, sorted, for
+// Message.Mentions.
+func (p *Person) ChatRefs() []UserRef {
+	if p == nil {
+		return nil
+	}
+	var out []UserRef
+	for adapter, id := range p.Chat {
+		if id != "" {
+			out = append(out, UserRef{Adapter: adapter, ID: id})
+		}
+	}
+	slices.SortFunc(out, func(a, b UserRef) int { return strings.Compare(a.Adapter+"\x00"+a.ID, b.Adapter+"\x00"+b.ID) })
+	return out
+}
+
 // Label is how the person is shown in messages.
 func (p *Person) Label() string {
 	if p == nil {

@@ -69,7 +69,11 @@ type Form struct {
 // FormResult is what Submit receives.
 type FormResult struct {
 	FormID string
-	Values FormValues
+	// SessionID names this one filling of the form: unique, and the same
+	// if the submission is handled twice, so it is a dedupe key for what
+	// Submit files.
+	SessionID string
+	Values    FormValues
 	// Hidden carries context the command passed to StartForm (the report
 	// id being scored), not shown to the person.
 	Hidden map[string]string
@@ -86,6 +90,17 @@ type FormSession struct {
 	Values  FormValues        `json:"values"`
 	Hidden  map[string]string `json:"hidden,omitempty"`
 	Started time.Time         `json:"started"`
+	// Nonce tells one filling from the next: the session id is the same
+	// for every form a person fills in one conversation.
+	Nonce string `json:"nonce,omitempty"`
+}
+
+// filing names one filling of a form (see FormResult.SessionID).
+func (s FormSession) filing() string {
+	if s.Nonce == "" { // a session stored before nonces existed
+		return s.ID + "#" + strconv.FormatInt(s.Started.UnixNano(), 10)
+	}
+	return s.ID + "#" + s.Nonce
 }
 
 const formCollection = "formsessions"
@@ -144,6 +159,7 @@ func (fr *formRunner) start(ctx context.Context, req *Request, formID string, hi
 		Values:  FormValues{},
 		Hidden:  hidden,
 		Started: fr.engine.clock.Now(),
+		Nonce:   randomID(8),
 	}
 	if a, ok := fr.engine.adapter(req.Event.User.Adapter); ok && req.Event.Trigger != "" {
 		if p, ok := a.(FormPresenter); ok {
@@ -282,7 +298,7 @@ func (fr *formRunner) step(ctx context.Context, req *Request, s FormSession, ver
 	if err := fr.engine.store.Delete(ctx, formCollection, s.ID, version); err != nil {
 		return fmt.Errorf("finish form: %w", err)
 	}
-	req.Form = &FormResult{FormID: f.ID, Values: s.Values, Hidden: s.Hidden}
+	req.Form = &FormResult{FormID: f.ID, SessionID: s.filing(), Values: s.Values, Hidden: s.Hidden}
 	return f.Submit(ctx, req)
 }
 
@@ -298,7 +314,7 @@ func resolveAnswer(fld FormField, text string) (string, string) {
 	if fld.Kind == FieldChoice {
 		v, ok := matchOption(fld.Options, text)
 		if !ok {
-			return "", fmt.Sprintf("%q is not one of the choices.", text)
+			return "", fmt.Sprintf("%q is not one of the choices.", Untrusted(text))
 		}
 		return v, ""
 	}
@@ -360,7 +376,7 @@ func (e *Engine) SubmitForm(ctx context.Context, ev Event, sessionID string, val
 	clean := FormValues{}
 	problems := map[string]string{}
 	for _, fld := range f.Fields {
-		v, problem := resolveAnswer(fld, strings.TrimSpace(values[fld.Name]))
+		v, problem := resolveAnswer(fld, strings.TrimSpace(StripSentinels(values[fld.Name])))
 		if problem != "" {
 			problems[fld.Name] = problem
 			continue
@@ -368,6 +384,11 @@ func (e *Engine) SubmitForm(ctx context.Context, ev Event, sessionID string, val
 		clean[fld.Name] = v
 	}
 	if len(problems) > 0 {
+		// Inline problems are plain text on every platform that shows
+		// them (Slack modal errors), so they carry no markers.
+		for k, p := range problems {
+			problems[k] = StripSentinels(p)
+		}
 		return problems, nil
 	}
 	if err := e.store.Delete(ctx, formCollection, s.ID, version); err != nil {
@@ -375,7 +396,7 @@ func (e *Engine) SubmitForm(ctx context.Context, ev Event, sessionID string, val
 	}
 	person, _ := e.directory.ByChat(ev.User)
 	req := &Request{Event: ev, Person: person, engine: e, to: s.To,
-		Form: &FormResult{FormID: f.ID, Values: clean, Hidden: s.Hidden}}
+		Form: &FormResult{FormID: f.ID, SessionID: s.filing(), Values: clean, Hidden: s.Hidden}}
 	req.Private = e.IsPrivate(s.To.Room) || (s.To.IsDM() && person.OnTeam())
 	if err := f.Submit(ctx, req); err != nil {
 		e.answerError(ctx, req, err)

@@ -35,7 +35,7 @@ func (e *Engine) runHelp(ctx context.Context, req *Request) error {
 		return err
 	}
 	if len(rest) > 0 && c.Run != nil {
-		return Usagef("%q has no sub-command %q", c.Path(), rest[0])
+		return Usagef("%q has no sub-command %q", c.Path(), Untrusted(rest[0]))
 	}
 	_, err = req.Reply(ctx, commandHelp(c, prefix))
 	return err

@@ -26,6 +26,11 @@ type Message struct {
 	// sensitive message by DM although they are not on the security team,
 	// e.g. the maintainers of an affected repository.
 	Audience []string `json:"audience,omitempty"`
+	// Mentions are the people Vigil means to notify by this message (the
+	// assignee of a report). Adapters that have intentional mentions (Matrix
+	// m.mentions) list exactly these, so nothing quoted in the text can
+	// ping anyone else.
+	Mentions []UserRef `json:"mentions,omitempty"`
 	// DeliveryID is set by the outbox when it sends: the message's outbox
 	// id, the same on every replica and every retry. An adapter whose
 	// platform deduplicates sends uses it as the idempotency key (Matrix:
@@ -64,7 +69,8 @@ type Button struct {
 func Text(s string) Message { return Message{Text: s} }
 
 // Plain renders the message as plain text: the fallback if set, otherwise
-// header, text, fields and context on their own lines.
+// header, text, fields and context on their own lines. Untrusted runs keep
+// their markers (see Segments); PlainText drops them.
 func (m Message) Plain() string {
 	if m.Fallback != "" {
 		return m.Fallback
@@ -87,3 +93,8 @@ func (m Message) Plain() string {
 	add(m.Context)
 	return b.String()
 }
+
+// PlainText is Plain without the untrusted markers, for sinks that are not
+// chat (a mail, a GitHub issue) and for tests that read what a person sees
+// in a client that shows text as it is.
+func (m Message) PlainText() string { return StripSentinels(m.Plain()) }

@@ -95,6 +95,9 @@ func (r *Request) where() string {
 // answers it. It never returns an error: every failure is answered in chat
 // and logged, so an adapter only has to acknowledge the event.
 func (e *Engine) HandleEvent(ctx context.Context, ev Event) {
+	// Whatever a person typed is outside text: it must not carry the
+	// untrusted markers, or it could end its own marking when echoed back.
+	ev.Text, ev.Value = StripSentinels(ev.Text), StripSentinels(ev.Value)
 	if ev.ID != "" {
 		// Slack retries and Matrix replays deliver the same event again.
 		first, err := e.store.MarkSeen(ctx, "event:"+ev.Room.Adapter+":"+ev.ID, e.clock.Now(), 24*time.Hour)

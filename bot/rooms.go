@@ -54,7 +54,8 @@ func (e *Engine) CreatePrivateRoom(ctx context.Context, adapter, name, topic str
 			accounts = append(accounts, u)
 		}
 	}
-	room, err := rc.CreatePrivateRoom(ctx, name, topic, accounts)
+	// Room names and topics are plain text everywhere: no markers.
+	room, err := rc.CreatePrivateRoom(ctx, StripSentinels(name), StripSentinels(topic), accounts)
 	if err != nil {
 		return RoomRef{}, fmt.Errorf("create room on %s: %w", adapter, err)
 	}

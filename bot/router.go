@@ -157,7 +157,7 @@ func (r *Router) Lookup(words []string) (*Command, []string, error) {
 		if s := closest(strings.ToLower(rest[0]), names); s != "" {
 			hint = fmt.Sprintf(" (did you mean %q?)", c.Path()+" "+s)
 		}
-		return c, rest, usageErrorf("%q has no sub-command %q%s", c.Path(), rest[0], hint)
+		return c, rest, usageErrorf("%q has no sub-command %q%s", c.Path(), Untrusted(rest[0]), hint)
 	}
 	return c, rest, nil
 }
@@ -183,7 +183,7 @@ func (r *Router) names() []string {
 type unknownCommandError struct{ word, suggestion string }
 
 func (e *unknownCommandError) Error() string {
-	msg := fmt.Sprintf("unknown command %q", e.word)
+	msg := fmt.Sprintf("unknown command %q", Untrusted(e.word))
 	if e.suggestion != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", e.suggestion)
 	}
@@ -226,7 +226,7 @@ func (r *Router) parseCommand(text string) (*Command, []string, Flags, error) {
 		return c, nil, Flags{}, usageErrorf("%q needs %s", c.Path(), argCount(c.MinArgs, c.MaxArgs))
 	case c.MaxArgs >= 0 && len(args) > c.MaxArgs:
 		if c.MaxArgs == 0 {
-			return c, nil, Flags{}, usageErrorf("%q takes no arguments, got %q", c.Path(), strings.Join(args, " "))
+			return c, nil, Flags{}, usageErrorf("%q takes no arguments, got %q", c.Path(), Untrusted(strings.Join(args, " ")))
 		}
 		return c, nil, Flags{}, usageErrorf("%q takes %s, got %d", c.Path(), argCount(c.MinArgs, c.MaxArgs), len(args))
 	}

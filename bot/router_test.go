@@ -47,7 +47,7 @@ func only(t *testing.T, sent []bottest.Sent) string {
 	if len(sent) != 1 {
 		t.Fatalf("want exactly one reply, got %d: %q", len(sent), bottest.Texts(sent))
 	}
-	return sent[0].Msg.Plain()
+	return sent[0].Msg.PlainText()
 }
 
 func TestRouterDispatch(t *testing.T) {

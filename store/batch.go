@@ -125,7 +125,7 @@ func (o Op) String() string {
 }
 
 // Validate checks the op's names and arguments with the same rules as the
-// single-operation methods. Backends call it (through ValidateOps) before
+// single-operation methods. Validating calls it (through ValidateOps) before
 // writing anything.
 func (o Op) Validate() error {
 	switch o.kind {

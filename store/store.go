@@ -174,8 +174,8 @@ type Store interface {
 }
 
 // ValidName checks a collection, set, queue, lease or log name or a document
-// id: non-empty, no NUL, at most 512 bytes. Backends call it first, so both
-// reject the same input.
+// id: non-empty, no NUL, at most 512 bytes. Validating calls it before a
+// backend sees the name, so both backends reject the same input.
 func ValidName(kind, name string) error {
 	if name == "" {
 		return fmt.Errorf("%w: %s is empty", ErrInvalid, kind)

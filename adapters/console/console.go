@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/bot/clock"
@@ -442,7 +443,7 @@ func (a *Adapter) Send(_ context.Context, to bot.Destination, msg bot.Message) (
 		a.lastBtns = msg.Buttons
 	}
 	if !to.IsDM() {
-		a.remember(recentMsg{ref: bot.MessageRef{Room: bot.ConsoleRoom, ID: id}, thread: to.Thread.ID, text: msg.Plain()})
+		a.remember(recentMsg{ref: bot.MessageRef{Room: bot.ConsoleRoom, ID: id}, thread: to.Thread.ID, text: msg.PlainText()})
 	}
 	fmt.Fprint(a.out, Render(to, msg, a.color))
 	return bot.MessageRef{Room: bot.ConsoleRoom, ID: id}, nil
@@ -457,7 +458,13 @@ const (
 
 var slackLink = regexp.MustCompile(`<([^|>]+)\|([^>]+)>`)
 
-// Render formats a message for the terminal.
+// Render formats a message for the terminal. Vigil's own text has its
+// links shown as "label (url)"; untrusted runs (bot.Untrusted) are shown as
+// they are, links and all. Neither can move the cursor, change colours or
+// retitle the terminal: every control character but newline and tab is
+// shown as a visible symbol (ESC as ␛), and the invisible characters that
+// reorder or hide text (bidi controls, zero-width ones) as ⟨U+202E⟩. Vigil's
+// own colours are added here, around the text, after that.
 func Render(to bot.Destination, msg bot.Message, color bool) string {
 	style := func(code, s string) string {
 		if !color || s == "" {
@@ -468,28 +475,94 @@ func Render(to bot.Destination, msg bot.Message, color bool) string {
 	var b strings.Builder
 	switch {
 	case to.IsDM():
-		b.WriteString(style(ansiCyan, "→ DM to "+to.DM.ID+":") + "\n")
+		b.WriteString(style(ansiCyan, "→ DM to "+Inert(to.DM.ID)+":") + "\n")
 	case !to.Thread.IsZero():
-		b.WriteString(style(ansiDim, "↳ in thread "+to.Thread.ID+":") + "\n")
+		b.WriteString(style(ansiDim, "↳ in thread "+Inert(to.Thread.ID)+":") + "\n")
 	}
 	if msg.Header != "" {
-		b.WriteString(style(ansiBold, "== "+msg.Header+" ==") + "\n")
+		b.WriteString(style(ansiBold, "== "+text(msg.Header)+" ==") + "\n")
 	}
 	if msg.Text != "" {
-		b.WriteString(slackLink.ReplaceAllString(msg.Text, "$2 ($1)") + "\n")
+		b.WriteString(text(msg.Text) + "\n")
 	}
 	for _, f := range msg.Fields {
-		fmt.Fprintf(&b, "  %s %s\n", style(ansiBold, f.Label+":"), slackLink.ReplaceAllString(f.Value, "$2 ($1)"))
+		fmt.Fprintf(&b, "  %s %s\n", style(ansiBold, text(f.Label)+":"), text(f.Value))
 	}
 	if len(msg.Buttons) > 0 {
 		parts := make([]string, len(msg.Buttons))
 		for i, btn := range msg.Buttons {
-			parts[i] = fmt.Sprintf("[%d %s]", i+1, btn.Label)
+			parts[i] = fmt.Sprintf("[%d %s]", i+1, text(btn.Label))
 		}
 		b.WriteString("  " + strings.Join(parts, " ") + style(ansiDim, "  (:press N)") + "\n")
 	}
 	if msg.Context != "" {
-		b.WriteString(style(ansiDim, "  "+msg.Context) + "\n")
+		b.WriteString(style(ansiDim, "  "+text(msg.Context)) + "\n")
 	}
 	return b.String()
+}
+
+// text renders one of a message's texts: Vigil's runs with their links
+// rewritten, untrusted runs as they are; all of it inert.
+func text(s string) string {
+	var b strings.Builder
+	for _, seg := range bot.Segments(s) {
+		if seg.Untrusted {
+			b.WriteString(Inert(seg.Text))
+		} else {
+			b.WriteString(Inert(slackLink.ReplaceAllString(seg.Text, "$2 ($1)")))
+		}
+	}
+	return b.String()
+}
+
+// Inert makes s safe to print on a terminal: newline and tab stay; other
+// C0 controls become their Unicode control pictures (ESC is ␛, NUL ␀, CR
+// ␍), DEL ␡, C1 controls and the characters that reorder or hide text
+// (bidi embeddings, overrides and isolates, zero-width spaces and joiners,
+// the byte-order mark) ⟨U+XXXX⟩, and invalid UTF-8 the replacement
+// character. An escape sequence thus prints as text ("␛[31m") and does
+// nothing.
+func Inert(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || needsPicture(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == utf8.RuneError:
+			b.WriteRune('\uFFFD')
+		case r == '\n' || r == '\t':
+			b.WriteRune(r)
+		case r < 0x20:
+			b.WriteRune(0x2400 + r)
+		case r == 0x7f:
+			b.WriteRune('\u2421')
+		case needsPicture(r):
+			fmt.Fprintf(&b, "⟨U+%04X⟩", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func needsPicture(r rune) bool {
+	switch {
+	case r == '\n' || r == '\t':
+		return false
+	case r < 0x20 || (r >= 0x7f && r <= 0x9f):
+		return true
+	case r >= 0x200b && r <= 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2060 && r <= 0x2069, r == 0xfeff:
+		return true
+	case r == bot.UntrustedOpen || r == bot.UntrustedClose:
+		return true
+	}
+	return false
 }

@@ -28,7 +28,7 @@ func TestParseCleansHostileText(t *testing.T) {
 	if in.Reporter.Name != "Eve ⟨U+202E⟩evil" {
 		t.Errorf("reporter name %q", in.Reporter.Name)
 	}
-	if !strings.Contains(in.Description, "line 1\nline 2 ⟨U+2066⟩isolated⟨U+2069⟩") || strings.Contains(in.Description, "owned") {
+	if !strings.Contains(string(in.Description), "line 1\nline 2 ⟨U+2066⟩isolated⟨U+2069⟩") || strings.Contains(string(in.Description), "owned") {
 		t.Errorf("description %q", in.Description)
 	}
 }

@@ -34,21 +34,21 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		for _, n := range in.Notes {
-			if strings.Contains(n, "internal error") {
+			if strings.Contains(string(n), "internal error") {
 				t.Fatalf("parser panicked: %s", n)
 			}
 		}
 		if in.Title == "" || in.SourceID == "" {
 			t.Fatalf("title %q, source id %q: both are required", in.Title, in.SourceID)
 		}
-		if len(in.Description) > opts.MaxBodyBytes || !utf8.ValidString(in.Description) || !utf8.ValidString(in.Title) {
-			t.Fatalf("description %d bytes (cap %d), valid %v", len(in.Description), opts.MaxBodyBytes, utf8.ValidString(in.Description))
+		if len(in.Description) > opts.MaxBodyBytes || !utf8.ValidString(string(in.Description)) || !utf8.ValidString(string(in.Title)) {
+			t.Fatalf("description %d bytes (cap %d), valid %v", len(in.Description), opts.MaxBodyBytes, utf8.ValidString(string(in.Description)))
 		}
 		if len(in.Attachments) > opts.MaxAttachments {
 			t.Fatalf("%d attachments over the cap", len(in.Attachments))
 		}
 		for _, a := range in.Attachments {
-			if int64(len(a.Data)) > opts.MaxAttachmentBytes || strings.ContainsAny(a.Name, "/\\\x00") {
+			if int64(len(a.Data)) > opts.MaxAttachmentBytes || strings.ContainsAny(string(a.Name), "/\\\x00") {
 				t.Fatalf("attachment %q with %d bytes", a.Name, len(a.Data))
 			}
 		}

@@ -32,6 +32,7 @@ import (
 	_ "github.com/emersion/go-message/charset" // every charset, not only UTF-8 and ASCII
 	"github.com/emersion/go-message/mail"
 
+	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/bot/intake"
 )
 
@@ -155,24 +156,25 @@ func parse(raw []byte, opts ParseOptions) intake.Incoming {
 
 	p.walk(e, 0)
 
-	in.Title = subject(h)
-	if p.innerHeader != nil && (in.Title == NoSubject || in.Title == "..." || in.Title == "Encrypted Message") {
+	title := subject(h)
+	if p.innerHeader != nil && (title == NoSubject || title == "..." || title == "Encrypted Message") {
 		if s := subject(mail.Header{Header: *p.innerHeader}); s != NoSubject {
-			in.Title = s
+			title = s
 		}
 	}
+	in.Title = bot.Untrusted(title)
 	in.SourceID = messageID(h, raw)
 	in.Reporter = reporter(h)
 	in.InReplyTo = threadIDs(h)
 
+	var body string
 	switch {
 	case len(p.plain) > 0:
-		in.Description = strings.Join(p.plain, "\n\n")
+		body = strings.Join(p.plain, "\n\n")
 	case len(p.html) > 0:
-		in.Description = strings.Join(p.html, "\n\n")
+		body = strings.Join(p.html, "\n\n")
 	}
-	in.Description = strings.TrimSpace(in.Description)
-	in.Description = capText(in.Description, opts.MaxBodyBytes, p)
+	in.Description = bot.Untrusted(capText(strings.TrimSpace(body), opts.MaxBodyBytes, p))
 	if in.Description == "" {
 		if len(p.attachments) > 0 {
 			p.note("the message has no text body; see the attachments")
@@ -187,7 +189,7 @@ func parse(raw []byte, opts ParseOptions) intake.Incoming {
 	if len(in.Attachments) > 0 {
 		names := make([]string, len(in.Attachments))
 		for i, a := range in.Attachments {
-			names[i] = fmt.Sprintf("%s (%s, %d bytes", a.Name, a.ContentType, a.Size)
+			names[i] = fmt.Sprintf("%s (%s, %d bytes", string(a.Name), a.ContentType, a.Size)
 			if a.Truncated {
 				names[i] += fmt.Sprintf(", cut to %d", len(a.Data))
 			}
@@ -195,8 +197,18 @@ func parse(raw []byte, opts ParseOptions) intake.Incoming {
 		}
 		p.note("attachments (kept, not shown): %s", strings.Join(names, "; "))
 	}
-	in.Notes = p.notes
+	in.Notes = untrustedAll(p.notes)
 	return in
+}
+
+// untrustedAll marks notes as outside text: they quote what the mail
+// said (attachment names, charsets).
+func untrustedAll(notes []string) []bot.Untrusted {
+	out := make([]bot.Untrusted, len(notes))
+	for i, n := range notes {
+		out[i] = bot.Untrusted(n)
+	}
+	return out
 }
 
 // fallback stores the raw message as text when MIME parsing failed.
@@ -219,7 +231,7 @@ func fallback(raw []byte, opts ParseOptions, note string) intake.Incoming {
 				}
 			case "from":
 				if a, err := netmail.ParseAddress(v); err == nil {
-					from = intake.Reporter{Name: cleanLine(a.Name, maxNameLen), Email: a.Address}
+					from = intake.Reporter{Name: bot.Untrusted(cleanLine(a.Name, maxNameLen)), Email: a.Address}
 				}
 			}
 		}
@@ -227,11 +239,11 @@ func fallback(raw []byte, opts ParseOptions, note string) intake.Incoming {
 	return intake.Incoming{
 		Source:      intake.SourceEmail,
 		SourceID:    hashID(raw),
-		Title:       title,
-		Description: capText(strings.TrimSpace(toText(raw)), opts.MaxBodyBytes, p),
+		Title:       bot.Untrusted(title),
+		Description: bot.Untrusted(capText(strings.TrimSpace(toText(raw)), opts.MaxBodyBytes, p)),
 		Reporter:    from,
 		Received:    opts.Received,
-		Notes:       p.notes,
+		Notes:       untrustedAll(p.notes),
 	}
 }
 
@@ -339,7 +351,7 @@ func (p *parser) attach(e *message.Entity, mediaType string, body io.Reader) {
 		return
 	}
 	p.attachments = append(p.attachments, intake.Attachment{
-		Name:        attachmentName(e, mediaType, len(p.attachments)+1),
+		Name:        bot.Untrusted(attachmentName(e, mediaType, len(p.attachments)+1)),
 		ContentType: mediaType,
 		Size:        int64(len(data)) + rest,
 		Data:        data,
@@ -486,15 +498,15 @@ func hashID(raw []byte) string {
 func reporter(h mail.Header) intake.Reporter {
 	addrs, err := h.AddressList("From")
 	if err == nil && len(addrs) > 0 {
-		return intake.Reporter{Name: cleanLine(addrs[0].Name, maxNameLen), Email: cleanLine(addrs[0].Address, maxNameLen)}
+		return intake.Reporter{Name: bot.Untrusted(cleanLine(addrs[0].Name, maxNameLen)), Email: cleanLine(addrs[0].Address, maxNameLen)}
 	}
 	// A From the strict parser refuses: keep what net/mail makes of it,
 	// else the raw text as the name, so the team still sees who wrote.
 	raw := h.Get("From")
 	if a, err := netmail.ParseAddress(raw); err == nil {
-		return intake.Reporter{Name: cleanLine(a.Name, maxNameLen), Email: a.Address}
+		return intake.Reporter{Name: bot.Untrusted(cleanLine(a.Name, maxNameLen)), Email: a.Address}
 	}
-	return intake.Reporter{Name: cleanLine(decodeWords(raw), maxNameLen)}
+	return intake.Reporter{Name: bot.Untrusted(cleanLine(decodeWords(raw), maxNameLen))}
 }
 
 // threadIDs lists In-Reply-To then References ids, without duplicates.

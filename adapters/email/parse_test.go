@@ -11,7 +11,7 @@ import (
 
 func hasNote(in intake.Incoming, sub string) bool {
 	for _, n := range in.Notes {
-		if strings.Contains(n, sub) {
+		if strings.Contains(string(n), sub) {
 			return true
 		}
 	}
@@ -86,7 +86,7 @@ Content-Type: text/html; charset=utf-8
 <p>PoC: <a href="https://example.net/poc">here</a> &amp; more</p></body></html>
 `), ParseOptions{}, func(t *testing.T, in intake.Incoming) {
 			want := "Injection in /login:\n\n- send a quote\n- see the error\n\nPoC: here (https://example.net/poc) & more"
-			if in.Description != want {
+			if string(in.Description) != want {
 				t.Errorf("description\n%q\nwant\n%q", in.Description, want)
 			}
 			if !strings.HasPrefix(in.SourceID, "sha256:") {
@@ -179,7 +179,7 @@ png-bytes
 			}
 		}},
 		{"body cap", "Subject: long\r\n\r\n" + strings.Repeat("é", 600), ParseOptions{MaxBodyBytes: 101}, func(t *testing.T, in intake.Incoming) {
-			if len(in.Description) != 100 || !strings.HasPrefix(in.Description, "éé") || !hasNote(in, "cut") {
+			if len(in.Description) != 100 || !strings.HasPrefix(string(in.Description), "éé") || !hasNote(in, "cut") {
 				t.Errorf("len %d, notes %q", len(in.Description), in.Notes)
 			}
 		}},
@@ -203,12 +203,12 @@ thanks
 			}
 		}},
 		{"malformed mime", "Subject: broken\r\nContent-Type: multipart/mixed; boundary=Q\r\n\r\n--Q\r\nContent-Type: text/plain\r\n\r\nstart of report", ParseOptions{}, func(t *testing.T, in intake.Incoming) {
-			if !strings.Contains(in.Description, "start of report") || len(in.Notes) == 0 {
+			if !strings.Contains(string(in.Description), "start of report") || len(in.Notes) == 0 {
 				t.Errorf("description %q notes %q", in.Description, in.Notes)
 			}
 		}},
 		{"not mime at all", "\x00\x01 no header here, just bytes \xff\xfe\n", ParseOptions{}, func(t *testing.T, in intake.Incoming) {
-			if !strings.Contains(in.Description, "no header here") || len(in.Notes) == 0 {
+			if !strings.Contains(string(in.Description), "no header here") || len(in.Notes) == 0 {
 				t.Errorf("description %q notes %q", in.Description, in.Notes)
 			}
 		}},
@@ -221,12 +221,12 @@ thanks
 			}
 		}},
 		{"pgp/mime wrong key", pgpMIME, ParseOptions{Keyring: other.keyring(t)}, func(t *testing.T, in intake.Incoming) {
-			if !strings.Contains(in.Description, pgpBegin) || !hasNote(in, "encrypted report could not be decrypted: it is not encrypted to the team key") {
+			if !strings.Contains(string(in.Description), pgpBegin) || !hasNote(in, "encrypted report could not be decrypted: it is not encrypted to the team key") {
 				t.Errorf("description %q notes %q", in.Description, in.Notes)
 			}
 		}},
 		{"pgp/mime no key", pgpMIME, ParseOptions{}, func(t *testing.T, in intake.Incoming) {
-			if !strings.Contains(in.Description, pgpBegin) || !hasNote(in, "encrypted report could not be decrypted: no team PGP key") {
+			if !strings.Contains(string(in.Description), pgpBegin) || !hasNote(in, "encrypted report could not be decrypted: no team PGP key") {
 				t.Errorf("description %q notes %q", in.Description, in.Notes)
 			}
 		}},
@@ -239,7 +239,7 @@ thanks
 			}},
 		{"inline garbage armor", "Subject: x\r\n\r\n" + pgpBegin + "\r\n\r\nnot base64 !!!\r\n" + pgpEnd + "\r\n",
 			ParseOptions{Keyring: key.keyring(t)}, func(t *testing.T, in intake.Incoming) {
-				if !strings.Contains(in.Description, "not base64") || !hasNote(in, "encrypted report could not be decrypted") {
+				if !strings.Contains(string(in.Description), "not base64") || !hasNote(in, "encrypted report could not be decrypted") {
 					t.Errorf("description %q notes %q", in.Description, in.Notes)
 				}
 			}},
@@ -252,7 +252,7 @@ thanks
 				t.Fatal(err)
 			}
 			for _, n := range in.Notes {
-				if strings.Contains(n, "internal error") {
+				if strings.Contains(string(n), "internal error") {
 					t.Fatalf("parser panicked: %s", n)
 				}
 			}

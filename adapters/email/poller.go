@@ -14,6 +14,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/bot/clock"
 	"github.com/vigil-sec/vigil/bot/intake"
 )
@@ -229,7 +230,7 @@ func (p *Poller) fileOne(ctx context.Context, c *imapclient.Client, uid imap.UID
 	po.Received = p.opts.Clock.Now()
 	in, perr := Parse(raw, po)
 	if perr == nil && m.RFC822Size > p.opts.MaxMessageBytes {
-		in.Notes = append(in.Notes, fmt.Sprintf("the mail was %d bytes; only the first %d were read (the full mail is in the %s folder)", m.RFC822Size, p.opts.MaxMessageBytes, p.opts.Processed))
+		in.Notes = append(in.Notes, bot.Untrusted(fmt.Sprintf("the mail was %d bytes; only the first %d were read (the full mail is in the %s folder)", m.RFC822Size, p.opts.MaxMessageBytes, p.opts.Processed)))
 	}
 	if perr == nil {
 		rctx, cancel := context.WithTimeout(ctx, p.opts.ReceiveTimeout)

@@ -166,7 +166,7 @@ func TestReceiverMalformedStoredWithNote(t *testing.T) {
 		t.Fatalf("send: %v", err)
 	}
 	got := sink.stored()
-	if len(got) != 1 || !strings.Contains(got[0].Description, "the report text") || len(got[0].Notes) == 0 {
+	if len(got) != 1 || !strings.Contains(string(got[0].Description), "the report text") || len(got[0].Notes) == 0 {
 		t.Fatalf("stored %+v", got)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
+	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/bot/clock"
 	"github.com/vigil-sec/vigil/bot/intake"
 )
@@ -136,19 +137,27 @@ func (s *Sender) build(m intake.Mail) (string, []byte, error) {
 	if err != nil {
 		return "", nil, bad("recipient is not an address")
 	}
-	for name, v := range map[string]string{"subject": m.Subject, "message id": m.MessageID, "in-reply-to": m.InReplyTo} {
+	for name, v := range map[string]string{"message id": m.MessageID, "in-reply-to": m.InReplyTo} {
 		if strings.ContainsAny(v, "\r\n") {
-			// A line break in a header is header injection.
+			// A line break in a header is header injection. These ids are
+			// Vigil's own (or checked at intake), so one is a bug: refuse.
 			return "", nil, bad("%s contains a line break", name)
 		}
 	}
-	if !utf8.ValidString(m.Subject) || !utf8.ValidString(m.Body) {
-		return "", nil, bad("subject or body is not valid UTF-8")
+	if !utf8.ValidString(m.Body) {
+		return "", nil, bad("body is not valid UTF-8")
 	}
 	if len(m.Body) > maxOutboundBody {
 		return "", nil, bad("body is over %d bytes", maxOutboundBody)
 	}
-	subject := cleanLine(m.Subject, maxSubjectLen)
+	// The subject quotes a report's title, which is outside text: its line
+	// breaks and control characters are folded into spaces (no header
+	// injection, and the reporter still gets their mail), and untrusted
+	// markers from chat text are dropped, as from the body.
+	subject := cleanLine(bot.StripSentinels(m.Subject), maxSubjectLen)
+	// The recipient's display name is written into To: by the header
+	// encoder; fold it too rather than trust the parser with line breaks.
+	to.Name = cleanLine(bot.StripSentinels(to.Name), maxSubjectLen)
 
 	var h mail.Header
 	h.SetAddressList("From", []*mail.Address{{Name: s.from.Name, Address: s.from.Address}})
@@ -190,7 +199,7 @@ func (s *Sender) build(m intake.Mail) (string, []byte, error) {
 	if err != nil {
 		return "", nil, bad("%s", cleanErr(err))
 	}
-	body := strings.ReplaceAll(m.Body, "\r\n", "\n")
+	body := strings.ReplaceAll(bot.StripSentinels(m.Body), "\r\n", "\n")
 	body = strings.ReplaceAll(body, "\n", "\r\n")
 	if _, err := w.Write([]byte(body)); err != nil {
 		return "", nil, bad("%s", cleanErr(err))

@@ -225,8 +225,9 @@ func TestSenderErrorKinds(t *testing.T) {
 func TestSenderRefusesBadMail(t *testing.T) {
 	s := newTestSender(t, SenderOptions{Addr: "127.0.0.1:1"})
 	for name, m := range map[string]intake.Mail{
-		"header injection": {To: "a@example.net", Subject: "hi\r\nBcc: victim@example.com", Body: "x", MessageID: "a@b"},
-		"bad address":      {To: "not an address", Subject: "hi", Body: "x", MessageID: "a@b"},
+		"header injection in a message id": {To: "a@example.net", Subject: "hi", Body: "x", MessageID: "a@b\r\nBcc: victim@example.com"},
+		"header injection in in-reply-to":  {To: "a@example.net", Subject: "hi", Body: "x", MessageID: "a@b", InReplyTo: "<c@d>\nBcc: victim@example.com"},
+		"bad address":                      {To: "not an address", Subject: "hi", Body: "x", MessageID: "a@b"},
 	} {
 		err := s.Send(context.Background(), m)
 		if !errors.Is(err, ErrBadMail) || errors.Is(err, intake.ErrTemporary) {
@@ -293,4 +294,32 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 	pool := x509.NewCertPool()
 	pool.AddCert(c)
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
+}
+
+// A subject quotes a report's title, which an attacker writes: its line
+// breaks are folded (the reporter still gets the mail) and nothing it holds
+// becomes a header; untrusted markers from chat text never reach the mail.
+func TestSenderFoldsHostileSubjectsAndStripsMarkers(t *testing.T) {
+	s := newTestSender(t, SenderOptions{Addr: "127.0.0.1:1"})
+	for _, subject := range []string{
+		"hi\r\nBcc: victim@example.com",
+		"hi\nBcc: victim@example.com",
+		"hi\rBcc: victim@example.com",
+		"Re: \ue000x\r\n\r\n<html>body</html>\ue001",
+		"hi\u0085Bcc: victim@example.com",
+	} {
+		raw, err := s.Build(intake.Mail{To: "Eve <eve@example.net>", Subject: subject, Body: "see \ue000<b>x</b>\ue001\n", MessageID: "a@b"})
+		if err != nil {
+			t.Fatalf("subject %q: %v", subject, err)
+		}
+		head, body, _ := strings.Cut(string(raw), "\r\n\r\n")
+		for _, line := range strings.Split(head, "\r\n") {
+			if strings.HasPrefix(strings.ToLower(line), "bcc:") || strings.HasPrefix(line, "<html>") {
+				t.Errorf("subject %q injected a header line %q:\n%s", subject, line, head)
+			}
+		}
+		if strings.ContainsAny(string(raw), "\ue000\ue001") || !strings.Contains(body, "<b>x</b>") {
+			t.Errorf("subject %q: markers leaked or body lost:\n%s", subject, raw)
+		}
+	}
 }

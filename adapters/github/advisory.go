@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/vigil-sec/vigil/bot"
 )
 
 // Advisory is a repository security advisory as GitHub returns it (the
@@ -353,6 +355,8 @@ func (a AdvisoryCreate) check() []string {
 // address and state (draft). The token must be a security manager or an
 // admin of the repository.
 func (c *Client) CreateAdvisory(ctx context.Context, fullName string, a AdvisoryCreate) (*Advisory, error) {
+	// GitHub is not chat: the untrusted-text markers never go there.
+	a.Summary, a.Description = bot.StripSentinels(a.Summary), bot.StripSentinels(a.Description)
 	repo, err := ParseRepo(fullName)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package github
 import (
 	"time"
 
+	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/bot/intake"
 )
 
@@ -14,8 +15,8 @@ func Incoming(a *Advisory, repo Repo, sender string, received time.Time) intake.
 	in := intake.Incoming{
 		Source:       intake.SourceGitHub,
 		SourceID:     a.GHSAID,
-		Title:        a.Summary,
-		Description:  a.Description,
+		Title:        bot.Untrusted(a.Summary),
+		Description:  bot.Untrusted(a.Description),
 		Reporter:     reporter(a, sender),
 		Received:     received,
 		Repositories: []string{repo.String()},
@@ -57,7 +58,7 @@ func reporter(a *Advisory, sender string) intake.Reporter {
 			login = sender
 		}
 	}
-	r := intake.Reporter{GitHub: login, Name: login}
+	r := intake.Reporter{GitHub: login, Name: bot.Untrusted(login)}
 	for _, c := range a.Credits {
 		if c.Login == login && login != "" {
 			r.Credit = true

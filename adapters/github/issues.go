@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+
+	"github.com/vigil-sec/vigil/bot"
 )
 
 // Permissions the incident calls need.
@@ -93,6 +95,8 @@ func (c *Client) EnsureLabel(ctx context.Context, repo string, l Label) error {
 
 // CreateIssue opens an issue.
 func (c *Client) CreateIssue(ctx context.Context, repo string, in IssueCreate) (Issue, error) {
+	// GitHub is not chat: the untrusted-text markers never go there.
+	in.Title, in.Body = bot.StripSentinels(in.Title), bot.StripSentinels(in.Body)
 	r, err := ParseRepo(repo)
 	if err != nil {
 		return Issue{}, err

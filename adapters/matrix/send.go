@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"html"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"maunium.net/go/mautrix"
@@ -66,9 +67,11 @@ func (a *Adapter) Send(ctx context.Context, to bot.Destination, msg bot.Message)
 		Body:          plain,
 		Format:        event.FormatHTML,
 		FormattedBody: formatted,
-		// Empty intentional mentions: quoted report text saying "@room"
-		// must not ping the whole room.
-		Mentions: &event.Mentions{},
+		// Intentional mentions on every message: only the people Vigil
+		// means (msg.Mentions), never anyone named in quoted text. Their
+		// presence also turns off the legacy push rules that match "@room"
+		// or a display name in the body (MSC3952).
+		Mentions: mentions(msg.Mentions),
 	}
 	if thread != "" {
 		content.RelatesTo = (&event.RelatesTo{}).SetThread(id.EventID(thread), id.EventID(thread))
@@ -246,19 +249,24 @@ var (
 // become numbered choices: "reply with the number or react with its
 // keycap". A form's question already lists its numbered options in its
 // text, so only the hint is added for those.
+//
+// Untrusted runs of text (bot.Untrusted) are HTML-escaped and nothing
+// else: no link, pill, tag or formatting can come from them; Vigil's own
+// runs get the engine's Markdown subset. The plain body shows both as
+// text, without the markers.
 func render(m bot.Message) (plain, formatted string) {
 	var p, h []string
 	if m.Header != "" {
-		p = append(p, m.Header)
-		h = append(h, "<strong>"+html.EscapeString(m.Header)+"</strong>")
+		p = append(p, plainText(m.Header))
+		h = append(h, "<strong>"+escapeText(m.Header)+"</strong>")
 	}
 	if m.Text != "" {
 		p = append(p, plainText(m.Text))
 		h = append(h, htmlText(m.Text))
 	}
 	for _, f := range m.Fields {
-		p = append(p, f.Label+": "+plainText(f.Value))
-		h = append(h, "<strong>"+html.EscapeString(f.Label)+"</strong>: "+htmlText(f.Value))
+		p = append(p, plainText(f.Label)+": "+plainText(f.Value))
+		h = append(h, "<strong>"+escapeText(f.Label)+"</strong>: "+htmlText(f.Value))
 	}
 	if len(m.Buttons) > 0 {
 		listed := true
@@ -271,8 +279,8 @@ func render(m bot.Message) (plain, formatted string) {
 		if !listed {
 			var pl, hl []string
 			for i, b := range m.Buttons {
-				pl = append(pl, fmt.Sprintf("%d. %s", i+1, b.Label))
-				hl = append(hl, "<li>"+html.EscapeString(b.Label)+"</li>")
+				pl = append(pl, fmt.Sprintf("%d. %s", i+1, bot.StripSentinels(b.Label)))
+				hl = append(hl, "<li>"+escapeText(b.Label)+"</li>")
 			}
 			p = append(p, strings.Join(pl, "\n"))
 			h = append(h, "<ol>"+strings.Join(hl, "")+"</ol>")
@@ -290,24 +298,87 @@ func render(m bot.Message) (plain, formatted string) {
 	}
 	plain = strings.Join(p, "\n")
 	if m.Fallback != "" {
-		plain = m.Fallback
+		plain = plainText(m.Fallback)
 	}
 	return plain, strings.Join(h, "<br>")
 }
 
-// plainText shows links as "label (url)"; the rest of the markup reads
-// fine as it is.
-func plainText(s string) string { return plainLinkRE.ReplaceAllString(s, "$2 ($1)") }
+// mentions lists the Matrix accounts among refs as intentional mentions
+// (an empty list when there are none: that too says "nobody else").
+func mentions(refs []bot.UserRef) *event.Mentions {
+	m := &event.Mentions{}
+	for _, u := range refs {
+		if u.Adapter == bot.AdapterMatrix && u.ID != "" {
+			m.UserIDs = append(m.UserIDs, id.UserID(u.ID))
+		}
+	}
+	return m
+}
 
-// htmlText escapes s and renders the engine's Markdown subset.
+// plainText shows Vigil's links as "label (url)" and untrusted runs as they
+// are; the rest of the markup reads fine as it is.
+func plainText(s string) string {
+	var b strings.Builder
+	for _, seg := range bot.Segments(s) {
+		if seg.Untrusted {
+			b.WriteString(seg.Text)
+		} else {
+			b.WriteString(plainLinkRE.ReplaceAllString(seg.Text, "$2 ($1)"))
+		}
+	}
+	return b.String()
+}
+
+// escapeText HTML-escapes s as it is, markers removed (headers, labels).
+func escapeText(s string) string {
+	return strings.ReplaceAll(html.EscapeString(bot.StripSentinels(s)), "\n", "<br>")
+}
+
+// Placeholders stand for untrusted runs while Vigil's Markdown is turned
+// into HTML, so a pattern can wrap an untrusted run (*%s* in bold) but can
+// never look inside one. They are private-use runes that no text keeps:
+// they are removed from Vigil's runs first.
+const (
+	holeOpen  = '\uE002'
+	holeClose = '\uE003'
+)
+
+var holeRE = regexp.MustCompile("\uE002([0-9]+)\uE003")
+
+// htmlText escapes s and renders the engine's Markdown subset in Vigil's
+// own runs; untrusted runs are only escaped.
 func htmlText(s string) string {
-	s = html.EscapeString(s)
-	s = codeRE.ReplaceAllString(s, "<code>$1</code>")
-	s = linkRE.ReplaceAllString(s, `<a href="$1">$2</a>`)
-	s = bareLinkRE.ReplaceAllString(s, `<a href="$1">$1</a>`)
-	s = boldRE.ReplaceAllString(s, "<strong>$1</strong>")
-	s = italicRE.ReplaceAllString(s, "$1<em>$2</em>")
-	return strings.ReplaceAll(s, "\n", "<br>")
+	var skel strings.Builder
+	var holes []string
+	for _, seg := range bot.Segments(s) {
+		if !seg.Untrusted {
+			skel.WriteString(strings.Map(func(r rune) rune {
+				if r == holeOpen || r == holeClose {
+					return -1
+				}
+				return r
+			}, seg.Text))
+			continue
+		}
+		fmt.Fprintf(&skel, "%c%d%c", holeOpen, len(holes), holeClose)
+		holes = append(holes, html.EscapeString(seg.Text))
+	}
+	out := html.EscapeString(skel.String())
+	out = codeRE.ReplaceAllString(out, "<code>$1</code>")
+	out = linkRE.ReplaceAllString(out, `<a href="$1">$2</a>`)
+	out = bareLinkRE.ReplaceAllString(out, `<a href="$1">$1</a>`)
+	out = boldRE.ReplaceAllString(out, "<strong>$1</strong>")
+	out = italicRE.ReplaceAllString(out, "$1<em>$2</em>")
+	if len(holes) > 0 {
+		out = holeRE.ReplaceAllStringFunc(out, func(h string) string {
+			n, err := strconv.Atoi(h[len(string(holeOpen)) : len(h)-len(string(holeClose))])
+			if err != nil || n >= len(holes) {
+				return ""
+			}
+			return holes[n]
+		})
+	}
+	return strings.ReplaceAll(out, "\n", "<br>")
 }
 
 // txnID derives a Matrix transaction id from an outbox delivery id: the

@@ -49,24 +49,29 @@ type piece struct {
 }
 
 // render turns a neutral message into one or more Slack messages, in
-// order, each within Slack's limits.
+// order, each within Slack's limits. Every mrkdwn text, and the fallback
+// text (which Slack parses as mrkdwn too), goes through mrkdwnText, so
+// untrusted runs are inert in both; plain_text objects (header, buttons)
+// are inert by their type and only lose the markers.
 func render(msg bot.Message) []outgoing {
 	var pieces []piece
 	if msg.Header != "" {
-		h := truncate(strings.ReplaceAll(msg.Header, "\n", " "), maxHeader)
-		pieces = append(pieces, piece{slack.NewHeaderBlock(plainText(h)), h})
+		h := truncate(strings.ReplaceAll(bot.StripSentinels(msg.Header), "\n", " "), maxHeader)
+		pieces = append(pieces, piece{slack.NewHeaderBlock(plainText(h)), truncateMrkdwn(mrkdwnText(strings.ReplaceAll(msg.Header, "\n", " ")), maxHeader*2)})
 	}
-	for _, chunk := range splitText(defuse(msg.Text), maxSectionText) {
-		pieces = append(pieces, piece{slack.NewSectionBlock(mrkdwn(chunk), nil, nil), chunk})
+	verbatim := bot.HasUntrusted(msg.Text)
+	for _, chunk := range splitText(mrkdwnText(msg.Text), maxSectionText) {
+		pieces = append(pieces, piece{slack.NewSectionBlock(mrkdwnObject(chunk, verbatim), nil, nil), chunk})
 	}
 	for i := 0; i < len(msg.Fields); i += maxFields {
 		var fields []*slack.TextBlockObject
 		var plain []string
 		for _, f := range msg.Fields[i:min(i+maxFields, len(msg.Fields))] {
-			label := truncate(defuse(f.Label), maxFieldText/4)
-			text := truncate("*"+label+"*\n"+defuse(f.Value), maxFieldText)
-			fields = append(fields, mrkdwn(text))
-			plain = append(plain, f.Label+": "+f.Value)
+			label := truncateMrkdwn(mrkdwnText(f.Label), maxFieldText/4)
+			value := mrkdwnText(f.Value)
+			text := truncateMrkdwn("*"+label+"*\n"+value, maxFieldText)
+			fields = append(fields, mrkdwnObject(text, bot.HasUntrusted(f.Label+f.Value)))
+			plain = append(plain, label+": "+value)
 		}
 		pieces = append(pieces, piece{slack.NewSectionBlock(nil, fields, nil), strings.Join(plain, "\n")})
 	}
@@ -74,7 +79,7 @@ func render(msg bot.Message) []outgoing {
 		var elems []slack.BlockElement
 		var labels []string
 		for j, b := range msg.Buttons[i:min(i+maxActions, len(msg.Buttons))] {
-			label := truncate(b.Label, maxButtonText)
+			label := truncate(bot.StripSentinels(b.Label), maxButtonText)
 			btn := slack.NewButtonBlockElement(actionPrefix+strconv.Itoa(i+j)+":"+b.Action, truncate(b.Value, maxButtonValue), plainText(label))
 			switch b.Style {
 			case bot.ButtonPrimary:
@@ -83,16 +88,16 @@ func render(msg bot.Message) []outgoing {
 				btn.Style = slack.StyleDanger
 			}
 			elems = append(elems, btn)
-			labels = append(labels, "["+label+"]")
+			labels = append(labels, "["+mrkdwnText(b.Label)+"]")
 		}
 		pieces = append(pieces, piece{slack.NewActionBlock("vigil-actions-"+strconv.Itoa(i/maxActions), elems...), strings.Join(labels, " ")})
 	}
 	if msg.Context != "" {
-		c := truncate(defuse(msg.Context), maxContextText)
-		pieces = append(pieces, piece{slack.NewContextBlock("", mrkdwn(c)), c})
+		c := truncateMrkdwn(mrkdwnText(msg.Context), maxContextText)
+		pieces = append(pieces, piece{slack.NewContextBlock("", mrkdwnObject(c, bot.HasUntrusted(msg.Context))), c})
 	}
 	if len(pieces) == 0 {
-		return []outgoing{{text: truncate(msg.Plain(), maxFallback)}}
+		return []outgoing{{text: truncateMrkdwn(mrkdwnText(msg.Plain()), maxFallback)}}
 	}
 
 	var out []outgoing
@@ -108,7 +113,7 @@ func render(msg bot.Message) []outgoing {
 			o.blocks = append(o.blocks, p.block)
 			plain = append(plain, p.plain)
 		}
-		o.text = truncate(strings.Join(plain, "\n"), maxFallback)
+		o.text = truncateMrkdwn(strings.Join(plain, "\n"), maxFallback)
 		out = append(out, o)
 		cur, size = nil, 0
 	}
@@ -121,7 +126,7 @@ func render(msg bot.Message) []outgoing {
 	}
 	flush()
 	if msg.Fallback != "" {
-		out[0].text = truncate(msg.Fallback, maxFallback)
+		out[0].text = truncateMrkdwn(mrkdwnText(msg.Fallback), maxFallback)
 	}
 	return out
 }
@@ -130,18 +135,133 @@ func plainText(s string) *slack.TextBlockObject {
 	return slack.NewTextBlockObject(slack.PlainTextType, s, true, false)
 }
 
-func mrkdwn(s string) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
+// mrkdwnObject is a mrkdwn text; verbatim (for texts with untrusted runs)
+// stops Slack from turning bare URLs, #channel names and @names into links
+// and mentions by itself. Vigil's explicit <url|label> links still work.
+func mrkdwnObject(s string, verbatim bool) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, s, false, verbatim)
 }
 
 // broadcast matches Slack's channel-wide pings.
 var broadcast = regexp.MustCompile(`<!(here|channel|everyone)(\|[^>]*)?>`)
 
-// defuse turns <!here>, <!channel> and <!everyone> into plain words. Text
-// quoted from a report must not be able to ping the whole channel; the
-// other special forms (<!date^...>, links) stay.
+// defuse turns <!here>, <!channel> and <!everyone> into plain words. Even
+// Vigil's own text never pings a whole channel.
 func defuse(s string) string {
 	return broadcast.ReplaceAllString(s, "@$1")
+}
+
+// ownConstruct matches the angle-bracket forms Vigil's own text may use:
+// links (<https://…|label>, <mailto:…>), user and channel mentions of
+// people Vigil means (<@U…>, <#C…>) and dates (<!date^…>). Any other < or
+// > in Vigil's text is escaped, so "a < b" or "Trent <trent@example.com>"
+// shows as written.
+var ownConstruct = regexp.MustCompile(`^<(?:(?:https?://|mailto:)[^<>|\s]+(?:\|[^<>]*)?|[@#][A-Z0-9]+(?:\|[^<>]*)?|!date\^[^<>]*|!(?:here|channel|everyone)(?:\|[^<>]*)?)>`)
+
+// mrkdwnText renders one of a message's texts as Slack mrkdwn. Vigil's own
+// runs keep their formatting and links, with every other &, < and >
+// escaped; untrusted runs (bot.Untrusted) are made inert by inertMrkdwn.
+func mrkdwnText(s string) string {
+	var b strings.Builder
+	for _, seg := range bot.Segments(s) {
+		if seg.Untrusted {
+			b.WriteString(inertMrkdwn(seg.Text))
+		} else {
+			b.WriteString(ownMrkdwn(seg.Text))
+		}
+	}
+	return b.String()
+}
+
+// ownMrkdwn escapes Vigil's own text for Slack, keeping its constructs.
+func ownMrkdwn(s string) string {
+	if !strings.ContainsAny(s, "&<>") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '&':
+			if rest := s[i:]; strings.HasPrefix(rest, "&amp;") || strings.HasPrefix(rest, "&lt;") || strings.HasPrefix(rest, "&gt;") {
+				b.WriteByte(c)
+			} else {
+				b.WriteString("&amp;")
+			}
+		case '<':
+			if m := ownConstruct.FindString(s[i:]); m != "" {
+				b.WriteString(defuse(m))
+				i += len(m) - 1
+			} else {
+				b.WriteString("&lt;")
+			}
+		case '>':
+			b.WriteString("&gt;")
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// literalFmt shows a run of mrkdwn formatting characters as text: a date
+// token with an invalid format makes every Slack client show its fallback,
+// which it never formats. Slack has no escape for *, _, ~ and `; this is
+// what jsx-slack's <Escape> does too. The timestamp and format are fixed,
+// so the token's only variable part is the run itself.
+const (
+	literalFmtOpen  = "<!date^00000000^{_}|"
+	literalFmtClose = ">"
+)
+
+// formatRun matches runs of the characters mrkdwn formats with.
+var formatRun = regexp.MustCompile("[*_~`]+")
+
+// inertMrkdwn makes untrusted text inert in mrkdwn: &, < and > escaped (so
+// no <!channel>, <@U…>, <!subteam^…>, <#C…> or <url|label> can form; a URL
+// stays a plain, label-free URL), formatting characters shown literally
+// (no bold, italics, strike-through or code, and no ``` that would swallow
+// Vigil's text after it), and a > starting a line preceded by an invisible
+// soft hyphen so it does not quote.
+func inertMrkdwn(s string) string {
+	s = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+	s = formatRun.ReplaceAllStringFunc(s, func(run string) string {
+		return literalFmtOpen + run + literalFmtClose
+	})
+	if strings.Contains(s, "&gt;") {
+		lines := strings.Split(s, "\n")
+		for i, l := range lines {
+			if strings.HasPrefix(strings.TrimLeft(l, " \t"), "&gt;") {
+				lines[i] = "\u00ad" + l
+			}
+		}
+		s = strings.Join(lines, "\n")
+	}
+	return s
+}
+
+// truncateMrkdwn is truncate for rendered mrkdwn: it never leaves half a
+// <…> token or &…; entity at the end, which would show as broken text or,
+// for a token, swallow what follows.
+func truncateMrkdwn(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	t := truncate(s, n)
+	body := strings.TrimSuffix(t, "…")
+	return body[:safeCut(body)] + "…"
+}
+
+// safeCut returns the longest prefix length of s that does not end inside
+// a <…> token or an &…; entity.
+func safeCut(s string) int {
+	cut := len(s)
+	if lt := strings.LastIndexByte(s, '<'); lt >= 0 && strings.IndexByte(s[lt:], '>') < 0 {
+		cut = lt
+	}
+	if amp := strings.LastIndexByte(s[:cut], '&'); amp >= 0 && amp >= cut-5 && strings.IndexByte(s[amp:cut], ';') < 0 {
+		cut = amp
+	}
+	return cut
 }
 
 // truncate shortens s to at most n bytes (so at most n characters), on a
@@ -157,6 +277,10 @@ func truncate(s string, n int) string {
 	}
 	return s[:cut] + ell
 }
+
+// token matches a <…> token, whose content (a literal ``` from untrusted
+// text, say) is not markup to count.
+var token = regexp.MustCompile(`<[^<>]*>`)
 
 // fence is a Markdown code fence; a chunk boundary inside a code block
 // closes it and the next chunk reopens it, so both halves render as code.
@@ -175,8 +299,11 @@ func splitText(s string, limit int) []string {
 	var out []string
 	for len(s) > limit {
 		cut := bestCut(s, room)
+		if safe := safeCut(s[:cut]); safe > 0 {
+			cut = safe
+		}
 		chunk, rest := strings.TrimRight(s[:cut], " \n"), strings.TrimLeft(s[cut:], " \n")
-		if strings.Count(chunk, fence)%2 == 1 {
+		if strings.Count(token.ReplaceAllString(chunk, ""), fence)%2 == 1 {
 			chunk += "\n" + fence
 			rest = fence + "\n" + rest
 		}
@@ -213,13 +340,13 @@ func bestCut(s string, limit int) int {
 func modal(f *bot.Form, meta string) slack.ModalViewRequest {
 	var blocks []slack.Block
 	if f.Intro != "" {
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(defuse(f.Intro), maxSectionText)), nil, nil))
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwnObject(truncateMrkdwn(mrkdwnText(f.Intro), maxSectionText), bot.HasUntrusted(f.Intro)), nil, nil))
 	}
 	for _, fld := range f.Fields {
-		label := plainText(truncate(fld.Label, 2000))
+		label := plainText(truncate(bot.StripSentinels(fld.Label), 2000))
 		var hint *slack.TextBlockObject
 		if fld.Help != "" {
-			hint = plainText(truncate(fld.Help, 2000))
+			hint = plainText(truncate(bot.StripSentinels(fld.Help), 2000))
 		}
 		var el slack.BlockElement
 		switch fld.Kind {
@@ -228,9 +355,9 @@ func modal(f *bot.Form, meta string) slack.ModalViewRequest {
 			for _, o := range fld.Options[:min(len(fld.Options), 100)] {
 				var desc *slack.TextBlockObject
 				if o.Help != "" {
-					desc = plainText(truncate(o.Help, 75))
+					desc = plainText(truncate(bot.StripSentinels(o.Help), 75))
 				}
-				opts = append(opts, slack.NewOptionBlockObject(o.Value, plainText(truncate(o.Label, 75)), desc))
+				opts = append(opts, slack.NewOptionBlockObject(o.Value, plainText(truncate(bot.StripSentinels(o.Label), 75)), desc))
 			}
 			el = slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plainText("Choose…"), fld.Name, opts...)
 		default:
@@ -244,7 +371,7 @@ func modal(f *bot.Form, meta string) slack.ModalViewRequest {
 	}
 	return slack.ModalViewRequest{
 		Type:            slack.VTModal,
-		Title:           plainText(truncate(f.Title, 24)),
+		Title:           plainText(truncate(bot.StripSentinels(f.Title), 24)),
 		Submit:          plainText("Submit"),
 		Close:           plainText("Cancel"),
 		Blocks:          slack.Blocks{BlockSet: blocks},

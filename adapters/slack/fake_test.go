@@ -41,6 +41,8 @@ type posted struct {
 	Channel, Text, Thread, TS, User string
 	Ephemeral                       bool
 	Blocks                          []map[string]any
+	// UnfurlLinks and UnfurlMedia are the parameters as sent ("" if not).
+	UnfurlLinks, UnfurlMedia string
 }
 
 // fakeSlack is slacktest's server extended with the Web API calls Vigil
@@ -292,7 +294,8 @@ func (f *fakeSlack) postMessage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	ts := fmt.Sprintf("1767603600.%06d", n)
-	f.record(posted{Channel: ch, Text: str(m, "text"), Thread: str(m, "thread_ts"), TS: ts}, m)
+	f.record(posted{Channel: ch, Text: str(m, "text"), Thread: str(m, "thread_ts"), TS: ts,
+		UnfurlLinks: fmt.Sprint(m["unfurl_links"]), UnfurlMedia: fmt.Sprint(m["unfurl_media"])}, m)
 	_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": ch, "ts": ts})
 }
 

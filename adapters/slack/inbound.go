@@ -439,7 +439,8 @@ func errorsResponse(block, msg string) *slack.ViewSubmissionResponse {
 	if block == "" {
 		return nil
 	}
-	return slack.NewErrorsViewSubmissionResponse(map[string]string{block: msg})
+	// Inline errors are plain text: shown as written, without markers.
+	return slack.NewErrorsViewSubmissionResponse(map[string]string{block: bot.StripSentinels(msg)})
 }
 
 // notify posts an ephemeral note to the person where the event happened.
@@ -447,7 +448,8 @@ func (a *Adapter) notify(ctx context.Context, ev bot.Event, text string) {
 	if ev.Room.ID == "" {
 		return
 	}
-	opts := []slack.MsgOption{slack.MsgOptionText(text, false)}
+	// The note may echo what the person typed: rendered like any text.
+	opts := []slack.MsgOption{slack.MsgOptionText(mrkdwnText(text), false), slack.MsgOptionDisableLinkUnfurl()}
 	if !ev.Thread.IsZero() {
 		opts = append(opts, slack.MsgOptionTS(ev.Thread.ID))
 	}

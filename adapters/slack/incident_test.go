@@ -32,7 +32,7 @@ func (c *namedChat) Send(_ context.Context, to bot.Destination, msg bot.Message)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.n++
-	c.sent = append(c.sent, msg.Plain())
+	c.sent = append(c.sent, msg.PlainText())
 	return bot.MessageRef{Room: to.Room, ID: fmt.Sprintf("1767603600.%06d", c.n)}, nil
 }
 

@@ -28,10 +28,17 @@ func (a *Adapter) Send(ctx context.Context, to bot.Destination, msg bot.Message)
 		return bot.MessageRef{}, fmt.Errorf("slack: %s has no channel: %w", to, bot.ErrRejected)
 	}
 	var first bot.MessageRef
+	untrusted := msg.HasUntrusted()
 	for i, part := range render(msg) {
 		opts := []slack.MsgOption{slack.MsgOptionText(part.text, false)}
 		if len(part.blocks) > 0 {
 			opts = append(opts, slack.MsgOptionBlocks(part.blocks...))
+		}
+		if untrusted {
+			// No previews of links an outsider wrote: an unfurl fetches
+			// the URL (telling its owner who read the report, and when)
+			// and shows whatever that page says about itself.
+			opts = append(opts, slack.MsgOptionDisableLinkUnfurl(), slack.MsgOptionDisableMediaUnfurl())
 		}
 		if !to.Thread.IsZero() {
 			opts = append(opts, slack.MsgOptionTS(to.Thread.ID))

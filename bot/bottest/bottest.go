@@ -80,11 +80,13 @@ func (c *Chat) Take() []Sent {
 	return out
 }
 
-// Texts renders messages as plain text, one string each.
+// Texts renders messages as plain text, one string each, as a person reads
+// them: without the untrusted markers (bot.Untrusted), which only tell
+// renderers what to make inert. Tests of the marking read Msg itself.
 func Texts(sent []Sent) []string {
 	out := make([]string, len(sent))
 	for i, s := range sent {
-		out[i] = s.Msg.Plain()
+		out[i] = s.Msg.PlainText()
 	}
 	return out
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/vigil-sec/vigil/bot"
 )
 
 // Text from outside (a reporter's title, a mail body, a GitHub advisory, an
@@ -76,20 +78,20 @@ func CleanLine(s string) string {
 // data is bytes and left alone (attachments are listed, never shown).
 func Normalize(in *Incoming) {
 	in.SourceID = CleanLine(in.SourceID)
-	in.Title = CleanLine(in.Title)
-	in.Description = CleanText(in.Description)
-	in.Reporter.Name = CleanLine(in.Reporter.Name)
+	in.Title = bot.Untrusted(CleanLine(string(in.Title)))
+	in.Description = bot.Untrusted(CleanText(string(in.Description)))
+	in.Reporter.Name = bot.Untrusted(CleanLine(string(in.Reporter.Name)))
 	in.Reporter.Email = CleanLine(in.Reporter.Email)
 	in.Reporter.GitHub = CleanLine(in.Reporter.GitHub)
 	for i := range in.Repositories {
 		in.Repositories[i] = CleanLine(in.Repositories[i])
 	}
 	for i := range in.Attachments {
-		in.Attachments[i].Name = CleanLine(in.Attachments[i].Name)
+		in.Attachments[i].Name = bot.Untrusted(CleanLine(string(in.Attachments[i].Name)))
 		in.Attachments[i].ContentType = CleanLine(in.Attachments[i].ContentType)
 	}
 	for i := range in.Notes {
-		in.Notes[i] = CleanText(in.Notes[i])
+		in.Notes[i] = bot.Untrusted(CleanText(string(in.Notes[i])))
 	}
 	for i := range in.InReplyTo {
 		in.InReplyTo[i] = CleanLine(in.InReplyTo[i])

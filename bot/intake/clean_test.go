@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/vigil-sec/vigil/bot"
 )
 
 func TestCleanText(t *testing.T) {
@@ -76,19 +78,19 @@ func TestLenCountsCharacters(t *testing.T) {
 func TestNormalizeCleansEveryTextField(t *testing.T) {
 	dirty := "x\x00\x1b[31m\u202e\ue000\r\ny"
 	in := Incoming{
-		SourceID: dirty, Title: dirty, Description: dirty,
-		Reporter:     Reporter{Name: dirty, Email: dirty, GitHub: dirty},
+		SourceID: dirty, Title: bot.Untrusted(dirty), Description: bot.Untrusted(dirty),
+		Reporter:     Reporter{Name: bot.Untrusted(dirty), Email: dirty, GitHub: dirty},
 		Repositories: []string{dirty},
-		Attachments:  []Attachment{{Name: dirty, ContentType: dirty, Data: []byte("\x00raw")}},
-		Notes:        []string{dirty}, InReplyTo: []string{dirty},
+		Attachments:  []Attachment{{Name: bot.Untrusted(dirty), ContentType: dirty, Data: []byte("\x00raw")}},
+		Notes:        []bot.Untrusted{bot.Untrusted(dirty)}, InReplyTo: []string{dirty},
 		GitHubRepo: dirty, GHSA: dirty, URL: dirty,
 	}
 	Normalize(&in)
 	line, text := "x⟨U+202E⟩ y", "x⟨U+202E⟩\ny"
 	for name, got := range map[string]string{
-		"source_id": in.SourceID, "title": in.Title, "reporter.name": in.Reporter.Name,
+		"source_id": in.SourceID, "title": string(in.Title), "reporter.name": string(in.Reporter.Name),
 		"reporter.email": in.Reporter.Email, "reporter.github": in.Reporter.GitHub,
-		"repositories": in.Repositories[0], "attachment name": in.Attachments[0].Name,
+		"repositories": in.Repositories[0], "attachment name": string(in.Attachments[0].Name),
 		"attachment type": in.Attachments[0].ContentType, "in_reply_to": in.InReplyTo[0],
 		"github_repo": in.GitHubRepo, "ghsa": in.GHSA, "url": in.URL,
 	} {
@@ -96,7 +98,7 @@ func TestNormalizeCleansEveryTextField(t *testing.T) {
 			t.Errorf("%s = %q, want %q", name, got, line)
 		}
 	}
-	for name, got := range map[string]string{"description": in.Description, "notes": in.Notes[0]} {
+	for name, got := range map[string]string{"description": string(in.Description), "notes": string(in.Notes[0])} {
 		if got != text {
 			t.Errorf("%s = %q, want %q", name, got, text)
 		}

@@ -9,6 +9,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/vigil-sec/vigil/bot"
 )
 
 // Source names where a report came from.
@@ -23,8 +25,8 @@ const (
 
 // Reporter is the person who reported.
 type Reporter struct {
-	Name  string `json:"name,omitempty"`
-	Email string `json:"email,omitempty"`
+	Name  bot.Untrusted `json:"name,omitempty"`
+	Email string        `json:"email,omitempty"`
 	// GitHub login, for reports made through GitHub.
 	GitHub string `json:"github,omitempty"`
 	// Credit: the reporter wants to be credited in the advisory.
@@ -34,9 +36,9 @@ type Reporter struct {
 // Attachment is a file that came with a report. Attachments are stored and
 // listed but never posted inline.
 type Attachment struct {
-	Name        string `json:"name"`
-	ContentType string `json:"content_type"`
-	Size        int64  `json:"size"`
+	Name        bot.Untrusted `json:"name"`
+	ContentType string        `json:"content_type"`
+	Size        int64         `json:"size"`
 	// Data is the content, possibly cut to the configured cap (Truncated).
 	Data      []byte `json:"data,omitempty"`
 	Truncated bool   `json:"truncated,omitempty"`
@@ -49,17 +51,19 @@ type Incoming struct {
 	// idempotent: the Message-ID of a mail, the GHSA id of an advisory, the
 	// Idempotency-Key of an API call. The same (Source, SourceID) is one
 	// report however often it arrives.
-	SourceID    string    `json:"source_id"`
-	Title       string    `json:"title"`
-	Description string    `json:"description"`
-	Reporter    Reporter  `json:"reporter"`
-	Received    time.Time `json:"received"`
+	SourceID string `json:"source_id"`
+	// Title, Description, the reporter's name, attachment names and notes
+	// are outside text (bot.Untrusted): chat renders them inert.
+	Title       bot.Untrusted `json:"title"`
+	Description bot.Untrusted `json:"description"`
+	Reporter    Reporter      `json:"reporter"`
+	Received    time.Time     `json:"received"`
 	// Repositories the reporter named (owner/repo), if any.
 	Repositories []string     `json:"repositories,omitempty"`
 	Attachments  []Attachment `json:"attachments,omitempty"`
 	// Notes are problems the source wants shown in the thread (an
 	// undecryptable PGP message, a body cut at the size cap).
-	Notes []string `json:"notes,omitempty"`
+	Notes []bot.Untrusted `json:"notes,omitempty"`
 	// InReplyTo lists message ids this one answers (mail In-Reply-To and
 	// References). A reply to a message Vigil sent about a report is
 	// threaded into that report instead of opening a new one.

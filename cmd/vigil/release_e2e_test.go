@@ -125,7 +125,7 @@ releases:
 	var ann string
 	for _, s := range h.Command("bob", "release announce "+id) {
 		if s.To.Room == bottest.PublicRoom {
-			ann = s.Msg.Plain()
+			ann = s.Msg.PlainText()
 		}
 	}
 	if ann == "" || strings.Contains(ann, "XSS") || strings.Contains(ann, "unescaped") || !strings.Contains(ann, "Medium") {
@@ -177,7 +177,7 @@ releases:
 			answer = &sent[i]
 		}
 	}
-	if answer == nil || answer.To.Thread.IsZero() || !strings.Contains(answer.Msg.Plain(), ghsa) || !strings.Contains(answer.Msg.Plain(), "https://github.com/acme/web/pull/42") {
+	if answer == nil || answer.To.Thread.IsZero() || !strings.Contains(answer.Msg.PlainText(), ghsa) || !strings.Contains(answer.Msg.PlainText(), "https://github.com/acme/web/pull/42") {
 		t.Fatalf("answer to the announcement: %+v\n%s", answer, bottest.Joined(sent))
 	}
 	rep, err := feats.reports.Get(ctx, id)

@@ -205,8 +205,8 @@ func (a *Advisories) queueCreate(ctx context.Context, req *bot.Request, rep *rep
 // different severity (or there is no score), the severity.
 func draftFor(rep *report.Report, pkg AffectedPackage, cwes []string) (Draft, error) {
 	d := Draft{
-		Summary:     truncate(rep.Title, 1000),
-		Description: rep.Description,
+		Summary:     truncate(string(rep.Title), 1000),
+		Description: string(rep.Description),
 		CWEs:        cwes,
 		Packages:    []AffectedPackage{pkg},
 	}

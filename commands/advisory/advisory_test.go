@@ -201,7 +201,7 @@ func TestOpenWithFlagsCreatesNotifiesAndRecords(t *testing.T) {
 	if len(dm) != 1 {
 		t.Fatalf("carol got %d DMs", len(dm))
 	}
-	has(t, dm[0].Msg.Plain(), "Security advisory for acme/web", "Severity: Medium", "GHSA-0001-test-xxxx", "/sec severity "+id)
+	has(t, dm[0].Msg.PlainText(), "Security advisory for acme/web", "Severity: Medium", "GHSA-0001-test-xxxx", "/sec severity "+id)
 	if len(bottest.DMsTo(sent, "dave")) != 0 {
 		t.Error("dave, who maintains another repository, was told")
 	}
@@ -319,7 +319,7 @@ func TestMaintainerAdjudicatesSeverity(t *testing.T) {
 	has(t, joined(dm("carol", "severity "+id+` severe --reason x`)), `LEVEL must be one of critical, high, medium, low, none, not "severe"`)
 	sent := dm("carol", "severity "+id+` low --reason "needs an admin account"`)
 	reply := bottest.DMsTo(sent, "carol")
-	if len(reply) != 1 || !strings.Contains(reply[0].Msg.Plain(), "Recorded: "+id+" is Low by your adjudication") || strings.Contains(reply[0].Msg.Plain(), "XSS") {
+	if len(reply) != 1 || !strings.Contains(reply[0].Msg.PlainText(), "Recorded: "+id+" is Low by your adjudication") || strings.Contains(reply[0].Msg.PlainText(), "XSS") {
 		t.Errorf("carol's answer (no report detail in a maintainer's DM): %q", bottest.Texts(sent))
 	}
 	has(t, joined(sent), "⚖ @carol, maintainer, adjudicated the severity of "+id+" as *Low* (team score 5.4 Medium): needs an admin account")

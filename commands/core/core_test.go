@@ -23,7 +23,7 @@ func reply(t *testing.T, sent []bottest.Sent) string {
 	if len(sent) != 1 {
 		t.Fatalf("want one reply, got %d: %q", len(sent), bottest.Texts(sent))
 	}
-	return sent[0].Msg.Plain()
+	return sent[0].Msg.PlainText()
 }
 
 func contains(t *testing.T, got string, wants ...string) {

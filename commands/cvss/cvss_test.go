@@ -114,7 +114,7 @@ func runDialog(t *testing.T, f *fixture, start, title string, steps []step) bot.
 func TestDialog31StepByStep(t *testing.T) {
 	f := newFixture(t, true)
 	q := one(t, f.Command("bob", "cvss"))
-	contains(t, "first question", q.Plain(),
+	contains(t, "first question", q.PlainText(),
 		"CVSS 3.1 score (1/8)", "Attack Vector (AV)",
 		"1. Network — exploitable over the network", "2. Adjacent — ", "3. Local — ", "4. Physical — ",
 		"Reply with a number or a name")
@@ -122,7 +122,7 @@ func TestDialog31StepByStep(t *testing.T) {
 		t.Errorf("buttons %+v", q.Buttons)
 	}
 	// A wrong answer asks again, naming the problem.
-	contains(t, "bad answer", one(t, f.Say("bob", "Nowhere")).Plain(), `"Nowhere" is not one of the choices`, "CVSS 3.1 score (1/8)")
+	contains(t, "bad answer", one(t, f.Say("bob", "Nowhere")).PlainText(), `"Nowhere" is not one of the choices`, "CVSS 3.1 score (1/8)")
 	f.Say("bob", "cancel")
 
 	// By number, by name, by value, by prefix, by button.
@@ -140,7 +140,7 @@ func TestDialog31StepByStep(t *testing.T) {
 	if final.Header != "CVSS 3.1: 9.1 Critical" {
 		t.Errorf("final header %q", final.Header)
 	}
-	contains(t, "final reply", final.Plain(),
+	contains(t, "final reply", final.PlainText(),
 		"`"+vector+"`",
 		"Attack Vector: Network — exploitable over the network",
 		"Attack Complexity: Low — ",
@@ -178,7 +178,7 @@ func TestDialog31Buttons(t *testing.T) {
 func TestDialog40StepByStep(t *testing.T) {
 	f := newFixture(t, true)
 	q := one(t, f.Command("bob", "cvss --v4"))
-	contains(t, "first question", q.Plain(), "CVSS 4.0 score (1/11)", "Attack Vector (AV)", "1. Network — ")
+	contains(t, "first question", q.PlainText(), "CVSS 4.0 score (1/11)", "Attack Vector (AV)", "1. Network — ")
 	f.Say("bob", "cancel")
 
 	final := runDialog(t, f, "cvss --v4", "CVSS 4.0 score", []step{
@@ -202,7 +202,7 @@ func TestDialog40StepByStep(t *testing.T) {
 	if wantHeader := fmt.Sprintf("CVSS 4.0: %.1f %s", want.Score, want.Severity); final.Header != wantHeader {
 		t.Errorf("final header %q, want %q", final.Header, wantHeader)
 	}
-	contains(t, "final reply", final.Plain(),
+	contains(t, "final reply", final.PlainText(),
 		"`"+vector+"`",
 		"Attack Requirements: Present — ",
 		"User Interaction: Passive — ",
@@ -369,14 +369,14 @@ func TestOnScoredFailureShowsNoScore(t *testing.T) {
 	f.hookErr = bot.Noticef("VIG-2026-9 is closed; its score can no longer change.")
 	f.Command("bob", "score VIG-2026-9")
 	got := one(t, answerAll(f))
-	if got.Plain() != "VIG-2026-9 is closed; its score can no longer change." {
-		t.Errorf("reply %q, want the hook's notice only", got.Plain())
+	if got.PlainText() != "VIG-2026-9 is closed; its score can no longer change." {
+		t.Errorf("reply %q, want the hook's notice only", got.PlainText())
 	}
 
 	f.hookErr = errors.New("disk on fire")
 	f.Command("bob", "score VIG-2026-9")
 	got = one(t, answerAll(f))
-	if p := got.Plain(); strings.Contains(p, "CVSS 3.1:") || strings.Contains(p, "disk on fire") || !strings.Contains(p, "failed") {
+	if p := got.PlainText(); strings.Contains(p, "CVSS 3.1:") || strings.Contains(p, "disk on fire") || !strings.Contains(p, "failed") {
 		t.Errorf("a failed store must not show a score or the cause: %q", p)
 	}
 }
@@ -384,7 +384,7 @@ func TestOnScoredFailureShowsNoScore(t *testing.T) {
 func TestReportDialogWithoutHookFails(t *testing.T) {
 	f := newFixture(t, false)
 	f.Command("bob", "score VIG-2026-9")
-	if p := one(t, answerAll(f)).Plain(); strings.Contains(p, "CVSS 3.1:") || !strings.Contains(p, "failed") {
+	if p := one(t, answerAll(f)).PlainText(); strings.Contains(p, "CVSS 3.1:") || !strings.Contains(p, "failed") {
 		t.Errorf("a score that cannot be stored must not look stored: %q", p)
 	}
 }
@@ -395,7 +395,7 @@ func TestCommandScoresAPastedVector(t *testing.T) {
 	if got.Header != "CVSS 3.1: 9.8 Critical" {
 		t.Errorf("header %q", got.Header)
 	}
-	contains(t, "reply", got.Plain(), "Attack Vector: Network — ", "Availability: High — ",
+	contains(t, "reply", got.PlainText(), "Attack Vector: Network — ", "Availability: High — ",
 		"<https://www.first.org/cvss/calculator/3.1#CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H|")
 
 	tests := []struct{ who, text, want string }{
@@ -417,7 +417,7 @@ func TestCommandScoresAPastedVector(t *testing.T) {
 		{"zed", "cvss AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", "Sorry, you are not in Vigil's people directory"},
 	}
 	for _, tt := range tests {
-		got := one(t, f.Command(tt.who, tt.text)).Plain()
+		got := one(t, f.Command(tt.who, tt.text)).PlainText()
 		if !strings.Contains(got, tt.want) {
 			t.Errorf("%s: /sec %s\n got %q\nwant %q in it", tt.who, tt.text, got, tt.want)
 		}
@@ -428,15 +428,15 @@ func TestCommandWorksAnywhereButNotForStrangers(t *testing.T) {
 	f := newFixture(t, false)
 	got := one(t, f.CommandIn(bottest.PublicRoom, "mallory", "cvss AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"))
 	if got.Header != "CVSS 3.1: 9.8 Critical" {
-		t.Errorf("in a public room: %q", got.Plain())
+		t.Errorf("in a public room: %q", got.PlainText())
 	}
 	q := one(t, f.CommandIn(bottest.PublicRoom, "bob", "cvss"))
 	if !strings.Contains(q.Header, "CVSS 3.1 score (1/8)") {
-		t.Errorf("dialog in a public room: %q", q.Plain())
+		t.Errorf("dialog in a public room: %q", q.PlainText())
 	}
-	if got := one(t, f.Event(bot.Event{Kind: bot.EventCommand, DM: true, User: bot.UserRef{Adapter: "test", ID: "zed"}, Text: "cvss --v4", Prefix: "/sec"})).Plain(); !strings.Contains(got, "not in Vigil's people directory") {
+	if got := one(t, f.Event(bot.Event{Kind: bot.EventCommand, DM: true, User: bot.UserRef{Adapter: "test", ID: "zed"}, Text: "cvss --v4", Prefix: "/sec"})).PlainText(); !strings.Contains(got, "not in Vigil's people directory") {
 		t.Errorf("a stranger's dialog in a DM: %q", got)
 	}
-	help := one(t, f.Command("mallory", "help cvss")).Plain()
+	help := one(t, f.Command("mallory", "help cvss")).PlainText()
 	contains(t, "help", help, "/sec cvss [VECTOR] [--v4]", "--v4", "cvss CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H")
 }

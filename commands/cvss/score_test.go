@@ -229,7 +229,7 @@ func TestResultExplainsEachMetric(t *testing.T) {
 	if got := r.Metrics[4]; got.Name != "User Interaction" || got.ValueName != "Active" {
 		t.Errorf("UI metric %+v", got)
 	}
-	msg := r.Message().Plain()
+	msg := r.Message().PlainText()
 	for _, w := range []string{
 		fmt.Sprintf("CVSS 4.0: %.1f %s", r.Score, r.Severity),
 		"`" + r.Vector + "`",

@@ -161,8 +161,8 @@ func TestHandoffsAnnouncedInOrder(t *testing.T) {
 	if len(hand) != 2 {
 		t.Fatalf("%d hand-offs in two weeks, want 2: %q", len(hand), bottest.Texts(sent))
 	}
-	has(t, hand[0].Msg.Plain(), "Duty passes from @alice to @bob.", "Until: Mon 19 Jan 09:00 CET", "Next: @carol")
-	has(t, hand[1].Msg.Plain(), "Duty passes from @bob to @carol.")
+	has(t, hand[0].Msg.PlainText(), "Duty passes from @alice to @bob.", "Until: Mon 19 Jan 09:00 CET", "Next: @carol")
+	has(t, hand[1].Msg.PlainText(), "Duty passes from @bob to @carol.")
 	if want := time.Date(2026, 1, 12, 9, 0, 0, 0, paris); !hand[0].At.Equal(want) {
 		t.Errorf("first hand-off at %s, want %s", hand[0].At, want)
 	}
@@ -175,7 +175,7 @@ func TestHandoffsAnnouncedInOrder(t *testing.T) {
 			if s.To.IsDM() {
 				who = s.To.DM.ID
 			}
-			order = append(order, who+":"+strings.SplitN(s.Msg.Plain(), "\n", 2)[0])
+			order = append(order, who+":"+strings.SplitN(s.Msg.PlainText(), "\n", 2)[0])
 		}
 	}
 	want := []string{
@@ -220,7 +220,7 @@ func TestAYearOfHandoffsAcrossDSTAndRestarts(t *testing.T) {
 			t.Errorf("hand-offs %d and %d only %s apart", i-1, i, h.At.Sub(hand[i-1].At))
 		}
 		want := fmt.Sprintf("Duty passes from @%s to @%s.", members[i%3], members[(i+1)%3])
-		if !strings.Contains(h.Msg.Plain(), want) {
+		if !strings.Contains(h.Msg.PlainText(), want) {
 			t.Errorf("hand-off %d: %q, want %q", i, h.Msg.Text, want)
 		}
 	}
@@ -290,8 +290,8 @@ func TestOverrideAnnouncedAtItsEdges(t *testing.T) {
 	if len(hand) != 2 {
 		t.Fatalf("%d announcements around the override, want 2", len(hand))
 	}
-	has(t, hand[0].Msg.Plain(), "from @alice to @dave")
-	has(t, hand[1].Msg.Plain(), "from @dave to @alice")
+	has(t, hand[0].Msg.PlainText(), "from @alice to @dave")
+	has(t, hand[1].Msg.PlainText(), "from @dave to @alice")
 	has(t, texts(f.Command("bob", "duty")), "@alice is on duty")
 }
 
@@ -332,7 +332,7 @@ func TestAwaySkipsAndHandoffNow(t *testing.T) {
 	sent := f.Command("alice", "duty handoff")
 	has(t, texts(sent), "Handed *triage* over from @alice to @carol.")
 	hand := roomHandoffs(sent)
-	if len(hand) != 1 || !strings.Contains(hand[0].Msg.Plain(), "Duty passes from @alice to @carol.") {
+	if len(hand) != 1 || !strings.Contains(hand[0].Msg.PlainText(), "Duty passes from @alice to @carol.") {
 		t.Errorf("hand-off now was not announced: %q", bottest.Texts(sent))
 	}
 	has(t, texts(bottest.DMsTo(sent, "carol")), "@alice handed duty for *triage* to you")
@@ -456,7 +456,7 @@ func TestHandoffMissedWhileDownIsAnnouncedOnRestart(t *testing.T) {
 	clk.Set(time.Date(2026, 1, 12, 11, 0, 0, 0, time.UTC))
 	g := newFixture(t, bottest.Options{Store: st, Clock: clk}, duty.Options{})
 	hand := roomHandoffs(g.Advance(time.Minute))
-	if len(hand) != 1 || !strings.Contains(hand[0].Msg.Plain(), "from @alice to @bob") {
+	if len(hand) != 1 || !strings.Contains(hand[0].Msg.PlainText(), "from @alice to @bob") {
 		t.Fatalf("after the restart: %q", bottest.Texts(hand))
 	}
 	if again := roomHandoffs(g.Advance(24 * time.Hour)); len(again) != 0 {

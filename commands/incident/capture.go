@@ -149,7 +149,7 @@ func (inc *Incidents) onReaction(ctx context.Context, req *bot.Request) error {
 				return nil // marked twice
 			}
 		}
-		e := Entry{N: len(in.Entries) + 1, At: c.At, Author: c.Author, Text: c.Text, Evidence: evidence, Message: msgKey, Logged: req.Now(), By: req.Actor()}
+		e := Entry{N: len(in.Entries) + 1, At: c.At, Author: c.Author, Text: bot.Untrusted(c.Text), Evidence: evidence, Message: msgKey, Logged: req.Now(), By: req.Actor()}
 		in.Entries = append(in.Entries, e)
 		added = &e
 		return nil

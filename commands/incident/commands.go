@@ -178,7 +178,7 @@ func (inc *Incidents) runStart(ctx context.Context, req *bot.Request) error {
 	if err != nil {
 		return err
 	}
-	in := &Incident{ID: id, Title: title, State: stateOpen, Room: room, Started: now, StartedBy: req.Actor(),
+	in := &Incident{ID: id, Title: bot.Untrusted(title), State: stateOpen, Room: room, Started: now, StartedBy: req.Actor(),
 		Roles: map[string]string{"lead": req.Actor()}, Headers: 1}
 	in.Authors = []string{req.Actor()}
 	privateRoom := room
@@ -407,7 +407,7 @@ func (inc *Incidents) runLog(ctx context.Context, req *bot.Request) error {
 	var n int
 	in, err = inc.update(ctx, in.ID, func(in *Incident) error {
 		n = len(in.Entries) + 1
-		in.Entries = append(in.Entries, Entry{N: n, At: at, Author: req.Actor(), Text: text, Evidence: req.Flags.Has("evidence"), Logged: req.Now(), By: req.Actor()})
+		in.Entries = append(in.Entries, Entry{N: n, At: at, Author: req.Actor(), Text: bot.Untrusted(text), Evidence: req.Flags.Has("evidence"), Logged: req.Now(), By: req.Actor()})
 		return nil
 	})
 	if err != nil {
@@ -440,7 +440,7 @@ func (inc *Incidents) runEntry(ctx context.Context, req *bot.Request) error {
 				if remove {
 					in.Entries[i].Removed = true
 				} else {
-					in.Entries[i].Text, in.Entries[i].Edited = text, true
+					in.Entries[i].Text, in.Entries[i].Edited = bot.Untrusted(text), true
 				}
 				return nil
 			}

@@ -64,8 +64,8 @@ func (inc *Incidents) onEdit(ctx context.Context, req *bot.Request) error {
 		changed = nil
 		for i := range in.Entries {
 			e := &in.Entries[i]
-			if e.Message == key && !e.Removed && e.Text != text {
-				e.Text, e.Edited = text, true
+			if e.Message == key && !e.Removed && e.Text != bot.Untrusted(text) {
+				e.Text, e.Edited = bot.Untrusted(text), true
 				changed = append(changed, *e)
 			}
 		}

@@ -129,7 +129,7 @@ var teamRoles = []bot.Role{bot.RoleResponder, bot.RoleAdmin}
 // Incident is one incident as stored.
 type Incident struct {
 	ID         string            `json:"id"`
-	Title      string            `json:"title"`
+	Title      bot.Untrusted     `json:"title"`
 	State      string            `json:"state"`
 	Room       bot.RoomRef       `json:"room"`
 	Started    time.Time         `json:"started"`
@@ -173,11 +173,11 @@ type Published struct {
 
 // Entry is one line of the timeline, or a piece of evidence.
 type Entry struct {
-	N        int       `json:"n"`
-	At       time.Time `json:"at"`
-	Author   string    `json:"author"`
-	Text     string    `json:"text"`
-	Evidence bool      `json:"evidence,omitempty"`
+	N        int           `json:"n"`
+	At       time.Time     `json:"at"`
+	Author   string        `json:"author"`
+	Text     bot.Untrusted `json:"text"`
+	Evidence bool          `json:"evidence,omitempty"`
 	// Message is the chat message it came from (a reaction), as
 	// adapter:room:id; empty for logged entries.
 	Message string    `json:"message,omitempty"`
@@ -310,7 +310,7 @@ func (inc *Incidents) header(in *Incident) bot.Message {
 	if status == "" {
 		status = "—"
 	}
-	hdr := "🚨 " + in.ID + ": " + in.Title
+	hdr := "🚨 " + in.ID + ": " + in.Title.String()
 	if in.Headers > 1 {
 		hdr += " (status updated)"
 	}

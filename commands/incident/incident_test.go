@@ -130,7 +130,7 @@ func TestStartPostsHeaderWithLead(t *testing.T) {
 	if !hdr.Msg.Sensitive || hdr.To.Room != bottest.Room || !hdr.To.Thread.IsZero() {
 		t.Errorf("header %+v: want a sensitive root message in the private room", hdr.To)
 	}
-	bottest.InOrder(t, hdr.Msg.Plain(), "INC-2026-1: Leaked deploy token", "State: 🔴 Open", "Lead: @alice", "Scribe: —")
+	bottest.InOrder(t, hdr.Msg.PlainText(), "INC-2026-1: Leaked deploy token", "State: 🔴 Open", "Lead: @alice", "Scribe: —")
 	if !strings.Contains(bottest.Joined(out), "@alice leads") {
 		t.Errorf("reply: %q", bottest.Texts(out))
 	}
@@ -150,7 +150,7 @@ func TestRolesAndStatusRepostHeaderInThread(t *testing.T) {
 			hdr = &out[i]
 		}
 	}
-	if hdr == nil || hdr.To.Thread != thread || !strings.Contains(hdr.Msg.Plain(), "Scribe: @bob") {
+	if hdr == nil || hdr.To.Thread != thread || !strings.Contains(hdr.Msg.PlainText(), "Scribe: @bob") {
 		t.Fatalf("no fresh header in the war room naming the scribe: %q", bottest.Texts(out))
 	}
 	out = h.Command("alice", `incident status "Token revoked; auditing logs"`)

@@ -80,7 +80,7 @@ func TestStartRoomCreatesPrivateWarRoom(t *testing.T) {
 	if hdr.To.Room != war || !hdr.To.Thread.IsZero() || hdr.To.InThreadOf != "" || !hdr.Msg.Sensitive {
 		t.Errorf("header went to %+v: want the new room's top level", hdr.To)
 	}
-	bottest.InOrder(t, hdr.Msg.Plain(), "INC-2026-1: Leaked deploy token!", "Lead: @alice")
+	bottest.InOrder(t, hdr.Msg.PlainText(), "INC-2026-1: Leaked deploy token!", "Lead: @alice")
 	if reply.To.Room != bottest.Room || !strings.Contains(reply.Msg.Text, "its war room is the private room inc-2026-1-leaked-deploy-token") {
 		t.Errorf("pointer %+v %q", reply.To, reply.Msg.Text)
 	}
@@ -116,7 +116,7 @@ func TestOwnRoomTimelineToPublish(t *testing.T) {
 		}
 		for _, s := range out {
 			if s.To.Room != war || !s.To.Thread.IsZero() || s.To.InThreadOf != "" || !s.Msg.Sensitive {
-				t.Errorf("%s: %q went to %+v, want the war room's top level", what, s.Msg.Plain(), s.To)
+				t.Errorf("%s: %q went to %+v, want the war room's top level", what, s.Msg.PlainText(), s.To)
 			}
 		}
 	}

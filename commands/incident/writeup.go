@@ -36,7 +36,9 @@ func sectionKey(s string) (string, bool) {
 const todo = "_To write:_ "
 
 // writeupTitle is the issue's title.
-func writeupTitle(in *Incident) string { return "Security incident: " + in.Title }
+// The write-up is GitHub Markdown, not chat: it holds the raw text
+// (string(...)); the chat preview marks the whole of it untrusted.
+func writeupTitle(in *Incident) string { return "Security incident: " + string(in.Title) }
 
 // render builds the write-up as Markdown. Generated sections (summary
 // facts, timeline, evidence) carry no chat names: authors are named once,
@@ -74,7 +76,7 @@ func (inc *Incidents) render(in *Incident) string {
 				fmt.Fprintf(&b, "%s, all times UTC.\n\n", in.Started.UTC().Format("Monday 2 January 2006"))
 			}
 			for _, e := range es {
-				fmt.Fprintf(&b, "- **%s** %s\n", stamp(e.At, dates), oneLine(e.Text))
+				fmt.Fprintf(&b, "- **%s** %s\n", stamp(e.At, dates), oneLine(string(e.Text)))
 			}
 			if in.State == stateResolved {
 				fmt.Fprintf(&b, "- **%s** Resolved.\n", stamp(in.Resolved, dates))
@@ -86,7 +88,7 @@ func (inc *Incidents) render(in *Incident) string {
 				b.WriteString("None published.\n\n")
 			}
 			for _, e := range es {
-				fmt.Fprintf(&b, "- %s\n", oneLine(e.Text))
+				fmt.Fprintf(&b, "- %s\n", oneLine(string(e.Text)))
 			}
 			if len(es) > 0 {
 				b.WriteString("\n")
@@ -274,8 +276,11 @@ func (inc *Incidents) preview(ctx context.Context, req *bot.Request, in *Inciden
 	body := inc.render(in)
 	d := digest(writeupTitle(in), body)
 	msg := bot.Message{
-		Header:  "Write-up of " + in.ID + " (preview)",
-		Text:    "```\n" + body + "```",
+		Header: "Write-up of " + in.ID + " (preview)",
+		// The preview shows the Markdown source inert: it quotes chat
+		// messages, and a fence of Vigil's own would not hold against a
+		// ``` in them.
+		Text:    bot.Untrusted(body).String(),
 		Context: fmt.Sprintf("Edit a section: %s incident writeup edit SECTION \"TEXT\" (tldr, summary, timeline, references, evidence). Version %s.", req.Prefix(), d),
 	}
 	if err := inc.say(ctx, in, fmt.Sprintf("writeup:%s:%d", d, req.Now().UnixNano()), msg); err != nil {

@@ -374,7 +374,7 @@ func (r *Releases) buildMail(ctx context.Context, rel *Release, kind string) (in
 		m.Subject = fmt.Sprintf("[EMBARGOED until %s] Security release of %s", rel.PublicAt.UTC().Format("2 Jan 2006 15:04 MST"), strings.Join(rel.Repos, ", "))
 		m.Body = fmt.Sprintf("This is an advance notice under embargo: do not share it or publish anything before %s.\n\n"+
 			"Description: %s\n\n%s\n\nRepositories: %s\nSeverity: %s\nAffected versions: %s\nRemedy: %s\nPatch: %s\nPublic date: %s\n\nReference: %s\n",
-			r.when(rel.PublicAt), rep.Title, rep.Description, strings.Join(rel.Repos, ", "), ann.Fields[2].Value,
+			r.when(rel.PublicAt), string(rep.Title), string(rep.Description), strings.Join(rel.Repos, ", "), ann.Fields[2].Value,
 			orUnknown(rel.Versions), orUnknown(rel.Remedy), orUnknown(rel.Patch), r.when(rel.PublicAt), rel.ID)
 	default:
 		return m, fmt.Errorf("unknown release mail %q", kind)

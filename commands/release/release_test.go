@@ -207,7 +207,7 @@ func TestPlanAnnounceMergePublish(t *testing.T) {
 	has(t, text, "Draft announcement", "Upcoming security release: acme/web", "medium severity",
 		"Merge the fix into main of acme/web", "Back-port to 2.3.x of acme/web", "Back-port to 2.2.x of acme/web")
 	for _, s := range out {
-		if strings.Contains(s.Msg.Plain(), "Draft announcement") && s.To.Room != bottest.Room {
+		if strings.Contains(s.Msg.PlainText(), "Draft announcement") && s.To.Room != bottest.Room {
 			t.Errorf("draft shown in %s, want the private room", s.To)
 		}
 	}
@@ -222,10 +222,10 @@ func TestPlanAnnounceMergePublish(t *testing.T) {
 	if ann == nil {
 		t.Fatalf("no announcement in the public room:\n%s", bottest.Joined(out))
 	}
-	if ann.Msg.Sensitive || strings.Contains(ann.Msg.Plain(), secret) || strings.Contains(ann.Msg.Plain(), "XSS") {
+	if ann.Msg.Sensitive || strings.Contains(ann.Msg.PlainText(), secret) || strings.Contains(ann.Msg.PlainText(), "XSS") {
 		t.Errorf("the public announcement carries details: %+v", ann.Msg)
 	}
-	has(t, ann.Msg.Plain(), "acme/web", "Medium", publicAt.Format("Mon 2 Jan 2006 15:04 MST"), "CET Europe/Paris")
+	has(t, ann.Msg.PlainText(), "acme/web", "Medium", publicAt.Format("Mon 2 Jan 2006 15:04 MST"), "CET Europe/Paris")
 	f.Advance(time.Second)
 	annMail := f.mail.to("announce@lists.example.org")
 	if len(annMail) != 1 || strings.Contains(annMail[0].Body, secret) {
@@ -249,7 +249,7 @@ func TestPlanAnnounceMergePublish(t *testing.T) {
 	out = f.Advance(publicAt.Sub(f.Clock.Now()))
 	for _, who := range []string{"carol", "bob"} {
 		dms := bottest.DMsTo(out, who)
-		if len(dms) != 1 || !strings.Contains(dms[0].Msg.Plain(), "merge the fix now") {
+		if len(dms) != 1 || !strings.Contains(dms[0].Msg.PlainText(), "merge the fix now") {
 			t.Errorf("%s at the public time: %q", who, bottest.Texts(dms))
 		}
 	}
@@ -295,7 +295,7 @@ func TestPlanAnnounceMergePublish(t *testing.T) {
 	if answer == nil || answer.To.Thread.IsZero() {
 		t.Fatalf("no answer in the announcement's thread: %+v", answer)
 	}
-	has(t, answer.Msg.Plain(), "https://github.com/acme/web/security/advisories/"+ghsa, "https://github.com/acme/web/pull/42")
+	has(t, answer.Msg.PlainText(), "https://github.com/acme/web/security/advisories/"+ghsa, "https://github.com/acme/web/pull/42")
 	reply := f.mail.to("announce@lists.example.org")
 	if len(reply) != 2 || reply[1].InReplyTo != annMail[0].MessageID || !strings.Contains(reply[1].Body, ghsa) {
 		t.Fatalf("answer mail: %+v", reply)

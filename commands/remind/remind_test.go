@@ -60,7 +60,7 @@ func newFixture(t *testing.T, o bottest.Options) *fixture {
 func (f *fixture) open(t *testing.T, title, severity, repo, maintainer string) string {
 	t.Helper()
 	ctx := context.Background()
-	res, err := f.reports.Receive(ctx, intake.Incoming{Source: intake.SourceAPI, SourceID: title, Title: title, Description: "details of " + title})
+	res, err := f.reports.Receive(ctx, intake.Incoming{Source: intake.SourceAPI, SourceID: title, Title: bot.Untrusted(title), Description: bot.Untrusted("details of " + title)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +238,7 @@ func TestSnoozeAndFixedByButtons(t *testing.T) {
 	if len(dm) != 1 || len(dm[0].Msg.Buttons) != 2 {
 		t.Fatalf("want one reminder with Snooze and Fixed: %q", bottest.Texts(sent))
 	}
-	has(t, dm[0].Msg.Plain(), "*acme/web*", id+" (Critical, open 7 days): RCE", "GHSA-critical")
+	has(t, dm[0].Msg.PlainText(), "*acme/web*", id+" (Critical, open 7 days): RCE", "GHSA-critical")
 	snooze, fixed := dm[0].Msg.Buttons[0], dm[0].Msg.Buttons[1]
 	has(t, bottest.Joined(f.Press("mallory", snooze)), "this reminder is for @carol")
 	f.Press("carol", snooze)

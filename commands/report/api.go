@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/bot/intake"
 	"github.com/vigil-sec/vigil/store"
 )
@@ -129,11 +130,11 @@ func (r *Reports) serveAPI(w http.ResponseWriter, req *http.Request) {
 	}
 	incoming := intake.Incoming{
 		Source: intake.SourceAPI, SourceID: sourceID,
-		Title: in.Title, Description: in.Description, Repositories: in.Repositories,
+		Title: bot.Untrusted(in.Title), Description: bot.Untrusted(in.Description), Repositories: in.Repositories,
 		Received: r.e.Clock().Now(),
 	}
 	if in.Reporter != nil {
-		incoming.Reporter = intake.Reporter{Name: in.Reporter.Name, Email: in.Reporter.Email, Credit: in.Reporter.Credit}
+		incoming.Reporter = intake.Reporter{Name: bot.Untrusted(in.Reporter.Name), Email: in.Reporter.Email, Credit: in.Reporter.Credit}
 	}
 	intake.Normalize(&incoming)
 	ctx, cancel := context.WithTimeout(req.Context(), 10*time.Second)
@@ -407,7 +408,7 @@ func (r *Reports) Inheritance(ctx context.Context, _ string, from, _ time.Time) 
 	}
 	var lines []string
 	for _, rep := range reps {
-		lines = append(lines, fmt.Sprintf("%s [%s] %s — %s%s", rep.ID, rep.State, truncate(rep.Title, 60), orNone(rep.Assignee), clockText(rep, from)))
+		lines = append(lines, fmt.Sprintf("%s [%s] %s — %s%s", rep.ID, rep.State, rep.Title.Truncate(60), orNone(rep.Assignee), clockText(rep, from)))
 	}
 	return lines, nil
 }

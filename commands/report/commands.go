@@ -117,7 +117,7 @@ func (r *Reports) runList(ctx context.Context, req *bot.Request) error {
 			continue
 		}
 		n++
-		fmt.Fprintf(&b, "*%s* [%s] %s — %s%s\n", rep.ID, rep.State, truncate(rep.Title, 80), orNone(rep.Assignee), clockText(rep, now))
+		fmt.Fprintf(&b, "*%s* [%s] %s — %s%s\n", rep.ID, rep.State, rep.Title.Truncate(80), orNone(rep.Assignee), clockText(rep, now))
 	}
 	if n == 0 {
 		return req.Replyf(ctx, "No reports match.")
@@ -443,11 +443,14 @@ func (r *Reports) newReportForm() *bot.Form {
 		Submit: func(ctx context.Context, req *bot.Request) error {
 			v := req.Form.Values
 			in := intake.Incoming{
-				Source:      intake.SourceManual,
-				SourceID:    fmt.Sprintf("%s:%d", req.Actor(), req.Now().UnixNano()),
-				Title:       v["title"],
-				Description: v["description"],
-				Reporter:    intake.Reporter{Name: v["reporter"], Email: v["email"], Credit: v["credit"] == "yes"},
+				Source: intake.SourceManual,
+				// One report per filling of the form: two people (or one)
+				// filing in the same instant get two reports, and a
+				// submission handled twice is still one.
+				SourceID:    "form:" + req.Form.SessionID,
+				Title:       bot.Untrusted(v["title"]),
+				Description: bot.Untrusted(v["description"]),
+				Reporter:    intake.Reporter{Name: bot.Untrusted(v["reporter"]), Email: v["email"], Credit: v["credit"] == "yes"},
 				Received:    req.Now(),
 			}
 			for _, repo := range strings.Split(v["repos"], ",") {

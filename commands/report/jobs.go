@@ -84,7 +84,7 @@ func (r *Reports) runClock(ctx context.Context, job bot.Job) error {
 		if rep.Assignee != "" {
 			if p, ok := r.e.Directory().ByName(rep.Assignee); ok {
 				if to, ok := r.e.DMFor(p, ""); ok {
-					dm := bot.Message{Text: fmt.Sprintf("⏳ %s (%s) must be acknowledged within %s, by %s. `/sec report ack %s` once the reporter has heard from us.", rep.ID, truncate(rep.Title, 80), hours(left), fmtTime(rep.AckDue), rep.ID), Sensitive: true}
+					dm := bot.Message{Text: fmt.Sprintf("⏳ %s (%s) must be acknowledged within %s, by %s. `/sec report ack %s` once the reporter has heard from us.", rep.ID, rep.Title.Truncate(80), hours(left), fmtTime(rep.AckDue), rep.ID), Sensitive: true}
 					return r.e.Post(ctx, "report:"+rep.ID+":clock:half:dm", to, dm)
 				}
 			}
@@ -221,7 +221,9 @@ func (r *Reports) buildMail(rep *Report, kind string) (intake.Mail, error) {
 		orig := "<" + strings.Trim(rep.SourceID, "<>") + ">"
 		m.InReplyTo, m.References = orig, []string{orig}
 	}
-	name := rep.Reporter.Name
+	// Mail is not chat: the raw text goes in (string(...)), and the sender
+	// keeps line breaks out of the headers.
+	name := string(rep.Reporter.Name)
 	if name == "" {
 		name = "there"
 	}
@@ -231,14 +233,14 @@ func (r *Reports) buildMail(rep *Report, kind string) (intake.Mail, error) {
 			return m, fmt.Errorf("%s has no reporter email address; tell the reporter by hand", rep.ID)
 		}
 		m.To = rep.Reporter.Email
-		m.Subject = fmt.Sprintf("Re: %s [%s]", rep.Title, rep.ID)
+		m.Subject = fmt.Sprintf("Re: %s [%s]", string(rep.Title), rep.ID)
 		switch kind {
 		case "acknowledged":
-			m.Body = fmt.Sprintf("Hello %s,\n\nThank you for your report \"%s\". We have received it and are looking into it; it is tracked as %s.\nWe will tell you what we find. Please keep the details private until a fix is released.\n\nThe security team\n", name, rep.Title, rep.ID)
+			m.Body = fmt.Sprintf("Hello %s,\n\nThank you for your report \"%s\". We have received it and are looking into it; it is tracked as %s.\nWe will tell you what we find. Please keep the details private until a fix is released.\n\nThe security team\n", name, string(rep.Title), rep.ID)
 		case "accepted":
-			m.Body = fmt.Sprintf("Hello %s,\n\nWe have confirmed the vulnerability you reported (%s, \"%s\") and are working on a fix. We will let you know before it is published%s.\n\nThe security team\n", name, rep.ID, rep.Title, creditText(rep))
+			m.Body = fmt.Sprintf("Hello %s,\n\nWe have confirmed the vulnerability you reported (%s, \"%s\") and are working on a fix. We will let you know before it is published%s.\n\nThe security team\n", name, rep.ID, string(rep.Title), creditText(rep))
 		case "rejected":
-			m.Body = fmt.Sprintf("Hello %s,\n\nThank you for your report %s (\"%s\"). After review we do not consider it a security vulnerability in our project:\n\n%s\n\nIf you disagree or have more information, reply to this mail.\n\nThe security team\n", name, rep.ID, rep.Title, rep.RejectReason)
+			m.Body = fmt.Sprintf("Hello %s,\n\nThank you for your report %s (\"%s\"). After review we do not consider it a security vulnerability in our project:\n\n%s\n\nIf you disagree or have more information, reply to this mail.\n\nThe security team\n", name, rep.ID, string(rep.Title), rep.RejectReason)
 		}
 	case strings.HasPrefix(kind, "forward:"):
 		op, ok := r.operator(strings.TrimPrefix(kind, "forward:"))
@@ -247,8 +249,8 @@ func (r *Reports) buildMail(rep *Report, kind string) (intake.Mail, error) {
 		}
 		m.To = op.Contact
 		m.InReplyTo, m.References = "", nil
-		m.Subject = fmt.Sprintf("[%s] Security report for %s: %s", rep.ID, op.Name, rep.Title)
-		m.Body = fmt.Sprintf("Hello %s security team,\n\nWe received a vulnerability report that concerns your deployment (%s). Please treat it as confidential.\n\nTitle: %s\nReceived: %s\n\n%s\n\nReply to this mail to reach us; please quote %s.\n", op.Name, op.Domain, rep.Title, fmtTime(rep.Received), rep.Description, rep.ID)
+		m.Subject = fmt.Sprintf("[%s] Security report for %s: %s", rep.ID, op.Name, string(rep.Title))
+		m.Body = fmt.Sprintf("Hello %s security team,\n\nWe received a vulnerability report that concerns your deployment (%s). Please treat it as confidential.\n\nTitle: %s\nReceived: %s\n\n%s\n\nReply to this mail to reach us; please quote %s.\n", op.Name, op.Domain, string(rep.Title), fmtTime(rep.Received), string(rep.Description), rep.ID)
 	default:
 		return m, fmt.Errorf("unknown mail %q", kind)
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/bot/intake"
 )
 
@@ -102,8 +103,8 @@ var checklist = []Item{
 // Report is one vulnerability report.
 type Report struct {
 	ID          string           `json:"id"`
-	Title       string           `json:"title"`
-	Description string           `json:"description"`
+	Title       bot.Untrusted    `json:"title"`
+	Description bot.Untrusted    `json:"description"`
 	Source      intake.Source    `json:"source"`
 	SourceID    string           `json:"source_id"`
 	URL         string           `json:"url,omitempty"`
@@ -114,7 +115,7 @@ type Report struct {
 	Assignee    string           `json:"assignee,omitempty"`
 	Repos       []string         `json:"repositories,omitempty"`
 	Attachments []AttachmentInfo `json:"attachments,omitempty"`
-	Notes       []string         `json:"notes,omitempty"`
+	Notes       []bot.Untrusted  `json:"notes,omitempty"`
 	Checklist   []Item           `json:"checklist"`
 	GitHubRepo  string           `json:"github_repo,omitempty"`
 	GHSA        string           `json:"ghsa,omitempty"`
@@ -203,10 +204,10 @@ func (r *Report) Affected() []string {
 // AttachmentInfo lists an attachment; its content is stored apart and
 // never posted.
 type AttachmentInfo struct {
-	Name        string `json:"name"`
-	ContentType string `json:"content_type"`
-	Size        int64  `json:"size"`
-	Truncated   bool   `json:"truncated,omitempty"`
+	Name        bot.Untrusted `json:"name"`
+	ContentType string        `json:"content_type"`
+	Size        int64         `json:"size"`
+	Truncated   bool          `json:"truncated,omitempty"`
 }
 
 // open reports whether the report still needs work.

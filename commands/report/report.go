@@ -18,7 +18,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/bot/intake"
@@ -247,13 +246,13 @@ func (r *Reports) Receive(ctx context.Context, in intake.Incoming) (intake.Resul
 	// Every source cleans its text already; doing it here as well means a
 	// new source cannot forget (it is idempotent).
 	intake.Normalize(&in)
-	in.Title = strings.TrimSpace(in.Title)
-	in.Description = strings.TrimSpace(in.Description)
+	in.Title = in.Title.TrimSpace()
+	in.Description = in.Description.TrimSpace()
 	if in.Title == "" && in.Description == "" {
 		return intake.Result{}, fmt.Errorf("%w: a report needs a title or a description", intake.ErrInvalid)
 	}
 	if in.Title == "" {
-		in.Title = firstLine(in.Description, 80)
+		in.Title = in.Description.FirstLine().Truncate(80)
 	}
 	if in.SourceID == "" {
 		return intake.Result{}, fmt.Errorf("%w: no source id to recognise a repeat by", intake.ErrInvalid)
@@ -459,11 +458,10 @@ func (r *Reports) threadReply(ctx context.Context, in intake.Incoming) (intake.R
 			return intake.Result{}, true, err
 		}
 		// A redelivered reply is posted once: its outbox id is its source id.
-		body := firstLines(in.Description, 3000)
 		msg := bot.Message{
 			Header:    "Reply from the reporter",
-			Text:      body,
-			Context:   fmt.Sprintf("%s · %s · %s", rep.ID, in.Reporter.Email, in.Received.Format(time.RFC3339)),
+			Text:      in.Description.Truncate(3000).String(),
+			Context:   fmt.Sprintf("%s · %s · %s", rep.ID, bot.Untrusted(in.Reporter.Email), in.Received.Format(time.RFC3339)),
 			Sensitive: true,
 		}
 		if err := r.postInThread(ctx, rep, "reply:"+sourceKey(in), msg); err != nil {
@@ -479,25 +477,6 @@ func (r *Reports) threadReply(ctx context.Context, in intake.Incoming) (intake.R
 
 func normalizeMsgID(id string) string {
 	return strings.ToLower(strings.Trim(strings.TrimSpace(id), "<>"))
-}
-
-func firstLine(s string, max int) string {
-	line, _, _ := strings.Cut(s, "\n")
-	return truncate(strings.TrimSpace(line), max)
-}
-
-func firstLines(s string, max int) string { return truncate(s, max) }
-
-// truncate cuts s to at most max bytes on a rune boundary, marking the cut.
-func truncate(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	cut := max
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }
 
 // announce queues the report's thread and the assignee's DM. Both are
@@ -555,16 +534,18 @@ func sourceText(rep *Report) string {
 }
 
 func reporterText(rep *Report) string {
+	// Every part came from outside: the brackets around the address go
+	// inside the untrusted run, so Slack never reads them as a link.
 	rp := rep.Reporter
 	var parts []string
 	if rp.Name != "" {
-		parts = append(parts, rp.Name)
+		parts = append(parts, rp.Name.String())
 	}
 	if rp.Email != "" {
-		parts = append(parts, "<"+rp.Email+">")
+		parts = append(parts, bot.Untrusted("<"+rp.Email+">").String())
 	}
 	if rp.GitHub != "" {
-		parts = append(parts, "GitHub @"+rp.GitHub)
+		parts = append(parts, "GitHub "+bot.Untrusted("@"+rp.GitHub).String())
 	}
 	if len(parts) == 0 {
 		return "anonymous"
@@ -586,15 +567,15 @@ func (r *Reports) summary(rep *Report) bot.Message {
 		{Label: "Assignee", Value: orNone(rep.Assignee)},
 	}
 	if len(rep.Repos) > 0 {
-		fields = append(fields, bot.Field{Label: "Repositories", Value: strings.Join(rep.Repos, ", ")})
+		fields = append(fields, bot.Field{Label: "Repositories", Value: bot.Untrusted(strings.Join(rep.Repos, ", ")).String()})
 	}
 	if rep.GHSA != "" {
-		fields = append(fields, bot.Field{Label: "Advisory", Value: rep.GitHubRepo + " " + rep.GHSA})
+		fields = append(fields, bot.Field{Label: "Advisory", Value: bot.Untrusted(rep.GitHubRepo + " " + rep.GHSA).String()})
 	}
 	if len(rep.Attachments) > 0 {
 		var names []string
 		for _, a := range rep.Attachments {
-			n := fmt.Sprintf("%s (%s, %d bytes)", a.Name, a.ContentType, a.Size)
+			n := fmt.Sprintf("%s (%s, %d bytes)", a.Name, bot.Untrusted(a.ContentType), a.Size)
 			if a.Truncated {
 				n += " [cut]"
 			}
@@ -602,22 +583,35 @@ func (r *Reports) summary(rep *Report) bot.Message {
 		}
 		fields = append(fields, bot.Field{Label: "Attachments (not shown)", Value: strings.Join(names, "\n")})
 	}
-	text := truncate(rep.Description, 2500)
+	text := rep.Description.Truncate(2500).String()
 	for _, n := range rep.Notes {
-		text += "\n⚠ " + n
+		text += "\n⚠ " + n.String()
 	}
 	buttons := []bot.Button{{Label: "Acknowledge", Action: actionAck, Value: rep.ID, Style: bot.ButtonPrimary}}
 	for _, it := range checklist {
 		buttons = append(buttons, bot.Button{Label: "✓ " + shortLabel(it.Key), Action: actionCheck, Value: rep.ID + "|" + it.Key})
 	}
 	return bot.Message{
-		Header:    rep.ID + ": " + truncate(rep.Title, 120),
+		Header:    rep.ID + ": " + rep.Title.Truncate(120).String(),
 		Text:      text,
 		Fields:    fields,
 		Buttons:   buttons,
 		Context:   checklistText(rep.Checklist),
 		Sensitive: true,
+		Mentions:  r.assigneeRefs(rep),
 	}
+}
+
+// assigneeRefs is whom the summary means to notify: the assignee only.
+func (r *Reports) assigneeRefs(rep *Report) []bot.UserRef {
+	if rep.Assignee == "" {
+		return nil
+	}
+	p, ok := r.e.Directory().ByName(rep.Assignee)
+	if !ok {
+		return nil
+	}
+	return p.ChatRefs()
 }
 
 func shortLabel(key string) string {

@@ -155,17 +155,17 @@ func TestReportLandsInThePrivateRoomAssignedToDuty(t *testing.T) {
 	if root.To.Room != bottest.Room || root.To.IsDM() || !root.Msg.Sensitive {
 		t.Errorf("the report went to %v (sensitive %v), want the private room", root.To, root.Msg.Sensitive)
 	}
-	has(t, root.Msg.Plain(), "VIG-2026-1: XSS in the search page", "The q parameter is reflected unescaped.",
+	has(t, root.Msg.PlainText(), "VIG-2026-1: XSS in the search page", "The q parameter is reflected unescaped.",
 		"Source: the security mailbox", "Reporter: Eve <eve@example.org> (wants credit)", "Received: Mon 5 Jan 09:00 UTC",
 		"Acknowledge by: Wed 7 Jan 09:00 UTC", "Assignee: @bob", "poc.html (text/html, 512 bytes)",
 		"☐ Verify the report", "☐ Notify maintainers")
-	if strings.Contains(root.Msg.Plain(), "<script>") {
+	if strings.Contains(root.Msg.PlainText(), "<script>") {
 		t.Error("an attachment's content was posted")
 	}
 	if len(root.Msg.Buttons) != 8 {
 		t.Errorf("%d buttons, want Acknowledge and seven checklist ticks", len(root.Msg.Buttons))
 	}
-	if dm := sent[1]; dm.To.DM.ID != "bob" || !strings.Contains(dm.Msg.Plain(), "New report assigned to you: VIG-2026-1") {
+	if dm := sent[1]; dm.To.DM.ID != "bob" || !strings.Contains(dm.Msg.PlainText(), "New report assigned to you: VIG-2026-1") {
 		t.Errorf("assignee DM: %+v", dm)
 	}
 	// The same mail again (a redelivery) is the same report.
@@ -191,7 +191,7 @@ func TestAcknowledgementClock(t *testing.T) {
 	sent := f.Advance(24 * time.Hour)
 	var half []string
 	for _, s := range sent {
-		half = append(half, fmt.Sprintf("%s|%s", where(s), strings.SplitN(s.Msg.Plain(), ":", 2)[0]))
+		half = append(half, fmt.Sprintf("%s|%s", where(s), strings.SplitN(s.Msg.PlainText(), ":", 2)[0]))
 	}
 	has(t, joined(sent), "Half of the acknowledgement window of VIG-2026-1 has passed: 24h left", "must be acknowledged within 24h")
 	if n := len(bottest.DMsTo(sent, "bob")); n != 2 {
@@ -292,7 +292,7 @@ func TestReporterReplyIsThreaded(t *testing.T) {
 		t.Errorf("the reply was posted %d times: %q", n, bottest.Texts(sent))
 	}
 	for _, s := range sent {
-		if strings.Contains(s.Msg.Plain(), "second PoC") && s.To.Thread.IsZero() {
+		if strings.Contains(s.Msg.PlainText(), "second PoC") && s.To.Thread.IsZero() {
 			t.Errorf("the reply went outside the thread")
 		}
 	}
@@ -396,6 +396,20 @@ func TestReportFormByHand(t *testing.T) {
 	sent := f.Advance(0)
 	has(t, joined(f.Command("bob", "report show VIG-2026-1")), "VIG-2026-1: CSRF on settings", "Repositories: acme/web, acme/api", "Source: a team member's form", "Reporter: anonymous")
 	_ = sent
+}
+
+// Two reports filed by hand by one person in the same instant (a fake
+// clock does not move) are two reports, each with its own title.
+func TestTwoReportsByHandInTheSameInstant(t *testing.T) {
+	f := newFixture(t, report.Options{})
+	for i, who := range []string{"bob", "bob"} {
+		f.Command(who, "report new")
+		for _, answer := range []string{fmt.Sprintf("Report %d by %s", i+1, who), "Details.", "-", "-", "2", "-"} {
+			f.Say(who, answer)
+		}
+	}
+	list := joined(f.Command("alice", "report list"))
+	has(t, list, "VIG-2026-1", "VIG-2026-2", "Report 1 by bob", "Report 2 by bob")
 }
 
 // A store outage during intake: Receive fails (the source must not

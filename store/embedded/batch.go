@@ -2,10 +2,8 @@ package embedded
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -18,15 +16,9 @@ import (
 // and any error, a version conflict included, rolls the whole transaction
 // back. bbolt commits with one fsync, so after a crash either every op is on
 // disk or none is.
-func (s *Store) Apply(ctx context.Context, ops ...store.Op) ([]int64, error) {
-	if err := store.ValidateOps(ops); err != nil {
-		return nil, fmt.Errorf("embedded: apply: %w", err)
-	}
+func (s *backend) Apply(ctx context.Context, ops ...store.Op) ([]int64, error) {
 	versions := make([]int64, len(ops))
-	if len(ops) == 0 {
-		return versions, nil
-	}
-	err := s.update(ctx, fmt.Sprintf("apply %d ops", len(ops)), func(tx *bolt.Tx) error {
+	err := s.update(ctx, func(tx *bolt.Tx) error {
 		for i, o := range ops {
 			if err := applyOp(tx, o, &versions[i]); err != nil {
 				if ce := (*store.ConflictError)(nil); errors.As(err, &ce) {
@@ -60,45 +52,6 @@ func applyOp(tx *bolt.Tx, o store.Op, version *int64) (err error) {
 	case store.OpUnschedule:
 		return unschedule(tx, o.Name(), o.Key())
 	}
-	// ValidateOps rejects unknown kinds before the transaction starts.
+	// store.Validating rejects unknown kinds before the transaction starts.
 	return fmt.Errorf("%w: unknown op kind %v", store.ErrInvalid, o.Kind())
-}
-
-// Incr adds one to counters/<name> and returns the new value.
-//
-// Each counter is a plain 8-byte big-endian int64 in the counters bucket,
-// read and rewritten in one Update. bbolt runs one writer at a time, so
-// that is as atomic as NextSequence, and cheaper: a sub-bucket per counter
-// (NextSequence is per bucket) would cost a bucket header per name, and its
-// uint64 sequence is not the int64 this API returns.
-func (s *Store) Incr(ctx context.Context, name string) (int64, error) {
-	op := "incr " + name
-	if err := store.ValidNames("counter", name); err != nil {
-		return 0, fmt.Errorf("embedded: %s: %w", op, err)
-	}
-	var n int64
-	err := s.update(ctx, op, func(tx *bolt.Tx) error {
-		// Files written before counters existed lack the bucket until
-		// their first Open by this version; create it rather than assume.
-		b, err := tx.CreateBucketIfNotExists(bCounters)
-		if err != nil {
-			return err
-		}
-		n = 0
-		if v := b.Get([]byte(name)); v != nil {
-			if len(v) != 8 {
-				return fmt.Errorf("%w: counter record of %d bytes", store.ErrCorrupt, len(v))
-			}
-			n = int64(binary.BigEndian.Uint64(v))
-		}
-		if n < 0 || n == math.MaxInt64 {
-			return fmt.Errorf("%w: counter value %d cannot be incremented", store.ErrCorrupt, n)
-		}
-		n++
-		return b.Put([]byte(name), binary.BigEndian.AppendUint64(nil, uint64(n)))
-	})
-	if err != nil {
-		return 0, err
-	}
-	return n, nil
 }

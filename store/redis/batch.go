@@ -147,15 +147,8 @@ func (b *batchArgs) key(k, redisType string) int {
 }
 
 // Apply applies ops in one Lua script, all or nothing; see applyScript.
-func (s *Store) Apply(ctx context.Context, ops ...store.Op) ([]int64, error) {
-	if err := store.ValidateOps(ops); err != nil {
-		return nil, invalid("apply", err)
-	}
+func (s *backend) Apply(ctx context.Context, ops ...store.Op) ([]int64, error) {
 	versions := make([]int64, len(ops))
-	if len(ops) == 0 {
-		return versions, nil
-	}
-	op := fmt.Sprintf("apply %d ops", len(ops))
 	b := batchArgs{index: map[string]int{}}
 	for _, o := range ops {
 		switch o.Kind() {
@@ -186,7 +179,7 @@ func (s *Store) Apply(ctx context.Context, ops ...store.Op) ([]int64, error) {
 	}
 	res, err := applyScript.Run(ctx, s.c, b.keys, append(b.types, b.ops...)...).Slice()
 	if err != nil {
-		return nil, s.fail(op, err)
+		return nil, unavail(err)
 	}
 	status, _ := res[0].(int64)
 	switch {
@@ -202,28 +195,14 @@ func (s *Store) Apply(ctx context.Context, ops ...store.Op) ([]int64, error) {
 			break
 		}
 		o := ops[i-1]
-		return nil, fmt.Errorf("redis: %s: %w", op, &store.ConflictError{
+		return nil, &store.ConflictError{
 			Collection: o.Name(), ID: o.Key(), Expected: o.Expect(), Have: have, Op: int(i),
-		})
+		}
 	case status == -1 && len(res) == 2:
 		k, _ := res[1].(int64)
 		if k >= 1 && int(k) <= len(b.keys) {
-			return nil, fmt.Errorf("redis: %s: %w: key %s holds another type or an unreadable version; nothing was written", op, store.ErrCorrupt, b.keys[k-1])
+			return nil, fmt.Errorf("%w: key %s holds another type or an unreadable version; nothing was written", store.ErrCorrupt, b.keys[k-1])
 		}
 	}
-	return nil, fmt.Errorf("redis: %s: %w: unexpected script reply %v", op, store.ErrCorrupt, res)
-}
-
-// Incr adds one to the counter with INCR, which Redis runs atomically for
-// every client of every replica.
-func (s *Store) Incr(ctx context.Context, name string) (int64, error) {
-	op := "incr " + name
-	if err := store.ValidNames("counter", name); err != nil {
-		return 0, invalid(op, err)
-	}
-	n, err := s.c.Incr(ctx, s.counterKey(name)).Result()
-	if err != nil {
-		return 0, s.fail(op, err)
-	}
-	return n, nil
+	return nil, fmt.Errorf("%w: unexpected script reply %v", store.ErrCorrupt, res)
 }

@@ -19,10 +19,10 @@ func TestApplyDamagedKeyWritesNothing(t *testing.T) {
 	defer s.Close()
 	ctx := context.Background()
 	t0 := time.Unix(1_700_000_000, 0)
-	if err := s.c.Set(ctx, s.setKey("open"), "not a set", 0).Err(); err != nil {
+	if err := s.b.c.Set(ctx, s.b.setKey("open"), "not a set", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.c.HSet(ctx, s.docKeys("reports", "bad")[0], "v", "x", "data", "d").Err(); err != nil {
+	if err := s.b.c.HSet(ctx, s.b.docKeys("reports", "bad")[0], "v", "x", "data", "d").Err(); err != nil {
 		t.Fatal(err)
 	}
 	batches := map[string][]store.Op{

@@ -25,4 +25,4 @@ func (p slogPrinter) Printf(ctx context.Context, format string, v ...any) {
 
 // AddHook instruments the client, e.g. to count round trips in the load
 // benchmark (cmd/vigil-bench) or to trace commands.
-func (s *Store) AddHook(h redis.Hook) { s.c.AddHook(h) }
+func (s *Store) AddHook(h redis.Hook) { s.b.c.AddHook(h) }

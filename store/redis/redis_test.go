@@ -52,18 +52,18 @@ func TestKeyLayout(t *testing.T) {
 	}
 	defer s.Close()
 	cases := map[string]string{
-		s.docKeys("reports", "r1")[0]: "{p}:doc:reports:d:r1",
-		s.docKeys("reports", "r1")[1]: "{p}:doc:reports:ids",
-		s.docKeys("a}b", "x")[0]:      "{p}:doc:a}b:d:x",
-		s.docKeys("50%", "{x}")[0]:    "{p}:doc:50%25:d:{x}",
-		s.docKeys("a:d:b", "c")[0]:    "{p}:doc:a%3Ad%3Ab:d:c",
-		s.docKeys("a", "b:d:c")[0]:    "{p}:doc:a:d:b:d:c",
-		s.queueKeys("jobs")[0]:        "{p}:queue:jobs:z",
-		s.queueKeys("a:z")[1]:         "{p}:queue:a%3Az:due",
-		s.setKey("reports:open"):      "{p}:set:reports%3Aopen",
-		s.counterKey("report-id"):     "{p}:counter:report-id",
-		s.key("lease", "leader"):      "{p}:lease:leader",
-		s.key("log", "audit"):         "{p}:log:audit",
+		s.b.docKeys("reports", "r1")[0]: "{p}:doc:reports:d:r1",
+		s.b.docKeys("reports", "r1")[1]: "{p}:doc:reports:ids",
+		s.b.docKeys("a}b", "x")[0]:      "{p}:doc:a}b:d:x",
+		s.b.docKeys("50%", "{x}")[0]:    "{p}:doc:50%25:d:{x}",
+		s.b.docKeys("a:d:b", "c")[0]:    "{p}:doc:a%3Ad%3Ab:d:c",
+		s.b.docKeys("a", "b:d:c")[0]:    "{p}:doc:a:d:b:d:c",
+		s.b.queueKeys("jobs")[0]:        "{p}:queue:jobs:z",
+		s.b.queueKeys("a:z")[1]:         "{p}:queue:a%3Az:due",
+		s.b.setKey("reports:open"):      "{p}:set:reports%3Aopen",
+		s.b.counterKey("report-id"):     "{p}:counter:report-id",
+		s.b.key("lease", "leader"):      "{p}:lease:leader",
+		s.b.key("log", "audit"):         "{p}:log:audit",
 	}
 	for got, want := range cases {
 		if got != want {
@@ -73,8 +73,8 @@ func TestKeyLayout(t *testing.T) {
 	// Whatever an attacker puts in a name, every key hashes on the prefix
 	// alone, so one script may touch any of them on Redis Cluster.
 	for _, name := range []string{"x", "{", "}", "{}", "{a}", "}{b}", "%7B", ":", "a:{b}:c"} {
-		keys := append(s.docKeys(name, name), s.queueKeys(name)...)
-		keys = append(keys, s.setKey(name), s.counterKey(name), s.key("seen", name), s.key("log", name), s.key("lease", name))
+		keys := append(s.b.docKeys(name, name), s.b.queueKeys(name)...)
+		keys = append(keys, s.b.setKey(name), s.b.counterKey(name), s.b.key("seen", name), s.b.key("log", name), s.b.key("lease", name))
 		for _, k := range keys {
 			if tag := hashTag(k); tag != "p" {
 				t.Errorf("key %q (name %q) hashes on %q, want the prefix", k, name, tag)
@@ -339,14 +339,14 @@ func TestKeysUnderPrefix(t *testing.T) {
 	must(err)
 	_, err = s.Incr(ctx, "n")
 	must(err)
-	keys, err := s.c.Keys(ctx, "{"+prefix+"}:*").Result()
+	keys, err := s.b.c.Keys(ctx, "{"+prefix+"}:*").Result()
 	must(err)
 	// doc x, ids c, set s, queue z/due/held, lease, seen, log, doc y,
 	// ids c2, set s2, counter n.
 	if len(keys) != 13 {
 		t.Errorf("%d keys under the prefix, want 13: %q", len(keys), keys)
 	}
-	all, err := s.c.Keys(ctx, "*").Result()
+	all, err := s.b.c.Keys(ctx, "*").Result()
 	must(err)
 	for _, k := range all {
 		if strings.Contains(k, prefix) && hashTag(k) != prefix {
@@ -354,7 +354,7 @@ func TestKeysUnderPrefix(t *testing.T) {
 		}
 	}
 	// The seen key carries a real TTL for garbage collection.
-	ttl, err := s.c.PTTL(ctx, s.key("seen", "k")).Result()
+	ttl, err := s.b.c.PTTL(ctx, s.b.key("seen", "k")).Result()
 	must(err)
 	if ttl <= 0 || ttl > time.Minute+seenGCSlack {
 		t.Errorf("seen key PTTL = %v", ttl)
