@@ -22,7 +22,7 @@ func (r *Reminders) command() *bot.Command {
 			"or when they are named without GitHub (`report notify ID @maintainer...`). Until then there is nothing to remind. " +
 			"The first reminder comes one period after they were told, by the report's effective severity: Critical weekly, High monthly, Medium quarterly, Low twice a year; " +
 			"each maintainer gets all of theirs in one DM, outside their quiet hours. A released, closed or rejected report stops its reminders.",
-		Examples: []string{"report notify VIG-2026-3 @carol", "remind list", "remind list @carol"},
+		Examples: []string{"remind list", "remind list @carol"},
 		Roles:    []bot.Role{bot.RoleResponder, bot.RoleAdmin, bot.RoleMaintainer},
 		Sub: []*bot.Command{
 			{
