@@ -22,12 +22,12 @@ func (r *Reminders) command() *bot.Command {
 			"or when they are named without GitHub (`report notify ID @maintainer...`). Until then there is nothing to remind. " +
 			"The first reminder comes one period after they were told, by the report's effective severity: Critical weekly, High monthly, Medium quarterly, Low twice a year; " +
 			"each maintainer gets all of theirs in one DM, outside their quiet hours. A released, closed or rejected report stops its reminders.",
-		Examples: []string{"remind list", "remind list @carol"},
-		Roles:    []bot.Role{bot.RoleResponder, bot.RoleAdmin, bot.RoleMaintainer},
+		Roles: []bot.Role{bot.RoleResponder, bot.RoleAdmin, bot.RoleMaintainer},
 		Sub: []*bot.Command{
 			{
 				Name: "list", Summary: "What is due when (maintainers see their own)", Usage: "[@maintainer]",
-				Roles: []bot.Role{bot.RoleResponder, bot.RoleAdmin, bot.RoleMaintainer}, Where: bot.Anywhere, MaxArgs: 1,
+				Examples: []string{"remind list", "remind list @carol"},
+				Roles:    []bot.Role{bot.RoleResponder, bot.RoleAdmin, bot.RoleMaintainer}, Where: bot.Anywhere, MaxArgs: 1,
 				Run: r.runList,
 			},
 			{
