@@ -285,6 +285,16 @@ func roomName(id, title string) string {
 	return name
 }
 
+// listState is an incident's state in "incident list": an open incident
+// runs since its start, a resolved one says when it ended and how long it
+// lasted (its start is not when it was resolved).
+func listState(in *Incident) string {
+	if in.State == stateResolved && !in.Resolved.IsZero() {
+		return fmt.Sprintf("started %s, resolved %s after %s", stamp(in.Started, true), stamp(in.Resolved, true), duration(in.Resolved.Sub(in.Started)))
+	}
+	return fmt.Sprintf("%s since %s", in.State, stamp(in.Started, true))
+}
+
 func (inc *Incidents) runList(ctx context.Context, req *bot.Request) error {
 	all, err := inc.all(ctx)
 	if err != nil {
@@ -296,7 +306,7 @@ func (inc *Incidents) runList(ctx context.Context, req *bot.Request) error {
 	sort.SliceStable(all, func(i, j int) bool { return all[i].State == stateOpen && all[j].State != stateOpen })
 	var b strings.Builder
 	for _, in := range all {
-		fmt.Fprintf(&b, "%s %s (%s since %s, lead @%s)", in.ID, in.Title, in.State, stamp(in.Started, true), in.Roles["lead"])
+		fmt.Fprintf(&b, "%s %s (%s, lead @%s)", in.ID, in.Title, listState(in), in.Roles["lead"])
 		if in.OwnRoom {
 			fmt.Fprintf(&b, " in %s", bot.RoomMention(in.Room, in.RoomName))
 		}
