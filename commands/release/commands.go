@@ -520,7 +520,7 @@ func (r *Releases) markMerged(ctx context.Context, id string, p PR, by, via stri
 	}
 	text := fmt.Sprintf("🔀 %s merged (%s, by %s).", pr.URL(), via, by)
 	if started {
-		text += fmt.Sprintf(" The publication clock runs: publish the advisories and answer the announcement by %s (`/sec release publish %s`).", r.when(rel.PublishDue), id)
+		text += fmt.Sprintf(" The publication clock runs: publish the advisories and answer the announcement before %s (`/sec release publish %s`).", r.when(rel.PublishDue), id)
 	}
 	return true, r.sayText(ctx, id, "merged:"+pr.key(), text)
 }
