@@ -29,7 +29,7 @@ func (inc *Incidents) command() *bot.Command {
 		Sub: []*bot.Command{
 			{Name: "start", Summary: "open a war room and lead it", Usage: `"TITLE"`, Roles: team, MinArgs: 1, MaxArgs: -1,
 				Flags:    []bot.FlagSpec{{Name: "room", Bool: true, Help: "a new private channel or room for the war room, with the team invited (Slack, Matrix)"}},
-				Examples: []string{`/sec incident start "Leaked deploy token"`}, Run: inc.runStart},
+				Examples: []string{`incident start "Leaked deploy token"`}, Run: inc.runStart},
 			{Name: "list", Summary: "incidents, open first", Roles: team, Run: inc.runList},
 			{Name: "role", Summary: "name the lead, scribe or comms", Usage: "lead|scribe|comms @person", Roles: team, MinArgs: 2, MaxArgs: 2,
 				Flags: []bot.FlagSpec{idFlag}, Run: inc.runRole},
@@ -38,7 +38,7 @@ func (inc *Incidents) command() *bot.Command {
 			{Name: "log", Summary: "add a timeline entry by hand", Usage: `"TEXT" [--at TIME] [--evidence]`, Roles: team, MinArgs: 1, MaxArgs: -1,
 				Flags: []bot.FlagSpec{idFlag, {Name: "at", Value: "TIME", Help: "when it happened: 14:05, \"2026-01-05 14:05\" (your time zone, else UTC) or RFC 3339"},
 					{Name: "evidence", Bool: true, Help: "keep it as evidence"}},
-				Examples: []string{`/sec incident log "token revoked" --at 14:05`}, Run: inc.runLog},
+				Examples: []string{`incident log "token revoked" --at 14:05`}, Run: inc.runLog},
 			{Name: "entry", Summary: "correct or remove a timeline entry", Usage: `N "TEXT" | N --remove`, Roles: team, MinArgs: 1, MaxArgs: -1,
 				Flags: []bot.FlagSpec{idFlag, {Name: "remove", Bool: true, Help: "take it off the record"}}, Run: inc.runEntry},
 			{Name: "timeline", Summary: "the timeline so far", Roles: team, Flags: []bot.FlagSpec{idFlag}, Run: inc.runTimeline},
