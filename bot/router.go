@@ -102,6 +102,13 @@ func validateCommand(c *Command, parent *Command) error {
 	if c.Run == nil && len(c.Sub) == 0 {
 		return fmt.Errorf("command %q has neither Run nor sub-commands", c.Path())
 	}
+	for _, ex := range c.Examples {
+		// Help prints the adapter's prefix before each example, so an
+		// example is the command line after it and starts with the path.
+		if w, err := SplitArgs(ex); err != nil || !startsWithPath(w, c) {
+			return fmt.Errorf("command %q: example %q must start with %q and no prefix (help adds the prefix)", c.Path(), ex, c.Path())
+		}
+	}
 	seen := map[string]bool{}
 	for _, s := range c.Sub {
 		if seen[s.Name] {
@@ -113,6 +120,20 @@ func validateCommand(c *Command, parent *Command) error {
 		}
 	}
 	return nil
+}
+
+// startsWithPath reports whether words begin with c's verb path.
+func startsWithPath(words []string, c *Command) bool {
+	path := strings.Fields(c.Path())
+	if len(words) < len(path) {
+		return false
+	}
+	for i, p := range path {
+		if !strings.EqualFold(words[i], p) {
+			return false
+		}
+	}
+	return true
 }
 
 // Commands returns the top-level commands, sorted by name.
@@ -231,6 +252,19 @@ func (r *Router) parseCommand(text string) (*Command, []string, Flags, error) {
 		return c, nil, Flags{}, usageErrorf("%q takes %s, got %d", c.Path(), argCount(c.MinArgs, c.MaxArgs), len(args))
 	}
 	return c, args, flags, nil
+}
+
+// DryRun resolves text (a command line without the adapter's prefix, as
+// in Command.Examples) the way a command is resolved before it runs: it
+// walks the command tree and validates the flags and the number of
+// arguments, and returns the command it reaches. It runs nothing and
+// checks neither roles nor the room, which depend on who asks where.
+func (r *Router) DryRun(text string) (*Command, error) {
+	c, _, _, err := r.parseCommand(text)
+	if err != nil {
+		return c, err
+	}
+	return c, nil
 }
 
 func argCount(lo, hi int) string {

@@ -145,6 +145,59 @@ func TestHelp(t *testing.T) {
 	}
 }
 
+// An example is the command line after the prefix (help adds the prefix):
+// one that repeats a prefix, or names another command, is refused when the
+// command is registered, with the reason.
+func TestExamplesAreCheckedAtRegistration(t *testing.T) {
+	h := bottest.New(t, bottest.Options{})
+	run := func(context.Context, *bot.Request) error { return nil }
+	for _, ex := range []string{`/sec incident start "x"`, `start "x"`, `incident "unclosed`} {
+		err := h.Engine.Register(&bot.Command{Name: "incident", Sub: []*bot.Command{
+			{Name: "start", Usage: "TITLE", MinArgs: 1, MaxArgs: 1, Examples: []string{ex}, Run: run},
+		}})
+		if err == nil || !strings.Contains(err.Error(), `must start with "incident start" and no prefix`) {
+			t.Errorf("example %q: registered (err %v)", ex, err)
+		}
+	}
+	if err := h.Engine.Register(&bot.Command{Name: "incident", Sub: []*bot.Command{
+		{Name: "start", Usage: "TITLE", MinArgs: 1, MaxArgs: 1, Examples: []string{`INCIDENT start "x"`}, Run: run},
+	}}); err != nil {
+		t.Errorf("a good example refused: %v", err)
+	}
+}
+
+// DryRun resolves a line as the router would before running it, and runs
+// nothing: the command reached, or the usage error a person would get.
+func TestDryRun(t *testing.T) {
+	h := bottest.New(t, bottest.Options{})
+	ran := 0
+	err := h.Engine.Register(&bot.Command{Name: "duty", MaxArgs: 0, Run: func(context.Context, *bot.Request) error { ran++; return nil },
+		Sub: []*bot.Command{{Name: "override", Usage: "@person --from TIME", MinArgs: 1, MaxArgs: 1,
+			Flags: []bot.FlagSpec{{Name: "from", Value: "TIME"}},
+			Run:   func(context.Context, *bot.Request) error { ran++; return nil }}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := h.Engine.Router()
+	if c, err := r.DryRun(`duty override @bob --from "mon 09:00"`); err != nil || c.Path() != "duty override" {
+		t.Errorf("dry run: %v, %v", c, err)
+	}
+	for line, want := range map[string]string{
+		"duty override @bob --to mon": "unknown flag",
+		"duty override":               "needs 1 argument",
+		"duty extra":                  "takes no arguments",
+		"/sec duty":                   "unknown command",
+		`duty override "@bob`:         "quote",
+	} {
+		if _, err := r.DryRun(line); err == nil || !strings.Contains(strings.ToLower(err.Error()), want) {
+			t.Errorf("dry run of %q: %v, want an error with %q", line, err, want)
+		}
+	}
+	if ran != 0 {
+		t.Errorf("a dry run ran the command %d times", ran)
+	}
+}
+
 func TestReplyRespectsThePrivacyRule(t *testing.T) {
 	h := bottest.New(t, bottest.Options{})
 	secret := "CVE details: SQL injection in /login"

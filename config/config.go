@@ -66,7 +66,16 @@ type Config struct {
 	Releases  Releases  `yaml:"releases"` // security releases (release.go)
 	// Delivery tunes the outbox and the scheduler (delivery.go).
 	Delivery Delivery `yaml:"delivery"`
+
+	// given holds the keys Load found in the file or the environment.
+	given map[string]bool
 }
+
+// Given reports whether key (a dotted path such as "log.level") was set in
+// the file or the environment, rather than left at its default. A default
+// may be adjusted to the situation (the interactive console quiets the
+// log); a value someone wrote down is taken as written.
+func (c *Config) Given(key string) bool { return c.given[key] }
 
 // Slack configures the Slack adapter.
 type Slack struct {

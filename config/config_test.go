@@ -421,3 +421,24 @@ func TestRolesAndLogHelpers(t *testing.T) {
 		t.Error("LogLevel.Slog wrong")
 	}
 }
+
+// Given tells a value someone wrote (in the file or the environment) from
+// a default, even when both say the same: "log.level: info" is given.
+func TestGivenTellsWrittenValuesFromDefaults(t *testing.T) {
+	c, _, err := loadYAML(t, "log: {format: json}\n", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Given("log.level") || !c.Given("log.format") {
+		t.Errorf("defaults only: Given(log.level)=%v Given(log.format)=%v", c.Given("log.level"), c.Given("log.format"))
+	}
+	if c, _, err = loadYAML(t, "log: {level: info}\n", nil); err != nil || !c.Given("log.level") {
+		t.Errorf("log.level: info in the file is not given (%v)", err)
+	}
+	if c, _, err = loadYAML(t, "data: /tmp/x\n", map[string]string{"VIGIL_LOG_LEVEL": "info"}); err != nil || !c.Given("log.level") {
+		t.Errorf("VIGIL_LOG_LEVEL=info is not given (%v)", err)
+	}
+	if Default().Given("log.level") {
+		t.Error("Default() has given keys")
+	}
+}

@@ -46,6 +46,10 @@ func Load(path string, env func(string) (string, bool)) (*Config, error) {
 	if err := l.probs.err(); err != nil {
 		return nil, err
 	}
+	c.given = make(map[string]bool, len(l.origins))
+	for k := range l.origins {
+		c.given[k] = true
+	}
 	return c, nil
 }
 

@@ -132,7 +132,7 @@ func run(ctx context.Context, o runOptions, s streams, lookup env) error {
 	// headless (intake, scheduler, HTTP) until signalled.
 	hasChat := cfg.Slack.Enabled() || cfg.Matrix.Enabled()
 	useConsole := o.Console || (!hasChat && interactive)
-	logger := newLogger(cfg, o, s.Err, interactive, useConsole, lookup)
+	logger := newLogger(cfg, o, s.Err, interactive, useConsole && interactive)
 
 	redisstore.RouteClientLogs(logger)
 	st, err := openStore(ctx, cfg)
@@ -315,13 +315,19 @@ func run(ctx context.Context, o runOptions, s streams, lookup env) error {
 	return errors.Join(conErr, <-errc)
 }
 
-func newLogger(cfg *config.Config, o runOptions, w io.Writer, interactive, console bool, lookup env) *slog.Logger {
+// newLogger logs at --log-level, else at log.level (file or
+// VIGIL_LOG_LEVEL). Only when neither is given and the console is on a
+// terminal (termConsole), where the log shares the screen with the
+// conversation, is the default quieted to warnings. Headless, under a
+// service manager, next to a chat adapter or with a scripted --console
+// (whose output is stdout, apart from the log), info is info: start-up and
+// join lines must reach the journal.
+func newLogger(cfg *config.Config, o runOptions, w io.Writer, interactive, termConsole bool) *slog.Logger {
 	level := cfg.Log.Level.Slog()
-	if o.LogLevel != "" {
+	switch {
+	case o.LogLevel != "":
 		level = config.LogLevel(o.LogLevel).Slog()
-	} else if _, set := lookup("VIGIL_LOG_LEVEL"); !set && cfg.Log.Level == config.LevelInfo && console {
-		// The console shares the terminal with the log: keep it to
-		// warnings unless asked for more.
+	case termConsole && !cfg.Given("log.level"):
 		level = slog.LevelWarn
 	}
 	opts := &slog.HandlerOptions{Level: level}

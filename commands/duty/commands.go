@@ -24,7 +24,7 @@ func (d *Duty) command() *bot.Command {
 		Summary:  "Who is on duty now, since when, until when, and who is next",
 		Usage:    "[ROTATION]",
 		Help:     "Shows the person on duty in each rotation (or the one named), since when and until when, and who is next. Rotations, overrides, swaps and time away are managed with the sub-commands.",
-		Examples: []string{"duty", "duty triage", "duty schedule --weeks 8"},
+		Examples: []string{"duty", "duty triage"},
 		Where:    bot.Anywhere,
 		MaxArgs:  1,
 		Run:      d.runNow,

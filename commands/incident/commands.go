@@ -29,7 +29,7 @@ func (inc *Incidents) command() *bot.Command {
 		Sub: []*bot.Command{
 			{Name: "start", Summary: "open a war room and lead it", Usage: `"TITLE"`, Roles: team, MinArgs: 1, MaxArgs: -1,
 				Flags:    []bot.FlagSpec{{Name: "room", Bool: true, Help: "a new private channel or room for the war room, with the team invited (Slack, Matrix)"}},
-				Examples: []string{`/sec incident start "Leaked deploy token"`}, Run: inc.runStart},
+				Examples: []string{`incident start "Leaked deploy token"`}, Run: inc.runStart},
 			{Name: "list", Summary: "incidents, open first", Roles: team, Run: inc.runList},
 			{Name: "role", Summary: "name the lead, scribe or comms", Usage: "lead|scribe|comms @person", Roles: team, MinArgs: 2, MaxArgs: 2,
 				Flags: []bot.FlagSpec{idFlag}, Run: inc.runRole},
@@ -38,7 +38,7 @@ func (inc *Incidents) command() *bot.Command {
 			{Name: "log", Summary: "add a timeline entry by hand", Usage: `"TEXT" [--at TIME] [--evidence]`, Roles: team, MinArgs: 1, MaxArgs: -1,
 				Flags: []bot.FlagSpec{idFlag, {Name: "at", Value: "TIME", Help: "when it happened: 14:05, \"2026-01-05 14:05\" (your time zone, else UTC) or RFC 3339"},
 					{Name: "evidence", Bool: true, Help: "keep it as evidence"}},
-				Examples: []string{`/sec incident log "token revoked" --at 14:05`}, Run: inc.runLog},
+				Examples: []string{`incident log "token revoked" --at 14:05`}, Run: inc.runLog},
 			{Name: "entry", Summary: "correct or remove a timeline entry", Usage: `N "TEXT" | N --remove`, Roles: team, MinArgs: 1, MaxArgs: -1,
 				Flags: []bot.FlagSpec{idFlag, {Name: "remove", Bool: true, Help: "take it off the record"}}, Run: inc.runEntry},
 			{Name: "timeline", Summary: "the timeline so far", Roles: team, Flags: []bot.FlagSpec{idFlag}, Run: inc.runTimeline},
@@ -285,6 +285,16 @@ func roomName(id, title string) string {
 	return name
 }
 
+// listState is an incident's state in "incident list": an open incident
+// runs since its start, a resolved one says when it ended and how long it
+// lasted (its start is not when it was resolved).
+func listState(in *Incident) string {
+	if in.State == stateResolved && !in.Resolved.IsZero() {
+		return fmt.Sprintf("started %s, resolved %s after %s", stamp(in.Started, true), stamp(in.Resolved, true), duration(in.Resolved.Sub(in.Started)))
+	}
+	return fmt.Sprintf("%s since %s", in.State, stamp(in.Started, true))
+}
+
 func (inc *Incidents) runList(ctx context.Context, req *bot.Request) error {
 	all, err := inc.all(ctx)
 	if err != nil {
@@ -296,7 +306,7 @@ func (inc *Incidents) runList(ctx context.Context, req *bot.Request) error {
 	sort.SliceStable(all, func(i, j int) bool { return all[i].State == stateOpen && all[j].State != stateOpen })
 	var b strings.Builder
 	for _, in := range all {
-		fmt.Fprintf(&b, "%s %s (%s since %s, lead @%s)", in.ID, in.Title, in.State, stamp(in.Started, true), in.Roles["lead"])
+		fmt.Fprintf(&b, "%s %s (%s, lead @%s)", in.ID, in.Title, listState(in), in.Roles["lead"])
 		if in.OwnRoom {
 			fmt.Fprintf(&b, " in %s", bot.RoomMention(in.Room, in.RoomName))
 		}

@@ -434,3 +434,21 @@ func TestRegisterChecksOptions(t *testing.T) {
 		t.Error("the same reaction for timeline and evidence accepted")
 	}
 }
+
+// "incident list" says when each incident started and, once resolved, when
+// it was resolved: the start time is never shown as the resolution.
+func TestListSaysWhenResolved(t *testing.T) {
+	h, _, _ := setup(t)
+	h.Command("alice", `incident start "Leaked deploy token"`) // 09:00
+	h.Advance(3*time.Hour + 5*time.Minute)
+	h.Command("alice", "incident resolve") // 12:05
+	h.Advance(time.Hour)
+	h.Command("alice", `incident start "Second one"`) // 13:05
+	j := bottest.Joined(h.Command("alice", "incident list"))
+	bottest.InOrder(t, j,
+		"INC-2026-2 Second one (open since 2026-01-05 13:05 UTC",
+		"INC-2026-1 Leaked deploy token (started 2026-01-05 09:00 UTC, resolved 2026-01-05 12:05 UTC after 3h 5m, lead @alice)")
+	if strings.Contains(j, "resolved since") {
+		t.Errorf("list shows the start as the resolution: %q", j)
+	}
+}

@@ -31,7 +31,7 @@ func (r *Releases) command() *bot.Command {
 				Help: "TIME is RFC 3339 or \"2026-01-12 14:00\" in the room's zone. A time closer than the minimum notice is " +
 					"refused unless --expedite is given with a --reason (audited). --versions, --remedy and --patch go to the " +
 					"distributors' advance notice.",
-				Examples: []string{`/sec release plan VIG-2026-7 --public-at "2026-01-12 14:00"`, `/sec release plan VIG-2026-7 --public-at 2026-01-06T14:00:00Z --expedite --reason "exploited in the wild"`},
+				Examples: []string{`release plan VIG-2026-7 --public-at "2026-01-12 14:00"`, `release plan VIG-2026-7 --public-at 2026-01-06T14:00:00Z --expedite --reason "exploited in the wild"`},
 				Roles:    team, MinArgs: 1, MaxArgs: 1, Run: r.runPlan,
 				Flags: []bot.FlagSpec{
 					{Name: "public-at", Value: "TIME", Help: "when the fix becomes public"},
@@ -48,7 +48,7 @@ func (r *Releases) command() *bot.Command {
 			{
 				Name: "link", Summary: "Link the pull requests carrying the fix (their merge starts the clock)",
 				Usage: "ID PR-URL...", Roles: team, MinArgs: 2, MaxArgs: -1, Run: r.runLink,
-				Examples: []string{"/sec release link VIG-2026-7 https://github.com/acme/web/pull/42"},
+				Examples: []string{"release link VIG-2026-7 https://github.com/acme/web/pull/42"},
 			},
 			{
 				Name: "merged", Summary: "Say pull requests were merged; the first starts the two-hour clock",
@@ -520,7 +520,7 @@ func (r *Releases) markMerged(ctx context.Context, id string, p PR, by, via stri
 	}
 	text := fmt.Sprintf("🔀 %s merged (%s, by %s).", pr.URL(), via, by)
 	if started {
-		text += fmt.Sprintf(" The publication clock runs: publish the advisories and answer the announcement by %s (`/sec release publish %s`).", r.when(rel.PublishDue), id)
+		text += fmt.Sprintf(" The publication clock runs: publish the advisories and answer the announcement before %s (`/sec release publish %s`).", r.when(rel.PublishDue), id)
 	}
 	return true, r.sayText(ctx, id, "merged:"+pr.key(), text)
 }

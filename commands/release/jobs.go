@@ -116,7 +116,7 @@ func (r *Releases) runPing(ctx context.Context, job bot.Job) error {
 	remaining := rel.PublishDue.Sub(r.e.Clock().Now())
 	told, err := r.ping(ctx, rel, "ping", bot.Message{
 		Header: "Publish the advisories: release of " + rel.ID,
-		Text: fmt.Sprintf("The fix was merged at %s; %s left to publish the advisories and answer the announcement (by %s): `/sec release publish %s`.",
+		Text: fmt.Sprintf("The fix was merged at %s; %s left to publish the advisories and answer the announcement (before %s): `/sec release publish %s`.",
 			r.when(rel.MergedAt), left(remaining), r.when(rel.PublishDue), rel.ID),
 	})
 	if err != nil {
@@ -125,7 +125,7 @@ func (r *Releases) runPing(ctx context.Context, job bot.Job) error {
 	if _, err := r.update(ctx, rel.ID, func(rel *Release) error { rel.Pinged = true; return nil }); err != nil {
 		return err
 	}
-	return r.sayText(ctx, rel.ID, "ping", fmt.Sprintf("⏳ %s left to publish the advisories of %s (by %s): `/sec release publish %s`. Pinged: %s.",
+	return r.sayText(ctx, rel.ID, "ping", fmt.Sprintf("⏳ %s left to publish the advisories of %s (before %s): `/sec release publish %s`. Pinged: %s.",
 		left(remaining), rel.ID, r.when(rel.PublishDue), rel.ID, orNobody(told)))
 }
 
@@ -137,6 +137,10 @@ func (r *Releases) runBreach(ctx context.Context, job bot.Job) error {
 		return err
 	}
 	now := r.e.Clock().Now()
+	if !rel.LateAt(now) {
+		// Not due yet (a job run early): the deadline has one definition.
+		return nil
+	}
 	rel, err = r.update(ctx, rel.ID, func(rel *Release) error {
 		if rel.BreachedAt.IsZero() {
 			rel.BreachedAt = now
@@ -146,7 +150,7 @@ func (r *Releases) runBreach(ctx context.Context, job bot.Job) error {
 	if err != nil {
 		return err
 	}
-	detail := fmt.Sprintf("merged %s, not published by %s", rel.MergedAt.Format(time.RFC3339), rel.PublishDue.Format(time.RFC3339))
+	detail := fmt.Sprintf("merged %s, not published before %s", rel.MergedAt.Format(time.RFC3339), rel.PublishDue.Format(time.RFC3339))
 	if err := r.e.Audit().Record(ctx, bot.AuditEntry{Actor: "vigil", Action: "release.breach", Target: rel.ID, Detail: detail}); err != nil {
 		return err
 	}
@@ -227,7 +231,15 @@ func (r *Releases) runPublish(ctx context.Context, job bot.Job) error {
 
 func (r *Releases) finish(ctx context.Context, id, by string, advs []report.AdvisoryRef) error {
 	now := r.e.Clock().Now()
+	// Publishing at or after the deadline is a breach even when it beats
+	// the breach job to it (both due at the same instant): the job is
+	// cancelled below, so the breach is recorded here.
+	breachedNow := false
 	rel, err := r.update(ctx, id, func(rel *Release) error {
+		breachedNow = false
+		if rel.LateAt(now) && rel.BreachedAt.IsZero() {
+			rel.BreachedAt, breachedNow = now, true
+		}
 		rel.State, rel.PublishedAt, rel.PublishedBy = StatePublished, now, by
 		rel.tick("publish", by, now)
 		for _, p := range rel.Announced {
@@ -242,6 +254,12 @@ func (r *Releases) finish(ctx context.Context, id, by string, advs []report.Advi
 	}
 	for _, step := range []string{"ping", "breach", "public"} {
 		if err := r.e.Scheduler().Cancel(ctx, jobID(id, step)); err != nil {
+			return err
+		}
+	}
+	if breachedNow {
+		detail := fmt.Sprintf("merged %s, published %s, due before %s", rel.MergedAt.Format(time.RFC3339), now.Format(time.RFC3339), rel.PublishDue.Format(time.RFC3339))
+		if err := r.e.Audit().Record(ctx, bot.AuditEntry{Actor: "vigil", Action: "release.breach", Target: id, Detail: detail}); err != nil {
 			return err
 		}
 	}
@@ -274,8 +292,8 @@ func (r *Releases) finish(ctx context.Context, id, by string, advs []report.Advi
 	switch {
 	case rel.MergedAt.IsZero():
 		timing = " (no merge was recorded)"
-	case rel.PublishedAt.After(rel.PublishDue):
-		timing = fmt.Sprintf(" — %s after the deadline (breach recorded)", left(rel.PublishedAt.Sub(rel.PublishDue)))
+	case rel.LateAt(rel.PublishedAt) || !rel.BreachedAt.IsZero():
+		timing = fmt.Sprintf(" — %s after the merge, %s after the deadline (breach recorded)", left(rel.PublishedAt.Sub(rel.MergedAt)), left(rel.PublishedAt.Sub(rel.PublishDue)))
 	default:
 		timing = fmt.Sprintf(" — %s after the merge, within the deadline", left(rel.PublishedAt.Sub(rel.MergedAt)))
 	}

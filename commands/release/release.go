@@ -124,6 +124,16 @@ type Release struct {
 	Checklist    []Item    `json:"checklist"`
 }
 
+// LateAt reports whether publishing at t misses the deadline. The deadline
+// is the instant PublishDue (merge + publish_window) and is exclusive:
+// advisories published before it are on time, at it or after it are late.
+// The breach job fires at that instant, so the job, the breach record and
+// the answer to "release publish" all use this one test and can never say
+// "breach" and "within the deadline" of the same minute.
+func (rel *Release) LateAt(t time.Time) bool {
+	return !rel.PublishDue.IsZero() && !t.Before(rel.PublishDue)
+}
+
 // Posted records where the announcement went.
 type Posted struct {
 	// Kind is "chat" or "mail".
@@ -426,10 +436,10 @@ func (r *Releases) clockText(rel *Release, now time.Time) string {
 			s += fmt.Sprintf(" — ❗ %s after the two-hour deadline", left(rel.PublishedAt.Sub(rel.PublishDue)))
 		}
 		return s
-	case !rel.MergedAt.IsZero() && !rel.BreachedAt.IsZero():
+	case !rel.MergedAt.IsZero() && (!rel.BreachedAt.IsZero() || rel.LateAt(now)):
 		return fmt.Sprintf("merged %s — ❗ BREACH: publication overdue by %s", r.when(rel.MergedAt), left(now.Sub(rel.PublishDue)))
 	case !rel.MergedAt.IsZero():
-		return fmt.Sprintf("merged — %s left to publish (by %s)", left(rel.PublishDue.Sub(now)), r.when(rel.PublishDue))
+		return fmt.Sprintf("merged — %s left to publish (before %s)", left(rel.PublishDue.Sub(now)), r.when(rel.PublishDue))
 	case now.Before(rel.PublicAt):
 		return fmt.Sprintf("public at %s — in %s", r.when(rel.PublicAt), left(rel.PublicAt.Sub(now)))
 	}

@@ -270,7 +270,7 @@ func TestPlanAnnounceMergePublish(t *testing.T) {
 	if err := f.releases.PullRequestMerged(context.Background(), "acme/web", 42, "main", "carol"); err != nil {
 		t.Fatal(err)
 	}
-	has(t, bottest.Joined(f.Advance(time.Second)), "pull/42 merged (GitHub, by carol)", "publish the advisories and answer the announcement by")
+	has(t, bottest.Joined(f.Advance(time.Second)), "pull/42 merged (GitHub, by carol)", "publish the advisories and answer the announcement before")
 	if m := f.audit(t, "release.merged"); len(m) != 1 {
 		t.Errorf("%d merge records, want 1", len(m))
 	}
@@ -390,4 +390,67 @@ func TestHandOffListsReleases(t *testing.T) {
 	if len(lines) != 0 {
 		t.Errorf("a release after the shift was handed over: %q", lines)
 	}
+}
+
+// The deadline is merge + 2 h, exclusive: a minute before it is on time,
+// the instant itself is late. Whichever runs first at that instant (the
+// breach job or the publish), the release gets one breach record and the
+// answer says so; "within the deadline" is never said of a breach.
+func TestPublishExactlyAtTheDeadline(t *testing.T) {
+	merge := func(t *testing.T) (*fixture, time.Time) {
+		f := newFixture(t)
+		publicAt := f.Clock.Now().Add(50 * time.Hour)
+		f.Command("bob", "release plan "+f.id+" --public-at "+publicAt.Format(time.RFC3339))
+		f.Advance(publicAt.Sub(f.Clock.Now()))
+		f.Command("bob", "release merged "+f.id+" https://github.com/acme/web/pull/7")
+		rel, err := f.releases.Get(context.Background(), f.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f, rel.PublishDue
+	}
+	publish := func(f *fixture) string {
+		out := f.Command("bob", "release publish "+f.id)
+		return bottest.Joined(append(out, f.Advance(0)...))
+	}
+	late := func(t *testing.T, f *fixture, text string) {
+		t.Helper()
+		has(t, text, "✅ Published acme/web "+ghsa, "2h after the merge, 0m after the deadline (breach recorded)")
+		if strings.Contains(text, "within the deadline") {
+			t.Errorf("a publish at the deadline is called on time:\n%s", text)
+		}
+		if b := f.audit(t, "release.breach"); len(b) != 1 {
+			t.Errorf("%d breach records, want 1: %+v", len(b), b)
+		}
+		rel, _ := f.releases.Get(context.Background(), f.id)
+		if rel.BreachedAt.IsZero() {
+			t.Error("no breach on the release")
+		}
+		has(t, bottest.Joined(f.Command("bob", "release show "+f.id)), "Breach: publication deadline missed")
+	}
+
+	t.Run("the breach job ran first", func(t *testing.T) {
+		f, due := merge(t)
+		has(t, bottest.Joined(f.Advance(due.Sub(f.Clock.Now()))), "❗ BREACH")
+		late(t, f, publish(f))
+	})
+	t.Run("the publish ran first", func(t *testing.T) {
+		f, due := merge(t)
+		// The clock reaches the deadline without running its jobs: the
+		// publish command comes first.
+		f.Clock.Set(due)
+		late(t, f, publish(f))
+	})
+	t.Run("a minute before is on time", func(t *testing.T) {
+		f, due := merge(t)
+		f.Advance(due.Add(-time.Minute).Sub(f.Clock.Now()))
+		text := publish(f)
+		has(t, text, "1h 59m after the merge, within the deadline")
+		if b := f.audit(t, "release.breach"); len(b) != 0 {
+			t.Errorf("breach for an on-time publish: %+v", b)
+		}
+		if strings.Contains(bottest.Joined(f.Advance(3*time.Hour)), "BREACH") {
+			t.Error("breach after an on-time publish")
+		}
+	})
 }

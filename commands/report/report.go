@@ -505,10 +505,20 @@ func (r *Reports) dmAssignee(ctx context.Context, rep *Report, id string) error 
 	if !ok {
 		return nil
 	}
+	text := fmt.Sprintf("*%s*\nReceived %s from %s.", rep.Title, fmtTime(rep.Received), sourceText(rep))
+	header, hint := "Report assigned to you: "+rep.ID, "Details are in the report's thread in the private room."
+	if rep.State == StateNew {
+		header = "New report assigned to you: " + rep.ID
+		// Only a new report has an acknowledgement to give.
+		text += " Acknowledge by " + fmtTime(rep.AckDue) + "."
+		hint += " `/sec report ack " + rep.ID + "` when the reporter has been answered."
+	} else {
+		text += " It is " + string(rep.State) + "."
+	}
 	return r.e.Post(ctx, id, to, bot.Message{
-		Header:    "New report assigned to you: " + rep.ID,
-		Text:      fmt.Sprintf("*%s*\nReceived %s from %s. Acknowledge by %s.", rep.Title, fmtTime(rep.Received), sourceText(rep), fmtTime(rep.AckDue)),
-		Context:   "Details are in the report's thread in the private room. `/sec report ack " + rep.ID + "` when the reporter has been answered.",
+		Header:    header,
+		Text:      text,
+		Context:   hint,
 		Sensitive: true,
 	})
 }
@@ -564,7 +574,7 @@ func (r *Reports) summary(rep *Report) bot.Message {
 		{Label: "Source", Value: sourceText(rep)},
 		{Label: "Reporter", Value: reporterText(rep)},
 		{Label: "Received", Value: fmtTime(rep.Received)},
-		{Label: "Acknowledge by", Value: fmtTime(rep.AckDue)},
+		ackField(rep),
 		{Label: "Assignee", Value: orNone(rep.Assignee)},
 	}
 	if len(rep.Repos) > 0 {
@@ -588,19 +598,45 @@ func (r *Reports) summary(rep *Report) bot.Message {
 	for _, n := range rep.Notes {
 		text += "\n⚠ " + n.String()
 	}
-	buttons := []bot.Button{{Label: "Acknowledge", Action: actionAck, Value: rep.ID, Style: bot.ButtonPrimary}}
-	for _, it := range checklist {
-		buttons = append(buttons, bot.Button{Label: "✓ " + shortLabel(it.Key), Action: actionCheck, Value: rep.ID + "|" + it.Key})
-	}
 	return bot.Message{
 		Header:    rep.ID + ": " + rep.Title.Truncate(120).String(),
 		Text:      text,
 		Fields:    fields,
-		Buttons:   buttons,
+		Buttons:   actions(rep),
 		Context:   checklistText(rep.Checklist),
 		Sensitive: true,
 		Mentions:  r.assigneeRefs(rep),
 	}
+}
+
+// ackField is the acknowledgement clock while the report is new, and when
+// it was acknowledged afterwards: a report past "new" has no deadline to
+// meet any more.
+func ackField(rep *Report) bot.Field {
+	switch {
+	case rep.State == StateNew:
+		return bot.Field{Label: "Acknowledge by", Value: fmtTime(rep.AckDue)}
+	case !rep.AckedAt.IsZero():
+		return bot.Field{Label: "Acknowledged", Value: fmtTime(rep.AckedAt)}
+	}
+	return bot.Field{Label: "Acknowledged", Value: "yes"}
+}
+
+// actions are the buttons the report's state allows: Acknowledge only
+// while the state machine can still move it to acknowledged, and a tick
+// for each checklist item not yet done (a ticked one is only a notice).
+func actions(rep *Report) []bot.Button {
+	var buttons []bot.Button
+	if CanMove(rep.State, StateAcknowledged) {
+		buttons = append(buttons, bot.Button{Label: "Acknowledge", Action: actionAck, Value: rep.ID, Style: bot.ButtonPrimary})
+	}
+	for _, it := range checklist {
+		if done := rep.item(it.Key); done != nil && done.Done {
+			continue
+		}
+		buttons = append(buttons, bot.Button{Label: "✓ " + shortLabel(it.Key), Action: actionCheck, Value: rep.ID + "|" + it.Key})
+	}
+	return buttons
 }
 
 // assigneeRefs is whom the summary means to notify: the assignee only.

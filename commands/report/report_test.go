@@ -668,3 +668,62 @@ func TestReportWaitsForAPrivateRoom(t *testing.T) {
 }
 
 func fmtAck(t time.Time) string { return t.UTC().Format("Mon 2 Jan 15:04 MST") }
+
+// A report offers only what its state allows: Acknowledge and the
+// acknowledgement deadline while it is new; once acknowledged (and on to
+// released) neither, but when it was acknowledged; a ticked checklist item
+// is no longer offered as a button.
+func TestSummaryOffersOnlyWhatTheStateAllows(t *testing.T) {
+	f := newFixture(t, report.Options{})
+	f.receive(t, sample("state@example.org"))
+	f.Advance(0)
+	show := func() bottest.Sent {
+		t.Helper()
+		for _, s := range f.Command("bob", "report show VIG-2026-1") {
+			if strings.HasPrefix(s.Msg.Header, "VIG-2026-1:") {
+				return s
+			}
+		}
+		t.Fatal("report show sent no summary")
+		return bottest.Sent{}
+	}
+	labels := func(s bottest.Sent) string {
+		var l []string
+		for _, b := range s.Msg.Buttons {
+			l = append(l, b.Label)
+		}
+		return strings.Join(l, ",")
+	}
+	s := show()
+	has(t, s.Msg.PlainText(), "Acknowledge by: Wed 7 Jan 09:00 UTC")
+	if !strings.HasPrefix(labels(s), "Acknowledge,") {
+		t.Errorf("a new report does not offer Acknowledge: %s", labels(s))
+	}
+
+	f.Advance(2 * time.Hour)
+	f.Command("bob", "report ack VIG-2026-1")
+	f.Command("bob", "report check VIG-2026-1 verify")
+	for _, step := range []string{"accept", "fixing", "released"} {
+		f.Command("bob", "report "+step+" VIG-2026-1")
+		s = show()
+		text := s.Msg.PlainText()
+		if strings.Contains(text, "Acknowledge by") || strings.Contains(labels(s), "Acknowledge") {
+			t.Errorf("after %s the report still offers acknowledgement: %s\n%s", step, labels(s), text)
+		}
+		has(t, text, "Acknowledged: Mon 5 Jan 11:00 UTC")
+		// Verified by hand, Replied by the acknowledgement: five left.
+		if got, want := labels(s), "✓ Forwarded,✓ Repos identified,✓ Scored,✓ Advisories opened,✓ Maintainers notified"; got != want {
+			t.Errorf("after %s: buttons %s, want the unticked items %s", step, got, want)
+		}
+	}
+	has(t, show().Msg.PlainText(), "State: released")
+	// A button pressed on the old root is still refused by the state
+	// machine, not acted on.
+	has(t, joined(f.Press("carol", bot.Button{Label: "Acknowledge", Action: "report.ack", Value: "VIG-2026-1"})), "cannot become acknowledged")
+	// Assigning a released report says nothing about acknowledging it.
+	dm := joined(bottest.DMsTo(f.Command("bob", "report assign VIG-2026-1 @carol"), "carol"))
+	has(t, dm, "Report assigned to you: VIG-2026-1", "It is released.")
+	if strings.Contains(dm, "Acknowledge") || strings.Contains(dm, "report ack") {
+		t.Errorf("the assignee of a released report is told to acknowledge it: %s", dm)
+	}
+}
