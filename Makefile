@@ -23,6 +23,7 @@ run:
 # Matrix tests get a throwaway Dendrite, built once into ~/.cache/vigil.
 test: fmt-check tidy-check vet staticcheck
 	@scripts/ensure-redis.sh
+	@scripts/ensure-postgres.sh
 	@scripts/build-dendrite.sh >/dev/null
 	VIGIL_REQUIRE_INTEGRATION=1 scripts/with-redis.sh scripts/with-dendrite.sh $(GO) test -race -count=1 -tags $(GOTAGS) ./...
 

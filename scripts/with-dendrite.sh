@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Usage: scripts/with-dendrite.sh COMMAND [ARGS...]
 # Builds Dendrite once into the cache (scripts/build-dendrite.sh), starts it
-# on a free loopback port with a fresh database directory, runs COMMAND with
+# on a free loopback port on a throwaway PostgreSQL cluster (see
+# scripts/ensure-postgres.sh; SQLite only when PostgreSQL is missing and
+# VIGIL_REQUIRE_INTEGRATION is not 1), runs COMMAND with
 # MATRIX_HOMESERVER_URL, MATRIX_SHARED_SECRET and MATRIX_SERVER_NAME set,
-# stops it and exits with COMMAND's status. With MATRIX_HOMESERVER_URL
+# stops both and exits with COMMAND's status. With MATRIX_HOMESERVER_URL
 # already set, it just runs COMMAND against that server.
 set -euo pipefail
 if [ -n "${MATRIX_HOMESERVER_URL:-}" ]; then

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -43,6 +45,11 @@ type posted struct {
 	Blocks                          []map[string]any
 	// UnfurlLinks and UnfurlMedia are the parameters as sent ("" if not).
 	UnfurlLinks, UnfurlMedia string
+	// Metadata is the message metadata as sent (nil if none).
+	Metadata map[string]any
+	// From is who wrote it, as conversations.history tells (the bot for
+	// Vigil's posts; seeded messages name others).
+	From string
 }
 
 // fakeSlack is slacktest's server extended with the Web API calls Vigil
@@ -72,6 +79,15 @@ type fakeSlack struct {
 	// auth.test call n instead of the fake workspace (status 0: answer).
 	chans    map[string]chanInfo
 	authFail func(n int) (status int, body string)
+	// history is what conversations.history and .replies serve: every
+	// message Vigil posted (not ephemeral ones) and seeded ones, in order.
+	// tookThenFailed, when set, makes chat.postMessage call n keep the
+	// message yet answer with the error given (Slack took it, the answer
+	// was lost); failHistory answers history call n instead (status 0:
+	// answer).
+	history        []posted
+	tookThenFailed func(n int) (status int, body string)
+	failHistory    func(n int) (status int, body string)
 }
 
 // chanInfo is what conversations.info says of a channel.
@@ -108,6 +124,8 @@ func newFakeSlack(t *testing.T) *fakeSlack {
 		c.Handle("/views.open", f.viewsOpen)
 		c.Handle("/views.update", f.json(`{"ok":true,"view":{"id":"V1"}}`))
 		c.Handle("/apps.connections.open", f.appsConnectionsOpen)
+		c.Handle("/conversations.history", f.conversationsHistory)
+		c.Handle("/conversations.replies", f.conversationsReplies)
 	})
 	f.srv.Start()
 	t.Cleanup(f.srv.Stop)
@@ -269,8 +287,15 @@ func (f *fakeSlack) record(p posted, m map[string]any) posted {
 			}
 		}
 	}
+	if raw := str(m, "metadata"); raw != "" {
+		_ = json.Unmarshal([]byte(raw), &p.Metadata)
+	}
 	f.mu.Lock()
 	f.posts = append(f.posts, p)
+	if !p.Ephemeral {
+		p.From = botUser
+		f.history = append(f.history, p)
+	}
 	f.mu.Unlock()
 	f.postCh <- p
 	return p
@@ -296,7 +321,125 @@ func (f *fakeSlack) postMessage(w http.ResponseWriter, r *http.Request) {
 	ts := fmt.Sprintf("1767603600.%06d", n)
 	f.record(posted{Channel: ch, Text: str(m, "text"), Thread: str(m, "thread_ts"), TS: ts,
 		UnfurlLinks: fmt.Sprint(m["unfurl_links"]), UnfurlMedia: fmt.Sprint(m["unfurl_media"])}, m)
+	f.mu.Lock()
+	took := f.tookThenFailed
+	f.mu.Unlock()
+	if took != nil {
+		if status, body := took(n); status != 0 {
+			w.WriteHeader(status)
+			_, _ = io.WriteString(w, body)
+			return
+		}
+	}
 	_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": ch, "ts": ts})
+}
+
+// seed adds a message someone else wrote to the fake's history.
+func (f *fakeSlack) seed(p posted) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.history = append(f.history, p)
+}
+
+// historyJSON is a message as conversations.history shows it; metadata
+// only when the caller asked for it, as Slack does.
+func historyJSON(p posted, withMetadata bool) map[string]any {
+	m := map[string]any{"type": "message", "user": p.From, "text": p.Text, "ts": p.TS}
+	if p.Thread != "" {
+		m["thread_ts"] = p.Thread
+	}
+	if withMetadata && p.Metadata != nil {
+		m["metadata"] = p.Metadata
+	}
+	return m
+}
+
+// servePage answers one page of msgs, the cursor being the offset.
+func servePage(w http.ResponseWriter, m map[string]any, msgs []posted) {
+	if oldest, err := strconv.ParseFloat(str(m, "oldest"), 64); err == nil {
+		// Slack leaves out messages at or before oldest (inclusive=0).
+		msgs = slices.DeleteFunc(slices.Clone(msgs), func(p posted) bool {
+			ts, _ := strconv.ParseFloat(p.TS, 64)
+			return ts <= oldest
+		})
+	}
+	limit, _ := strconv.Atoi(str(m, "limit"))
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	start, _ := strconv.Atoi(str(m, "cursor"))
+	start = min(start, len(msgs))
+	end := min(start+limit, len(msgs))
+	withMetadata := str(m, "include_all_metadata") == "1"
+	out := []map[string]any{}
+	for _, p := range msgs[start:end] {
+		out = append(out, historyJSON(p, withMetadata))
+	}
+	next := ""
+	if end < len(msgs) {
+		next = strconv.Itoa(end)
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "messages": out, "has_more": next != "",
+		"response_metadata": map[string]any{"next_cursor": next}})
+}
+
+// historyFailed answers history call n with the failure set, if any.
+func (f *fakeSlack) historyFailed(w http.ResponseWriter, method string) bool {
+	n := f.called(method)
+	f.mu.Lock()
+	fail := f.failHistory
+	f.mu.Unlock()
+	if fail == nil {
+		return false
+	}
+	status, body := fail(n)
+	if status == 0 {
+		return false
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
+	return true
+}
+
+// conversationsHistory serves a channel's top-level messages newest first.
+func (f *fakeSlack) conversationsHistory(w http.ResponseWriter, r *http.Request) {
+	if f.historyFailed(w, "conversations.history") {
+		return
+	}
+	m := params(r)
+	ch := str(m, "channel")
+	f.mu.Lock()
+	var msgs []posted
+	for i := len(f.history) - 1; i >= 0; i-- {
+		if p := f.history[i]; p.Channel == ch && (p.Thread == "" || p.Thread == p.TS) {
+			msgs = append(msgs, p)
+		}
+	}
+	f.mu.Unlock()
+	servePage(w, m, msgs)
+}
+
+// conversationsReplies serves a thread: its root, then replies oldest first.
+func (f *fakeSlack) conversationsReplies(w http.ResponseWriter, r *http.Request) {
+	if f.historyFailed(w, "conversations.replies") {
+		return
+	}
+	m := params(r)
+	ch, ts := str(m, "channel"), str(m, "ts")
+	f.mu.Lock()
+	var msgs []posted
+	for _, p := range f.history {
+		if p.Channel == ch && (p.TS == ts || p.Thread == ts) {
+			msgs = append(msgs, p)
+		}
+	}
+	f.mu.Unlock()
+	if len(msgs) == 0 {
+		_, _ = io.WriteString(w, `{"ok":false,"error":"thread_not_found"}`)
+		return
+	}
+	servePage(w, m, msgs)
 }
 
 func (f *fakeSlack) postEphemeral(w http.ResponseWriter, r *http.Request) {

@@ -15,7 +15,8 @@ import (
 // when the destination has one) or in a DM opened with conversations.open.
 // A message too large for one Slack message goes out as several, in order;
 // the reference returned is the first one's (its ts is the thread id for
-// replies). Errors are classified for the outbox, never retried here.
+// replies). Each part carries the delivery id in its metadata (see
+// WasDelivered). Errors are classified for the outbox, never retried here.
 func (a *Adapter) Send(ctx context.Context, to bot.Destination, msg bot.Message) (bot.MessageRef, error) {
 	channel := to.Room.ID
 	if to.IsDM() {
@@ -29,8 +30,22 @@ func (a *Adapter) Send(ctx context.Context, to bot.Destination, msg bot.Message)
 	}
 	var first bot.MessageRef
 	untrusted := msg.HasUntrusted()
-	for i, part := range render(msg) {
+	parts := render(msg)
+	skip := 0
+	if p, ok := a.takePartial(msg.DeliveryID, channel, len(parts)); ok {
+		// A resend of a message whose first parts reached Slack before
+		// its sender stopped: post the rest only, in order.
+		first, skip = p.first, p.have
+	}
+	for i, part := range parts {
+		if i < skip {
+			continue
+		}
 		opts := []slack.MsgOption{slack.MsgOptionText(part.text, false)}
+		if msg.DeliveryID != "" {
+			// What WasDelivered looks for if this send ends in doubt.
+			opts = append(opts, slack.MsgOptionMetadata(deliveryMetadata(msg.DeliveryID, i+1, len(parts))))
+		}
 		if len(part.blocks) > 0 {
 			opts = append(opts, slack.MsgOptionBlocks(part.blocks...))
 		}

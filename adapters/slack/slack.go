@@ -130,6 +130,9 @@ type Adapter struct {
 	botUserID   string
 	dms         map[string]string    // user id -> DM channel id
 	users       map[string]userEntry // user id -> users.info answer
+	// partials: split messages in doubt found partly delivered, for the
+	// Send that follows (see partialDelivery), by metadata id.
+	partials map[string]partialDelivery
 }
 
 var (
@@ -219,6 +222,7 @@ func New(o Options) (*Adapter, error) {
 		verdicts:      map[string]string{},
 		dms:           map[string]string{},
 		users:         map[string]userEntry{},
+		partials:      map[string]partialDelivery{},
 	}
 	if o.Mode == ModeHTTP {
 		a.mountHTTP(o.Engine.HTTP())

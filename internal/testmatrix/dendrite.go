@@ -1,7 +1,11 @@
 // Package testmatrix gives tests a real Matrix homeserver: the one named by
 // MATRIX_HOMESERVER_URL (with MATRIX_SHARED_SECRET, as `make test` exports
 // them), or a Dendrite started from the binary scripts/build-dendrite.sh
-// keeps in the cache, on a free loopback port with a fresh database.
+// keeps in the cache, on a free loopback port with a fresh database: a
+// throwaway PostgreSQL cluster of its own (postgres.go), because Dendrite's
+// SQLite storage crashes under load (element-hq/dendrite#1348, "cannot
+// start a transaction within a transaction"). SQLite is the fallback only
+// when PostgreSQL is not installed and integration tests may skip.
 //
 // Without either the test is skipped with a hint; when
 // VIGIL_REQUIRE_INTEGRATION=1 (the Makefile sets it) it fails instead.
@@ -70,7 +74,10 @@ func BinDir() (string, error) {
 type Dendrite struct {
 	URL          string
 	SharedSecret string
-	dir          string
+	// Storage says which database Dendrite runs on, for logs.
+	Storage string
+	dir     string
+	pg      *Postgres // nil on SQLite
 
 	cmd  *exec.Cmd
 	done chan struct{}
@@ -88,13 +95,22 @@ func StartDendrite(ctx context.Context, binDir, parent string) (*Dendrite, error
 			return nil, fmt.Errorf("dendrite binaries not found in %s (run scripts/build-dendrite.sh): %w", binDir, err)
 		}
 	}
+	pg, storage, err := startStorage(ctx, parent)
+	if err != nil {
+		return nil, err
+	}
 	dir, err := os.MkdirTemp(parent, "vigil-dendrite-")
 	if err != nil {
+		pg.stop()
 		return nil, fmt.Errorf("dendrite: %w", err)
 	}
-	secret := randomHex(16)
-	if err := writeConfig(ctx, binDir, dir, secret); err != nil {
+	cleanup := func() {
 		os.RemoveAll(dir)
+		pg.stop()
+	}
+	secret := randomHex(16)
+	if err := writeConfig(ctx, binDir, dir, secret, pg.connString()); err != nil {
+		cleanup()
 		return nil, err
 	}
 	var lastErr error
@@ -107,20 +123,61 @@ func StartDendrite(ctx context.Context, binDir, parent string) (*Dendrite, error
 		d := &Dendrite{
 			URL:          "http://127.0.0.1:" + strconv.Itoa(port),
 			SharedSecret: secret,
+			Storage:      storage,
 			dir:          dir,
+			pg:           pg,
 			done:         make(chan struct{}),
 			logs:         &lockedBuffer{},
 		}
 		if lastErr = d.launch(ctx, binDir, port); lastErr == nil {
 			return d, nil
 		}
+		if ctx.Err() != nil {
+			break
+		}
 	}
-	os.RemoveAll(dir)
+	cleanup()
 	return nil, lastErr
 }
 
-// writeConfig generates Dendrite's CI configuration and tightens it.
-func writeConfig(ctx context.Context, binDir, dir, secret string) error {
+// startStorage starts the PostgreSQL cluster Dendrite will use, or, when
+// PostgreSQL is not installed and VIGIL_REQUIRE_INTEGRATION is not 1,
+// returns a nil cluster (SQLite). The string says which, for logs.
+func startStorage(ctx context.Context, parent string) (*Postgres, string, error) {
+	pgBin, err := PostgresBinDir()
+	if errors.Is(err, ErrNoPostgres) && os.Getenv("VIGIL_REQUIRE_INTEGRATION") != "1" {
+		return nil, "SQLite (PostgreSQL is not installed; run scripts/ensure-postgres.sh, since Dendrite's SQLite storage is flaky under load)", nil
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("dendrite needs PostgreSQL: %w", err)
+	}
+	pg, err := StartPostgres(ctx, pgBin, parent)
+	if err != nil {
+		return nil, "", fmt.Errorf("dendrite's database: %w", err)
+	}
+	return pg, "PostgreSQL on 127.0.0.1:" + strconv.Itoa(pg.port) + " (" + pg.Version + ")", nil
+}
+
+// connString is "" for no cluster (SQLite).
+func (p *Postgres) connString() string {
+	if p == nil {
+		return ""
+	}
+	return p.ConnString()
+}
+
+// stop is Stop that does nothing for no cluster.
+func (p *Postgres) stop() {
+	if p != nil {
+		p.Stop()
+	}
+}
+
+// writeConfig generates Dendrite's CI configuration and tightens it. With
+// a PostgreSQL connection string every component uses that one database:
+// Dendrite falls back to global.database for a component without its own,
+// so the per-component (SQLite) sections are removed.
+func writeConfig(ctx context.Context, binDir, dir, secret, postgresURL string) error {
 	key := filepath.Join(dir, "matrix_key.pem")
 	if out, err := exec.CommandContext(ctx, filepath.Join(binDir, "generate-keys"), "--private-key", key).CombinedOutput(); err != nil {
 		return fmt.Errorf("dendrite generate-keys: %w: %s", err, out)
@@ -164,6 +221,22 @@ func writeConfig(ctx context.Context, binDir, dir, secret string) error {
 	set("mscs.mscs", []string{})
 	set("sync_api.search.enabled", false)
 	set("logging", []any{map[string]any{"type": "std", "level": "warn"}})
+	if postgresURL != "" {
+		for section, v := range cfg {
+			if m, ok := v.(map[string]any); ok && section != "global" {
+				delete(m, "database")
+				delete(m, "account_database") // user_api's
+			}
+		}
+		set("global.database", map[string]any{
+			"connection_string": postgresURL,
+			// One pool shared by every component, below the server's
+			// max_connections.
+			"max_open_conns":    postgresPoolSize,
+			"max_idle_conns":    5,
+			"conn_max_lifetime": -1,
+		})
+	}
 	out, err := yaml.Marshal(cfg)
 	if err != nil {
 		return fmt.Errorf("dendrite config: %w", err)
@@ -185,7 +258,9 @@ func (d *Dendrite) launch(ctx context.Context, binDir string, port int) error {
 	cmd.Stdout, cmd.Stderr = d.logs, d.logs
 	// No profiler listener, whatever the caller's environment says.
 	cmd.Env = append(os.Environ(), "PPROFLISTEN=")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Killed with the process that started it, so a killed test run
+	// leaves no homeserver holding its database.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start dendrite: %w", err)
 	}
@@ -201,7 +276,7 @@ func (d *Dendrite) launch(ctx context.Context, binDir string, port int) error {
 		case <-d.done:
 			return fmt.Errorf("dendrite exited at start:\n%s", d.Logs())
 		case <-ctx.Done():
-			d.Stop()
+			d.stopProcess()
 			return ctx.Err()
 		default:
 		}
@@ -213,31 +288,47 @@ func (d *Dendrite) launch(ctx context.Context, binDir string, port int) error {
 			}
 		}
 		if time.Now().After(deadline) {
-			d.Stop()
+			d.stopProcess()
 			return fmt.Errorf("dendrite did not answer within %s:\n%s", startTimeout, d.Logs())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 }
 
-// Logs returns what Dendrite printed.
-func (d *Dendrite) Logs() string { return d.logs.String() }
+// Logs returns what Dendrite printed, then what its PostgreSQL printed
+// (warnings and errors only), if anything.
+func (d *Dendrite) Logs() string {
+	s := d.logs.String()
+	if d.pg != nil {
+		if pl := d.pg.Logs(); pl != "" {
+			s += "\n--- postgres ---\n" + tail(pl, 4000)
+		}
+	}
+	return s
+}
 
-// Stop ends the process (SIGTERM, then SIGKILL after a bound) and removes
-// its directory.
+// Stop ends the process (SIGTERM, then SIGKILL after a bound), then its
+// PostgreSQL cluster, and removes their directories.
 func (d *Dendrite) Stop() {
 	d.once.Do(func() {
-		if d.cmd != nil && d.cmd.Process != nil {
-			_ = d.cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-d.done:
-			case <-time.After(stopTimeout):
-				_ = d.cmd.Process.Kill()
-				<-d.done
-			}
-		}
+		d.stopProcess()
 		os.RemoveAll(d.dir)
+		d.pg.stop()
 	})
+}
+
+// stopProcess ends Dendrite alone: a failed start on one port leaves the
+// directory and the database for the next try.
+func (d *Dendrite) stopProcess() {
+	if d.cmd != nil && d.cmd.Process != nil {
+		_ = d.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-d.done:
+		case <-time.After(stopTimeout):
+			_ = d.cmd.Process.Kill()
+			<-d.done
+		}
+	}
 }
 
 // Account is a registered user.

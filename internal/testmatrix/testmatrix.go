@@ -51,11 +51,10 @@ func Start(tb testing.TB) *Server {
 	return startOwn(tb, bin)
 }
 
-// StartDedicated returns a Dendrite of tb's own when the cached binary is
-// there (about half a second to start), else what Start returns. Tests that
-// stop and restart clients use it: Dendrite's SQLite storage can trip over
-// one test's cancelled requests, and a server per test keeps that from
-// failing the next test.
+// StartDedicated returns a Dendrite of tb's own (with its own PostgreSQL
+// cluster, a few seconds to start) when the cached binary is there, else
+// what Start returns. Tests that stop and restart clients use it, so one
+// test's cancelled requests and leftover state cannot reach the next.
 func StartDedicated(tb testing.TB) *Server {
 	tb.Helper()
 	if bin, ok := binary(); ok {
@@ -83,6 +82,7 @@ func startOwn(tb testing.TB, bin string) *Server {
 	if err != nil {
 		tb.Fatalf("testmatrix: %v", err)
 	}
+	tb.Logf("testmatrix: Dendrite %s on %s, storage: %s", DendriteVersion, d.URL, d.Storage)
 	tb.Cleanup(func() {
 		if tb.Failed() {
 			tb.Logf("dendrite log (tail):\n%s", tail(d.Logs(), 8000))

@@ -1,5 +1,5 @@
 // Command with-dendrite starts a throwaway Dendrite (from the binaries
-// scripts/build-dendrite.sh cached), runs a command with
+// scripts/build-dendrite.sh cached, on a throwaway PostgreSQL cluster), runs a command with
 // MATRIX_HOMESERVER_URL, MATRIX_SHARED_SECRET and MATRIX_SERVER_NAME set,
 // stops Dendrite and exits with the command's status. `make test` runs the
 // tests through it, so every package shares one homeserver.
@@ -50,7 +50,7 @@ func run() int {
 		return 1
 	}
 	defer d.Stop()
-	fmt.Fprintf(os.Stderr, "with-dendrite: Dendrite %s on %s\n", testmatrix.DendriteVersion, d.URL)
+	fmt.Fprintf(os.Stderr, "with-dendrite: Dendrite %s on %s, storage: %s\n", testmatrix.DendriteVersion, d.URL, d.Storage)
 	err = runCmd(flag.Args(), []string{
 		"MATRIX_HOMESERVER_URL=" + d.URL,
 		"MATRIX_SHARED_SECRET=" + d.SharedSecret,
