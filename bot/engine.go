@@ -657,7 +657,9 @@ func (e *Engine) step(ctx context.Context) {
 // lease is renewed while the jobs run (every third of its TTL, on the
 // engine clock); if it is lost, the running job's context ends and no
 // further job of the batch starts, so a new leader never runs a job this
-// replica is still running.
+// replica is still running, as long as the job returns when its context
+// ends and this process is not frozen past the job's claim (neither the
+// lease nor the claim carries a fencing token).
 func (e *Engine) runJobs(ctx context.Context) {
 	leader, err := e.store.AcquireLease(ctx, schedulerLease, e.instance, e.clock.Now(), e.leaseTTL)
 	if err != nil && ctx.Err() == nil { // errors from a shutdown are no news

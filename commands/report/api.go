@@ -137,6 +137,18 @@ func (r *Reports) serveAPI(w http.ResponseWriter, req *http.Request) {
 		incoming.Reporter = intake.Reporter{Name: bot.Untrusted(in.Reporter.Name), Email: in.Reporter.Email, Credit: in.Reporter.Credit}
 	}
 	intake.Normalize(&incoming)
+	// Cleaning can leave nothing of a field that was not blank as sent (a
+	// title made only of escape sequences): name the field, as validate
+	// does for one that was blank.
+	for _, f := range []struct {
+		name string
+		text bot.Untrusted
+	}{{"title", incoming.Title}, {"description", incoming.Description}} {
+		if f.text.TrimSpace() == "" {
+			apiError(w, http.StatusBadRequest, f.name, f.name+" has no text once control characters and escape sequences are removed")
+			return
+		}
+	}
 	ctx, cancel := context.WithTimeout(req.Context(), 10*time.Second)
 	defer cancel()
 	res, err := r.Receive(ctx, incoming)

@@ -117,6 +117,8 @@ func TestIntakeAPIRefusesMalformedRequestsAndStoresNothing(t *testing.T) {
 		{"wrong type nested", "POST", "/api/v1/reports", ct, `{"title":"t","description":"d","reporter":{"credit":"yes"}}`, 400, "reporter.credit", "reporter.credit must be true or false"},
 		{"title missing", "POST", "/api/v1/reports", ct, `{"description":"d"}`, 400, "title", "title is required"},
 		{"title of blanks", "POST", "/api/v1/reports", ct, `{"title":"   ","description":"d"}`, 400, "title", "title is required"},
+		{"title of escape sequences only", "POST", "/api/v1/reports", ct, `{"title":"\u001b[2J\u001b[H","description":"d"}`, 400, "title", "title has no text once control characters"},
+		{"description of control characters only", "POST", "/api/v1/reports", ct, `{"title":"t","description":"\u0000\u0007\u0085"}`, 400, "description", "description has no text once control characters"},
 		{"301 non-ASCII characters", "POST", "/api/v1/reports", ct, `{"title":"` + strings.Repeat("é", 301) + `","description":"d"}`, 400, "title", "title is 301 characters long; at most 300"},
 		{"name too long", "POST", "/api/v1/reports", ct, `{"title":"t","description":"d","reporter":{"name":"` + strings.Repeat("ü", 201) + `"}}`, 400, "reporter.name", "at most 200"},
 		{"email with a display name", "POST", "/api/v1/reports", ct, `{"title":"t","description":"d","reporter":{"email":"Mo <mo@example.org>"}}`, 400, "reporter.email", "bare address"},

@@ -80,7 +80,7 @@ func replicaMain() int {
 		log.Error("engine", "err", err)
 		return 2
 	}
-	e.AddAdapter(&httpChat{base: os.Getenv("SOAK_CHAT_URL"), client: &http.Client{}})
+	e.AddAdapter(&httpChat{base: os.Getenv("SOAK_CHAT_URL"), instance: os.Getenv("SOAK_INSTANCE"), client: &http.Client{}})
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
 	ran := make(chan error, 1)
@@ -110,8 +110,9 @@ func replicaMain() int {
 // httpChat sends to the fake chat like Matrix: PUT .../send/{txnId}, with
 // the delivery id as the transaction id.
 type httpChat struct {
-	base   string
-	client *http.Client
+	base     string
+	instance string
+	client   *http.Client
 }
 
 func (h *httpChat) Name() string { return "soak" }
@@ -122,6 +123,9 @@ func (h *httpChat) Send(ctx context.Context, to bot.Destination, msg bot.Message
 	if err != nil {
 		return bot.MessageRef{}, fmt.Errorf("soak chat: %w: %v", bot.ErrRejected, err)
 	}
+	// Which replica sends, so the fake chat can tell a resend after the
+	// kill from two live replicas sending one message.
+	req.Header.Set("X-Soak-Instance", h.instance)
 	resp, err := h.client.Do(req)
 	if err != nil {
 		return bot.MessageRef{}, fmt.Errorf("soak chat: %w: %v", bot.ErrUnavailable, err)
@@ -146,10 +150,12 @@ func (h *httpChat) Send(ctx context.Context, to bot.Destination, msg bot.Message
 // what people would see.
 type fakeChat struct {
 	mu       sync.Mutex
-	receipts map[string]int    // by delivery id, every accepted request
-	visible  map[string]int    // by delivery id, messages shown
-	events   map[string]string // room/txn -> event id
-	order    map[string][]int  // by room, message numbers as shown
+	receipts map[string]int      // by delivery id, every accepted request
+	senders  map[string][]sender // by delivery id, who sent each request, in order
+	killedAt time.Time           // when the victim was signalled; zero before
+	visible  map[string]int      // by delivery id, messages shown
+	events   map[string]string   // room/txn -> event id
+	order    map[string][]int    // by room, message numbers as shown
 	shown    int
 	killAt   int
 	kill     chan struct{}
@@ -167,6 +173,7 @@ func (f *fakeChat) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	f.mu.Lock()
 	f.receipts[txn]++
+	f.senders[txn] = append(f.senders[txn], sender{r.Header.Get("X-Soak-Instance"), time.Now()})
 	ev, seen := f.events[roomID+"/"+txn]
 	if !seen {
 		ev = "$" + strconv.Itoa(len(f.events)+1)
@@ -188,6 +195,45 @@ func (f *fakeChat) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	fmt.Fprintf(w, `{"event_id":%q}`, ev)
+}
+
+// sender is one request for a message: the replica that made it and when
+// it arrived.
+type sender struct {
+	instance string
+	at       time.Time
+}
+
+// markKilled notes the moment the victim is signalled.
+func (f *fakeChat) markKilled() {
+	f.mu.Lock()
+	f.killedAt = time.Now()
+	f.mu.Unlock()
+}
+
+// twoLiveSenders returns the messages that two replicas sent while both
+// were alive: a request from one replica for a message the other had
+// already sent, unless the first was the victim and the request came
+// after it was killed (the in-doubt resend DELIVERY.md allows). The fake
+// chat's transaction-id dedup hides these from the visible count, but on
+// an adapter without one (Slack) each would be shown twice.
+func (f *fakeChat) twoLiveSenders(victim string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for txn, ss := range f.senders {
+		first := ss[0]
+		for _, s := range ss[1:] {
+			if s.instance == first.instance {
+				continue // a replica's own retry of a send in doubt
+			}
+			if first.instance != victim || f.killedAt.IsZero() || s.at.Before(f.killedAt) {
+				out = append(out, fmt.Sprintf("%s: sent by %s, then by %s while both ran", txn, first.instance, s.instance))
+				break
+			}
+		}
+	}
+	return out
 }
 
 func (f *fakeChat) visibleCount() int {
@@ -256,7 +302,7 @@ func TestTwoReplicasDeliverEveryMessageOnceThroughAKill(t *testing.T) {
 	rng := rand.New(rand.NewPCG(uint64(seed), 0))
 	total := conversations * perConv
 	chat := &fakeChat{
-		receipts: map[string]int{}, visible: map[string]int{}, events: map[string]string{}, order: map[string][]int{},
+		receipts: map[string]int{}, senders: map[string][]sender{}, visible: map[string]int{}, events: map[string]string{}, order: map[string][]int{},
 		killAt: 100 + rng.IntN(total/2), kill: make(chan struct{}),
 	}
 	fake := httptest.NewServer(chat)
@@ -273,6 +319,7 @@ func TestTwoReplicasDeliverEveryMessageOnceThroughAKill(t *testing.T) {
 	case <-deadline:
 		t.Fatalf("only %d messages shown before the kill point %d\n%s", chat.visibleCount(), chat.killAt, logs(replicas))
 	}
+	chat.markKilled()
 	_ = victim.cmd.Process.Signal(syscall.SIGKILL)
 	<-victim.done
 	var survivor *replica
@@ -302,6 +349,9 @@ func TestTwoReplicasDeliverEveryMessageOnceThroughAKill(t *testing.T) {
 		t.Errorf("the survivor exited with %v", survivor.err)
 	}
 
+	if both := chat.twoLiveSenders(victim.name); len(both) != 0 {
+		t.Errorf("%d messages were sent by both replicas while both ran (a per-message claim failed):\n%s", len(both), strings.Join(both, "\n"))
+	}
 	chat.mu.Lock()
 	defer chat.mu.Unlock()
 	lost, doubled, rawDup := 0, 0, 0
