@@ -353,7 +353,7 @@ func TestIntakeSMTPSurvivesSIGKILL(t *testing.T) {
 			data := t.TempDir()
 			env, open := crashStore(t, backend, data)
 			c := crashRun{
-				n: 150, clients: 48,
+				n: 200, clients: 48,
 				submit: func(i int) (string, error) {
 					msg := fmt.Sprintf("From: Eve <eve%d@example.org>\r\nTo: security@example.org\r\nSubject: Crash mail %d\r\n"+
 						"Message-ID: <crash-%d@example.org>\r\nDate: Mon, 05 Jan 2026 10:00:00 +0000\r\n\r\nMail %d of the crash test.\r\n", i, i, i, i)

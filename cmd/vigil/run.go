@@ -286,7 +286,12 @@ func run(ctx context.Context, o runOptions, s streams, lookup env) error {
 	for _, a := range chats {
 		wg.Go(func() {
 			if err := a.Run(ctx); err != nil {
-				errc <- fmt.Errorf("%s: %w", a.Name(), err)
+				// Adapters name themselves in their errors ("slack: ...");
+				// add the name only where one does not.
+				if !strings.HasPrefix(err.Error(), a.Name()+":") {
+					err = fmt.Errorf("%s: %w", a.Name(), err)
+				}
+				errc <- err
 				cancel()
 			}
 		})
