@@ -295,35 +295,22 @@ func (a *Adapter) Run(ctx context.Context) error {
 // connect logs in and sets up encryption, trying again while the
 // homeserver cannot be reached. It returns nil, nil when ctx ends first.
 func (a *Adapter) connect(ctx context.Context) (func() error, error) {
-	// The last failure's cause stays on /readyz while the next try runs.
-	a.conn.Down("connecting", "")
-	for n := 1; ; n++ {
-		closeCrypto, err := a.setupCrypto(ctx)
+	var closeCrypto func() error
+	err := reconnect.Until(ctx, a.engine.Clock(), a.conn, a.retry, a.log, "the homeserver", "connecting", func(ctx context.Context) error {
+		c, err := a.setupCrypto(ctx)
 		if err == nil {
-			return closeCrypto, nil
-		}
-		if ctx.Err() != nil {
-			return nil, nil
+			closeCrypto = c
+			return nil
 		}
 		if !mayPass(err) {
-			return nil, fmt.Errorf("matrix: %w", classify("log in and set up encryption", err))
+			return fmt.Errorf("matrix: %w", classify("log in and set up encryption", err))
 		}
-		wait := a.retry.Wait(n)
-		if after := retryAfterOf(err); after > wait {
-			wait = after
-		}
-		why := "login: " + cause(err)
-		if n == 1 {
-			a.log.Warn("the homeserver is not reachable; Vigil runs without Matrix and keeps trying in the background",
-				"cause", why, "next_try_in", wait.String())
-		} else {
-			a.log.Debug("the homeserver is still not reachable", "cause", why, "attempt", n, "next_try_in", wait.String())
-		}
-		armed := func() { a.conn.Retrying("connecting", why, a.engine.Clock().Now().Add(wait)) }
-		if reconnect.Sleep(ctx, a.engine.Clock(), wait, armed) != nil {
-			return nil, nil
-		}
+		return &reconnect.Transient{Cause: "login: " + cause(err), After: retryAfterOf(err)}
+	})
+	if err != nil && ctx.Err() != nil {
+		return nil, nil // stopped while waiting: no error to report
 	}
+	return closeCrypto, err
 }
 
 // mayPass reports whether a failure to reach the homeserver may pass: no

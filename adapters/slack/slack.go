@@ -296,36 +296,27 @@ func (a *Adapter) Run(ctx context.Context) error {
 // connect calls auth.test until Slack answers. It returns nil, nil when
 // ctx ends first, and an error only when Slack refused the token.
 func (a *Adapter) connect(ctx context.Context) (*slack.AuthTestResponse, error) {
-	// The last failure's cause stays on /readyz while the next try runs.
-	a.conn.Down("connecting", "")
-	for n := 1; ; n++ {
-		auth, err := a.api.AuthTestContext(ctx)
+	var auth *slack.AuthTestResponse
+	err := reconnect.Until(ctx, a.clock, a.conn, a.retry, a.log, "Slack", "connecting", func(ctx context.Context) error {
+		r, err := a.api.AuthTestContext(ctx)
 		if err == nil {
-			return auth, nil
-		}
-		if ctx.Err() != nil {
-			return nil, nil
+			auth = r
+			return nil
 		}
 		cerr := classify("auth.test", err)
 		if errors.Is(cerr, bot.ErrRejected) {
-			return nil, fmt.Errorf("slack: checking the bot token (auth.test): %w; check slack.bot_token", cerr)
+			return fmt.Errorf("slack: checking the bot token (auth.test): %w; check slack.bot_token", cerr)
 		}
-		wait := a.retry.Wait(n)
-		if rl, ok := errors.AsType[*slack.RateLimitedError](err); ok && rl.RetryAfter > wait {
-			wait = rl.RetryAfter
+		t := &reconnect.Transient{Cause: "auth.test: " + cause(err)}
+		if rl, ok := errors.AsType[*slack.RateLimitedError](err); ok {
+			t.After = rl.RetryAfter
 		}
-		cause := "auth.test: " + cause(err)
-		if n == 1 {
-			a.log.Warn("Slack is not reachable; Vigil runs without it and keeps trying in the background",
-				"cause", cause, "next_try_in", wait.String())
-		} else {
-			a.log.Debug("Slack is still not reachable", "cause", cause, "attempt", n, "next_try_in", wait.String())
-		}
-		armed := func() { a.conn.Retrying("connecting", cause, a.clock.Now().Add(wait)) }
-		if reconnect.Sleep(ctx, a.clock, wait, armed) != nil {
-			return nil, nil
-		}
+		return t
+	})
+	if err != nil && ctx.Err() != nil {
+		return nil, nil // stopped while waiting: no error to report
 	}
+	return auth, err
 }
 
 // cause says in a few words, without addresses, why a Slack call failed.
