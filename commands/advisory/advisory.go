@@ -21,6 +21,7 @@ import (
 
 	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/commands/report"
+	"github.com/vigil-sec/vigil/internal/textutil"
 )
 
 // GitHub is what the feature needs from GitHub; cmd/vigil adapts the
@@ -222,7 +223,7 @@ func (a *Advisories) queueCreate(ctx context.Context, req *bot.Request, rep *rep
 // different severity (or there is no score), the severity.
 func draftFor(rep *report.Report, pkg AffectedPackage, cwes []string) (Draft, error) {
 	d := Draft{
-		Summary:     truncate(string(rep.Title), 1000),
+		Summary:     textutil.Truncate(string(rep.Title), 1000),
 		Description: string(rep.Description),
 		CWEs:        cwes,
 		Packages:    []AffectedPackage{pkg},
@@ -242,13 +243,6 @@ func draftFor(rep *report.Report, pkg AffectedPackage, cwes []string) (Draft, er
 		d.Credits = append(d.Credits, Credit{Login: rep.Reporter.GitHub, Type: "reporter"})
 	}
 	return d, nil
-}
-
-func truncate(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	return s[:max]
 }
 
 func (a *Advisories) runCreate(ctx context.Context, job bot.Job) error {
