@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vigil-sec/vigil/bot"
+	"github.com/vigil-sec/vigil/internal/textutil"
 )
 
 var idFlag = bot.FlagSpec{Name: "id", Value: "INC-ID", Help: "the incident (default: the war room you are in, or the one open incident)"}
@@ -290,7 +291,7 @@ func roomName(id, title string) string {
 // lasted (its start is not when it was resolved).
 func listState(in *Incident) string {
 	if in.State == stateResolved && !in.Resolved.IsZero() {
-		return fmt.Sprintf("started %s, resolved %s after %s", stamp(in.Started, true), stamp(in.Resolved, true), duration(in.Resolved.Sub(in.Started)))
+		return fmt.Sprintf("started %s, resolved %s after %s", stamp(in.Started, true), stamp(in.Resolved, true), textutil.Duration(in.Resolved.Sub(in.Started)))
 	}
 	return fmt.Sprintf("%s since %s", in.State, stamp(in.Started, true))
 }
@@ -570,7 +571,7 @@ func (inc *Incidents) runResolve(ctx context.Context, req *bot.Request) error {
 	if err := req.Record(ctx, "incident.resolve", in.ID, ""); err != nil {
 		return err
 	}
-	return inc.replyf(ctx, req, "%s resolved after %s. Next: `%s incident writeup` to preview the public write-up.", in.ID, duration(in.Resolved.Sub(in.Started)), req.Prefix())
+	return inc.replyf(ctx, req, "%s resolved after %s. Next: `%s incident writeup` to preview the public write-up.", in.ID, textutil.Duration(in.Resolved.Sub(in.Started)), req.Prefix())
 }
 
 func (inc *Incidents) runAuthors(ctx context.Context, req *bot.Request) error {

@@ -65,7 +65,7 @@ func (inc *Incidents) render(in *Incident) string {
 			b.WriteString(todo + sec.hint + "\n\n")
 			fmt.Fprintf(&b, "The incident was opened on %s", stamp(in.Started, true))
 			if in.State == stateResolved {
-				fmt.Fprintf(&b, " and resolved on %s, after %s", stamp(in.Resolved, true), duration(in.Resolved.Sub(in.Started)))
+				fmt.Fprintf(&b, " and resolved on %s, after %s", stamp(in.Resolved, true), textutil.Duration(in.Resolved.Sub(in.Started)))
 			}
 			b.WriteString(".\n\n")
 		case "timeline":
