@@ -10,45 +10,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/vigil-sec/vigil/bot"
-	"github.com/vigil-sec/vigil/bot/bottest"
-	"github.com/vigil-sec/vigil/bot/clock"
-	"github.com/vigil-sec/vigil/commands/incident"
-	"github.com/vigil-sec/vigil/internal/serial"
 )
-
-const editRoom, editAlice, editBob = "!sec:example.org", "@alice:example.org", "@bob:example.org"
-
-// editRig is an engine with the incident feature and a running adapter
-// (no homeserver: tests call the sync handlers).
-func editRig(t *testing.T) (*bot.Engine, *Adapter, *incident.Incidents) {
-	t.Helper()
-	room := bot.RoomRef{Adapter: bot.AdapterMatrix, ID: editRoom}
-	e, err := bot.New(bot.Options{Store: bottest.OpenStore(t), Clock: clock.NewFake(bottest.Start), PrivateRooms: []bot.RoomRef{room},
-		People: []bot.Person{
-			{Name: "alice", Chat: map[string]string{"matrix": editAlice}, Roles: []bot.Role{bot.RoleResponder}},
-			{Name: "bob", Chat: map[string]string{"matrix": editBob}, Roles: []bot.Role{bot.RoleResponder}},
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	inc, err := incident.Register(e, incident.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.AddAdapter(&eventChat{})
-	a := &Adapter{
-		engine: e, userID: "@vigil:example.org", prefix: "!sec", log: slogDiscard(), serial: serial.New(),
-		dms: map[id.UserID]string{}, dmRooms: map[string]id.UserID{}, buttons: map[id.EventID]buttonRecord{},
-		ready: true, base: context.Background(),
-	}
-	return e, a, inc
-}
-
-func timelineEvent(evID string, sender id.UserID, typ event.Type, content any) *event.Event {
-	evt := &event.Event{ID: id.EventID(evID), RoomID: editRoom, Sender: sender, Type: typ, Content: event.Content{Parsed: content}}
-	evt.Mautrix.EventSource = event.SourceTimeline
-	return evt
-}
 
 func replacement(target, text string) *event.MessageEventContent {
 	return &event.MessageEventContent{MsgType: event.MsgText, Body: "* " + text,
@@ -70,28 +32,28 @@ func recordBatch(a *Adapter, run func()) []bot.Event {
 }
 
 func TestMatrixEditAndRedactionTranslated(t *testing.T) {
-	_, a, _ := editRig(t)
+	_, a, _ := warRoomRig(t)
 	ctx := context.Background()
 	evs := recordBatch(a, func() {
-		a.onMessage(ctx, timelineEvent("$edit", editBob, event.EventMessage, replacement("$said", "new text")))
-		old := timelineEvent("$edit2", editBob, event.EventMessage, &event.MessageEventContent{MsgType: event.MsgText, Body: "* fallback only",
+		a.onMessage(ctx, timelineEvent("$edit", rigBob, event.EventMessage, replacement("$said", "new text")))
+		old := timelineEvent("$edit2", rigBob, event.EventMessage, &event.MessageEventContent{MsgType: event.MsgText, Body: "* fallback only",
 			RelatesTo: &event.RelatesTo{Type: event.RelReplace, EventID: "$said"}})
 		a.onMessage(ctx, old)
-		a.onRedaction(ctx, timelineEvent("$red", editAlice, event.EventRedaction, &event.RedactionEventContent{Redacts: "$said"}))
-		top := timelineEvent("$red2", editAlice, event.EventRedaction, &event.RedactionEventContent{})
+		a.onRedaction(ctx, timelineEvent("$red", rigAlice, event.EventRedaction, &event.RedactionEventContent{Redacts: "$said"}))
+		top := timelineEvent("$red2", rigAlice, event.EventRedaction, &event.RedactionEventContent{})
 		top.Redacts = "$older" // before room version 11
 		a.onRedaction(ctx, top)
 		// Ignored: Vigil's own changes, and a redaction naming nothing.
 		a.onMessage(ctx, timelineEvent("$mine", "@vigil:example.org", event.EventMessage, replacement("$x", "y")))
 		a.onRedaction(ctx, timelineEvent("$mine2", "@vigil:example.org", event.EventRedaction, &event.RedactionEventContent{Redacts: "$x"}))
-		a.onRedaction(ctx, timelineEvent("$none", editAlice, event.EventRedaction, &event.RedactionEventContent{}))
+		a.onRedaction(ctx, timelineEvent("$none", rigAlice, event.EventRedaction, &event.RedactionEventContent{}))
 	})
-	room := roomRef(editRoom)
+	room := roomRef(rigRoom)
 	want := []bot.Event{
-		{Kind: bot.EventEdit, ID: "$edit", Room: room, User: userRef(editBob), Message: bot.MessageRef{Room: room, ID: "$said"}, Text: "new text", Prefix: "!sec"},
-		{Kind: bot.EventEdit, ID: "$edit2", Room: room, User: userRef(editBob), Message: bot.MessageRef{Room: room, ID: "$said"}, Text: "fallback only", Prefix: "!sec"},
-		{Kind: bot.EventDelete, ID: "$red", Room: room, User: userRef(editAlice), Message: bot.MessageRef{Room: room, ID: "$said"}, Prefix: "!sec"},
-		{Kind: bot.EventDelete, ID: "$red2", Room: room, User: userRef(editAlice), Message: bot.MessageRef{Room: room, ID: "$older"}, Prefix: "!sec"},
+		{Kind: bot.EventEdit, ID: "$edit", Room: room, User: userRef(rigBob), Message: bot.MessageRef{Room: room, ID: "$said"}, Text: "new text", Prefix: "!sec"},
+		{Kind: bot.EventEdit, ID: "$edit2", Room: room, User: userRef(rigBob), Message: bot.MessageRef{Room: room, ID: "$said"}, Text: "fallback only", Prefix: "!sec"},
+		{Kind: bot.EventDelete, ID: "$red", Room: room, User: userRef(rigAlice), Message: bot.MessageRef{Room: room, ID: "$said"}, Prefix: "!sec"},
+		{Kind: bot.EventDelete, ID: "$red2", Room: room, User: userRef(rigAlice), Message: bot.MessageRef{Room: room, ID: "$older"}, Prefix: "!sec"},
 	}
 	if len(evs) != len(want) {
 		t.Fatalf("accepted %+v\nwant %+v", evs, want)
@@ -106,22 +68,16 @@ func TestMatrixEditAndRedactionTranslated(t *testing.T) {
 // A pinned threaded message edited (by someone else than its author) and
 // then redacted: the timeline follows.
 func TestMatrixEditAndRedactionFollowPinnedMessage(t *testing.T) {
-	e, a, inc := editRig(t)
+	e, a, inc := warRoomRig(t)
 	ctx := context.Background()
-	a.onMessage(ctx, timelineEvent("$cmd", editAlice, event.EventMessage, &event.MessageEventContent{MsgType: event.MsgText, Body: `!sec incident start "Leak"`}))
-	a.serial.Wait()
-	e.Step(ctx)
-	root, ok, err := e.Outbox().PostedRef(ctx, "incident:INC-2026-1:root")
-	if err != nil || !ok {
-		t.Fatalf("no war room: %v", err)
-	}
+	root := openWarRoom(t, e, a)
 	msg := &event.MessageEventContent{MsgType: event.MsgText, Body: "Token revkoed"}
 	msg.RelatesTo = (&event.RelatesTo{}).SetThread(id.EventID(root.ID), id.EventID(root.ID))
-	a.onMessage(ctx, timelineEvent("$said", editAlice, event.EventMessage, msg))
+	a.onMessage(ctx, timelineEvent("$said", rigAlice, event.EventMessage, msg))
 	a.serial.Wait() // the thread and the room are separate conversations
-	a.onReaction(ctx, timelineEvent("$pin", editAlice, event.EventReaction,
+	a.onReaction(ctx, timelineEvent("$pin", rigAlice, event.EventReaction,
 		&event.ReactionEventContent{RelatesTo: event.RelatesTo{Type: event.RelAnnotation, EventID: "$said", Key: "📌"}}))
-	a.onMessage(ctx, timelineEvent("$edit", editBob, event.EventMessage, replacement("$said", "Token revoked at the provider")))
+	a.onMessage(ctx, timelineEvent("$edit", rigBob, event.EventMessage, replacement("$said", "Token revoked at the provider")))
 	a.serial.Wait()
 	in, err := inc.Get(ctx, "INC-2026-1")
 	if err != nil {
@@ -130,7 +86,7 @@ func TestMatrixEditAndRedactionFollowPinnedMessage(t *testing.T) {
 	if len(in.Entries) != 1 || in.Entries[0].Text != "Token revoked at the provider" || in.Entries[0].Author != "alice" || !in.Entries[0].Edited {
 		t.Fatalf("entries after the edit %+v", in.Entries)
 	}
-	a.onRedaction(ctx, timelineEvent("$red", editAlice, event.EventRedaction, &event.RedactionEventContent{Redacts: "$said"}))
+	a.onRedaction(ctx, timelineEvent("$red", rigAlice, event.EventRedaction, &event.RedactionEventContent{Redacts: "$said"}))
 	a.serial.Wait()
 	if in, err = inc.Get(ctx, "INC-2026-1"); err != nil {
 		t.Fatal(err)
@@ -144,7 +100,7 @@ func TestMatrixEditAndRedactionFollowPinnedMessage(t *testing.T) {
 // not name the thread, so they are in another conversation than the
 // message they change.
 func TestMatrixBatchSetsChangesApart(t *testing.T) {
-	room := roomRef(editRoom)
+	room := roomRef(rigRoom)
 	thread := bot.ThreadRef{Room: room, ID: "$root"}
 	ev := func(kind bot.EventKind, evID string, thread bot.ThreadRef) bot.Event {
 		return bot.Event{Kind: kind, ID: evID, Room: room, Thread: thread}
@@ -174,7 +130,7 @@ func TestMatrixBatchSetsChangesApart(t *testing.T) {
 }
 
 func TestMatrixBatchRunsChangesLast(t *testing.T) {
-	e, a, _ := editRig(t)
+	e, a, _ := warRoomRig(t)
 	var mu sync.Mutex
 	var order []string
 	note := func(what string) func(context.Context, *bot.Request) error {
@@ -188,12 +144,12 @@ func TestMatrixBatchRunsChangesLast(t *testing.T) {
 	e.OnMessage(note("message"))
 	e.OnEdit(note("edit"))
 	e.OnDelete(note("delete"))
-	room := roomRef(editRoom)
+	room := roomRef(rigRoom)
 	thread := bot.ThreadRef{Room: room, ID: "$root"}
 	a.runBatch([]bot.Event{
-		{Kind: bot.EventEdit, ID: "$e", Room: room, User: userRef(editBob), Message: bot.MessageRef{Room: room, ID: "$m"}, Text: "x"},
-		{Kind: bot.EventDelete, ID: "$d", Room: room, User: userRef(editBob), Message: bot.MessageRef{Room: room, ID: "$m"}},
-		{Kind: bot.EventMessage, ID: "$m", Room: room, Thread: thread, User: userRef(editBob), Message: bot.MessageRef{Room: room, ID: "$m"}, Text: "said"},
+		{Kind: bot.EventEdit, ID: "$e", Room: room, User: userRef(rigBob), Message: bot.MessageRef{Room: room, ID: "$m"}, Text: "x"},
+		{Kind: bot.EventDelete, ID: "$d", Room: room, User: userRef(rigBob), Message: bot.MessageRef{Room: room, ID: "$m"}},
+		{Kind: bot.EventMessage, ID: "$m", Room: room, Thread: thread, User: userRef(rigBob), Message: bot.MessageRef{Room: room, ID: "$m"}, Text: "said"},
 	})
 	if got := strings.Join(order, ","); got != "message,edit,delete" {
 		t.Errorf("order %s, want message,edit,delete", got)
