@@ -1,6 +1,7 @@
 package email
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"crypto/tls"
@@ -161,24 +162,12 @@ func NewReceiver(o ReceiverOptions) (*Receiver, error) {
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("email receiver: %s", strings.Join(problems, "; "))
 	}
-	if o.MaxMessageBytes == 0 {
-		o.MaxMessageBytes = DefaultMaxMessageBytes
-	}
-	if o.ReceiveTimeout == 0 {
-		o.ReceiveTimeout = DefaultReceiveTimeout
-	}
-	if o.MaxConnections == 0 {
-		o.MaxConnections = DefaultMaxConnections
-	}
-	if o.MaxConnectionsPerClient == 0 {
-		o.MaxConnectionsPerClient = DefaultMaxConnectionsPerClient
-	}
-	if o.IdleTimeout == 0 {
-		o.IdleTimeout = DefaultIdleTimeout
-	}
-	if o.Hostname == "" {
-		o.Hostname = "vigil"
-	}
+	o.MaxMessageBytes = cmp.Or(o.MaxMessageBytes, DefaultMaxMessageBytes)
+	o.ReceiveTimeout = cmp.Or(o.ReceiveTimeout, DefaultReceiveTimeout)
+	o.MaxConnections = cmp.Or(o.MaxConnections, DefaultMaxConnections)
+	o.MaxConnectionsPerClient = cmp.Or(o.MaxConnectionsPerClient, DefaultMaxConnectionsPerClient)
+	o.IdleTimeout = cmp.Or(o.IdleTimeout, DefaultIdleTimeout)
+	o.Hostname = cmp.Or(o.Hostname, "vigil")
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
 	}
