@@ -170,3 +170,19 @@ func checklistText(items []Item) string {
 	}
 	return "Checklist: " + strings.Join(parts, " · ")
 }
+
+// severityText is how a report's severity is shown: the effective one and
+// where it comes from.
+func severityText(rep *Report) string {
+	var parts []string
+	if rep.Score != nil {
+		parts = append(parts, fmt.Sprintf("team: %.1f %s (CVSS %s, by @%s)", rep.Score.Value, rep.Score.Severity, rep.Score.Version, rep.Score.By))
+	}
+	for _, a := range rep.Adjudications {
+		parts = append(parts, fmt.Sprintf("adjudicated %s by @%s: %s", a.Severity, a.By, a.Reason))
+	}
+	if len(parts) == 0 {
+		return "not scored yet"
+	}
+	return rep.EffectiveSeverity() + " — " + strings.Join(parts, "; ")
+}
