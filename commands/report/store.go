@@ -2,7 +2,6 @@ package report
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -21,44 +20,42 @@ func (r *Reports) load(ctx context.Context, id string) (*Report, int64, error) {
 	return rep, version, err
 }
 
-// update changes a report with compare-and-swap, retrying on conflict.
+// update changes a report with compare-and-swap (store.UpdateJSON, which
+// reads again and retries on conflict), then takes a closed report off the
+// open list and tells the watchers what changed. An error from change is
+// returned as it is, so a usage error still reads as one.
 func (r *Reports) update(ctx context.Context, id string, change func(rep *Report) error) (*Report, error) {
-	for range 5 {
-		rep, version, err := r.load(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		before := *rep
+	id = strings.ToUpper(id)
+	var before Report
+	var changeErr error
+	rep, err := store.UpdateJSON(ctx, r.e.Store(), reportColl, id, func(rep *Report) error {
+		// Taken on every try: a retry starts again from what is stored.
+		before = *rep
 		before.Adjudications = append([]Adjudication(nil), rep.Adjudications...)
-		if err := change(rep); err != nil {
-			return nil, err
-		}
-		data, err := json.Marshal(rep)
-		if err != nil {
-			return nil, err
-		}
-		_, err = r.e.Store().Put(ctx, reportColl, rep.ID, data, version)
-		if errors.Is(err, store.ErrConflict) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("save report %s: %w", rep.ID, err)
-		}
-		if !rep.open() {
-			if err := r.e.Store().SetRemove(ctx, openSet, rep.ID); err != nil {
-				return nil, err
-			}
-		}
-		if before.State != rep.State || before.EffectiveSeverity() != rep.EffectiveSeverity() {
-			for _, w := range r.watchers {
-				if err := w(ctx, &before, rep); err != nil {
-					return rep, fmt.Errorf("report %s changed, but a follower failed: %w", rep.ID, err)
-				}
-			}
-		}
-		return rep, nil
+		changeErr = change(rep)
+		return changeErr
+	})
+	switch {
+	case changeErr != nil:
+		return nil, changeErr
+	case errors.Is(err, store.ErrNotFound):
+		return nil, bot.Usagef("there is no report %s", id)
+	case err != nil:
+		return nil, fmt.Errorf("save report %s: %w", id, err)
 	}
-	return nil, fmt.Errorf("save report %s: %w", id, store.ErrConflict)
+	if !rep.open() {
+		if err := r.e.Store().SetRemove(ctx, openSet, rep.ID); err != nil {
+			return nil, fmt.Errorf("report %s: take off the open list: %w", rep.ID, err)
+		}
+	}
+	if before.State != rep.State || before.EffectiveSeverity() != rep.EffectiveSeverity() {
+		for _, w := range r.watchers {
+			if err := w(ctx, &before, rep); err != nil {
+				return rep, fmt.Errorf("report %s changed, but a follower failed: %w", rep.ID, err)
+			}
+		}
+	}
+	return rep, nil
 }
 
 // openReports lists the reports still needing work, oldest first.
