@@ -193,12 +193,12 @@ func TestIssue17ReleasedReportOffersNoAcknowledge(t *testing.T) {
 	// The summary posted when the report was filed offers acknowledgement.
 	bottest.InOrder(t, out, "Acknowledge by: Wed 7 Jan 10:00 UTC", "[1 Acknowledge]", "VIG-2026-1 is now released")
 	show := lastFrom(out, "== VIG-2026-1: RCE in the importer ==")
-	bottest.InOrder(t, show, "Acknowledged: Mon 5 Jan 12:00 UTC", "State: released", "(:press N)")
 	for _, offer := range []string{"Acknowledge by", "Acknowledge]"} {
 		if strings.Contains(show, offer) {
 			t.Errorf("the released report still offers %q:\n%s", offer, show)
 		}
 	}
+	bottest.InOrder(t, show, "Acknowledged: Mon 5 Jan 12:00 UTC", "State: released", "(:press N)")
 }
 
 // Item 6: with GitHub unreachable (its API on a closed port), the report's
