@@ -49,12 +49,16 @@ func githubAt(t *testing.T, apiURL string) string {
 	return path
 }
 
-// acceptedAndScored takes VIG-2026-1 from new to accepted with a Medium
-// score, as the team does before opening an advisory.
-var acceptedAndScored = []string{
-	"/sec report ack VIG-2026-1",
-	"/sec report accept VIG-2026-1",
-	"/sec report score VIG-2026-1 CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N",
+// advisoryOpened files VIG-2026-1 by hand, takes it to accepted with a
+// Medium score and asks for its draft advisory in acme/web, as the team
+// does before a release.
+func advisoryOpened() []string {
+	return append(fileByHand("XSS in search", "Reflected."),
+		"/sec report ack VIG-2026-1",
+		"/sec report accept VIG-2026-1",
+		"/sec report score VIG-2026-1 CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N",
+		`/sec advisory open VIG-2026-1 acme/web --ecosystem npm --package acme-web --vulnerable "< 2.4.1" --patched 2.4.1`,
+	)
 }
 
 // lastFrom is out from the last occurrence of marker on (all of out when
@@ -141,9 +145,7 @@ func TestIssue17PublishAtTheDeadline(t *testing.T) {
 	publishAfter := func(t *testing.T, wait string) string {
 		gh := githubtest.New(t, githubtest.Options{Token: "ghp_test"})
 		gh.SeedRepo("acme/web", githubtest.Repository{})
-		script := append(fileByHand("XSS in search", "Reflected."), acceptedAndScored...)
-		script = append(script,
-			`/sec advisory open VIG-2026-1 acme/web --ecosystem npm --package acme-web --vulnerable "< 2.4.1" --patched 2.4.1`,
+		script := append(advisoryOpened(),
 			":advance 1m",
 			"/sec release plan VIG-2026-1 --public-at 2026-01-08T10:00:00Z",
 			":advance 2026-01-08T10:00:00Z",
@@ -206,9 +208,7 @@ func TestIssue17ReleasedReportOffersNoAcknowledge(t *testing.T) {
 // keeps retrying, once; then that it gave up and the command to try again.
 // Chat never shows the address or the token.
 func TestIssue17GitHubDownIsToldInTheThread(t *testing.T) {
-	script := append(fileByHand("XSS in search", "Reflected."), acceptedAndScored...)
-	script = append(script,
-		`/sec advisory open VIG-2026-1 acme/web --ecosystem npm --package acme-web --vulnerable "< 2.4.1" --patched 2.4.1`,
+	script := append(advisoryOpened(),
 		":advance 1m",
 		":advance 6h",
 		":advance 3d",
