@@ -49,7 +49,10 @@ func (inc *Incidents) runPublish(ctx context.Context, req *bot.Request) error {
 	if err := inc.canPublish(in); err != nil {
 		return err
 	}
-	body := inc.render(in)
+	body, err := inc.render(in)
+	if err != nil {
+		return err
+	}
 	d := digest(writeupTitle(in), body)
 	findings := inc.scan(in, body)
 	if req.Flags.Has("confirm") && (len(findings) == 0 || in.Reviewed == d) {
@@ -86,7 +89,11 @@ func (inc *Incidents) pressPublish(ctx context.Context, req *bot.Request, value 
 	if err := inc.canPublish(in); err != nil {
 		return err
 	}
-	if cur := digest(writeupTitle(in), inc.render(in)); cur != d || in.Reviewed != d {
+	body, err := inc.render(in)
+	if err != nil {
+		return err
+	}
+	if cur := digest(writeupTitle(in), body); cur != d || in.Reviewed != d {
 		return bot.Noticef("The write-up of %s changed since this was shown; nothing was published. Run `%s incident publish` again.", in.ID, req.Prefix())
 	}
 	return inc.queuePublish(ctx, req, in, d)
@@ -144,7 +151,10 @@ func (inc *Incidents) runPublishJob(ctx context.Context, job bot.Job) error {
 		return fail("configuration", errors.New("GitHub or incidents.repository is not configured"))
 	}
 	if in.Issue == nil {
-		body := inc.render(in)
+		body, err := inc.render(in)
+		if err != nil {
+			return err
+		}
 		if digest(writeupTitle(in), body) != p.Digest {
 			return fail("review", errors.New("the write-up changed after it was confirmed; run publish again"))
 		}

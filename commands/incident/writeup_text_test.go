@@ -15,7 +15,7 @@ func TestWriteupText(t *testing.T) {
 	start := time.Date(2026, 3, 2, 22, 15, 0, 0, time.UTC)
 
 	open := &Incident{ID: "INC-1", Title: "Leaked *token* <in> logs", State: "open", Started: start}
-	bottest.Golden(t, "testdata/writeup/open-empty.md", inc.render(open))
+	golden(t, "testdata/writeup/open-empty.md", inc, open)
 
 	sameDay := &Incident{ID: "INC-2", Title: "CI secrets exposed", State: stateResolved, Started: start, Resolved: start.Add(95 * time.Minute),
 		Authors: []string{"alice", "zed"},
@@ -26,7 +26,7 @@ func TestWriteupText(t *testing.T) {
 		},
 		Sections: map[string]string{"tldr": "  Nobody needs to act.\n\n"},
 	}
-	bottest.Golden(t, "testdata/writeup/resolved-same-day.md", inc.render(sameDay))
+	golden(t, "testdata/writeup/resolved-same-day.md", inc, sameDay)
 
 	days := &Incident{ID: "INC-3", Title: "Outage", State: stateResolved, Started: start, Resolved: start.Add(50 * time.Hour),
 		Authors: []string{"bob"},
@@ -37,5 +37,14 @@ func TestWriteupText(t *testing.T) {
 		},
 		Sections: map[string]string{"summary": "It broke.", "references": "- https://example.org/"},
 	}
-	bottest.Golden(t, "testdata/writeup/resolved-several-days.md", inc.render(days))
+	golden(t, "testdata/writeup/resolved-several-days.md", inc, days)
+}
+
+func golden(t *testing.T, file string, inc *Incidents, in *Incident) {
+	t.Helper()
+	md, err := inc.render(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bottest.Golden(t, file, md)
 }
