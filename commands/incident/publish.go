@@ -64,14 +64,16 @@ func (inc *Incidents) runPublish(ctx context.Context, req *bot.Request) error {
 	}); err != nil {
 		return err
 	}
-	text := findingsText(findings)
-	if req.Flags.Has("confirm") {
-		text = "Not published yet: the write-up changed since its scan was shown, or it was never shown.\n" + text
+	text, err := incidentTexts.Render("publish-question.txt.tmpl", publishQuestion{
+		Changed: req.Flags.Has("confirm"), Findings: findings,
+		Label: inc.o.Label, PinnedUntil: stamp(in.Resolved.Add(MinPinned), true), Prefix: req.Prefix(),
+	})
+	if err != nil {
+		return fmt.Errorf("publish %s: %w", in.ID, err)
 	}
 	return inc.reply(ctx, req, bot.Message{
-		Header: fmt.Sprintf("Publish the write-up of %s to %s?", in.ID, inc.o.Repository),
-		Text: text + fmt.Sprintf("\n\nIt becomes a public issue labelled `%s`, pinned until at least %s. Preview: `%s incident writeup`.",
-			inc.o.Label, stamp(in.Resolved.Add(MinPinned), true), req.Prefix()),
+		Header:  fmt.Sprintf("Publish the write-up of %s to %s?", in.ID, inc.o.Repository),
+		Text:    text,
 		Buttons: []bot.Button{{Label: "Publish to " + inc.o.Repository, Action: actionPublish, Value: in.ID + " " + d, Style: bot.ButtonDanger}},
 		Context: fmt.Sprintf("Version %s. Or: %s incident publish --confirm --id %s", d, req.Prefix(), in.ID),
 	})

@@ -6,9 +6,10 @@ import (
 	"github.com/vigil-sec/vigil/bot/texts"
 )
 
-// incidentTexts holds the write-up's Markdown (templates/writeup.md.tmpl).
-// The write-up is GitHub Markdown, not chat: every field is raw text, a
-// string and never a bot.Untrusted.
+// incidentTexts holds the write-up's Markdown (templates/writeup.md.tmpl)
+// and the question before publishing it. The write-up is GitHub Markdown,
+// not chat: every field of writeupDoc is raw text, a string and never a
+// bot.Untrusted.
 //
 //go:embed templates/*.tmpl
 var incidentFiles embed.FS
@@ -47,4 +48,16 @@ type writeupSection struct {
 
 type writeupLine struct {
 	Stamp, Text string
+}
+
+// publishQuestion fills the question before publishing: the scan's
+// findings (or that there are none) and what publishing does.
+type publishQuestion struct {
+	// Changed: --confirm was given but the write-up is not the one whose
+	// scan was shown.
+	Changed     bool
+	Findings    []Finding
+	Label       string
+	PinnedUntil string
+	Prefix      string // the adapter's command prefix, for the preview command
 }

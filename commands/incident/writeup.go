@@ -223,22 +223,6 @@ func isWordByte(c byte) bool {
 	return c == '_' || c == '-' || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80
 }
 
-func findingsText(fs []Finding) string {
-	if len(fs) == 0 {
-		return "The scan found nothing that looks private (email addresses, tokens or keys, IP addresses, names of people who are not authors)."
-	}
-	var b strings.Builder
-	b.WriteString("⚠️ The scan found what may not belong in public; edit the sections, or confirm that each is meant to be published:\n")
-	for _, f := range fs {
-		if f.Kind == "unwritten" {
-			fmt.Fprintf(&b, "• section %s is still a placeholder\n", f.Text)
-			continue
-		}
-		fmt.Fprintf(&b, "• %s: `%s`\n", f.Kind, f.Text)
-	}
-	return strings.TrimRight(b.String(), "\n")
-}
-
 func (inc *Incidents) runWriteup(ctx context.Context, req *bot.Request) error {
 	in, err := inc.target(ctx, req)
 	if err != nil {
