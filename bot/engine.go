@@ -55,8 +55,9 @@ type Options struct {
 	// LeaseTTL is how long the scheduler lease lasts without renewal;
 	// a killed leader is replaced after at most this long. Default 15s.
 	LeaseTTL time.Duration
-	// Tick is how often the background loop renews the lease, runs due
-	// jobs and flushes the outbox. Default 1s.
+	// Tick is how often each background loop goes round: the jobs loop
+	// takes or renews the lease and runs due jobs, the delivery loop
+	// flushes the outbox (at once when a message is queued). Default 1s.
 	Tick time.Duration
 	// Observer receives measurements (metrics); none by default.
 	Observer Observer
@@ -118,8 +119,9 @@ type Engine struct {
 	onEdit     []func(context.Context, *Request) error
 	onDelete   []func(context.Context, *Request) error
 
-	// wake nudges the background loop when there is new work (a queued
-	// message), so it goes out now rather than on the next tick.
+	// wake nudges the delivery loop when there is new work (a queued
+	// message, a promoted room), so it goes out now rather than on the
+	// next tick.
 	wake chan struct{}
 
 	// jobsMu and outboxMu serialise running jobs and flushing the outbox
