@@ -103,7 +103,7 @@ type Options struct {
 
 // Advisories is the feature.
 type Advisories struct {
-	e *bot.Engine
+	e Engine
 	o Options
 }
 
@@ -117,7 +117,7 @@ const (
 
 // Register adds the advisory, severity and affected commands, their form
 // and jobs. It does no I/O.
-func Register(e *bot.Engine, o Options) (*Advisories, error) {
+func Register(e Engine, o Options) (*Advisories, error) {
 	if o.Reports == nil {
 		return nil, errors.New("advisory: the report feature is required")
 	}

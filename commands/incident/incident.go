@@ -66,7 +66,7 @@ type Options struct {
 
 // Incidents is the feature.
 type Incidents struct {
-	e *bot.Engine
+	e Engine
 	o Options
 }
 
@@ -87,7 +87,7 @@ const (
 
 // Register adds the incident command, its hooks, button and jobs. It does
 // no I/O.
-func Register(e *bot.Engine, o Options) (*Incidents, error) {
+func Register(e Engine, o Options) (*Incidents, error) {
 	if o.Label == "" {
 		o.Label = "security-incident"
 	}

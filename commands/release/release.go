@@ -170,7 +170,7 @@ type Item struct {
 
 // Releases is the feature.
 type Releases struct {
-	e        *bot.Engine
+	e        Engine
 	o        Options
 	branches map[string]Branches // by lower-case repo
 }
@@ -191,7 +191,7 @@ var repoRE = regexp.MustCompile(`^[A-Za-z0-9](?:-?[A-Za-z0-9])*/[A-Za-z0-9._-]+$
 
 // Register validates the options and adds the release command, its jobs
 // and nothing else. It does no I/O.
-func Register(e *bot.Engine, o Options) (*Releases, error) {
+func Register(e Engine, o Options) (*Releases, error) {
 	if o.Reports == nil {
 		return nil, errors.New("release: the report feature is required")
 	}

@@ -70,7 +70,7 @@ type Options struct {
 
 // Reports is the report feature. It implements intake.Sink.
 type Reports struct {
-	e          *bot.Engine
+	e          Engine
 	o          Options
 	mailer     intake.Mailer
 	advisories AdvisoryStates
@@ -89,7 +89,7 @@ var _ intake.Sink = (*Reports)(nil)
 
 // Register validates the options and adds the report commands, jobs, form,
 // buttons and the intake API route. It does no I/O.
-func Register(e *bot.Engine, o Options) (*Reports, error) {
+func Register(e Engine, o Options) (*Reports, error) {
 	if o.AckWindow <= 0 {
 		o.AckWindow = 48 * time.Hour
 	}
