@@ -54,25 +54,16 @@ func parseRun(args []string, lookup env) (runOptions, error) {
 		clockArg string
 	)
 	fs := flag.NewFlagSet("vigil", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	fs.StringVar(&o.ConfigPath, "config", "", "")
 	fs.StringVar(&o.Data, "data", "", "")
 	fs.StringVar(&o.As, "as", "", "")
 	fs.StringVar(&clockArg, "clock", "", "")
 	fs.StringVar(&o.LogLevel, "log-level", "", "")
 	fs.BoolVar(&o.Console, "console", false, "")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return o, err
-		}
-		return o, fmt.Errorf("%v", err)
+	if err := parseFlags(fs, args, "unknown command"); err != nil {
+		return o, err
 	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unknown command %q", fs.Arg(0))
-	}
-	if o.ConfigPath == "" {
-		o.ConfigPath, _ = lookup("VIGIL_CONFIG")
-	}
+	o.ConfigPath = configPath(o.ConfigPath, lookup)
 	if clockArg != "" {
 		t, err := time.Parse(time.RFC3339, clockArg)
 		if err != nil {
