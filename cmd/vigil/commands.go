@@ -34,8 +34,8 @@ type features struct {
 
 // services are the outside services features call. They need nothing
 // from the features (only the report sources do, and those are built
-// after them: reportSources), so they are built first and each feature
-// gets them in its Options at Register. A nil field is a service that is
+// after them: startEmailIntake, startGitHubIntake), so they are built
+// first and each feature gets them in its Options at Register. A nil field is a service that is
 // not configured; the features say so where they would use it.
 type services struct {
 	mailer intake.Mailer         // outbound mail (email.outbound)
