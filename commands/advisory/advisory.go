@@ -143,10 +143,6 @@ func Register(e Engine, o Options) (*Advisories, error) {
 	return a, nil
 }
 
-// SetGitHub connects GitHub after construction (cmd/vigil builds the
-// client after the features).
-func (a *Advisories) SetGitHub(g GitHub) { a.o.GitHub = g }
-
 var (
 	repoRE = regexp.MustCompile(`^[A-Za-z0-9](?:-?[A-Za-z0-9])*/[A-Za-z0-9._-]+$`)
 	cweRE  = regexp.MustCompile(`^CWE-[0-9]{1,5}$`)

@@ -120,10 +120,6 @@ func Register(e Engine, o Options) (*Incidents, error) {
 	return inc, nil
 }
 
-// SetGitHub connects GitHub after construction (cmd/vigil builds the
-// client after the features).
-func (inc *Incidents) SetGitHub(g GitHub) { inc.o.GitHub = g }
-
 var teamRoles = []bot.Role{bot.RoleResponder, bot.RoleAdmin}
 
 // Incident is one incident as stored.

@@ -242,13 +242,6 @@ func Register(e Engine, o Options) (*Releases, error) {
 	return r, nil
 }
 
-// SetGitHub connects GitHub (cmd/vigil builds the client after the
-// features).
-func (r *Releases) SetGitHub(g GitHub) { r.o.GitHub = g }
-
-// SetMailer connects outbound mail for announcements and notices.
-func (r *Releases) SetMailer(m intake.Mailer) { r.o.Mailer = m }
-
 // ---- storage ----
 
 func (r *Releases) load(ctx context.Context, id string) (*Release, int64, error) {
