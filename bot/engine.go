@@ -13,8 +13,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -57,8 +55,9 @@ type Options struct {
 	// LeaseTTL is how long the scheduler lease lasts without renewal;
 	// a killed leader is replaced after at most this long. Default 15s.
 	LeaseTTL time.Duration
-	// Tick is how often the background loop renews the lease, runs due
-	// jobs and flushes the outbox. Default 1s.
+	// Tick is how often each background loop goes round: the jobs loop
+	// takes or renews the lease and runs due jobs, the delivery loop
+	// flushes the outbox (at once when a message is queued). Default 1s.
 	Tick time.Duration
 	// Observer receives measurements (metrics); none by default.
 	Observer Observer
@@ -120,8 +119,9 @@ type Engine struct {
 	onEdit     []func(context.Context, *Request) error
 	onDelete   []func(context.Context, *Request) error
 
-	// wake nudges the background loop when there is new work (a queued
-	// message), so it goes out now rather than on the next tick.
+	// wake nudges the delivery loop when there is new work (a queued
+	// message, a promoted room), so it goes out now rather than on the
+	// next tick.
 	wake chan struct{}
 
 	// jobsMu and outboxMu serialise running jobs and flushing the outbox
@@ -318,162 +318,6 @@ func (e *Engine) HandleJob(kind string, h JobHandler) { e.sched.Handle(kind, h) 
 // RegisterForm makes a form available to Request.StartForm.
 func (e *Engine) RegisterForm(f *Form) error { return e.forms.register(f) }
 
-// IsPrivate reports whether report details may be shown in room.
-func (e *Engine) IsPrivate(room RoomRef) bool {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	return e.private[room] && e.demoted[room] == ""
-}
-
-// DemoteRoom withdraws a configured room's private status for now: the
-// adapter found the channel public, the bot not a member, the room not
-// encrypted, or could not check it yet. Sensitive content is not shown
-// there until PromoteRoom; messages the outbox holds for it wait. Calling
-// it again with the same reason changes nothing (adapters re-check rooms
-// periodically), so only a change is logged.
-func (e *Engine) DemoteRoom(room RoomRef, reason string) {
-	if reason == "" {
-		reason = "not usable"
-	}
-	e.mu.Lock()
-	prev := e.demoted[room]
-	e.demoted[room] = reason
-	e.mu.Unlock()
-	if prev != reason {
-		e.log.Warn("security room not usable for report details; messages for it wait", "room", room.String(), "reason", reason)
-	}
-}
-
-// PromoteRoom ends a demotion: the adapter checked the room again and it
-// is private (invite-only, encrypted, the bot a member). Messages held for
-// it go out at once. A room that was never configured or created private
-// stays what it was: promotion restores, it never grants.
-func (e *Engine) PromoteRoom(room RoomRef) {
-	e.mu.Lock()
-	prev, was := e.demoted[room]
-	delete(e.demoted, room)
-	e.mu.Unlock()
-	if !was {
-		return
-	}
-	e.log.Info("security room checked: private again, report details may be posted there", "room", room.String(), "was", prev)
-	e.wakeUp()
-}
-
-// DemotionReason says why a room is demoted, or "" when it is not.
-func (e *Engine) DemotionReason(room RoomRef) string {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	return e.demoted[room]
-}
-
-// PrivateRooms returns the rooms that count as private now.
-func (e *Engine) PrivateRooms() []RoomRef {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	var out []RoomRef
-	for r := range e.private {
-		if e.demoted[r] == "" {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// adapterOrder lists the connected adapters in order of preference: the
-// one asked for, then Slack, Matrix, any others by name, the console last.
-func (e *Engine) adapterOrder(prefer string) []string {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	rank := func(name string) int {
-		switch name {
-		case prefer:
-			return 0
-		case AdapterSlack:
-			return 1
-		case AdapterMatrix:
-			return 2
-		case AdapterConsole:
-			return 4
-		}
-		return 3
-	}
-	names := make([]string, 0, len(e.adapters))
-	for name := range e.adapters {
-		names = append(names, name)
-	}
-	sort.Slice(names, func(i, j int) bool {
-		if ri, rj := rank(names[i]), rank(names[j]); ri != rj {
-			return ri < rj
-		}
-		return names[i] < names[j]
-	})
-	return names
-}
-
-// DMFor returns the destination for a direct message to p, preferring the
-// adapter given (the one the person just spoke on) and otherwise the first
-// connected adapter the person has an account on.
-func (e *Engine) DMFor(p *Person, prefer string) (Destination, bool) {
-	for _, name := range e.adapterOrder(prefer) {
-		if ref, ok := p.ChatRef(name); ok {
-			return ToUser(ref), true
-		}
-	}
-	return Destination{}, false
-}
-
-// SecurityRoom returns the destination for announcements in the private
-// room of the preferred adapter (or any connected one): a configured
-// security room that is usable now, never a room Vigil created.
-func (e *Engine) SecurityRoom(prefer string) (Destination, bool) {
-	var rooms []RoomRef
-	e.mu.RLock()
-	for r := range e.configured {
-		if e.private[r] && e.demoted[r] == "" {
-			rooms = append(rooms, r)
-		}
-	}
-	e.mu.RUnlock()
-	sort.Slice(rooms, func(i, j int) bool { return rooms[i].String() < rooms[j].String() })
-	for _, name := range e.adapterOrder(prefer) {
-		for _, r := range rooms {
-			if r.Adapter == name {
-				return ToRoom(r, ThreadRef{}), true
-			}
-		}
-	}
-	return Destination{}, false
-}
-
-// checkPrivacy enforces the privacy rule: sensitive content goes only to a
-// private security room or a DM with a person who is on the team or named
-// in the message's audience.
-func (e *Engine) checkPrivacy(to Destination, msg Message) error {
-	if !msg.Sensitive {
-		return nil
-	}
-	if to.IsDM() {
-		p, ok := e.directory.ByChat(to.DM)
-		if !ok {
-			return fmt.Errorf("%w: %s is not in the people directory", ErrPrivacy, to.DM)
-		}
-		if p.OnTeam() {
-			return nil
-		}
-		for _, name := range msg.Audience {
-			if name == p.Name {
-				return nil
-			}
-		}
-		return fmt.Errorf("%w: @%s is not on the security team", ErrPrivacy, p.Name)
-	}
-	if !e.IsPrivate(to.Room) {
-		return fmt.Errorf("%w: %s is not a private security room", ErrPrivacy, to.Room)
-	}
-	return nil
-}
-
 // deliver sends one message now, through the privacy rule. It is the one
 // door to the adapters: replies use it directly, the outbox through its
 // retry stage (which sets msg.DeliveryID).
@@ -498,52 +342,6 @@ func (e *Engine) deliver(ctx context.Context, to Destination, msg Message) (Mess
 	return ref, nil
 }
 
-// heldFor reports whether a message must wait for its room instead of
-// being sent or refused: the room is a configured (or created) private
-// room that cannot take it now, because its adapter is not connected yet
-// or, for sensitive content, because an adapter found it not private yet
-// (the bot not invited, the channel still public). Such a message waits
-// uncapped and goes out when the room is promoted; a room that is not a
-// private room at all is refused instead (checkPrivacy).
-func (e *Engine) heldFor(to Destination, msg Message) (bool, string) {
-	if to.IsDM() || to.Room.IsZero() {
-		return false, ""
-	}
-	e.mu.RLock()
-	private := e.private[to.Room]
-	demoted := e.demoted[to.Room]
-	a, connected := e.adapters[to.Room.Adapter]
-	e.mu.RUnlock()
-	if !private {
-		return false, ""
-	}
-	if !connected {
-		return true, fmt.Sprintf("the %s adapter is not connected yet", to.Room.Adapter)
-	}
-	if c, ok := a.(Connector); ok && !c.Connected() {
-		return true, fmt.Sprintf("the %s adapter is not connected yet", to.Room.Adapter)
-	}
-	if demoted != "" && msg.Sensitive {
-		return true, "the room is not usable as a private room yet: " + demoted
-	}
-	return false, ""
-}
-
-// roomsFingerprint sums up which rooms and adapters this replica can use
-// now; the outbox re-arms held messages when it changes.
-func (e *Engine) roomsFingerprint() string {
-	rooms := e.PrivateRooms()
-	parts := make([]string, 0, len(rooms)+4)
-	for _, r := range rooms {
-		parts = append(parts, r.String())
-	}
-	for name, up := range e.AdapterStates() {
-		parts = append(parts, fmt.Sprintf("%s=%t", name, up))
-	}
-	sort.Strings(parts)
-	return strings.Join(parts, "\n")
-}
-
 // Post queues a durable message: it is stored before it is sent, retried
 // until the chat service takes it (within the caps of docs/DELIVERY.md),
 // and sent once per id (an empty id gets a random one). Use it for anything
@@ -559,214 +357,6 @@ func (e *Engine) PostRoot(ctx context.Context, id string, to Destination, msg Me
 		return errors.New("PostRoot needs an id to thread under")
 	}
 	return e.outbox.enqueue(ctx, id, to, msg, true)
-}
-
-// Run runs the background work until ctx ends, in two loops: one keeps
-// the scheduler lease (only the holder runs jobs), runs due jobs and
-// refreshes the directory; the other delivers the outbox, at once when a
-// message is queued. When ctx ends, a send under way is finished and
-// recorded (within Options.ShutdownTimeout) before Run returns, so a clean
-// restart posts nothing twice. On return it releases the lease so another
-// replica can take over at once.
-func (e *Engine) Run(ctx context.Context) error {
-	if err := e.LoadPeople(ctx); err != nil {
-		e.log.Warn("could not load people edits from the store; using the configured directory", "err", err)
-	}
-	if err := e.loadPrivateRooms(ctx); err != nil {
-		e.log.Warn("could not load the private rooms Vigil created", "err", err)
-	}
-	defer func() {
-		// A fresh context: ours is done, but the release must still go out.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		defer cancel()
-		if err := e.store.ReleaseLease(rctx, schedulerLease, e.instance); err != nil {
-			e.log.Warn("could not release the scheduler lease", "err", err)
-		}
-	}()
-	var wg sync.WaitGroup
-	wg.Go(func() { e.outboxLoop(ctx) })
-	lastPeople := e.clock.Now()
-	for {
-		e.jobsMu.Lock()
-		e.runJobs(ctx)
-		e.jobsMu.Unlock()
-		if now := e.clock.Now(); now.Sub(lastPeople) >= 30*time.Second {
-			lastPeople = now
-			if err := e.LoadPeople(ctx); err != nil {
-				e.log.Debug("directory refresh failed", "err", err)
-			}
-			if err := e.loadPrivateRooms(ctx); err != nil {
-				e.log.Debug("private rooms refresh failed", "err", err)
-			}
-		}
-		if err := clock.Sleep(ctx, e.clock, e.tick); err != nil {
-			wg.Wait()
-			return nil
-		}
-	}
-}
-
-func (e *Engine) outboxLoop(ctx context.Context) {
-	for {
-		e.outboxMu.Lock()
-		e.flushOutbox(ctx)
-		e.outboxMu.Unlock()
-		t := e.clock.NewTimer(e.tick)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-e.wake:
-			t.Stop()
-		case <-t.C():
-		}
-	}
-}
-
-// wakeUp asks the outbox loop for a round now. After a room is promoted it
-// also releases the messages held for it (see rearmHeldIfRoomsChanged).
-func (e *Engine) wakeUp() {
-	select {
-	case e.wake <- struct{}{}:
-	default:
-	}
-}
-
-const schedulerLease = "scheduler"
-
-// errLeaseLost ends the jobs of a replica that lost the scheduler lease.
-var errLeaseLost = errors.New("the scheduler lease was lost")
-
-// Step does one round of background work: renew or take the lease, run due
-// jobs if leader, flush due outbox messages. Errors are logged: a store
-// that is down now may be back on the next step.
-func (e *Engine) Step(ctx context.Context) {
-	e.jobsMu.Lock()
-	defer e.jobsMu.Unlock()
-	e.outboxMu.Lock()
-	defer e.outboxMu.Unlock()
-	e.step(ctx)
-}
-
-func (e *Engine) step(ctx context.Context) {
-	e.runJobs(ctx)
-	e.flushOutbox(ctx)
-}
-
-// runJobs runs due jobs if this replica holds the scheduler lease. The
-// lease is renewed while the jobs run (every third of its TTL, on the
-// engine clock); if it is lost, the running job's context ends and no
-// further job of the batch starts, so a new leader never runs a job this
-// replica is still running, as long as the job returns when its context
-// ends and this process is not frozen past the job's claim (neither the
-// lease nor the claim carries a fencing token).
-func (e *Engine) runJobs(ctx context.Context) {
-	leader, err := e.store.AcquireLease(ctx, schedulerLease, e.instance, e.clock.Now(), e.leaseTTL)
-	if err != nil && ctx.Err() == nil { // errors from a shutdown are no news
-		e.log.Warn("scheduler lease", "err", err)
-	}
-	if !leader {
-		return
-	}
-	lctx, lose := context.WithCancelCause(ctx)
-	defer lose(nil)
-	done := make(chan struct{})
-	var renewer sync.WaitGroup
-	renewer.Go(func() { e.renewLease(lctx, lose, done) })
-	if _, err := e.sched.RunDue(lctx); err != nil && ctx.Err() == nil {
-		e.log.Warn("running due jobs", "err", err)
-	}
-	close(done)
-	renewer.Wait()
-}
-
-// renewLease keeps the scheduler lease while jobs run, and ends lctx with
-// errLeaseLost when another replica holds it or it could not be renewed
-// before it ran out.
-func (e *Engine) renewLease(lctx context.Context, lose context.CancelCauseFunc, done <-chan struct{}) {
-	every := max(e.leaseTTL/3, time.Millisecond)
-	heldUntil := e.clock.Now().Add(e.leaseTTL)
-	for {
-		t := e.clock.NewTimer(every)
-		select {
-		case <-done:
-			t.Stop()
-			return
-		case <-lctx.Done():
-			t.Stop()
-			return
-		case <-t.C():
-		}
-		now := e.clock.Now()
-		ok, err := e.store.AcquireLease(lctx, schedulerLease, e.instance, now, e.leaseTTL)
-		switch {
-		case err == nil && ok:
-			heldUntil = now.Add(e.leaseTTL)
-		case err == nil:
-			e.log.Warn("another replica took the scheduler lease; stopping the jobs under way")
-			lose(errLeaseLost)
-			return
-		case !now.Before(heldUntil):
-			e.log.Warn("could not renew the scheduler lease before it ran out; stopping the jobs under way", "err", err)
-			lose(errLeaseLost)
-			return
-		}
-	}
-}
-
-func (e *Engine) flushOutbox(ctx context.Context) {
-	if _, err := e.outbox.Flush(ctx); err != nil && ctx.Err() == nil {
-		e.log.Warn("flushing the outbox", "err", err)
-	}
-}
-
-// AdvanceTo is for fake clocks (the console's --clock and tests): it walks
-// the clock forward to target, stopping at each job's due time to run it, so
-// jobs run in order and each sees the time it was due. Jobs scheduled by
-// jobs inside the window run too.
-func (e *Engine) AdvanceTo(ctx context.Context, fake *clock.Fake, target time.Time) error {
-	e.jobsMu.Lock()
-	defer e.jobsMu.Unlock()
-	e.outboxMu.Lock()
-	defer e.outboxMu.Unlock()
-	const maxSteps = 1_000_000 // a job rescheduling itself at the same instant forever
-	for range maxSteps {
-		next, ok, err := e.nextWakeup(ctx)
-		if err != nil {
-			return err
-		}
-		if !ok || next.After(target) {
-			break
-		}
-		if next.After(fake.Now()) {
-			fake.Set(next)
-		}
-		before := fake.Now()
-		e.step(ctx)
-		if again, ok, err := e.nextWakeup(ctx); err == nil && ok && !again.After(before) {
-			// Something is due but did not run (store trouble or a job that
-			// keeps failing without backoff): nudge time forward.
-			fake.Set(before.Add(time.Second))
-		}
-	}
-	fake.Set(target)
-	e.step(ctx)
-	return nil
-}
-
-func (e *Engine) nextWakeup(ctx context.Context) (time.Time, bool, error) {
-	var best time.Time
-	found := false
-	for _, q := range []string{jobQueue, outboxQueue} {
-		item, ok, err := e.store.NextDue(ctx, q)
-		if err != nil {
-			return time.Time{}, false, fmt.Errorf("next due in %s: %w", q, err)
-		}
-		if ok && (!found || item.Due.Before(best)) {
-			best, found = item.Due, true
-		}
-	}
-	return best, found, nil
 }
 
 func randomID(n int) string {

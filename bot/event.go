@@ -67,6 +67,13 @@ type Event struct {
 	// Trigger is an adapter's token for opening a modal in answer to this
 	// event (Slack's trigger_id); empty when the adapter has no modals.
 	Trigger string
+	// ResponseURL is where the platform takes answers to this event
+	// (Slack's response_url of a slash command or an interaction); it
+	// works where the bot is not a member. A secret: never logged.
+	ResponseURL string
+	// Confirmed is true when the platform already asked the person to
+	// confirm the button (Slack's confirm dialog).
+	Confirmed bool
 	// Prefix is how commands are written on this adapter ("/sec", "!sec"),
 	// for usage lines in replies.
 	Prefix string

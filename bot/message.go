@@ -63,6 +63,8 @@ type Button struct {
 	Action string      `json:"action"`
 	Value  string      `json:"value,omitempty"`
 	Style  ButtonStyle `json:"style,omitempty"`
+	// Confirm, when set, is asked before the action runs.
+	Confirm *Confirm `json:"confirm,omitempty"`
 }
 
 // Text returns a plain message with just a body.

@@ -79,6 +79,11 @@ type Destination struct {
 	// resolves once the root has been posted. It lets a feature post a
 	// report and its follow-ups before the chat service has answered.
 	InThreadOf string `json:"in_thread_of,omitempty"`
+	// Only, when set, is the one person who sees the message (an answer
+	// to their command): PrivateReplier adapters show it to them alone,
+	// the others in the command's thread. It never widens who may see
+	// sensitive content.
+	Only UserRef `json:"only,omitzero"`
 }
 
 // Adapter returns the adapter the destination belongs to.

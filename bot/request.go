@@ -189,20 +189,6 @@ func (e *Engine) runCommand(ctx context.Context, req *Request) error {
 	return err
 }
 
-// permit applies a command's or action's role and place rules.
-func (e *Engine) permit(req *Request, roles []Role, where Where) error {
-	if !allowed(req.Person, roles) {
-		if req.Person == nil {
-			return fmt.Errorf("%w: you are not in Vigil's people directory; ask an admin to add you", ErrForbidden)
-		}
-		return fmt.Errorf("%w: this needs the %s role", ErrForbidden, rolesText(roles))
-	}
-	if where == PrivateOnly && !req.Private {
-		return fmt.Errorf("%w: this works only in the private security room", ErrForbidden)
-	}
-	return nil
-}
-
 func (e *Engine) runAction(ctx context.Context, req *Request) error {
 	e.mu.RLock()
 	a, ok := e.actions[req.Event.Action]

@@ -217,6 +217,18 @@ func (r *Receiver) Listen() error {
 	return nil
 }
 
+// Close releases the listener of a receiver that was bound but will not
+// be served (start-up failed after Listen). Once Serve has started, Serve
+// owns the listener and Close does nothing.
+func (r *Receiver) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ln == nil || r.srv != nil {
+		return nil
+	}
+	return r.ln.Close()
+}
+
 // Addr is the bound address, after Listen.
 func (r *Receiver) Addr() net.Addr {
 	r.mu.Lock()

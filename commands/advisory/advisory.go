@@ -104,7 +104,7 @@ type Options struct {
 
 // Advisories is the feature.
 type Advisories struct {
-	e *bot.Engine
+	e Engine
 	o Options
 }
 
@@ -118,7 +118,7 @@ const (
 
 // Register adds the advisory, severity and affected commands, their form
 // and jobs. It does no I/O.
-func Register(e *bot.Engine, o Options) (*Advisories, error) {
+func Register(e Engine, o Options) (*Advisories, error) {
 	if o.Reports == nil {
 		return nil, errors.New("advisory: the report feature is required")
 	}
@@ -143,10 +143,6 @@ func Register(e *bot.Engine, o Options) (*Advisories, error) {
 	e.HandleJob(jobFork, a.runForkJob)
 	return a, nil
 }
-
-// SetGitHub connects GitHub after construction (cmd/vigil builds the
-// client after the features).
-func (a *Advisories) SetGitHub(g GitHub) { a.o.GitHub = g }
 
 var (
 	repoRE = regexp.MustCompile(`^[A-Za-z0-9](?:-?[A-Za-z0-9])*/[A-Za-z0-9._-]+$`)

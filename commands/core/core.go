@@ -13,7 +13,7 @@ import (
 )
 
 // Register adds the core commands to the engine.
-func Register(e *bot.Engine) error {
+func Register(e Engine) error {
 	for _, c := range []*bot.Command{whoami(), audit(e), people(e)} {
 		if err := e.Register(c); err != nil {
 			return fmt.Errorf("core: %w", err)
@@ -78,7 +78,7 @@ func rolesOf(p *bot.Person) string {
 	return strings.Join(roles, ", ")
 }
 
-func audit(e *bot.Engine) *bot.Command {
+func audit(e Engine) *bot.Command {
 	return &bot.Command{
 		Name:     "audit",
 		Summary:  "Show the last entries of the audit log",

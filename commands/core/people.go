@@ -10,7 +10,7 @@ import (
 	"github.com/vigil-sec/vigil/bot"
 )
 
-func people(e *bot.Engine) *bot.Command {
+func people(e Engine) *bot.Command {
 	admin := []bot.Role{bot.RoleAdmin}
 	team := []bot.Role{bot.RoleAdmin, bot.RoleResponder}
 	return &bot.Command{
@@ -97,7 +97,7 @@ func people(e *bot.Engine) *bot.Command {
 	}
 }
 
-func unknownPerson(e *bot.Engine, name string) error {
+func unknownPerson(e Engine, name string) error {
 	return bot.Usagef("there is no @%s in the directory (known: %s)", strings.TrimPrefix(name, "@"), strings.Join(e.Directory().Names(), ", "))
 }
 
@@ -111,7 +111,7 @@ func splitList(s string) []string {
 	return out
 }
 
-func addPerson(ctx context.Context, e *bot.Engine, req *bot.Request) error {
+func addPerson(ctx context.Context, e Engine, req *bot.Request) error {
 	name := strings.ToLower(strings.TrimPrefix(req.Args[0], "@"))
 	if err := bot.ValidPersonName(name); err != nil {
 		return bot.Usagef("%v", err)

@@ -51,7 +51,7 @@ type CVSS struct {
 }
 
 // Register adds the "cvss" command and the two dialogs. It does no I/O.
-func Register(e *bot.Engine, o Options) (*CVSS, error) {
+func Register(e Engine, o Options) (*CVSS, error) {
 	c := &CVSS{o: o}
 	for _, f := range []*bot.Form{c.form(&v31, Form31), c.form(&v40, Form40)} {
 		if err := e.RegisterForm(f); err != nil {

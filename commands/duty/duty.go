@@ -60,7 +60,7 @@ type Contributor func(ctx context.Context, rotation string, from, to time.Time) 
 
 // Duty is the on-duty feature.
 type Duty struct {
-	e            *bot.Engine
+	e            Engine
 	opts         Options
 	contributors []Contributor
 }
@@ -68,7 +68,7 @@ type Duty struct {
 // Register validates the options and adds the duty commands, jobs, button
 // actions and the iCal route to the engine. It does no I/O; call Sync once
 // the store is reachable.
-func Register(e *bot.Engine, o Options) (*Duty, error) {
+func Register(e Engine, o Options) (*Duty, error) {
 	if errs := CheckSpecs(o.Rotations); len(errs) > 0 {
 		return nil, fmt.Errorf("duty: %w", errors.Join(errs...))
 	}

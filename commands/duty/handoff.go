@@ -267,26 +267,24 @@ func (d *Duty) notifyMoved(ctx context.Context, before, after *Rotation, why str
 		if contains(skip, p) || spansEqual(old[p], cur[p]) {
 			continue
 		}
-		var b strings.Builder
-		fmt.Fprintf(&b, "Your duty on *%s* changed (%s).", after.Name, why)
-		if len(cur[p]) == 0 {
-			b.WriteString("\nYou have no shifts in the next 12 weeks.")
-		} else {
-			b.WriteString("\nYour shifts now:")
-			for i, s := range cur[p] {
-				if i == 6 {
-					fmt.Fprintf(&b, "\n• … and %d more", len(cur[p])-6)
-					break
-				}
-				from := d.when(p, after, s[0])
-				if !s[0].After(now) {
-					from = "now"
-				}
-				fmt.Fprintf(&b, "\n• %s → %s", from, d.when(p, after, s[1]))
+		dm := changedDM{Rotation: after.Name, Why: why}
+		for i, s := range cur[p] {
+			if i == 6 {
+				dm.More = len(cur[p]) - 6
+				break
 			}
+			from := d.when(p, after, s[0])
+			if !s[0].After(now) {
+				from = "now"
+			}
+			dm.Shifts = append(dm.Shifts, shiftSpan{From: from, To: d.when(p, after, s[1])})
+		}
+		text, err := dutyTexts.Render("changed-dm.txt.tmpl", dm)
+		if err != nil {
+			return fmt.Errorf("rotation %s: %w", after.Name, err)
 		}
 		id := fmt.Sprintf("duty:%s:change:%d:%s", after.Name, now.UnixNano(), p)
-		if err := d.dm(ctx, p, id, bot.Message{Text: b.String(), Context: "See `/sec duty schedule " + after.Name + "`."}); err != nil {
+		if err := d.dm(ctx, p, id, bot.Message{Text: text, Context: "See `/sec duty schedule " + after.Name + "`."}); err != nil {
 			return err
 		}
 	}

@@ -66,14 +66,14 @@ type Options struct {
 
 // Incidents is the feature.
 type Incidents struct {
-	e *bot.Engine
+	e Engine
 	o Options
 }
 
 const (
 	coll        = "incident"
 	messageColl = "incident.messages"
-	counterColl = "incident.counters"
+	counterColl = "incident.counters" // ids before store.Incr: read, never written
 	openSet     = "incident.open"
 
 	jobPublish = "incident.publish"
@@ -87,7 +87,7 @@ const (
 
 // Register adds the incident command, its hooks, button and jobs. It does
 // no I/O.
-func Register(e *bot.Engine, o Options) (*Incidents, error) {
+func Register(e Engine, o Options) (*Incidents, error) {
 	if o.Label == "" {
 		o.Label = "security-incident"
 	}
@@ -119,10 +119,6 @@ func Register(e *bot.Engine, o Options) (*Incidents, error) {
 	e.HandleJob(jobUnpin, inc.runUnpin)
 	return inc, nil
 }
-
-// SetGitHub connects GitHub after construction (cmd/vigil builds the
-// client after the features).
-func (inc *Incidents) SetGitHub(g GitHub) { inc.o.GitHub = g }
 
 var teamRoles = []bot.Role{bot.RoleResponder, bot.RoleAdmin}
 
@@ -222,32 +218,53 @@ func (inc *Incidents) update(ctx context.Context, id string, change func(in *Inc
 	return in, nil
 }
 
-// nextID allocates INC-<year>-<n>, counting per year.
+// nextID allocates INC-<year>-<n> from the store's atomic counter for the
+// year, as report ids are, so two replicas starting incidents at once never
+// collide or retry. Incidents were once numbered by a counter document in
+// counterColl; the counter skips the numbers that document had reached,
+// and any id still taken, so an id is never handed out twice.
 func (inc *Incidents) nextID(ctx context.Context, year int) (string, error) {
 	key := strconv.Itoa(year)
-	for range 10 {
-		n, version := 1, store.NewDoc
-		doc, err := inc.e.Store().Get(ctx, counterColl, key)
-		switch {
-		case err == nil:
-			last, err := strconv.Atoi(string(doc.Data))
-			if err != nil {
-				return "", fmt.Errorf("incident counter %s: %w: %v", key, store.ErrCorrupt, err)
-			}
-			n, version = last+1, doc.Version
-		case !errors.Is(err, store.ErrNotFound):
-			return "", fmt.Errorf("incident counter: %w", err)
-		}
-		_, err = inc.e.Store().Put(ctx, counterColl, key, []byte(strconv.Itoa(n)), version)
-		if errors.Is(err, store.ErrConflict) {
-			continue
-		}
+	last, err := inc.lastDocumentID(ctx, key)
+	if err != nil {
+		return "", err
+	}
+	for range last + 10_000 {
+		n, err := inc.e.Store().Incr(ctx, "incident:"+key)
 		if err != nil {
 			return "", fmt.Errorf("incident counter: %w", err)
 		}
-		return fmt.Sprintf("INC-%d-%d", year, n), nil
+		if n <= last {
+			continue
+		}
+		id := fmt.Sprintf("INC-%d-%d", year, n)
+		_, err = inc.e.Store().Get(ctx, coll, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return id, nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("incident counter: is %s free: %w", id, err)
+		}
 	}
-	return "", fmt.Errorf("incident counter: %w", store.ErrConflict)
+	return "", fmt.Errorf("incident counter: no free incident id: %w", store.ErrConflict)
+}
+
+// lastDocumentID is the last number the old counter document handed out
+// for the year (0 when there is none). Nothing writes the document any
+// more.
+func (inc *Incidents) lastDocumentID(ctx context.Context, key string) (int64, error) {
+	doc, err := inc.e.Store().Get(ctx, counterColl, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("incident counter: %w", err)
+	}
+	last, err := strconv.ParseInt(string(doc.Data), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("incident counter %s: %w: %v", key, store.ErrCorrupt, err)
+	}
+	return last, nil
 }
 
 // openIncidents lists the incidents not yet resolved.

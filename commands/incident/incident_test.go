@@ -11,6 +11,7 @@ import (
 
 	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/bot/bottest"
+	"github.com/vigil-sec/vigil/store"
 )
 
 // fakeGitHub is an in-memory GitHub with the calls recorded.
@@ -450,5 +451,71 @@ func TestListSaysWhenResolved(t *testing.T) {
 		"INC-2026-1 Leaked deploy token (started 2026-01-05 09:00 UTC, resolved 2026-01-05 12:05 UTC after 3h 5m, lead @alice)")
 	if strings.Contains(j, "resolved since") {
 		t.Errorf("list shows the start as the resolution: %q", j)
+	}
+}
+
+// Ids come from the store's counter. Data from before it stays valid: the
+// counter goes on after the number the old counter document reached, and
+// an id still taken is skipped, so no incident is ever overwritten.
+func TestIDsGoOnFromExistingIncidents(t *testing.T) {
+	ctx := context.Background()
+	t.Run("after the old counter document", func(t *testing.T) {
+		h, inc, _ := setup(t)
+		if _, err := h.Engine.Store().Put(ctx, counterColl, "2026", []byte("3"), 0); err != nil {
+			t.Fatal(err)
+		}
+		bottest.InOrder(t, bottest.Joined(h.Command("alice", `incident start "Fourth"`)), "Incident INC-2026-4 opened")
+		bottest.InOrder(t, bottest.Joined(h.Command("alice", `incident start "Fifth"`)), "Incident INC-2026-5 opened")
+		// Another year has its own numbers.
+		if id, err := inc.nextID(ctx, 2027); err != nil || id != "INC-2027-1" {
+			t.Errorf("first id of 2027: %q %v", id, err)
+		}
+	})
+	t.Run("past a taken id", func(t *testing.T) {
+		h, _, _ := setup(t)
+		if _, err := h.Engine.Store().Put(ctx, coll, "INC-2026-1", []byte(`{"id":"INC-2026-1","title":"Old","state":"resolved"}`), 0); err != nil {
+			t.Fatal(err)
+		}
+		bottest.InOrder(t, bottest.Joined(h.Command("alice", `incident start "New"`)), "Incident INC-2026-2 opened")
+	})
+	t.Run("a damaged counter document", func(t *testing.T) {
+		h, inc, _ := setup(t)
+		if _, err := h.Engine.Store().Put(ctx, counterColl, "2026", []byte("x"), 0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := inc.nextID(ctx, 2026); !errors.Is(err, store.ErrCorrupt) {
+			t.Errorf("damaged counter: %v, want ErrCorrupt", err)
+		}
+	})
+}
+
+// Replicas starting incidents at once get distinct ids, none of them one
+// the old counter document already handed out.
+func TestConcurrentIDsAreDistinct(t *testing.T) {
+	ctx := context.Background()
+	h, inc, _ := setup(t)
+	if _, err := h.Engine.Store().Put(ctx, counterColl, "2026", []byte("2"), 0); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	ids := map[string]bool{}
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			id, err := inc.nextID(ctx, 2026)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				t.Errorf("nextID: %v", err)
+				return
+			}
+			ids[id] = true
+		})
+	}
+	wg.Wait()
+	for n := 3; n <= 18; n++ {
+		if id := fmt.Sprintf("INC-2026-%d", n); !ids[id] {
+			t.Errorf("%s not handed out; got %v", id, ids)
+		}
 	}
 }

@@ -49,7 +49,10 @@ func (inc *Incidents) runPublish(ctx context.Context, req *bot.Request) error {
 	if err := inc.canPublish(in); err != nil {
 		return err
 	}
-	body := inc.render(in)
+	body, err := inc.render(in)
+	if err != nil {
+		return err
+	}
 	d := digest(writeupTitle(in), body)
 	findings := inc.scan(in, body)
 	if req.Flags.Has("confirm") && (len(findings) == 0 || in.Reviewed == d) {
@@ -61,14 +64,16 @@ func (inc *Incidents) runPublish(ctx context.Context, req *bot.Request) error {
 	}); err != nil {
 		return err
 	}
-	text := findingsText(findings)
-	if req.Flags.Has("confirm") {
-		text = "Not published yet: the write-up changed since its scan was shown, or it was never shown.\n" + text
+	text, err := incidentTexts.Render("publish-question.txt.tmpl", publishQuestion{
+		Changed: req.Flags.Has("confirm"), Findings: findings,
+		Label: inc.o.Label, PinnedUntil: stamp(in.Resolved.Add(MinPinned), true), Prefix: req.Prefix(),
+	})
+	if err != nil {
+		return fmt.Errorf("publish %s: %w", in.ID, err)
 	}
 	return inc.reply(ctx, req, bot.Message{
-		Header: fmt.Sprintf("Publish the write-up of %s to %s?", in.ID, inc.o.Repository),
-		Text: text + fmt.Sprintf("\n\nIt becomes a public issue labelled `%s`, pinned until at least %s. Preview: `%s incident writeup`.",
-			inc.o.Label, stamp(in.Resolved.Add(MinPinned), true), req.Prefix()),
+		Header:  fmt.Sprintf("Publish the write-up of %s to %s?", in.ID, inc.o.Repository),
+		Text:    text,
 		Buttons: []bot.Button{{Label: "Publish to " + inc.o.Repository, Action: actionPublish, Value: in.ID + " " + d, Style: bot.ButtonDanger}},
 		Context: fmt.Sprintf("Version %s. Or: %s incident publish --confirm --id %s", d, req.Prefix(), in.ID),
 	})
@@ -86,7 +91,11 @@ func (inc *Incidents) pressPublish(ctx context.Context, req *bot.Request, value 
 	if err := inc.canPublish(in); err != nil {
 		return err
 	}
-	if cur := digest(writeupTitle(in), inc.render(in)); cur != d || in.Reviewed != d {
+	body, err := inc.render(in)
+	if err != nil {
+		return err
+	}
+	if cur := digest(writeupTitle(in), body); cur != d || in.Reviewed != d {
 		return bot.Noticef("The write-up of %s changed since this was shown; nothing was published. Run `%s incident publish` again.", in.ID, req.Prefix())
 	}
 	return inc.queuePublish(ctx, req, in, d)
@@ -144,7 +153,10 @@ func (inc *Incidents) runPublishJob(ctx context.Context, job bot.Job) error {
 		return fail("configuration", errors.New("GitHub or incidents.repository is not configured"))
 	}
 	if in.Issue == nil {
-		body := inc.render(in)
+		body, err := inc.render(in)
+		if err != nil {
+			return err
+		}
 		if digest(writeupTitle(in), body) != p.Digest {
 			return fail("review", errors.New("the write-up changed after it was confirmed; run publish again"))
 		}

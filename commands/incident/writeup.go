@@ -41,64 +41,40 @@ const todo = "_To write:_ "
 // (string(...)); the chat preview marks the whole of it untrusted.
 func writeupTitle(in *Incident) string { return "Security incident: " + string(in.Title) }
 
-// render builds the write-up as Markdown. Generated sections (summary
-// facts, timeline, evidence) carry no chat names: authors are named once,
-// and the scan flags any other name from the directory.
-func (inc *Incidents) render(in *Incident) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "# %s\n\n", writeupTitle(in))
+// render builds the write-up as Markdown (templates/writeup.md.tmpl).
+// Generated sections (summary facts, timeline, evidence) carry no chat
+// names: authors are named once, and the scan flags any other name from
+// the directory.
+func (inc *Incidents) render(in *Incident) (string, error) {
+	doc := writeupDoc{Title: writeupTitle(in), Opened: stamp(in.Started, true), Resolved: in.State == stateResolved}
 	var authors []string
 	for _, a := range in.Authors {
 		authors = append(authors, inc.displayName(a))
 	}
-	if len(authors) > 0 {
-		fmt.Fprintf(&b, "_Written by %s for the security team._\n\n", strings.Join(authors, ", "))
-	}
+	doc.Authors = strings.Join(authors, ", ")
 	for _, sec := range sections {
-		fmt.Fprintf(&b, "## %s\n\n", sec.title)
-		if text, ok := in.Sections[sec.key]; ok {
-			b.WriteString(strings.TrimSpace(text) + "\n\n")
-			continue
-		}
-		switch sec.key {
-		case "summary":
-			b.WriteString(todo + sec.hint + "\n\n")
-			fmt.Fprintf(&b, "The incident was opened on %s", stamp(in.Started, true))
-			if in.State == stateResolved {
-				fmt.Fprintf(&b, " and resolved on %s, after %s", stamp(in.Resolved, true), textutil.Duration(in.Resolved.Sub(in.Started)))
-			}
-			b.WriteString(".\n\n")
-		case "timeline":
-			es := entries(in, false)
-			dates := severalDays(entryTimes(in, es)...)
-			if dates {
-				b.WriteString("All times UTC.\n\n")
-			} else {
-				fmt.Fprintf(&b, "%s, all times UTC.\n\n", in.Started.UTC().Format("Monday 2 January 2006"))
-			}
-			for _, e := range es {
-				fmt.Fprintf(&b, "- **%s** %s\n", stamp(e.At, dates), oneLine(string(e.Text)))
-			}
-			if in.State == stateResolved {
-				fmt.Fprintf(&b, "- **%s** Resolved.\n", stamp(in.Resolved, dates))
-			}
-			b.WriteString("\n")
-		case "evidence":
-			es := entries(in, true)
-			if len(es) == 0 {
-				b.WriteString("None published.\n\n")
-			}
-			for _, e := range es {
-				fmt.Fprintf(&b, "- %s\n", oneLine(string(e.Text)))
-			}
-			if len(es) > 0 {
-				b.WriteString("\n")
-			}
-		default:
-			b.WriteString(todo + sec.hint + "\n\n")
-		}
+		text, written := in.Sections[sec.key]
+		doc.Sections = append(doc.Sections, writeupSection{Key: sec.key, Title: sec.title, Written: written, Text: strings.TrimSpace(text), Placeholder: todo + sec.hint})
 	}
-	return strings.TrimRight(b.String(), "\n") + "\n"
+	es := entries(in, false)
+	doc.SeveralDays = severalDays(entryTimes(in, es)...)
+	doc.Day = in.Started.UTC().Format("Monday 2 January 2006")
+	for _, e := range es {
+		doc.Timeline = append(doc.Timeline, writeupLine{Stamp: stamp(e.At, doc.SeveralDays), Text: oneLine(string(e.Text))})
+	}
+	if doc.Resolved {
+		doc.ResolvedOn = stamp(in.Resolved, true)
+		doc.Lasted = textutil.Duration(in.Resolved.Sub(in.Started))
+		doc.ResolvedStamp = stamp(in.Resolved, doc.SeveralDays)
+	}
+	for _, e := range entries(in, true) {
+		doc.Evidence = append(doc.Evidence, oneLine(string(e.Text)))
+	}
+	md, err := incidentTexts.Render("writeup.md.tmpl", doc)
+	if err != nil {
+		return "", fmt.Errorf("write-up of %s: %w", in.ID, err)
+	}
+	return strings.TrimRight(md, "\n") + "\n", nil
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
@@ -245,22 +221,6 @@ func isWordByte(c byte) bool {
 	return c == '_' || c == '-' || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80
 }
 
-func findingsText(fs []Finding) string {
-	if len(fs) == 0 {
-		return "The scan found nothing that looks private (email addresses, tokens or keys, IP addresses, names of people who are not authors)."
-	}
-	var b strings.Builder
-	b.WriteString("⚠️ The scan found what may not belong in public; edit the sections, or confirm that each is meant to be published:\n")
-	for _, f := range fs {
-		if f.Kind == "unwritten" {
-			fmt.Fprintf(&b, "• section %s is still a placeholder\n", f.Text)
-			continue
-		}
-		fmt.Fprintf(&b, "• %s: `%s`\n", f.Kind, f.Text)
-	}
-	return strings.TrimRight(b.String(), "\n")
-}
-
 func (inc *Incidents) runWriteup(ctx context.Context, req *bot.Request) error {
 	in, err := inc.target(ctx, req)
 	if err != nil {
@@ -271,7 +231,10 @@ func (inc *Incidents) runWriteup(ctx context.Context, req *bot.Request) error {
 
 // preview posts the write-up in the war room (and a pointer in reply).
 func (inc *Incidents) preview(ctx context.Context, req *bot.Request, in *Incident) error {
-	body := inc.render(in)
+	body, err := inc.render(in)
+	if err != nil {
+		return err
+	}
 	d := digest(writeupTitle(in), body)
 	msg := bot.Message{
 		Header: "Write-up of " + in.ID + " (preview)",

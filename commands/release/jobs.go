@@ -87,17 +87,17 @@ func (r *Releases) runPublic(ctx context.Context, job bot.Job) error {
 	if rel.State == StatePublished || !rel.MergedAt.IsZero() {
 		return nil
 	}
-	var todo []string
+	dm := publicDM{Repos: strings.Join(rel.Repos, ", "), PublicAt: r.when(rel.PublicAt), Window: textutil.Duration(r.o.PublishWindow)}
 	for _, it := range rel.Checklist {
 		if strings.HasPrefix(it.Key, "merge:") && !it.Done {
-			todo = append(todo, "• "+it.Label)
+			dm.ToMerge = append(dm.ToMerge, it.Label)
 		}
 	}
-	told, err := r.ping(ctx, rel, "public", bot.Message{
-		Header: "Time to merge: release of " + rel.ID,
-		Text: fmt.Sprintf("The public time of the security release of %s has come (%s). Please merge the fix now:\n%s\n"+
-			"Once merged, the advisories must be published within %s.", strings.Join(rel.Repos, ", "), r.when(rel.PublicAt), strings.Join(todo, "\n"), textutil.Duration(r.o.PublishWindow)),
-	})
+	dmText, err := releaseTexts.Render("public-dm.txt.tmpl", dm)
+	if err != nil {
+		return fmt.Errorf("release %s: %w", rel.ID, err)
+	}
+	told, err := r.ping(ctx, rel, "public", bot.Message{Header: "Time to merge: release of " + rel.ID, Text: dmText})
 	if err != nil {
 		return err
 	}
@@ -303,9 +303,8 @@ func (r *Releases) finish(ctx context.Context, id, by string, advs []report.Advi
 
 // answerMessage lists the published advisories and the merged pull
 // requests: public information once published.
-func answerMessage(rel *Release, advs []report.AdvisoryRef) bot.Message {
-	var b strings.Builder
-	b.WriteString("The security release is out. Advisories:\n")
+func answerMessage(rel *Release, advs []report.AdvisoryRef) (bot.Message, error) {
+	var data answerText
 	for _, a := range advs {
 		url := a.URL
 		if url == "" {
@@ -315,24 +314,27 @@ func answerMessage(rel *Release, advs []report.AdvisoryRef) bot.Message {
 		if a.CVE != "" {
 			id += " (" + a.CVE + ")"
 		}
-		fmt.Fprintf(&b, "• %s: %s\n", id, url)
+		data.Advisories = append(data.Advisories, answeredAdvisory{ID: id, URL: url})
 	}
-	var prs []string
 	for _, p := range rel.PRs {
 		if p.Merged {
-			prs = append(prs, "• "+p.URL())
+			data.Fixes = append(data.Fixes, p.URL())
 		}
 	}
-	if len(prs) > 0 {
-		b.WriteString("Fixes:\n" + strings.Join(prs, "\n"))
+	text, err := releaseTexts.Render("answer.txt.tmpl", data)
+	if err != nil {
+		return bot.Message{}, fmt.Errorf("answer of release %s: %w", rel.ID, err)
 	}
-	return bot.Message{Header: "Security release of " + strings.Join(rel.Repos, ", ") + " published", Text: strings.TrimRight(b.String(), "\n")}
+	return bot.Message{Header: "Security release of " + strings.Join(rel.Repos, ", ") + " published", Text: text}, nil
 }
 
 // answer replies to the announcement where it was made: in the
 // announcement's thread in chat, and by a reply mail on the list.
 func (r *Releases) answer(ctx context.Context, rel *Release, advs []report.AdvisoryRef) error {
-	msg := answerMessage(rel, advs)
+	msg, err := answerMessage(rel, advs)
+	if err != nil {
+		return err
+	}
 	for _, p := range rel.Announced {
 		switch p.Kind {
 		case "chat":
@@ -369,7 +371,13 @@ func (r *Releases) buildMail(ctx context.Context, rel *Release, kind string) (in
 	switch kind {
 	case "announce":
 		m.To, m.Subject = r.o.MailingList, annSubject
-		m.Body = ann.Text + "\n\nRepositories: " + strings.Join(rel.Repos, ", ") + "\nDate: " + r.when(rel.PublicAt) + "\nSeverity: " + ann.Fields[2].Value + "\n"
+		body, err := releaseTexts.Render("announce-mail.txt.tmpl", announceMail{
+			Announcement: ann.Text, Repos: strings.Join(rel.Repos, ", "), Date: r.when(rel.PublicAt), Severity: ann.Fields[2].Value,
+		})
+		if err != nil {
+			return m, fmt.Errorf("release %s: %w", rel.ID, err)
+		}
+		m.Body = body
 	case "answer":
 		ref := messageID(rel.ID, "announce")
 		m.To, m.Subject, m.InReplyTo, m.References = r.o.MailingList, "Re: "+annSubject, ref, []string{ref}
@@ -383,7 +391,11 @@ func (r *Releases) buildMail(ctx context.Context, rel *Release, kind string) (in
 				advs = append(advs, a)
 			}
 		}
-		m.Body = answerMessage(rel, advs).Text + "\n"
+		answer, err := answerMessage(rel, advs)
+		if err != nil {
+			return m, err
+		}
+		m.Body = answer.Text + "\n"
 	case "notice":
 		rep, err := r.o.Reports.Get(ctx, rel.ID)
 		if err != nil {
@@ -391,21 +403,20 @@ func (r *Releases) buildMail(ctx context.Context, rel *Release, kind string) (in
 		}
 		m.To = r.o.Distributors
 		m.Subject = fmt.Sprintf("[EMBARGOED until %s] Security release of %s", rel.PublicAt.UTC().Format("2 Jan 2006 15:04 MST"), strings.Join(rel.Repos, ", "))
-		m.Body = fmt.Sprintf("This is an advance notice under embargo: do not share it or publish anything before %s.\n\n"+
-			"Description: %s\n\n%s\n\nRepositories: %s\nSeverity: %s\nAffected versions: %s\nRemedy: %s\nPatch: %s\nPublic date: %s\n\nReference: %s\n",
-			r.when(rel.PublicAt), string(rep.Title), string(rep.Description), strings.Join(rel.Repos, ", "), ann.Fields[2].Value,
-			orUnknown(rel.Versions), orUnknown(rel.Remedy), orUnknown(rel.Patch), r.when(rel.PublicAt), rel.ID)
+		// Mail is not chat: the report's text goes in raw (string(...)).
+		body, err := releaseTexts.Render("notice-mail.txt.tmpl", noticeMail{
+			ID: rel.ID, Title: string(rep.Title), Description: string(rep.Description),
+			Repos: strings.Join(rel.Repos, ", "), Severity: ann.Fields[2].Value,
+			Versions: rel.Versions, Remedy: rel.Remedy, Patch: rel.Patch, PublicAt: r.when(rel.PublicAt),
+		})
+		if err != nil {
+			return m, fmt.Errorf("release %s: %w", rel.ID, err)
+		}
+		m.Body = body
 	default:
 		return m, fmt.Errorf("unknown release mail %q", kind)
 	}
 	return m, nil
-}
-
-func orUnknown(s string) string {
-	if s == "" {
-		return "to follow"
-	}
-	return s
 }
 
 func orNobody(names []string) string {

@@ -171,7 +171,7 @@ type Item struct {
 
 // Releases is the feature.
 type Releases struct {
-	e        *bot.Engine
+	e        Engine
 	o        Options
 	branches map[string]Branches // by lower-case repo
 }
@@ -192,7 +192,7 @@ var repoRE = regexp.MustCompile(`^[A-Za-z0-9](?:-?[A-Za-z0-9])*/[A-Za-z0-9._-]+$
 
 // Register validates the options and adds the release command, its jobs
 // and nothing else. It does no I/O.
-func Register(e *bot.Engine, o Options) (*Releases, error) {
+func Register(e Engine, o Options) (*Releases, error) {
 	if o.Reports == nil {
 		return nil, errors.New("release: the report feature is required")
 	}
@@ -242,13 +242,6 @@ func Register(e *bot.Engine, o Options) (*Releases, error) {
 	e.HandleJob(jobMail, r.runMail)
 	return r, nil
 }
-
-// SetGitHub connects GitHub (cmd/vigil builds the client after the
-// features).
-func (r *Releases) SetGitHub(g GitHub) { r.o.GitHub = g }
-
-// SetMailer connects outbound mail for announcements and notices.
-func (r *Releases) SetMailer(m intake.Mailer) { r.o.Mailer = m }
 
 // ---- storage ----
 

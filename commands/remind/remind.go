@@ -60,7 +60,7 @@ type Options struct {
 
 // Reminders is the feature.
 type Reminders struct {
-	e *bot.Engine
+	e Engine
 	o Options
 }
 
@@ -100,7 +100,7 @@ func reportSet(id string) string         { return "remind:report:" + id }
 // Register validates the options and adds the commands, buttons, the
 // snooze form and the dispatch job. It also follows reports: a severity
 // change re-plans, a released or closed report stops its reminders.
-func Register(e *bot.Engine, o Options) (*Reminders, error) {
+func Register(e Engine, o Options) (*Reminders, error) {
 	if o.Reports == nil {
 		return nil, errors.New("remind: the report feature is required")
 	}

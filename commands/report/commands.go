@@ -10,6 +10,7 @@ import (
 
 	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/bot/intake"
+	"github.com/vigil-sec/vigil/commands/cvss"
 )
 
 const (
@@ -418,6 +419,25 @@ func (r *Reports) pressCheck(ctx context.Context, req *bot.Request, value string
 		return errors.New("malformed checklist button")
 	}
 	return r.check(ctx, req, id, key, true)
+}
+
+func (r *Reports) runScore(ctx context.Context, req *bot.Request) error {
+	rep, _, err := r.load(ctx, req.Args[0])
+	if err != nil {
+		return err
+	}
+	if len(req.Args) > 1 {
+		res, err := cvss.Score(strings.Join(req.Args[1:], ""))
+		if err != nil {
+			return bot.Usagef("%v", err)
+		}
+		return r.StoreScore(ctx, req, rep.ID, res)
+	}
+	form := cvss.Form31
+	if req.Flags.Has("v4") {
+		form = cvss.Form40
+	}
+	return req.StartForm(ctx, form, map[string]string{"report": rep.ID})
 }
 
 // ---- the form ----

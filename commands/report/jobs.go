@@ -157,7 +157,7 @@ func (r *Reports) runMail(ctx context.Context, job bot.Job) error {
 	if err != nil {
 		return err
 	}
-	if r.mailer == nil {
+	if r.o.Mailer == nil {
 		return r.postInThread(ctx, rep, "mail:"+p.Kind+":manual", bot.Message{
 			Text:      fmt.Sprintf("✉ No outbound mail is configured: send the %s message for %s by hand.", p.Kind, rep.ID),
 			Sensitive: true,
@@ -181,7 +181,7 @@ func (r *Reports) runMail(ctx context.Context, job bot.Job) error {
 	if already {
 		err = nil
 	} else {
-		err = r.mailer.Send(ctx, m)
+		err = r.o.Mailer.Send(ctx, m)
 	}
 	if err != nil {
 		if errors.Is(err, intake.ErrTemporary) {
@@ -213,8 +213,9 @@ func (r *Reports) runMail(ctx context.Context, job bot.Job) error {
 	})
 }
 
-// buildMail fills the templates. The reporter hears the id, the state and
-// what happens next; an operator gets the report itself.
+// buildMail fills the templates (templates/*.txt.tmpl). The reporter
+// hears the id, the state and what happens next; an operator gets the
+// report itself.
 func (r *Reports) buildMail(rep *Report, kind string) (intake.Mail, error) {
 	m := intake.Mail{MessageID: fmt.Sprintf("<%s.%s@vigil>", strings.ToLower(rep.ID), strings.ReplaceAll(kind, ":", "."))}
 	if rep.Source == intake.SourceEmail {
@@ -234,14 +235,13 @@ func (r *Reports) buildMail(rep *Report, kind string) (intake.Mail, error) {
 		}
 		m.To = rep.Reporter.Email
 		m.Subject = fmt.Sprintf("Re: %s [%s]", string(rep.Title), rep.ID)
-		switch kind {
-		case "acknowledged":
-			m.Body = fmt.Sprintf("Hello %s,\n\nThank you for your report \"%s\". We have received it and are looking into it; it is tracked as %s.\nWe will tell you what we find. Please keep the details private until a fix is released.\n\nThe security team\n", name, string(rep.Title), rep.ID)
-		case "accepted":
-			m.Body = fmt.Sprintf("Hello %s,\n\nWe have confirmed the vulnerability you reported (%s, \"%s\") and are working on a fix. We will let you know before it is published%s.\n\nThe security team\n", name, rep.ID, string(rep.Title), creditText(rep))
-		case "rejected":
-			m.Body = fmt.Sprintf("Hello %s,\n\nThank you for your report %s (\"%s\"). After review we do not consider it a security vulnerability in our project:\n\n%s\n\nIf you disagree or have more information, reply to this mail.\n\nThe security team\n", name, rep.ID, string(rep.Title), rep.RejectReason)
+		body, err := mailTexts.Render(kind+".txt.tmpl", reporterMail{
+			Name: name, ID: rep.ID, Title: string(rep.Title), Credit: rep.Reporter.Credit, RejectReason: rep.RejectReason,
+		})
+		if err != nil {
+			return m, fmt.Errorf("%s mail of %s: %w", kind, rep.ID, err)
 		}
+		m.Body = body
 	case strings.HasPrefix(kind, "forward:"):
 		op, ok := r.operator(strings.TrimPrefix(kind, "forward:"))
 		if !ok {
@@ -250,18 +250,18 @@ func (r *Reports) buildMail(rep *Report, kind string) (intake.Mail, error) {
 		m.To = op.Contact
 		m.InReplyTo, m.References = "", nil
 		m.Subject = fmt.Sprintf("[%s] Security report for %s: %s", rep.ID, op.Name, string(rep.Title))
-		m.Body = fmt.Sprintf("Hello %s security team,\n\nWe received a vulnerability report that concerns your deployment (%s). Please treat it as confidential.\n\nTitle: %s\nReceived: %s\n\n%s\n\nReply to this mail to reach us; please quote %s.\n", op.Name, op.Domain, string(rep.Title), fmtTime(rep.Received), string(rep.Description), rep.ID)
+		body, err := mailTexts.Render("forward.txt.tmpl", operatorMail{
+			Operator: op.Name, Domain: op.Domain, ID: rep.ID, Title: string(rep.Title),
+			Received: fmtTime(rep.Received), Description: string(rep.Description),
+		})
+		if err != nil {
+			return m, fmt.Errorf("%s mail of %s: %w", kind, rep.ID, err)
+		}
+		m.Body = body
 	default:
 		return m, fmt.Errorf("unknown mail %q", kind)
 	}
 	return m, nil
-}
-
-func creditText(rep *Report) string {
-	if rep.Reporter.Credit {
-		return ", and credit you in the advisory"
-	}
-	return ""
 }
 
 func (r *Reports) operator(name string) (Operator, bool) {
@@ -284,12 +284,12 @@ func (r *Reports) runGitHub(ctx context.Context, job bot.Job) error {
 	if err != nil {
 		return err
 	}
-	if r.advisories == nil {
+	if r.o.Advisories == nil {
 		return r.postInThread(ctx, rep, "github:"+p.Kind+":manual", bot.Message{
 			Text: fmt.Sprintf("GitHub is not configured: move advisory %s in %s to %s by hand.", rep.GHSA, rep.GitHubRepo, p.Kind), Sensitive: true,
 		})
 	}
-	if err := r.advisories.SetAdvisoryState(ctx, rep.GitHubRepo, rep.GHSA, p.Kind); err != nil {
+	if err := r.o.Advisories.SetAdvisoryState(ctx, rep.GitHubRepo, rep.GHSA, p.Kind); err != nil {
 		var ra interface{ RetryAfter() time.Duration }
 		var tmp interface{ Temporary() bool }
 		if errors.As(err, &ra) || errors.Is(err, intake.ErrTemporary) || (errors.As(err, &tmp) && tmp.Temporary()) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -98,14 +99,14 @@ func newFixture(t *testing.T, o report.Options) *fixture {
 	if o.Operators == nil {
 		o.Operators = []report.Operator{{Name: "examplehost", Domain: "examplehost.net", Contact: "security@examplehost.net"}}
 	}
+	f := &fixture{Harness: h, mail: &mailbox{}, gh: &github{}}
+	o.Mailer, o.Advisories = f.mail, f.gh
 	r, err := report.Register(h.Engine, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	d.AddContributor(r.Inheritance)
-	f := &fixture{Harness: h, reports: r, mail: &mailbox{}, gh: &github{}}
-	r.SetMailer(f.mail)
-	r.SetAdvisories(f.gh)
+	f.reports = r
 	// bob is on duty this week, carol next week.
 	f.Command("alice", `duty rotation create triage --members @bob,@carol --shift 1w --handoff "Mon 09:00 UTC"`)
 	f.Chat.Take()
@@ -725,5 +726,75 @@ func TestSummaryOffersOnlyWhatTheStateAllows(t *testing.T) {
 	has(t, dm, "Report assigned to you: VIG-2026-1", "It is released.")
 	if strings.Contains(dm, "Acknowledge") || strings.Contains(dm, "report ack") {
 		t.Errorf("the assignee of a released report is told to acknowledge it: %s", dm)
+	}
+}
+
+// Concurrent changes to one report all land (compare-and-swap, read again
+// on conflict), and a watcher sees the state change once, with the state
+// it changed from. Five writers: each loses at most four times, once to
+// each of the others, so the five tries of store.UpdateJSON always suffice.
+func TestConcurrentUpdatesAllLand(t *testing.T) {
+	f := newFixture(t, report.Options{})
+	ctx := context.Background()
+	id := f.receive(t, sample("updates@x")).ReportID
+	var mu sync.Mutex
+	var moves []string
+	f.reports.Watch(func(_ context.Context, before, after *report.Report) error {
+		mu.Lock()
+		defer mu.Unlock()
+		moves = append(moves, string(before.State)+"->"+string(after.State))
+		return nil
+	})
+	keys := []string{"verify", "reply", "forward", "repos"}
+	errs := make(chan error, len(keys)+1)
+	var wg sync.WaitGroup
+	for _, key := range keys {
+		wg.Go(func() { errs <- f.reports.Tick(ctx, id, key, "bob") })
+	}
+	wg.Go(func() {
+		_, err := f.reports.Update(ctx, strings.ToLower(id), func(rep *report.Report) error {
+			rep.State = report.StateAcknowledged
+			return nil
+		})
+		errs <- err
+	})
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("a concurrent change failed: %v", err)
+		}
+	}
+	rep, err := f.reports.Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range rep.Checklist {
+		if slices.Contains(keys, it.Key) && !it.Done {
+			t.Errorf("tick of %q was lost", it.Key)
+		}
+	}
+	if rep.State != report.StateAcknowledged {
+		t.Errorf("state %s, want acknowledged", rep.State)
+	}
+	if want := []string{"new->acknowledged"}; !slices.Equal(moves, want) {
+		t.Errorf("watcher saw %q, want %q", moves, want)
+	}
+}
+
+// Update passes the change's own error back as it is, and a missing report
+// is a usage error naming it.
+func TestUpdateErrors(t *testing.T) {
+	f := newFixture(t, report.Options{})
+	ctx := context.Background()
+	id := f.receive(t, sample("errors@x")).ReportID
+	refused := errors.New("refused")
+	if _, err := f.reports.Update(ctx, id, func(*report.Report) error { return refused }); err != refused {
+		t.Errorf("change's error came back as %v", err)
+	}
+	_, err := f.reports.Update(ctx, "vig-2026-999", func(*report.Report) error { return nil })
+	var ue *bot.UsageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "there is no report VIG-2026-999") {
+		t.Errorf("missing report: %v", err)
 	}
 }

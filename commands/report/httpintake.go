@@ -410,17 +410,3 @@ func apiError(w http.ResponseWriter, status int, field, msg string) {
 		Field string `json:"field"`
 	}{msg, field})
 }
-
-// Inheritance lists the open reports for a duty hand-off: each with its
-// state, assignee and the time left on its clock.
-func (r *Reports) Inheritance(ctx context.Context, _ string, from, _ time.Time) ([]string, error) {
-	reps, err := r.openReports(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var lines []string
-	for _, rep := range reps {
-		lines = append(lines, fmt.Sprintf("%s [%s] %s — %s%s", rep.ID, rep.State, rep.Title.Truncate(60), orNone(rep.Assignee), clockText(rep, from)))
-	}
-	return lines, nil
-}

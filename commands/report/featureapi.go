@@ -3,15 +3,15 @@ package report
 import (
 	"context"
 	"fmt"
-	"strings"
+	"time"
 
 	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/commands/cvss"
 )
 
 // The methods here are what other features (advisories, reminders,
-// releases) use to read and change reports, so that the report document
-// stays owned by this package.
+// releases, duty hand-offs) use to read and change reports, so that the
+// report document stays owned by this package.
 
 // Get returns a report by id (VIG-2026-7, any case).
 func (r *Reports) Get(ctx context.Context, id string) (*Report, error) {
@@ -73,37 +73,16 @@ func (r *Reports) StoreScore(ctx context.Context, req *bot.Request, id string, r
 	return r.replyAndThread(ctx, req, rep, fmt.Sprintf("score:%d", now.UnixNano()), text)
 }
 
-// severityText is how a report's severity is shown: the effective one and
-// where it comes from.
-func severityText(rep *Report) string {
-	var parts []string
-	if rep.Score != nil {
-		parts = append(parts, fmt.Sprintf("team: %.1f %s (CVSS %s, by @%s)", rep.Score.Value, rep.Score.Severity, rep.Score.Version, rep.Score.By))
-	}
-	for _, a := range rep.Adjudications {
-		parts = append(parts, fmt.Sprintf("adjudicated %s by @%s: %s", a.Severity, a.By, a.Reason))
-	}
-	if len(parts) == 0 {
-		return "not scored yet"
-	}
-	return rep.EffectiveSeverity() + " — " + strings.Join(parts, "; ")
-}
-
-func (r *Reports) runScore(ctx context.Context, req *bot.Request) error {
-	rep, _, err := r.load(ctx, req.Args[0])
+// Inheritance lists the open reports for a duty hand-off: each with its
+// state, assignee and the time left on its clock.
+func (r *Reports) Inheritance(ctx context.Context, _ string, from, _ time.Time) ([]string, error) {
+	reps, err := r.openReports(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if len(req.Args) > 1 {
-		res, err := cvss.Score(strings.Join(req.Args[1:], ""))
-		if err != nil {
-			return bot.Usagef("%v", err)
-		}
-		return r.StoreScore(ctx, req, rep.ID, res)
+	var lines []string
+	for _, rep := range reps {
+		lines = append(lines, fmt.Sprintf("%s [%s] %s — %s%s", rep.ID, rep.State, rep.Title.Truncate(60), orNone(rep.Assignee), clockText(rep, from)))
 	}
-	form := cvss.Form31
-	if req.Flags.Has("v4") {
-		form = cvss.Form40
-	}
-	return req.StartForm(ctx, form, map[string]string{"report": rep.ID})
+	return lines, nil
 }

@@ -1,0 +1,33 @@
+package remind
+
+import (
+	"context"
+
+	"github.com/vigil-sec/vigil/bot"
+	"github.com/vigil-sec/vigil/bot/clock"
+	"github.com/vigil-sec/vigil/store"
+)
+
+// Engine is what the reminder feature uses of the bot engine, and all it uses.
+// Register takes it rather than *bot.Engine so a reader sees the feature's
+// reach here; *bot.Engine implements it (checked in cmd/vigil's tests).
+type Engine interface {
+	// Registration, at start.
+	Register(c *bot.Command) error
+	RegisterForm(f *bot.Form) error
+	HandleAction(a *bot.Action)
+	HandleJob(kind string, h bot.JobHandler)
+
+	// The engine's services.
+	Store() store.Store
+	Clock() clock.Clock
+	Directory() *bot.Directory
+	Scheduler() *bot.Scheduler
+
+	// Where it may speak (the privacy rule's rooms and DMs).
+	SecurityRoom(prefer string) (bot.Destination, bool)
+	DMFor(p *bot.Person, prefer string) (bot.Destination, bool)
+
+	// Sending, through the outbox.
+	Post(ctx context.Context, id string, to bot.Destination, msg bot.Message) error
+}

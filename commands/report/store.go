@@ -1,0 +1,107 @@
+package report
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/vigil-sec/vigil/bot"
+	"github.com/vigil-sec/vigil/store"
+)
+
+func (r *Reports) load(ctx context.Context, id string) (*Report, int64, error) {
+	rep, version, err := store.GetJSON[Report](ctx, r.e.Store(), reportColl, strings.ToUpper(id))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, 0, bot.Usagef("there is no report %s", strings.ToUpper(id))
+	}
+	return rep, version, err
+}
+
+// update changes a report with compare-and-swap (store.UpdateJSON, which
+// reads again and retries on conflict), then takes a closed report off the
+// open list and tells the watchers what changed. An error from change is
+// returned as it is, so a usage error still reads as one.
+func (r *Reports) update(ctx context.Context, id string, change func(rep *Report) error) (*Report, error) {
+	id = strings.ToUpper(id)
+	var before Report
+	var changeErr error
+	rep, err := store.UpdateJSON(ctx, r.e.Store(), reportColl, id, func(rep *Report) error {
+		// Taken on every try: a retry starts again from what is stored.
+		before = *rep
+		before.Adjudications = append([]Adjudication(nil), rep.Adjudications...)
+		changeErr = change(rep)
+		return changeErr
+	})
+	switch {
+	case changeErr != nil:
+		return nil, changeErr
+	case errors.Is(err, store.ErrNotFound):
+		return nil, bot.Usagef("there is no report %s", id)
+	case err != nil:
+		return nil, fmt.Errorf("save report %s: %w", id, err)
+	}
+	if !rep.open() {
+		if err := r.e.Store().SetRemove(ctx, openSet, rep.ID); err != nil {
+			return nil, fmt.Errorf("report %s: take off the open list: %w", rep.ID, err)
+		}
+	}
+	if before.State != rep.State || before.EffectiveSeverity() != rep.EffectiveSeverity() {
+		for _, w := range r.watchers {
+			if err := w(ctx, &before, rep); err != nil {
+				return rep, fmt.Errorf("report %s changed, but a follower failed: %w", rep.ID, err)
+			}
+		}
+	}
+	return rep, nil
+}
+
+// openReports lists the reports still needing work, oldest first.
+func (r *Reports) openReports(ctx context.Context) ([]*Report, error) {
+	ids, err := r.e.Store().SetMembers(ctx, openSet)
+	if err != nil {
+		return nil, fmt.Errorf("open reports: %w", err)
+	}
+	out := make([]*Report, 0, len(ids))
+	for _, id := range ids {
+		rep, _, err := r.load(ctx, id)
+		var ue *bot.UsageError
+		if errors.As(err, &ue) {
+			continue // removed meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rep)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Received.Before(out[j].Received) })
+	return out, nil
+}
+
+// nextID allocates VIG-<year>-<n> from the store's atomic counter for the
+// year, so concurrent intake on any replica never collides or retries.
+func (r *Reports) nextID(ctx context.Context, year int) (string, error) {
+	n, err := r.e.Store().Incr(ctx, "report:"+strconv.Itoa(year))
+	if err != nil {
+		return "", fmt.Errorf("report counter: %w", err)
+	}
+	return fmt.Sprintf("VIG-%d-%d", year, n), nil
+}
+
+func (r *Reports) bySource(ctx context.Context, key string) (*Report, error) {
+	doc, err := r.e.Store().Get(ctx, sourceColl, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("report source %s: %w", key, err)
+	}
+	rep, _, err := r.load(ctx, string(doc.Data))
+	var ue *bot.UsageError
+	if errors.As(err, &ue) {
+		return nil, nil // index without its report: file it again
+	}
+	return rep, err
+}
