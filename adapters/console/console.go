@@ -449,70 +449,71 @@ func (a *Adapter) Send(_ context.Context, to bot.Destination, msg bot.Message) (
 	return bot.MessageRef{Room: bot.ConsoleRoom, ID: id}, nil
 }
 
-const (
-	ansiBold  = "\x1b[1m"
-	ansiDim   = "\x1b[2m"
-	ansiCyan  = "\x1b[36m"
-	ansiReset = "\x1b[0m"
-)
-
-var slackLink = regexp.MustCompile(`<([^|>]+)\|([^>]+)>`)
-
 // Render formats a message for the terminal. Vigil's own text has its
-// links shown as "label (url)"; untrusted runs (bot.Untrusted) are shown as
-// they are, links and all. Neither can move the cursor, change colours or
-// retitle the terminal: every control character but newline and tab is
-// shown as a visible symbol (ESC as ␛), and the invisible characters that
-// reorder or hide text (bidi controls, zero-width ones) as ⟨U+202E⟩. Vigil's
-// own colours are added here, around the text, after that.
+// markup rendered: *bold*, _italic_ and `code` with ANSI attributes when
+// color is set and as plain text otherwise, links as "label (url)", people
+// (<@adapter:id|Name>) as @Name and times (<!time:unix|text>) as their
+// text. Untrusted runs (bot.Untrusted) are shown as they are, markup and
+// links and all. Neither can move the cursor, change colours or retitle the
+// terminal: every control character but newline and tab is shown as a
+// visible symbol (ESC as ␛), and the invisible characters that reorder or
+// hide text (bidi controls, zero-width ones) as ⟨U+202E⟩. Vigil's own
+// attributes are added here, around the text, after that.
 func Render(to bot.Destination, msg bot.Message, color bool) string {
-	style := func(code, s string) string {
-		if !color || s == "" {
-			return s
-		}
-		return code + s + ansiReset
-	}
 	var b strings.Builder
+	line := func(s spans) { b.WriteString(s.paint(color) + "\n") }
 	switch {
 	case to.IsDM():
-		b.WriteString(style(ansiCyan, "→ DM to "+Inert(to.DM.ID)+":") + "\n")
+		line(spans{{"→ DM to " + Inert(to.DM.ID) + ":", styleAccent}})
 	case !to.Thread.IsZero():
-		b.WriteString(style(ansiDim, "↳ in thread "+Inert(to.Thread.ID)+":") + "\n")
+		line(spans{{"↳ in thread " + Inert(to.Thread.ID) + ":", styleDim}})
 	}
 	if msg.Header != "" {
-		b.WriteString(style(ansiBold, "== "+text(msg.Header)+" ==") + "\n")
+		s := spans{{"== ", styleBold}}
+		s.markup(msg.Header, styleBold)
+		s.plain(" ==", styleBold)
+		line(s)
 	}
 	if msg.Text != "" {
-		b.WriteString(text(msg.Text) + "\n")
+		var s spans
+		s.markup(msg.Text, 0)
+		line(s)
 	}
 	for _, f := range msg.Fields {
-		fmt.Fprintf(&b, "  %s %s\n", style(ansiBold, text(f.Label)+":"), text(f.Value))
+		s := spans{{"  ", 0}}
+		s.markup(f.Label, styleBold)
+		s.plain(":", styleBold)
+		s.plain(" ", 0)
+		s.markup(f.Value, 0)
+		line(s)
 	}
 	if len(msg.Buttons) > 0 {
-		parts := make([]string, len(msg.Buttons))
+		s := spans{{"  ", 0}}
 		for i, btn := range msg.Buttons {
-			parts[i] = fmt.Sprintf("[%d %s]", i+1, text(btn.Label))
+			if i > 0 {
+				s.plain(" ", 0)
+			}
+			s.plain(fmt.Sprintf("[%d ", i+1), 0)
+			s.markup(btn.Label, 0)
+			s.plain("]", 0)
 		}
-		b.WriteString("  " + strings.Join(parts, " ") + style(ansiDim, "  (:press N)") + "\n")
+		s.plain("  (:press N)", styleDim)
+		line(s)
 	}
 	if msg.Context != "" {
-		b.WriteString(style(ansiDim, "  "+text(msg.Context)) + "\n")
+		s := spans{{"  ", styleDim}}
+		s.markup(msg.Context, styleDim)
+		line(s)
 	}
 	return b.String()
 }
 
-// text renders one of a message's texts: Vigil's runs with their links
-// rewritten, untrusted runs as they are; all of it inert.
+// text renders one of a message's texts without colour: Vigil's markup
+// rendered, untrusted runs as they are; all of it inert.
 func text(s string) string {
-	var b strings.Builder
-	for _, seg := range bot.Segments(s) {
-		if seg.Untrusted {
-			b.WriteString(Inert(seg.Text))
-		} else {
-			b.WriteString(Inert(slackLink.ReplaceAllString(seg.Text, "$2 ($1)")))
-		}
-	}
-	return b.String()
+	var sp spans
+	sp.markup(s, 0)
+	return sp.paint(false)
 }
 
 // Inert makes s safe to print on a terminal: newline and tab stay; other

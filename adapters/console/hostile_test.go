@@ -16,7 +16,7 @@ import (
 )
 
 // ownEscapes are the only escape sequences the console writes: its colours.
-var ownEscapes = strings.NewReplacer(ansiBold, "", ansiDim, "", ansiCyan, "", ansiReset, "")
+var ownEscapes = strings.NewReplacer(ansiBold, "", ansiDim, "", ansiItalic, "", ansiCyan, "", ansiReset, "")
 
 // terminalProblems checks console output: with Vigil's own colour codes
 // taken out, no C0 control but newline and tab, no DEL, no C1 control, no
