@@ -76,6 +76,14 @@ type Adapter struct {
 	as       bot.UserRef
 	nextID   int
 	lastBtns []bot.Button
+	// btnsOn is the message lastBtns sit on (its id in sent), for the
+	// press event and for an edit that removes them.
+	btnsOn string
+	// sent is where each message the console printed went, by id, so an
+	// edit prints where the message did. Kept for the whole session (an
+	// entry is a few words; the console is one person at a terminal), as a
+	// chat keeps old messages editable.
+	sent map[string]bot.Destination
 	// recent are the last messages in the room, typed or printed, newest
 	// last, for ":react N EMOJI" (and the typed ones for ":edit" and
 	// ":delete").
@@ -110,7 +118,7 @@ func New(o Options) (*Adapter, error) {
 	if o.Engine == nil {
 		return nil, errors.New("console: an engine is required")
 	}
-	a := &Adapter{engine: o.Engine, color: o.Color, fake: o.Fake}
+	a := &Adapter{engine: o.Engine, color: o.Color, fake: o.Fake, sent: map[string]bot.Destination{}}
 	switch {
 	case o.Terminal != nil:
 		a.lines, a.out = o.Terminal, o.Terminal
@@ -297,22 +305,30 @@ func (a *Adapter) advance(ctx context.Context, arg string) {
 
 func (a *Adapter) press(ctx context.Context, arg string) {
 	a.mu.Lock()
-	buttons := a.lastBtns
+	buttons, on := a.lastBtns, a.btnsOn
+	to := a.sent[on]
 	a.mu.Unlock()
 	n, err := strconv.Atoi(arg)
 	if err != nil || n < 1 || n > len(buttons) {
 		if len(buttons) == 0 {
-			a.printf("there is no message with buttons yet\n")
+			a.printf("there is no message with buttons now\n")
 		} else {
 			a.printf("usage: :press N, with N from 1 to %d\n", len(buttons))
 		}
 		return
 	}
 	b := buttons[n-1]
-	a.dispatch(ctx, bot.Event{
+	// The event names the message the button sat on (and its thread), as
+	// Slack's and Matrix's do, so the engine can edit that message.
+	ev := bot.Event{
 		Kind: bot.EventButton, Room: bot.ConsoleRoom, User: a.speaker(),
-		Action: b.Action, Value: b.Value, Prefix: "/sec",
-	})
+		Message: bot.MessageRef{Room: bot.ConsoleRoom, ID: on},
+		Action:  b.Action, Value: b.Value, Prefix: "/sec",
+	}
+	if !to.IsDM() && !to.Thread.IsZero() {
+		ev.Thread = bot.ThreadRef{Room: bot.ConsoleRoom, ID: to.Thread.ID}
+	}
+	a.dispatch(ctx, ev)
 }
 
 // react sends a reaction to one of the recent room messages. The event
@@ -439,14 +455,42 @@ func (a *Adapter) Send(_ context.Context, to bot.Destination, msg bot.Message) (
 	defer a.mu.Unlock()
 	a.nextID++
 	id := fmt.Sprintf("m%d", a.nextID)
+	a.sent[id] = to
 	if len(msg.Buttons) > 0 {
-		a.lastBtns = msg.Buttons
+		a.lastBtns, a.btnsOn = msg.Buttons, id
 	}
 	if !to.IsDM() {
 		a.remember(recentMsg{ref: bot.MessageRef{Room: bot.ConsoleRoom, ID: id}, thread: to.Thread.ID, text: msg.PlainText()})
 	}
 	fmt.Fprint(a.out, Render(to, msg, a.color))
 	return bot.MessageRef{Room: bot.ConsoleRoom, ID: id}, nil
+}
+
+// Edit prints the new version of a message the console printed, marked
+// "(edited)", where the message went. Its buttons become the ones ":press"
+// presses; an edit that takes the buttons off the message whose buttons
+// those were leaves nothing to press. A message typed here, or an id the
+// console never gave out, is an error naming the message.
+func (a *Adapter) Edit(_ context.Context, ref bot.MessageRef, msg bot.Message) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	to, ok := a.sent[ref.ID]
+	if !ok || ref.Room != bot.ConsoleRoom {
+		return fmt.Errorf("console: edit message %s/%s: not a message the console printed", ref.Room, ref.ID)
+	}
+	switch {
+	case len(msg.Buttons) > 0:
+		a.lastBtns, a.btnsOn = msg.Buttons, ref.ID
+	case a.btnsOn == ref.ID:
+		a.lastBtns, a.btnsOn = nil, ""
+	}
+	for i := range a.recent {
+		if a.recent[i].ref == ref {
+			a.recent[i].text = msg.PlainText()
+		}
+	}
+	fmt.Fprint(a.out, spans{{"(edited) ", styleDim}}.paint(a.color)+Render(to, msg, a.color))
+	return nil
 }
 
 // Render formats a message for the terminal. Vigil's own text has its
