@@ -174,7 +174,7 @@ duty:
 			if v, ok := strings.CutPrefix(line, "  Until: "); ok {
 				until[v]++
 			}
-			if strings.Contains(line, "handed duty for *triage* to you") {
+			if strings.Contains(line, "handed duty for triage to you") {
 				dms++
 			}
 		}

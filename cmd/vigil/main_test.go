@@ -240,17 +240,17 @@ func TestConsoleDutyRehearsal(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	bottest.InOrder(t, out,
-		"Created rotation *triage* (the default): @alice is on duty until Mon 12 Jan 09:00 CET, then @bob.",
-		"*triage*: @alice is on duty since Mon 5 Jan 09:00 CET, until Mon 12 Jan 09:00 CET. Next: @bob.",
+		"Created rotation triage (the default): @alice is on duty until Mon 12 Jan 09:00 CET, then @bob.",
+		"triage: @alice is on duty since Mon 5 Jan 09:00 CET, until Mon 12 Jan 09:00 CET. Next: @bob.",
 		"→ DM to bob:", "Heads-up: duty (triage)",
 		"== Duty hand-off: triage ==", "Duty passes from @alice to @bob.",
-		"→ DM to bob:", "@alice handed duty for *triage* to you",
-		"→ DM to alice:", "Your duty shift for *triage* has ended; @bob has it now.",
+		"→ DM to bob:", "@alice handed duty for triage to you",
+		"→ DM to alice:", "Your duty shift for triage has ended; @bob has it now.",
 		"⏱ Mon 2026-01-12 10:00 UTC",
 		"→ DM to carol:", "Heads-up",
 		"Duty passes from @bob to @carol.",
 		"⏱ Mon 2026-01-19 10:00 UTC",
-		"*triage*: @carol is on duty since Mon 19 Jan 09:00 CET",
+		"triage: @carol is on duty since Mon 19 Jan 09:00 CET",
 	)
 }
 
@@ -287,7 +287,7 @@ func TestConsoleReportRehearsal(t *testing.T) {
 		"⏱ Tue 2026-01-06 11:00 UTC",
 		"VIG-2026-1 acknowledged by @bob with 23h to spare; the clock has stopped.",
 		"⏱ Fri 2026-01-09 11:00 UTC",
-		"*VIG-2026-1* [acknowledged] SQL injection in search — @bob",
+		"VIG-2026-1 [acknowledged] SQL injection in search — @bob",
 	)
 	after := out[strings.Index(out, "the clock has stopped"):]
 	if strings.Contains(after, "⏰") || strings.Contains(after, "was not acknowledged") {
@@ -312,7 +312,7 @@ func TestConsoleScoresAReport(t *testing.T) {
 	}
 	bottest.InOrder(t, out,
 		"CVSS:3.1/AV:N",
-		"scored VIG-2026-1: *9.8 Critical* (`CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H`)",
+		"scored VIG-2026-1: 9.8 Critical (CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H)",
 		"Severity: Critical — team: 9.8 Critical (CVSS 3.1, by @admin)",
 		"☑ Score severity",
 	)
