@@ -91,8 +91,8 @@ func TestIssue17TwoReportsByHandInOneInstant(t *testing.T) {
 		"Filed VIG-2026-1", "== VIG-2026-1: First report ==", "First details.",
 		"Filed VIG-2026-2", "== VIG-2026-2: Second report ==", "Second details.",
 		"== Reports (2) ==",
-		"*VIG-2026-1* [new] First report",
-		"*VIG-2026-2* [new] Second report",
+		"VIG-2026-1 [new] First report",
+		"VIG-2026-2 [new] Second report",
 		"== VIG-2026-2: Second report ==", "Second details.",
 	)
 }
@@ -221,7 +221,7 @@ func TestIssue17GitHubDownIsToldInTheThread(t *testing.T) {
 		"⏱ Mon 2026-01-05 10:01 UTC",
 		"⏱ Mon 2026-01-05 16:01 UTC",
 		"↳ in thread", "Gave up trying to open the draft advisory in acme/web after 30 attempts",
-		"ask again: `/sec advisory open VIG-2026-1 acme/web`",
+		"ask again: /sec advisory open VIG-2026-1 acme/web",
 		"⏱ Thu 2026-01-08 16:01 UTC",
 	)
 	for _, note := range []string{"Could not open the draft advisory", "Gave up trying to open the draft advisory"} {
