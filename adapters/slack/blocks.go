@@ -34,6 +34,16 @@ const (
 	// index keeps action_ids unique within the message (Slack requires
 	// it) even when several buttons share an action, such as form choices.
 	actionPrefix = "vigil:"
+	// confirmedMark follows the index of a button with a confirm dialog
+	// ("vigil:3c:report.reject"): Slack sends its press only after the
+	// person confirmed, and the action_id comes back as it was sent.
+	confirmedMark = "c"
+	// Limits of a confirm dialog's texts.
+	maxConfirmTitle  = 100
+	maxConfirmText   = 300
+	maxConfirmButton = 30
+	// maxInput is the most a plain_text_input takes (max_length).
+	maxInput = 3000
 )
 
 // outgoing is one Slack message: its blocks and its plain-text fallback.
@@ -56,7 +66,7 @@ type piece struct {
 func render(msg bot.Message) []outgoing {
 	var pieces []piece
 	if msg.Header != "" {
-		h := truncate(strings.ReplaceAll(bot.StripSentinels(msg.Header), "\n", " "), maxHeader)
+		h := truncate(strings.ReplaceAll(plainSlack(msg.Header), "\n", " "), maxHeader)
 		pieces = append(pieces, piece{slack.NewHeaderBlock(plainText(h)), truncateMrkdwn(mrkdwnText(strings.ReplaceAll(msg.Header, "\n", " ")), maxHeader*2)})
 	}
 	verbatim := bot.HasUntrusted(msg.Text)
@@ -79,13 +89,20 @@ func render(msg bot.Message) []outgoing {
 		var elems []slack.BlockElement
 		var labels []string
 		for j, b := range msg.Buttons[i:min(i+maxActions, len(msg.Buttons))] {
-			label := truncate(bot.StripSentinels(b.Label), maxButtonText)
-			btn := slack.NewButtonBlockElement(actionPrefix+strconv.Itoa(i+j)+":"+b.Action, truncate(b.Value, maxButtonValue), plainText(label))
+			label := truncate(plainSlack(b.Label), maxButtonText)
+			index := strconv.Itoa(i + j)
+			if b.Confirm != nil {
+				index += confirmedMark
+			}
+			btn := slack.NewButtonBlockElement(actionPrefix+index+":"+b.Action, truncate(b.Value, maxButtonValue), plainText(label))
 			switch b.Style {
 			case bot.ButtonPrimary:
 				btn.Style = slack.StylePrimary
 			case bot.ButtonDanger:
 				btn.Style = slack.StyleDanger
+			}
+			if b.Confirm != nil {
+				btn.Confirm = confirmObject(*b.Confirm, b.Style)
 			}
 			elems = append(elems, btn)
 			labels = append(labels, "["+mrkdwnText(b.Label)+"]")
@@ -131,6 +148,36 @@ func render(msg bot.Message) []outgoing {
 	return out
 }
 
+// confirmObject is a button's confirm dialog. Its texts are plain_text
+// (shown as written) within Slack's limits; a danger button's dialog has
+// a red confirm button.
+func confirmObject(c bot.Confirm, style bot.ButtonStyle) *slack.ConfirmationBlockObject {
+	yes, no := c.Yes, c.No
+	if yes == "" {
+		yes = "Confirm"
+	}
+	if no == "" {
+		no = "Cancel"
+	}
+	title := c.Title
+	if title == "" {
+		title = "Are you sure?"
+	}
+	text := c.Text
+	if text == "" {
+		text = title
+	}
+	obj := slack.NewConfirmationBlockObject(
+		plainText(truncate(plainSlack(title), maxConfirmTitle)),
+		plainText(truncate(plainSlack(text), maxConfirmText)),
+		plainText(truncate(plainSlack(yes), maxConfirmButton)),
+		plainText(truncate(plainSlack(no), maxConfirmButton)))
+	if style == bot.ButtonDanger {
+		obj.WithStyle(slack.StyleDanger)
+	}
+	return obj
+}
+
 func plainText(s string) *slack.TextBlockObject {
 	return slack.NewTextBlockObject(slack.PlainTextType, s, true, false)
 }
@@ -173,8 +220,10 @@ func mrkdwnText(s string) string {
 	return b.String()
 }
 
-// ownMrkdwn escapes Vigil's own text for Slack, keeping its constructs.
+// ownMrkdwn escapes Vigil's own text for Slack, keeping its constructs;
+// its person and time tokens become mentions and dates (slackTokens).
 func ownMrkdwn(s string) string {
+	s = slackTokens(s)
 	if !strings.ContainsAny(s, "&<>") {
 		return s
 	}
@@ -337,11 +386,13 @@ func bestCut(s string, limit int) int {
 
 // modal builds the Slack modal for a form. Field names are the block and
 // action ids, so a submission's values and inline errors map back to them.
+// The form's Intro is not shown: it is written for the step-by-step dialog
+// (answer each question, `cancel` stops), and a modal explains itself with
+// its title, labels, hints and its Submit and Cancel buttons. Every text
+// box takes at most Slack's maxInput characters (Slack refuses a longer
+// max_length, and without one a too-long answer fails on submit).
 func modal(f *bot.Form, meta string) slack.ModalViewRequest {
 	var blocks []slack.Block
-	if f.Intro != "" {
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwnObject(truncateMrkdwn(mrkdwnText(f.Intro), maxSectionText), bot.HasUntrusted(f.Intro)), nil, nil))
-	}
 	for _, fld := range f.Fields {
 		label := plainText(truncate(bot.StripSentinels(fld.Label), 2000))
 		var hint *slack.TextBlockObject
@@ -361,7 +412,7 @@ func modal(f *bot.Form, meta string) slack.ModalViewRequest {
 			}
 			el = slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plainText("Choose…"), fld.Name, opts...)
 		default:
-			in := slack.NewPlainTextInputBlockElement(nil, fld.Name)
+			in := slack.NewPlainTextInputBlockElement(nil, fld.Name).WithMaxLength(maxInput)
 			in.Multiline = fld.Kind == bot.FieldLongText
 			el = in
 		}
@@ -380,12 +431,14 @@ func modal(f *bot.Form, meta string) slack.ModalViewRequest {
 	}
 }
 
-// parseActionID reverses the action_id of a Vigil button.
-func parseActionID(id string) (string, bool) {
+// parseActionID reverses the action_id of a Vigil button: its action, and
+// whether the button asked for confirmation (so Slack sends the press only
+// once the person confirmed).
+func parseActionID(id string) (action string, confirmed, ok bool) {
 	rest, ok := strings.CutPrefix(id, actionPrefix)
 	if !ok {
-		return "", false
+		return "", false, false
 	}
-	_, action, ok := strings.Cut(rest, ":")
-	return action, ok && action != ""
+	index, action, ok := strings.Cut(rest, ":")
+	return action, strings.HasSuffix(index, confirmedMark), ok && action != ""
 }
