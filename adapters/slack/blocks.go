@@ -2,6 +2,7 @@ package slack
 
 import (
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -58,20 +59,20 @@ type piece struct {
 	plain string
 }
 
-// render turns a neutral message into one or more Slack messages, in
-// order, each within Slack's limits. Every mrkdwn text, and the fallback
+// render turns a neutral message into one or more Slack messages (see
+// layout), each within Slack's limits. Every mrkdwn text, and the fallback
 // text (which Slack parses as mrkdwn too), goes through mrkdwnText, so
 // untrusted runs are inert in both; plain_text objects (header, buttons)
 // are inert by their type and only lose the markers.
 func render(msg bot.Message) []outgoing {
-	var pieces []piece
+	var head, text, tail []piece
 	if msg.Header != "" {
 		h := truncate(strings.ReplaceAll(plainSlack(msg.Header), "\n", " "), maxHeader)
-		pieces = append(pieces, piece{slack.NewHeaderBlock(plainText(h)), truncateMrkdwn(mrkdwnText(strings.ReplaceAll(msg.Header, "\n", " ")), maxHeader*2)})
+		head = append(head, piece{slack.NewHeaderBlock(plainText(h)), truncateMrkdwn(mrkdwnText(strings.ReplaceAll(msg.Header, "\n", " ")), maxHeader*2)})
 	}
 	verbatim := bot.HasUntrusted(msg.Text)
 	for _, chunk := range splitText(mrkdwnText(msg.Text), maxSectionText) {
-		pieces = append(pieces, piece{slack.NewSectionBlock(mrkdwnObject(chunk, verbatim), nil, nil), chunk})
+		text = append(text, piece{slack.NewSectionBlock(mrkdwnObject(chunk, verbatim), nil, nil), chunk})
 	}
 	for i := 0; i < len(msg.Fields); i += maxFields {
 		var fields []*slack.TextBlockObject
@@ -83,7 +84,7 @@ func render(msg bot.Message) []outgoing {
 			fields = append(fields, mrkdwnObject(text, bot.HasUntrusted(f.Label+f.Value)))
 			plain = append(plain, label+": "+value)
 		}
-		pieces = append(pieces, piece{slack.NewSectionBlock(nil, fields, nil), strings.Join(plain, "\n")})
+		tail = append(tail, piece{slack.NewSectionBlock(nil, fields, nil), strings.Join(plain, "\n")})
 	}
 	for i := 0; i < len(msg.Buttons); i += maxActions {
 		var elems []slack.BlockElement
@@ -107,16 +108,67 @@ func render(msg bot.Message) []outgoing {
 			elems = append(elems, btn)
 			labels = append(labels, "["+mrkdwnText(b.Label)+"]")
 		}
-		pieces = append(pieces, piece{slack.NewActionBlock("vigil-actions-"+strconv.Itoa(i/maxActions), elems...), strings.Join(labels, " ")})
+		tail = append(tail, piece{slack.NewActionBlock("vigil-actions-"+strconv.Itoa(i/maxActions), elems...), strings.Join(labels, " ")})
 	}
 	if msg.Context != "" {
 		c := truncateMrkdwn(mrkdwnText(msg.Context), maxContextText)
-		pieces = append(pieces, piece{slack.NewContextBlock("", mrkdwnObject(c, bot.HasUntrusted(msg.Context))), c})
+		tail = append(tail, piece{slack.NewContextBlock("", mrkdwnObject(c, bot.HasUntrusted(msg.Context))), c})
 	}
-	if len(pieces) == 0 {
+	if len(head)+len(text)+len(tail) == 0 {
 		return []outgoing{{text: truncateMrkdwn(mrkdwnText(msg.Plain()), maxFallback)}}
 	}
+	out := layout(head, text, tail)
+	if msg.Fallback != "" {
+		out[0].text = truncateMrkdwn(mrkdwnText(msg.Fallback), maxFallback)
+	}
+	return out
+}
 
+// layout places a message's pieces in Slack messages. When the text is
+// too long for one, the first message keeps the header, as much of the
+// text as fits, and the fields, buttons and context (so a report's summary
+// keeps its buttons where people see it), and the rest of the text follows
+// in order in as many messages as needed (Send posts them in the first
+// one's thread). Only when the fields and buttons alone are too many for
+// one message does everything go in order, message after message.
+func layout(head, text, tail []piece) []outgoing {
+	first := append(slices.Clip(head), tail...)
+	blocks, size := len(first), plainSize(first)
+	if blocks > maxBlocks || size > maxMessageChars {
+		return pack(append(append(slices.Clip(head), text...), tail...))
+	}
+	if blocks+len(text) <= maxBlocks && size+plainSize(text) <= maxMessageChars {
+		return pack(append(append(slices.Clip(head), text...), tail...))
+	}
+	// Room for the note that says where the text goes on.
+	blocks, size = blocks+1, size+len(continued)
+	fit := 0
+	for fit < len(text) && blocks < maxBlocks && size+len(text[fit].plain) <= maxMessageChars {
+		blocks, size = blocks+1, size+len(text[fit].plain)
+		fit++
+	}
+	main := append(slices.Clip(head), text[:fit]...)
+	if fit < len(text) {
+		main = append(main, piece{slack.NewContextBlock("", mrkdwnObject(continued, false)), continued})
+	}
+	main = append(main, tail...)
+	return append(pack(main), pack(text[fit:])...)
+}
+
+// continued ends the part of a long text that the first message holds.
+const continued = "_The text continues in the thread._"
+
+func plainSize(pieces []piece) int {
+	n := 0
+	for _, p := range pieces {
+		n += len(p.plain)
+	}
+	return n
+}
+
+// pack puts pieces in messages in order, each within maxBlocks blocks and,
+// unless one piece alone is longer, maxMessageChars characters.
+func pack(pieces []piece) []outgoing {
 	var out []outgoing
 	var cur []piece
 	size := 0
@@ -142,9 +194,6 @@ func render(msg bot.Message) []outgoing {
 		size += len(p.plain)
 	}
 	flush()
-	if msg.Fallback != "" {
-		out[0].text = truncateMrkdwn(mrkdwnText(msg.Fallback), maxFallback)
-	}
 	return out
 }
 

@@ -335,3 +335,66 @@ func TestModalCopyAndMaxLength(t *testing.T) {
 		t.Errorf("modal says how to cancel step by step: %s", raw)
 	}
 }
+
+// A report whose text is longer than a Slack message can hold: the first
+// message in the room keeps the header, the beginning of the text, the
+// fields and the buttons, and says the text goes on; the rest follows in
+// order in its thread, in the same private channel, nothing lost.
+func TestLongReportTextContinuesInThread(t *testing.T) {
+	r, _, _ := socketRig(t, rigOptions{})
+	ctx := context.Background()
+	var text strings.Builder
+	for i := range 4000 {
+		fmt.Fprintf(&text, "w%04d ", i)
+		if i%50 == 49 {
+			text.WriteString("\n\n")
+		}
+	}
+	msg := bot.Message{Header: "VIG-2026-7: heap overflow", Text: fmt.Sprint(bot.Untrusted(text.String())),
+		Fields:    []bot.Field{{Label: "State", Value: "new"}},
+		Buttons:   []bot.Button{{Label: "Acknowledge", Action: "report.ack", Value: "VIG-2026-7"}},
+		Sensitive: true}
+	if err := r.engine.Post(ctx, "report-7", bot.ToRoom(slackRoom(chanSecurity), bot.ThreadRef{}), msg); err != nil {
+		t.Fatal(err)
+	}
+	r.engine.Step(ctx)
+	parts := render(msg)
+	if len(parts) < 3 {
+		t.Fatalf("the text renders as %d messages, want several", len(parts))
+	}
+	var words []string
+	var root string
+	for i := range parts {
+		p := r.slack.nextPost(t)
+		if p.Channel != chanSecurity || p.Ephemeral {
+			t.Fatalf("part %d went to %+v", i+1, p)
+		}
+		var types []string
+		for _, b := range p.Blocks {
+			types = append(types, fmt.Sprint(b["type"]))
+			if b["type"] == "section" {
+				if txt, ok := b["text"].(map[string]any); ok {
+					words = append(words, strings.Fields(decodeMrkdwn(fmt.Sprint(txt["text"])))...)
+				}
+			}
+		}
+		if i == 0 {
+			root = p.TS
+			got := strings.Join(types, ",")
+			if p.Thread != "" || !strings.HasPrefix(got, "header,section") || !strings.HasSuffix(got, "context,section,actions") {
+				t.Errorf("first message: thread %q, blocks %s; want top level: header, text, the note, fields, buttons", p.Thread, got)
+			}
+			if !strings.Contains(fmt.Sprint(p.Blocks), "continues in the thread") {
+				t.Error("the first message does not say the text goes on in the thread")
+			}
+			continue
+		}
+		if p.Thread != root || strings.Contains(strings.Join(types, ","), "actions") {
+			t.Errorf("part %d: thread %q, blocks %v; want only text, in the thread of %s", i+1, p.Thread, types, root)
+		}
+	}
+	r.slack.noPost(t)
+	if got, want := strings.Join(words, " "), strings.Join(strings.Fields(text.String()), " "); got != want {
+		t.Errorf("the text read across the messages differs from the report's: %d words, want %d", len(words), len(strings.Fields(want)))
+	}
+}
