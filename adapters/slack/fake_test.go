@@ -480,7 +480,7 @@ func (f *fakeSlack) chatUpdate(w http.ResponseWriter, r *http.Request) {
 
 // responseURL serves response_url posts: /response/expired answers as
 // Slack does once a URL is past its 30 minutes; any other path takes the
-// message.
+// message (/response/CHANNEL/NAME in the channel named).
 func (f *fakeSlack) responseURL(w http.ResponseWriter, r *http.Request) {
 	f.called("response_url")
 	if r.URL.Path == "/response/expired" {
@@ -490,7 +490,13 @@ func (f *fakeSlack) responseURL(w http.ResponseWriter, r *http.Request) {
 	}
 	m := params(r)
 	replace, _ := m["replace_original"].(bool)
-	f.record(posted{Text: str(m, "text"), Thread: str(m, "thread_ts"), Ephemeral: true, ResponseURL: r.URL.Path,
+	// Slack's answer shows where the command was typed: the fake's
+	// envelopes name that channel in the path (/response/CSEC/trig-1).
+	channel, _, named := strings.Cut(strings.TrimPrefix(r.URL.Path, "/response/"), "/")
+	if !named {
+		channel = ""
+	}
+	f.record(posted{Channel: channel, Text: str(m, "text"), Thread: str(m, "thread_ts"), Ephemeral: true, ResponseURL: r.URL.Path,
 		ResponseType: str(m, "response_type"), ReplaceOriginal: replace,
 		UnfurlLinks: fmt.Sprint(m["unfurl_links"]), UnfurlMedia: fmt.Sprint(m["unfurl_media"])}, m)
 	_, _ = io.WriteString(w, "ok")
@@ -499,6 +505,27 @@ func (f *fakeSlack) responseURL(w http.ResponseWriter, r *http.Request) {
 // responseURLFor is a response_url of the fake Slack.
 func (f *fakeSlack) responseURLFor(name string) string {
 	return f.srv.GetAPIURL() + "response/" + name
+}
+
+// hooksHost is the host of the response_urls in the envelopes the tests
+// send, as Slack's are on hooks.slack.com; the adapter's HTTP client takes
+// them to the fake (no test reaches the network).
+const hooksHost = "hooks.example"
+
+// toFake sends requests for hooksHost to the fake Slack.
+type toFake struct{ addr string }
+
+func (t toFake) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Host == hooksHost {
+		r = r.Clone(r.Context())
+		r.URL.Scheme, r.URL.Host, r.Host = "http", t.addr, t.addr
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// client is the adapter's HTTP client in tests.
+func (f *fakeSlack) client() *http.Client {
+	return &http.Client{Timeout: wait, Transport: toFake{addr: strings.TrimSuffix(strings.TrimPrefix(f.srv.GetAPIURL(), "http://"), "/")}}
 }
 
 func (f *fakeSlack) viewsOpen(w http.ResponseWriter, r *http.Request) {
@@ -653,7 +680,7 @@ func (w *wsConn) ack(t *testing.T, envelope string) map[string]any {
 func commandEnvelope(env, channel, user, text, trigger string) map[string]any {
 	return map[string]any{"type": "slash_commands", "envelope_id": env, "accepts_response_payload": true,
 		"payload": map[string]any{"token": "x", "team_id": "T1", "command": "/sec", "text": text,
-			"channel_id": channel, "user_id": user, "trigger_id": trigger, "response_url": "https://hooks.example/x"}}
+			"channel_id": channel, "user_id": user, "trigger_id": trigger, "response_url": "https://" + hooksHost + "/response/" + channel + "/" + trigger}}
 }
 
 func mentionEnvelope(env, eventID, channel, user, text, ts, thread string) map[string]any {
@@ -763,7 +790,7 @@ func newRig(t *testing.T, o rigOptions) *rig {
 		o.setup(e)
 	}
 	a, err := New(Options{Engine: e, Mode: o.mode, BotToken: "xoxb-test", AppToken: o.appToken, SigningSecret: signingSecret,
-		APIURL: fs.srv.GetAPIURL(), Rooms: o.rooms, Logger: logger, RecheckEvery: o.recheck})
+		APIURL: fs.srv.GetAPIURL(), Rooms: o.rooms, Logger: logger, RecheckEvery: o.recheck, HTTPClient: fs.client()})
 	if err != nil {
 		t.Fatal(err)
 	}
