@@ -11,6 +11,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/vigil-sec/vigil/bot"
+	"github.com/vigil-sec/vigil/internal/hostile"
 )
 
 // Issue 16 on Slack: private answers, edits, confirm dialogs, mentions and
@@ -396,5 +397,27 @@ func TestLongReportTextContinuesInThread(t *testing.T) {
 	r.slack.noPost(t)
 	if got, want := strings.Join(words, " "), strings.Join(strings.Fields(text.String()), " "); got != want {
 		t.Errorf("the text read across the messages differs from the report's: %d words, want %d", len(words), len(strings.Fields(want)))
+	}
+}
+
+// Vigil's tokens beside hostile text: the mention and the date are real,
+// and every case of the corpus next to them stays as inert as alone.
+func TestTokensBesideHostileText(t *testing.T) {
+	at := time.Date(2026, 12, 8, 13, 0, 0, 0, time.UTC)
+	mention := "<@UALICE> "
+	date := fmt.Sprintf(" <!date^%d^{date_short_pretty} {time}|8 Dec>", at.Unix())
+	for _, c := range hostile.Load(t) {
+		text := mrkdwnText(bot.AccountToken(userRef(userAlice), "Alice") + " " + bot.Untrusted(c.Text).String() + " " + bot.TimeToken(at, "8 Dec"))
+		rest, ok := strings.CutPrefix(text, mention)
+		if ok {
+			rest, ok = strings.CutSuffix(rest, date)
+		}
+		if !ok {
+			t.Errorf("%s: %q lacks the mention or the date", c.Name, text)
+			continue
+		}
+		for _, p := range mrkdwnProblems(rest) {
+			t.Errorf("%s: %s", c.Name, p)
+		}
 	}
 }
