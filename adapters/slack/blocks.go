@@ -124,20 +124,19 @@ func render(msg bot.Message) []outgoing {
 	return out
 }
 
-// layout places a message's pieces in Slack messages. When the text is
-// too long for one, the first message keeps the header, as much of the
-// text as fits, and the fields, buttons and context (so a report's summary
-// keeps its buttons where people see it), and the rest of the text follows
-// in order in as many messages as needed (Send posts them in the first
-// one's thread). Only when the fields and buttons alone are too many for
-// one message does everything go in order, message after message.
+// layout places a message's pieces in Slack messages (Send posts the
+// second and later ones in the first one's thread). When the text is too
+// long for one message, the first keeps the header, as much of the text as
+// fits, a note that the text goes on, and the fields, buttons and context
+// (so a report's summary keeps its buttons where people see it); the rest
+// of the text follows in order in as many messages as needed. A message
+// that fits in one, or whose fields and buttons alone do not, is packed
+// in order as it is.
 func layout(head, text, tail []piece) []outgoing {
 	first := append(slices.Clip(head), tail...)
 	blocks, size := len(first), plainSize(first)
-	if blocks > maxBlocks || size > maxMessageChars {
-		return pack(append(append(slices.Clip(head), text...), tail...))
-	}
-	if blocks+len(text) <= maxBlocks && size+plainSize(text) <= maxMessageChars {
+	fitsWhole := blocks+len(text) <= maxBlocks && size+plainSize(text) <= maxMessageChars
+	if fitsWhole || blocks > maxBlocks || size > maxMessageChars {
 		return pack(append(append(slices.Clip(head), text...), tail...))
 	}
 	// Room for the note that says where the text goes on.

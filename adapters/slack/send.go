@@ -13,12 +13,13 @@ import (
 
 // Send renders msg as Block Kit and posts it: in the room (in the thread
 // when the destination has one) or in a DM opened with conversations.open;
-// a message for one person only (Destination.Only) is ephemeral.
-// A message too large for one Slack message goes out as several (see
-// layout): the first where it was sent, the others in order in its
-// thread (or in the destination's thread); the reference returned is the
-// first one's (its ts is the thread id for replies). Each part carries the delivery id in its metadata (see
-// WasDelivered). Errors are classified for the outbox, never retried here.
+// a message for one person only (Destination.Only) is ephemeral. A message
+// too large for one Slack message goes out as several (see layout): the
+// first at the destination, the others in order in its thread (or in the
+// destination's thread); the reference returned is the first one's (its
+// ts is the thread id for replies). Each part carries the delivery id in
+// its metadata (see WasDelivered). Errors are classified for the outbox,
+// never retried here.
 func (a *Adapter) Send(ctx context.Context, to bot.Destination, msg bot.Message) (bot.MessageRef, error) {
 	if !to.Only.IsZero() && !to.IsDM() {
 		// Meant for one person: shown to them alone, as ReplyPrivately
