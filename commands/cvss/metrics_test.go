@@ -11,10 +11,11 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/metrics.golden.json from the metric tables")
 
-// TestMetricTables pins the metric tables (names, helps, order, groups) to a
-// golden file, so a change to them is seen in review as a change of data
-// and an accident in the tables' source shows as a diff. After an intended
-// change, rewrite it with: go test ./commands/cvss -run TestMetricTables -update
+// TestMetricTables pins what metrics.yaml decodes to (names, helps, order,
+// groups) to a golden file, so a slip in the YAML (a misplaced anchor, a
+// value in the wrong metric) shows as a diff of the decoded tables. After an
+// intended change, rewrite it with:
+// go test ./commands/cvss -run TestMetricTables -update
 func TestMetricTables(t *testing.T) {
 	got, err := json.MarshalIndent(map[string]versionDef{"3.1": v31, "4.0": v40}, "", "  ")
 	if err != nil {
