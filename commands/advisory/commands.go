@@ -11,7 +11,7 @@ import (
 	"github.com/vigil-sec/vigil/commands/report"
 )
 
-var team = []bot.Role{bot.RoleResponder, bot.RoleAdmin}
+var team = bot.TeamRoles()
 
 func (a *Advisories) advisoryCommand() *bot.Command {
 	return &bot.Command{

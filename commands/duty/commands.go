@@ -11,7 +11,7 @@ import (
 )
 
 var (
-	team  = []bot.Role{bot.RoleResponder, bot.RoleAdmin}
+	team  = bot.TeamRoles()
 	admin = []bot.Role{bot.RoleAdmin}
 )
 

@@ -120,7 +120,7 @@ func Register(e Engine, o Options) (*Incidents, error) {
 	return inc, nil
 }
 
-var teamRoles = []bot.Role{bot.RoleResponder, bot.RoleAdmin}
+var teamRoles = bot.TeamRoles()
 
 // Incident is one incident as stored.
 type Incident struct {

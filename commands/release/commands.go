@@ -17,7 +17,7 @@ import (
 )
 
 func (r *Releases) command() *bot.Command {
-	team := []bot.Role{bot.RoleResponder, bot.RoleAdmin}
+	team := bot.TeamRoles()
 	return &bot.Command{
 		Name:    "release",
 		Summary: "Plan, announce and publish security releases, with their clocks",

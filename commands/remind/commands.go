@@ -12,7 +12,7 @@ import (
 	"github.com/vigil-sec/vigil/store"
 )
 
-var team = []bot.Role{bot.RoleResponder, bot.RoleAdmin}
+var team = bot.TeamRoles()
 
 func (r *Reminders) command() *bot.Command {
 	return &bot.Command{

@@ -20,7 +20,7 @@ const (
 )
 
 func (r *Reports) command() *bot.Command {
-	team := []bot.Role{bot.RoleResponder, bot.RoleAdmin}
+	team := bot.TeamRoles()
 	id := func(name, summary string, run func(context.Context, *bot.Request) error) *bot.Command {
 		return &bot.Command{Name: name, Summary: summary, Usage: "ID", Roles: team, MinArgs: 1, MaxArgs: 1, Run: run}
 	}

@@ -127,7 +127,7 @@ func Register(e Engine, o Options) (*Reports, error) {
 	e.HandleJob(jobMail, r.runMail)
 	e.HandleJob(jobGitHub, r.runGitHub)
 	e.HandleJob(jobAnnounce, r.runAnnounce)
-	team := []bot.Role{bot.RoleResponder, bot.RoleAdmin}
+	team := bot.TeamRoles()
 	e.HandleAction(&bot.Action{Name: actionAck, Roles: team, Run: r.pressAck})
 	e.HandleAction(&bot.Action{Name: actionCheck, Roles: team, Run: r.pressCheck})
 	r.mountAPI(e.HTTP())
