@@ -175,6 +175,7 @@ func run(ctx context.Context, o runOptions, s streams, lookup env) error {
 		PrivateRooms:      privateRooms(cfg.Rooms),
 		Logger:            logger,
 		Observer:          mets,
+		TeamZone:          teamZone(cfg),
 		Instance:          instanceName(lookup),
 		SendTimeout:       cfg.Delivery.SendTimeout.Std(),
 		OutboxMaxAttempts: cfg.Delivery.MaxAttempts,
