@@ -141,8 +141,8 @@ func (d *Duty) runNow(ctx context.Context, req *bot.Request) error {
 		who := r.OnDutyAt(now)
 		since, until := r.segmentStart(now), r.segmentEnd(now)
 		loc := r.Handoff.location()
-		fmt.Fprintf(&b, "*%s*: @%s is on duty since %s, until %s. Next: @%s.", r.Name, who,
-			fmtTime(since, loc), fmtTime(until, loc), r.OnDutyAt(until))
+		fmt.Fprintf(&b, "*%s*: %s is on duty since %s, until %s. Next: %s.", r.Name, bot.PersonToken(who),
+			fmtTime(since, loc), fmtTime(until, loc), bot.PersonToken(r.OnDutyAt(until)))
 		if o, ok := r.overrideAt(now); ok {
 			base, _ := r.Assignee(r.ShiftAt(now))
 			fmt.Fprintf(&b, " (override for @%s's shift, set by @%s)", base, o.By)
@@ -397,9 +397,9 @@ func (d *Duty) runCreate(ctx context.Context, req *bot.Request) error {
 	}
 	now = req.Now()
 	loc := h.location()
-	_, err = req.Reply(ctx, bot.Message{
-		Text: fmt.Sprintf("Created rotation *%s*%s: @%s is on duty until %s, then @%s.", name, defaultText(isDefault),
-			after.OnDutyAt(now), fmtTime(after.segmentEnd(now), loc), after.OnDutyAt(after.segmentEnd(now))),
+	_, err = req.Announce(ctx, bot.Message{
+		Text: fmt.Sprintf("%s created rotation *%s*%s: %s is on duty until %s, then %s.", req.ActorMention(), name, defaultText(isDefault),
+			bot.PersonToken(after.OnDutyAt(now)), fmtTime(after.segmentEnd(now), loc), bot.PersonToken(after.OnDutyAt(after.segmentEnd(now)))),
 		Context: fmt.Sprintf("Shifts of %s, hand-off %s. Members: %s.", shiftText(days), h, "@"+strings.Join(members, ", @")),
 	})
 	return err
@@ -483,7 +483,7 @@ func (d *Duty) runEdit(ctx context.Context, req *bot.Request) error {
 	if err := d.afterChange(ctx, before, after, "the rotation was edited by @"+req.Actor(), req.Actor()); err != nil {
 		return err
 	}
-	return req.Replyf(ctx, "Rotation *%s* updated: @%s is on duty now; shifts of %s, hand-off %s.", name, after.OnDutyAt(now), shiftText(after.ShiftDays), after.Handoff)
+	return d.tellRoom(ctx, req, "%s updated rotation *%s*: %s is on duty now; shifts of %s, hand-off %s.", req.ActorMention(), name, bot.PersonToken(after.OnDutyAt(now)), shiftText(after.ShiftDays), after.Handoff)
 }
 
 func (d *Duty) runDelete(ctx context.Context, req *bot.Request) error {
@@ -504,7 +504,7 @@ func (d *Duty) runDelete(ctx context.Context, req *bot.Request) error {
 	if err := req.Record(ctx, "duty.rotation.delete", name, ""); err != nil {
 		return err
 	}
-	return req.Replyf(ctx, "Deleted rotation *%s*.", name)
+	return d.tellRoom(ctx, req, "%s deleted rotation *%s*.", req.ActorMention(), name)
 }
 
 func (d *Duty) runOverride(ctx context.Context, req *bot.Request) error {
@@ -540,7 +540,7 @@ func (d *Duty) runOverride(ctx context.Context, req *bot.Request) error {
 	if err := d.afterChange(ctx, before, after, "override by @"+req.Actor(), req.Actor()); err != nil {
 		return err
 	}
-	return req.Replyf(ctx, "@%s covers *%s* from %s to %s.", who, r.Name, fmtTime(from, loc), fmtTime(to, loc))
+	return d.tellRoom(ctx, req, "%s set an override: %s covers *%s* from %s to %s.", req.ActorMention(), bot.PersonToken(who), r.Name, fmtTime(from, loc), fmtTime(to, loc))
 }
 
 func (d *Duty) runAway(ctx context.Context, req *bot.Request) error {
@@ -594,7 +594,7 @@ func (d *Duty) runAway(ctx context.Context, req *bot.Request) error {
 		}
 		names = append(names, r.Name)
 	}
-	return req.Replyf(ctx, "@%s is marked away in %s; their shifts in that span go to the next member.", who, strings.Join(names, ", "))
+	return d.tellRoom(ctx, req, "%s marked %s away in %s; their shifts in that span go to the next member.", req.ActorMention(), bot.PersonToken(who), strings.Join(names, ", "))
 }
 
 func (d *Duty) runHandoffNow(ctx context.Context, req *bot.Request) error {
@@ -644,7 +644,7 @@ func (d *Duty) runHandoffNow(ctx context.Context, req *bot.Request) error {
 	if err := d.afterChange(ctx, before, after, "hand-off by @"+req.Actor(), req.Actor()); err != nil {
 		return err
 	}
-	return req.Replyf(ctx, "Handed *%s* over from @%s to @%s.", r.Name, current, next)
+	return d.tellRoom(ctx, req, "%s handed *%s* over from %s to %s.", req.ActorMention(), r.Name, bot.PersonToken(current), bot.PersonToken(next))
 }
 
 // newID names an override, a time away or a swap.
@@ -654,4 +654,11 @@ func newID() string {
 		panic(fmt.Sprintf("crypto/rand failed: %v", err))
 	}
 	return hex.EncodeToString(b)
+}
+
+// tellRoom tells the room about a change to the rotas (who did what), so
+// everyone there sees it, not only the person who made it.
+func (d *Duty) tellRoom(ctx context.Context, req *bot.Request, format string, args ...any) error {
+	_, err := req.Announce(ctx, bot.Text(fmt.Sprintf(format, args...)))
+	return err
 }
