@@ -260,7 +260,7 @@ func TestIssue17RemindersWithoutGitHub(t *testing.T) {
 	out := rehearse(t, "", script...)
 	bottest.InOrder(t, out,
 		"== /sec remind ==", "Reminders start when maintainers are told", "advisory open", "report notify ID @maintainer",
-		"Maintainers of VIG-2026-1 notified by DM: @carol (severity High)",
+		"@bob told the maintainers of VIG-2026-1 by DM: @carol (severity High)",
 		"→ DM to carol:", "== Security report for acme/web (VIG-2026-1) ==", "SQLi in search", "Severity: High",
 		"== Reminders ==", "@carol — VIG-2026-1 acme/web (High): next Wed 4 Feb",
 		"⏱ Tue 2026-02-03 10:00 UTC",

@@ -368,7 +368,7 @@ func TestReportNotifyStartsRemindersWithoutGitHub(t *testing.T) {
 
 	sent := f.Command("bob", "report notify "+id+" @carol")
 	sent = append(sent, f.Advance(time.Minute)...)
-	has(bottest.Joined(sent), "Maintainers of "+id+" notified by DM: @carol (severity High)")
+	has(bottest.Joined(sent), "@bob told the maintainers of "+id+" by DM: @carol (severity High)")
 	dm := bottest.DMsTo(sent, "carol")
 	if len(dm) != 1 {
 		t.Fatalf("carol got %d DMs, want 1:\n%s", len(dm), bottest.Joined(sent))
