@@ -160,12 +160,12 @@ func (r *Releases) runPlan(ctx context.Context, req *bot.Request) error {
 	if err := r.say(ctx, rep, fmt.Sprintf("plan:%d", now.UnixNano()), r.showMessage(rel, now)); err != nil {
 		return err
 	}
-	text := fmt.Sprintf("Release of %s planned: public at %s. The draft announcement is in the report's thread; `%s release announce %s` posts it%s.",
-		rel.ID, r.when(publicAt), req.Prefix(), rel.ID, r.destinationsText())
+	text := fmt.Sprintf("%s planned the release of %s: public at %s. The draft announcement is in the report's thread; `%s release announce %s` posts it%s.",
+		req.ActorMention(), rel.ID, r.when(publicAt), req.Prefix(), rel.ID, r.destinationsText())
 	if rel.Expedited {
 		text += " Expedited (recorded in the audit log): " + reason
 	}
-	return req.Replyf(ctx, "%s", text)
+	return r.announce(ctx, req, "%s", text)
 }
 
 func (r *Releases) destinationsText() string {
@@ -314,10 +314,10 @@ func (r *Releases) runAnnounce(ctx context.Context, req *bot.Request) error {
 	if err := req.Record(ctx, "release.announce", rel.ID, strings.Join(where, ", ")); err != nil {
 		return err
 	}
-	if err := r.sayText(ctx, rel.ID, "announce", fmt.Sprintf("📣 @%s announced the release of %s (%s) in: %s.", req.Actor(), rel.ID, r.when(rel.PublicAt), strings.Join(where, ", "))); err != nil {
+	if err := r.sayText(ctx, rel.ID, "announce", fmt.Sprintf("📣 %s announced the release of %s (%s) in: %s.", req.ActorMention(), rel.ID, r.when(rel.PublicAt), strings.Join(where, ", "))); err != nil {
 		return err
 	}
-	return req.Replyf(ctx, "Announced the release of %s in: %s.", rel.ID, strings.Join(where, ", "))
+	return r.announce(ctx, req, "%s announced the release of %s in: %s.", req.ActorMention(), rel.ID, strings.Join(where, ", "))
 }
 
 var prURLRE = regexp.MustCompile(`^https://github\.com/([A-Za-z0-9-]+/[A-Za-z0-9._-]+)/pull/([0-9]+)(?:[/?#].*)?$`)
@@ -395,7 +395,7 @@ func (r *Releases) runLink(ctx context.Context, req *bot.Request) error {
 	if err := req.Record(ctx, "release.link", rel.ID, strings.Join(urls, " ")); err != nil {
 		return err
 	}
-	return req.Replyf(ctx, "Linked to the release of %s: %s. When GitHub says one is merged, the publication clock starts.", rel.ID, strings.Join(urls, ", "))
+	return r.announce(ctx, req, "%s linked to the release of %s: %s. When GitHub says one is merged, the publication clock starts.", req.ActorMention(), rel.ID, strings.Join(urls, ", "))
 }
 
 func (r *Releases) runMerged(ctx context.Context, req *bot.Request) error {
@@ -426,7 +426,7 @@ func (r *Releases) runMerged(ctx context.Context, req *bot.Request) error {
 	if err != nil {
 		return err
 	}
-	return req.Replyf(ctx, "Recorded. Release of %s: %s.", rel.ID, r.clockText(rel, req.Now()))
+	return r.announce(ctx, req, "%s recorded the merge. Release of %s: %s.", req.ActorMention(), rel.ID, r.clockText(rel, req.Now()))
 }
 
 // PullRequestMerged is told by the GitHub webhook that a pull request was
@@ -542,7 +542,14 @@ func (r *Releases) runPublishCmd(ctx context.Context, req *bot.Request) error {
 	if err := req.Record(ctx, "release.publish.request", rel.ID, ""); err != nil {
 		return err
 	}
-	return req.Replyf(ctx, "Publishing the advisories of %s on GitHub; the result and the answer to the announcement follow in the report's thread.", rel.ID)
+	return r.announce(ctx, req, "%s is publishing the advisories of %s on GitHub; the result and the answer to the announcement follow in the report's thread.", req.ActorMention(), rel.ID)
+}
+
+// announce tells the room about a change to a release (the text says who
+// did what), where Replyf answers the asker only.
+func (r *Releases) announce(ctx context.Context, req *bot.Request, format string, args ...any) error {
+	_, err := req.Announce(ctx, bot.Text(fmt.Sprintf(format, args...)))
+	return err
 }
 
 // ---- helpers ----
