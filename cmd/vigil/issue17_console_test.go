@@ -216,7 +216,7 @@ func TestIssue17GitHubDownIsToldInTheThread(t *testing.T) {
 	addr := freeAddr(t) // free, so nothing listens there
 	out := rehearse(t, githubAt(t, "http://"+addr+"/"), script...)
 	bottest.InOrder(t, out,
-		"Opening draft advisories for VIG-2026-1 in acme/web",
+		"is opening draft advisories for VIG-2026-1 in acme/web",
 		"↳ in thread", "Could not open the draft advisory in acme/web yet: GitHub could not be reached", "Vigil keeps retrying",
 		"⏱ Mon 2026-01-05 10:01 UTC",
 		"⏱ Mon 2026-01-05 16:01 UTC",
