@@ -122,6 +122,7 @@ type Engine struct {
 	onReact    []func(context.Context, *Request) error
 	onEdit     []func(context.Context, *Request) error
 	onDelete   []func(context.Context, *Request) error
+	zoneSource ZoneSource
 
 	// wake nudges the delivery loop when there is new work (a queued
 	// message, a promoted room), so it goes out now rather than on the
@@ -346,7 +347,7 @@ func (e *Engine) deliverTo(ctx context.Context, ev *Event, to Destination, msg M
 	if !ok {
 		return MessageRef{}, fmt.Errorf("%w: no %q adapter is connected", ErrRejected, to.Adapter())
 	}
-	msg = e.resolveTokens(to, msg)
+	msg = e.resolveTokens(ctx, to, msg)
 	var (
 		ref MessageRef
 		err error

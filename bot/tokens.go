@@ -1,10 +1,24 @@
 package bot
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"time"
 )
+
+// ZoneSource names the team's zone when it knows it (the duty feature: the
+// zone of the default rotation's hand-offs). It is asked at delivery, so a
+// rotation created in chat counts at once on every replica.
+type ZoneSource func(ctx context.Context) (*time.Location, bool)
+
+// SetTeamZone makes src the source of the team's zone; Options.TeamZone
+// stays the fallback when it names none.
+func (e *Engine) SetTeamZone(src ZoneSource) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.zoneSource = src
+}
 
 // ReaderTimeLayout is how an instant is written for a reader whose client
 // cannot localise it: in their zone, with the zone named.
@@ -22,8 +36,8 @@ const ReaderTimeLayout = "Mon 2 Jan 2006 15:04 MST"
 //     for a DM, the team's for a room.
 //
 // Untrusted runs are never read: a token quoted in a report stays text.
-func (e *Engine) resolveTokens(to Destination, msg Message) Message {
-	r := tokenResolver{engine: e, adapter: to.Adapter(), to: to}
+func (e *Engine) resolveTokens(ctx context.Context, to Destination, msg Message) Message {
+	r := tokenResolver{ctx: ctx, engine: e, adapter: to.Adapter(), to: to}
 	msg.Header = r.text(msg.Header)
 	msg.Text = r.text(msg.Text)
 	msg.Context = r.text(msg.Context)
@@ -54,6 +68,7 @@ func (e *Engine) resolveTokens(to Destination, msg Message) Message {
 
 // tokenResolver rewrites the tokens of one message for one destination.
 type tokenResolver struct {
+	ctx      context.Context
 	engine   *Engine
 	adapter  string
 	to       Destination
@@ -117,7 +132,7 @@ func (r *tokenResolver) readerZone() *time.Location {
 	if r.zone != nil {
 		return r.zone
 	}
-	r.zone = r.engine.teamZone
+	r.zone = r.engine.teamZoneNow(r.ctx)
 	if r.to.IsDM() {
 		if p, ok := r.engine.directory.ByChat(r.to.DM); ok && p.Timezone != "" {
 			if loc, err := time.LoadLocation(p.Timezone); err == nil {
@@ -135,4 +150,18 @@ func displayName(p *Person) string {
 		return p.DisplayName
 	}
 	return p.Name
+}
+
+// teamZoneNow is the team's zone: from the zone source, else the
+// configured one.
+func (e *Engine) teamZoneNow(ctx context.Context) *time.Location {
+	e.mu.RLock()
+	src := e.zoneSource
+	e.mu.RUnlock()
+	if src != nil {
+		if loc, ok := src(ctx); ok && loc != nil {
+			return loc
+		}
+	}
+	return e.teamZone
 }

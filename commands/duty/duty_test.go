@@ -45,10 +45,6 @@ func newFixture(t *testing.T, o bottest.Options, do duty.Options) *fixture {
 	if o.People == nil {
 		o.People = people()
 	}
-	if o.Tune == nil {
-		// The team's zone, as cmd/vigil derives it from the rotation.
-		o.Tune = func(eo *bot.Options) { eo.TeamZone = paris }
-	}
 	h := bottest.New(t, o)
 	d, err := duty.Register(h.Engine, do)
 	if err != nil {
