@@ -88,6 +88,12 @@ func (r *Request) Replyf(ctx context.Context, format string, args ...any) error 
 	return err
 }
 
+// Announcef tells the room with plain text, which should say who did what.
+func (r *Request) Announcef(ctx context.Context, format string, args ...any) error {
+	_, err := r.Announce(ctx, Text(fmt.Sprintf(format, args...)))
+	return err
+}
+
 // Record writes an audit entry for a state change made by this request.
 func (r *Request) Record(ctx context.Context, action, target, detail string) error {
 	return r.engine.audit.Record(ctx, AuditEntry{

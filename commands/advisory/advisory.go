@@ -214,14 +214,7 @@ func (a *Advisories) queueCreate(ctx context.Context, req *bot.Request, rep *rep
 	if err := req.Record(ctx, "advisory.open", rep.ID, strings.Join(repos, ", ")); err != nil {
 		return err
 	}
-	return announce(ctx, req, "%s is opening draft advisories for %s in %s; the links (or what went wrong) will appear in the report's thread.", req.ActorMention(), rep.ID, strings.Join(repos, ", "))
-}
-
-// announce tells the room about a change (the text says who did what),
-// where Replyf answers the asker only.
-func announce(ctx context.Context, req *bot.Request, format string, args ...any) error {
-	_, err := req.Announce(ctx, bot.Text(fmt.Sprintf(format, args...)))
-	return err
+	return req.Announcef(ctx, "%s is opening draft advisories for %s in %s; the links (or what went wrong) will appear in the report's thread.", req.ActorMention(), rep.ID, strings.Join(repos, ", "))
 }
 
 // draftFor builds the advisory from the report: summary, description,

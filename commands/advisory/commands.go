@@ -178,7 +178,7 @@ func (a *Advisories) runCVERequest(ctx context.Context, req *bot.Request) error 
 	if len(asked) == 0 {
 		return bot.Noticef("Every advisory of %s has a CVE or is waiting for one.", rep.ID)
 	}
-	return announce(ctx, req, "%s is requesting a CVE for %s; the ids will be posted in the report's thread when GitHub assigns them.", req.ActorMention(), strings.Join(asked, ", "))
+	return req.Announcef(ctx, "%s is requesting a CVE for %s; the ids will be posted in the report's thread when GitHub assigns them.", req.ActorMention(), strings.Join(asked, ", "))
 }
 
 func (a *Advisories) runShow(ctx context.Context, req *bot.Request) error {
@@ -489,7 +489,7 @@ func (a *Advisories) runFork(ctx context.Context, req *bot.Request) error {
 		if err := a.e.Scheduler().Schedule(ctx, bot.Job{ID: "advisory:fork:" + adv.GHSA, Kind: jobFork, Due: req.Now(), Payload: payload}); err != nil {
 			return err
 		}
-		return announce(ctx, req, "%s is creating the private fork for %s; the link will appear in the report's thread.", req.ActorMention(), adv.GHSA)
+		return req.Announcef(ctx, "%s is creating the private fork for %s; the link will appear in the report's thread.", req.ActorMention(), adv.GHSA)
 	}
 	return bot.Usagef("%s has no advisory in %s", rep.ID, req.Args[1])
 }

@@ -90,8 +90,7 @@ func people(e Engine) *bot.Command {
 					if err := req.Record(ctx, "people.remove", "@"+name, ""); err != nil {
 						return err
 					}
-					_, err := req.Announce(ctx, bot.Text(fmt.Sprintf("%s removed @%s from the directory.", req.ActorMention(), name)))
-					return err
+					return req.Announcef(ctx, "%s removed @%s from the directory.", req.ActorMention(), name)
 				},
 			},
 		},

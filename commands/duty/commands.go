@@ -483,7 +483,7 @@ func (d *Duty) runEdit(ctx context.Context, req *bot.Request) error {
 	if err := d.afterChange(ctx, before, after, "the rotation was edited by @"+req.Actor(), req.Actor()); err != nil {
 		return err
 	}
-	return d.tellRoom(ctx, req, "%s updated rotation *%s*: %s is on duty now; shifts of %s, hand-off %s.", req.ActorMention(), name, bot.PersonToken(after.OnDutyAt(now)), shiftText(after.ShiftDays), after.Handoff)
+	return req.Announcef(ctx, "%s updated rotation *%s*: %s is on duty now; shifts of %s, hand-off %s.", req.ActorMention(), name, bot.PersonToken(after.OnDutyAt(now)), shiftText(after.ShiftDays), after.Handoff)
 }
 
 func (d *Duty) runDelete(ctx context.Context, req *bot.Request) error {
@@ -504,7 +504,7 @@ func (d *Duty) runDelete(ctx context.Context, req *bot.Request) error {
 	if err := req.Record(ctx, "duty.rotation.delete", name, ""); err != nil {
 		return err
 	}
-	return d.tellRoom(ctx, req, "%s deleted rotation *%s*.", req.ActorMention(), name)
+	return req.Announcef(ctx, "%s deleted rotation *%s*.", req.ActorMention(), name)
 }
 
 func (d *Duty) runOverride(ctx context.Context, req *bot.Request) error {
@@ -540,7 +540,7 @@ func (d *Duty) runOverride(ctx context.Context, req *bot.Request) error {
 	if err := d.afterChange(ctx, before, after, "override by @"+req.Actor(), req.Actor()); err != nil {
 		return err
 	}
-	return d.tellRoom(ctx, req, "%s set an override: %s covers *%s* from %s to %s.", req.ActorMention(), bot.PersonToken(who), r.Name, fmtTime(from, loc), fmtTime(to, loc))
+	return req.Announcef(ctx, "%s set an override: %s covers *%s* from %s to %s.", req.ActorMention(), bot.PersonToken(who), r.Name, fmtTime(from, loc), fmtTime(to, loc))
 }
 
 func (d *Duty) runAway(ctx context.Context, req *bot.Request) error {
@@ -594,7 +594,7 @@ func (d *Duty) runAway(ctx context.Context, req *bot.Request) error {
 		}
 		names = append(names, r.Name)
 	}
-	return d.tellRoom(ctx, req, "%s marked %s away in %s; their shifts in that span go to the next member.", req.ActorMention(), bot.PersonToken(who), strings.Join(names, ", "))
+	return req.Announcef(ctx, "%s marked %s away in %s; their shifts in that span go to the next member.", req.ActorMention(), bot.PersonToken(who), strings.Join(names, ", "))
 }
 
 func (d *Duty) runHandoffNow(ctx context.Context, req *bot.Request) error {
@@ -644,7 +644,7 @@ func (d *Duty) runHandoffNow(ctx context.Context, req *bot.Request) error {
 	if err := d.afterChange(ctx, before, after, "hand-off by @"+req.Actor(), req.Actor()); err != nil {
 		return err
 	}
-	return d.tellRoom(ctx, req, "%s handed *%s* over from %s to %s.", req.ActorMention(), r.Name, bot.PersonToken(current), bot.PersonToken(next))
+	return req.Announcef(ctx, "%s handed *%s* over from %s to %s.", req.ActorMention(), r.Name, bot.PersonToken(current), bot.PersonToken(next))
 }
 
 // newID names an override, a time away or a swap.
@@ -654,11 +654,4 @@ func newID() string {
 		panic(fmt.Sprintf("crypto/rand failed: %v", err))
 	}
 	return hex.EncodeToString(b)
-}
-
-// tellRoom tells the room about a change to the rotas (who did what), so
-// everyone there sees it, not only the person who made it.
-func (d *Duty) tellRoom(ctx context.Context, req *bot.Request, format string, args ...any) error {
-	_, err := req.Announce(ctx, bot.Text(fmt.Sprintf(format, args...)))
-	return err
 }

@@ -162,7 +162,7 @@ func (d *Duty) answerSwap(accept bool) func(ctx context.Context, req *bot.Reques
 		if err := d.afterChange(ctx, before, after, "shift swap", s.Requester, s.Other); err != nil {
 			return err
 		}
-		return d.tellRoom(ctx, req, "Swapped: %s is on duty %s → %s instead of %s → %s.", req.ActorMention(),
+		return req.Announcef(ctx, "Swapped: %s is on duty %s → %s instead of %s → %s.", req.ActorMention(),
 			d.when(s.Other, after, after.ShiftStart(s.Give)), d.when(s.Other, after, after.ShiftStart(s.Give+1)),
 			d.when(s.Other, after, after.ShiftStart(s.Take)), d.when(s.Other, after, after.ShiftStart(s.Take+1)))
 	}

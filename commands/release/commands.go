@@ -165,7 +165,7 @@ func (r *Releases) runPlan(ctx context.Context, req *bot.Request) error {
 	if rel.Expedited {
 		text += " Expedited (recorded in the audit log): " + reason
 	}
-	return r.announce(ctx, req, "%s", text)
+	return req.Announcef(ctx, "%s", text)
 }
 
 func (r *Releases) destinationsText() string {
@@ -317,7 +317,7 @@ func (r *Releases) runAnnounce(ctx context.Context, req *bot.Request) error {
 	if err := r.sayText(ctx, rel.ID, "announce", fmt.Sprintf("📣 %s announced the release of %s (%s) in: %s.", req.ActorMention(), rel.ID, r.when(rel.PublicAt), strings.Join(where, ", "))); err != nil {
 		return err
 	}
-	return r.announce(ctx, req, "%s announced the release of %s in: %s.", req.ActorMention(), rel.ID, strings.Join(where, ", "))
+	return req.Announcef(ctx, "%s announced the release of %s in: %s.", req.ActorMention(), rel.ID, strings.Join(where, ", "))
 }
 
 var prURLRE = regexp.MustCompile(`^https://github\.com/([A-Za-z0-9-]+/[A-Za-z0-9._-]+)/pull/([0-9]+)(?:[/?#].*)?$`)
@@ -395,7 +395,7 @@ func (r *Releases) runLink(ctx context.Context, req *bot.Request) error {
 	if err := req.Record(ctx, "release.link", rel.ID, strings.Join(urls, " ")); err != nil {
 		return err
 	}
-	return r.announce(ctx, req, "%s linked to the release of %s: %s. When GitHub says one is merged, the publication clock starts.", req.ActorMention(), rel.ID, strings.Join(urls, ", "))
+	return req.Announcef(ctx, "%s linked to the release of %s: %s. When GitHub says one is merged, the publication clock starts.", req.ActorMention(), rel.ID, strings.Join(urls, ", "))
 }
 
 func (r *Releases) runMerged(ctx context.Context, req *bot.Request) error {
@@ -426,7 +426,7 @@ func (r *Releases) runMerged(ctx context.Context, req *bot.Request) error {
 	if err != nil {
 		return err
 	}
-	return r.announce(ctx, req, "%s recorded the merge. Release of %s: %s.", req.ActorMention(), rel.ID, r.clockText(rel, req.Now()))
+	return req.Announcef(ctx, "%s recorded the merge. Release of %s: %s.", req.ActorMention(), rel.ID, r.clockText(rel, req.Now()))
 }
 
 // PullRequestMerged is told by the GitHub webhook that a pull request was
@@ -542,14 +542,7 @@ func (r *Releases) runPublishCmd(ctx context.Context, req *bot.Request) error {
 	if err := req.Record(ctx, "release.publish.request", rel.ID, ""); err != nil {
 		return err
 	}
-	return r.announce(ctx, req, "%s is publishing the advisories of %s on GitHub; the result and the answer to the announcement follow in the report's thread.", req.ActorMention(), rel.ID)
-}
-
-// announce tells the room about a change to a release (the text says who
-// did what), where Replyf answers the asker only.
-func (r *Releases) announce(ctx context.Context, req *bot.Request, format string, args ...any) error {
-	_, err := req.Announce(ctx, bot.Text(fmt.Sprintf(format, args...)))
-	return err
+	return req.Announcef(ctx, "%s is publishing the advisories of %s on GitHub; the result and the answer to the announcement follow in the report's thread.", req.ActorMention(), rel.ID)
 }
 
 // ---- helpers ----

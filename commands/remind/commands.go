@@ -159,7 +159,7 @@ func (r *Reminders) runSnooze(ctx context.Context, req *bot.Request) error {
 	if n == 0 {
 		return bot.Usagef("@%s has no reminders for %s", who, rep.ID)
 	}
-	return r.announce(ctx, req, "%s snoozed the reminders of %s to %s until %s: %s", req.ActorMention(), rep.ID, bot.PersonToken(who), until.Format("Mon 2 Jan 2006"), reason)
+	return req.Announcef(ctx, "%s snoozed the reminders of %s to %s until %s: %s", req.ActorMention(), rep.ID, bot.PersonToken(who), until.Format("Mon 2 Jan 2006"), reason)
 }
 
 func (r *Reminders) snooze(ctx context.Context, req *bot.Request, key string, until time.Time, reason string) error {
@@ -226,7 +226,7 @@ func (r *Reminders) runNow(ctx context.Context, req *bot.Request) error {
 	if err := req.Record(ctx, "remind.now", rep.ID, strings.Join(told, ", ")); err != nil {
 		return err
 	}
-	return r.announce(ctx, req, "%s reminded %s about %s now.", req.ActorMention(), strings.Join(told, ", "), rep.ID)
+	return req.Announcef(ctx, "%s reminded %s about %s now.", req.ActorMention(), strings.Join(told, ", "), rep.ID)
 }
 
 // ---- buttons ----
@@ -332,7 +332,7 @@ func (r *Reminders) pressVerify(ctx context.Context, req *bot.Request, value str
 		if err := tell(fmt.Sprintf("The security team does not consider %s fixed in %s yet; the reminders go on.", it.Report, repoLabel(it.Repo))); err != nil {
 			return err
 		}
-		return r.announce(ctx, req, "%s noted that %s is not fixed in %s yet; %s is told.", req.ActorMention(), it.Report, repoLabel(it.Repo), bot.PersonToken(it.Maintainer))
+		return req.Announcef(ctx, "%s noted that %s is not fixed in %s yet; %s is told.", req.ActorMention(), it.Report, repoLabel(it.Repo), bot.PersonToken(it.Maintainer))
 	}
 	if err := r.remove(ctx, it); err != nil {
 		return err
@@ -343,12 +343,5 @@ func (r *Reminders) pressVerify(ctx context.Context, req *bot.Request, value str
 	if err := tell(fmt.Sprintf("Confirmed: %s is fixed in %s. No more reminders about it.", it.Report, repoLabel(it.Repo))); err != nil {
 		return err
 	}
-	return r.announce(ctx, req, "%s confirmed it fixed: no more reminders to %s about %s in %s.", req.ActorMention(), bot.PersonToken(it.Maintainer), it.Report, repoLabel(it.Repo))
-}
-
-// announce tells the room about a change to the reminders (the text says
-// who did what), where Replyf answers the asker only.
-func (r *Reminders) announce(ctx context.Context, req *bot.Request, format string, args ...any) error {
-	_, err := req.Announce(ctx, bot.Text(fmt.Sprintf(format, args...)))
-	return err
+	return req.Announcef(ctx, "%s confirmed it fixed: no more reminders to %s about %s in %s.", req.ActorMention(), bot.PersonToken(it.Maintainer), it.Report, repoLabel(it.Repo))
 }
