@@ -161,7 +161,7 @@ func (r *Releases) runPlan(ctx context.Context, req *bot.Request) error {
 		return err
 	}
 	text := fmt.Sprintf("%s planned the release of %s: public at %s. The draft announcement is in the report's thread; `%s release announce %s` posts it%s.",
-		req.ActorMention(), rel.ID, r.when(publicAt), req.Prefix(), rel.ID, r.destinationsText())
+		req.ActorMention(), rel.ID, r.chatWhen(publicAt), req.Prefix(), rel.ID, r.destinationsText())
 	if rel.Expedited {
 		text += " Expedited (recorded in the audit log): " + reason
 	}
@@ -314,7 +314,7 @@ func (r *Releases) runAnnounce(ctx context.Context, req *bot.Request) error {
 	if err := req.Record(ctx, "release.announce", rel.ID, strings.Join(where, ", ")); err != nil {
 		return err
 	}
-	if err := r.sayText(ctx, rel.ID, "announce", fmt.Sprintf("📣 %s announced the release of %s (%s) in: %s.", req.ActorMention(), rel.ID, r.when(rel.PublicAt), strings.Join(where, ", "))); err != nil {
+	if err := r.sayText(ctx, rel.ID, "announce", fmt.Sprintf("📣 %s announced the release of %s (%s) in: %s.", req.ActorMention(), rel.ID, r.chatWhen(rel.PublicAt), strings.Join(where, ", "))); err != nil {
 		return err
 	}
 	return req.Announcef(ctx, "%s announced the release of %s in: %s.", req.ActorMention(), rel.ID, strings.Join(where, ", "))
@@ -520,7 +520,7 @@ func (r *Releases) markMerged(ctx context.Context, id string, p PR, by, via stri
 	}
 	text := fmt.Sprintf("🔀 %s merged (%s, by %s).", pr.URL(), via, by)
 	if started {
-		text += fmt.Sprintf(" The publication clock runs: publish the advisories and answer the announcement before %s (`/sec release publish %s`).", r.when(rel.PublishDue), id)
+		text += fmt.Sprintf(" The publication clock runs: publish the advisories and answer the announcement before %s (`/sec release publish %s`).", r.chatWhen(rel.PublishDue), id)
 	}
 	return true, r.sayText(ctx, id, "merged:"+pr.key(), text)
 }
