@@ -268,3 +268,17 @@ func TestFormAnsweredInTheAskersThread(t *testing.T) {
 		t.Fatalf("submitted = %v, want the form once", submitted)
 	}
 }
+
+func TestAskerOnlyDoesNotWidenPrivacy(t *testing.T) {
+	h, slack, _ := audienceHarness(t)
+	ctx := context.Background()
+	h.Engine.MustRegister(&bot.Command{Name: "details", Where: bot.Anywhere, Run: func(ctx context.Context, req *bot.Request) error {
+		_, err := req.Reply(ctx, bot.Message{Text: "report details", Sensitive: true})
+		return err
+	}})
+	// An answer only alice sees is still in a room that is not private.
+	h.Engine.HandleEvent(ctx, command("slack", "U0ALICE", "details"))
+	if d := one(t, slack.take()); !d.Private || d.Msg.Sensitive || strings.Contains(d.Msg.Text, "report details") {
+		t.Errorf("a sensitive answer in a public room = %+v, want the private pointer only", d)
+	}
+}
