@@ -242,8 +242,8 @@ func TestConsoleDutyRehearsal(t *testing.T) {
 	bottest.InOrder(t, out,
 		// People are mentions, drawn by the console's renderer: the text
 		// around each name is matched.
-		"created rotation *triage* (the default): ", "alice", " is on duty until Mon 12 Jan 09:00 CET, then ", "bob",
-		"*triage*: ", "alice", " is on duty since Mon 5 Jan 09:00 CET, until Mon 12 Jan 09:00 CET. Next: ", "bob",
+		"created rotation *triage* (the default): ", "alice", " is on duty until Mon 12 Jan 2026 09:00 CET, then ", "bob",
+		"*triage*: ", "alice", " is on duty since Mon 5 Jan 2026 09:00 CET, until Mon 12 Jan 2026 09:00 CET. Next: ", "bob",
 		"→ DM to bob:", "Heads-up: duty (triage)",
 		"== Duty hand-off: triage ==", "Duty passes from ", "alice", " to ", "bob", "Until: Mon 19 Jan 2026 09:00 CET",
 		"→ DM to bob:", "alice", " handed duty for *triage* to you",
@@ -252,7 +252,7 @@ func TestConsoleDutyRehearsal(t *testing.T) {
 		"→ DM to carol:", "Heads-up",
 		"Duty passes from ", "bob", " to ", "carol",
 		"⏱ Mon 2026-01-19 10:00 UTC",
-		"*triage*: ", "carol", " is on duty since Mon 19 Jan 09:00 CET",
+		"*triage*: ", "carol", " is on duty since Mon 19 Jan 2026 09:00 CET",
 	)
 }
 

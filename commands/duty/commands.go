@@ -142,7 +142,7 @@ func (d *Duty) runNow(ctx context.Context, req *bot.Request) error {
 		since, until := r.segmentStart(now), r.segmentEnd(now)
 		loc := r.Handoff.location()
 		fmt.Fprintf(&b, "*%s*: %s is on duty since %s, until %s. Next: %s.", r.Name, bot.PersonToken(who),
-			fmtTime(since, loc), fmtTime(until, loc), bot.PersonToken(r.OnDutyAt(until)))
+			chatTime(since, loc), chatTime(until, loc), bot.PersonToken(r.OnDutyAt(until)))
 		if o, ok := r.overrideAt(now); ok {
 			base, _ := r.Assignee(r.ShiftAt(now))
 			fmt.Fprintf(&b, " (override for @%s's shift, set by @%s)", base, o.By)
@@ -399,7 +399,7 @@ func (d *Duty) runCreate(ctx context.Context, req *bot.Request) error {
 	loc := h.location()
 	_, err = req.Announce(ctx, bot.Message{
 		Text: fmt.Sprintf("%s created rotation *%s*%s: %s is on duty until %s, then %s.", req.ActorMention(), name, defaultText(isDefault),
-			bot.PersonToken(after.OnDutyAt(now)), fmtTime(after.segmentEnd(now), loc), bot.PersonToken(after.OnDutyAt(after.segmentEnd(now)))),
+			bot.PersonToken(after.OnDutyAt(now)), chatTime(after.segmentEnd(now), loc), bot.PersonToken(after.OnDutyAt(after.segmentEnd(now)))),
 		Context: fmt.Sprintf("Shifts of %s, hand-off %s. Members: %s.", shiftText(days), h, "@"+strings.Join(members, ", @")),
 	})
 	return err
@@ -540,7 +540,7 @@ func (d *Duty) runOverride(ctx context.Context, req *bot.Request) error {
 	if err := d.afterChange(ctx, before, after, "override by @"+req.Actor(), req.Actor()); err != nil {
 		return err
 	}
-	return req.Announcef(ctx, "%s set an override: %s covers *%s* from %s to %s.", req.ActorMention(), bot.PersonToken(who), r.Name, fmtTime(from, loc), fmtTime(to, loc))
+	return req.Announcef(ctx, "%s set an override: %s covers *%s* from %s to %s.", req.ActorMention(), bot.PersonToken(who), r.Name, chatTime(from, loc), chatTime(to, loc))
 }
 
 func (d *Duty) runAway(ctx context.Context, req *bot.Request) error {

@@ -85,11 +85,11 @@ func TestCreateAndAsk(t *testing.T) {
 	f := newFixture(t, bottest.Options{Clock: clock.NewFake(time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC))}, duty.Options{})
 	has(t, texts(f.Command("bob", "duty")), "There are no rotations yet")
 	sent := f.Command("alice", create)
-	has(t, texts(sent), "@alice created rotation *triage* (the default): @alice is on duty until Mon 12 Jan 09:00 CET, then @bob.")
+	has(t, texts(sent), "@alice created rotation *triage* (the default): @alice is on duty until Mon 12 Jan 2026 09:00 CET, then @bob.")
 	// Members are told their shifts.
-	has(t, texts(bottest.DMsTo(sent, "bob")), "Your duty on *triage* changed", "Mon 12 Jan 09:00 CET → Mon 19 Jan 09:00 CET")
+	has(t, texts(bottest.DMsTo(sent, "bob")), "Your duty on *triage* changed", "Mon 12 Jan 2026 09:00 CET → Mon 19 Jan 2026 09:00 CET")
 	has(t, texts(f.CommandIn(bottest.PublicRoom, "mallory", "duty")),
-		"*triage*: @alice is on duty since Mon 5 Jan 09:00 CET, until Mon 12 Jan 09:00 CET. Next: @bob.")
+		"*triage*: @alice is on duty since Mon 5 Jan 2026 09:00 CET, until Mon 12 Jan 2026 09:00 CET. Next: @bob.")
 	sched := texts(f.Command("bob", "duty schedule 3"))
 	has(t, sched, "Mon 5 Jan 09:00 CET → Mon 12 Jan 09:00 CET  @alice _(now)_", "@bob", "Mon 19 Jan 09:00 CET → Mon 26 Jan 09:00 CET  @carol")
 	if strings.Count(sched, "→") != 3 {
@@ -187,7 +187,7 @@ func TestHandoffsAnnouncedInOrder(t *testing.T) {
 	if fmt.Sprint(order) != fmt.Sprint(want) {
 		t.Errorf("messages around the first hand-off:\n got %q\nwant %q", order, want)
 	}
-	has(t, texts(bottest.DMsTo(sent, "bob")), "@alice handed duty for *triage* to you. You are on duty until Mon 19 Jan 09:00 CET; @carol is next.", "Nothing open is handed over.")
+	has(t, texts(bottest.DMsTo(sent, "bob")), "@alice handed duty for *triage* to you. You are on duty until Mon 19 Jan 2026 09:00 CET; @carol is next.", "Nothing open is handed over.")
 }
 
 // A year on the fake clock, with restarts: every Monday 09:00 Paris
@@ -279,9 +279,9 @@ func TestOverrideAnnouncedAtItsEdges(t *testing.T) {
 	f := newFixture(t, bottest.Options{}, duty.Options{})
 	f.Command("alice", create)
 	sent := f.Command("bob", `duty override @dave --from "2026-01-07 09:00" --to "2026-01-08 09:00"`)
-	has(t, texts(sent), "@dave covers *triage* from Wed 7 Jan 09:00 CET to Thu 8 Jan 09:00 CET.")
+	has(t, texts(sent), "@dave covers *triage* from Wed 7 Jan 2026 09:00 CET to Thu 8 Jan 2026 09:00 CET.")
 	// dave and alice are told their duty moved; bob made the change.
-	has(t, texts(bottest.DMsTo(sent, "dave")), "Your duty on *triage* changed (override by @bob)", "Wed 7 Jan 09:00 CET → Thu 8 Jan 09:00 CET")
+	has(t, texts(bottest.DMsTo(sent, "dave")), "Your duty on *triage* changed (override by @bob)", "Wed 7 Jan 2026 09:00 CET → Thu 8 Jan 2026 09:00 CET")
 	has(t, texts(bottest.DMsTo(sent, "alice")), "Your duty on *triage* changed")
 	if len(bottest.DMsTo(sent, "bob")) != 0 {
 		t.Errorf("bob, who made the change, was told about it")
@@ -308,7 +308,7 @@ func TestSwapNeedsTheOtherPersonsYes(t *testing.T) {
 	has(t, texts(f.Command("bob", "duty schedule 3")), "Mon 12 Jan 09:00 CET → Mon 19 Jan 09:00 CET  @bob")
 	has(t, texts(f.Press("alice", accept)), "this swap request is for @carol")
 	sent = f.Press("carol", accept)
-	has(t, texts(sent), "Swapped: @carol is on duty Mon 12 Jan 09:00 CET → Mon 19 Jan 09:00 CET instead of Mon 19 Jan")
+	has(t, texts(sent), "Swapped: @carol is on duty Mon 12 Jan 2026 09:00 CET → Mon 19 Jan 2026 09:00 CET instead of Mon 19 Jan 2026")
 	has(t, texts(bottest.DMsTo(sent, "bob")), "@carol accepted your shift swap on *triage*")
 	sched := texts(f.Command("bob", "duty schedule 3"))
 	has(t, sched, "Mon 12 Jan 09:00 CET → Mon 19 Jan 09:00 CET  @carol _(swapped)_", "Mon 19 Jan 09:00 CET → Mon 26 Jan 09:00 CET  @bob _(swapped)_")

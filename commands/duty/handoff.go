@@ -170,7 +170,7 @@ func (d *Duty) announce(ctx context.Context, r *Rotation, at time.Time, from, to
 			Text:   fmt.Sprintf("Duty passes from %s to %s.", bot.PersonToken(from), bot.PersonToken(to)),
 			Fields: []bot.Field{
 				{Label: "On duty", Value: bot.PersonToken(to)},
-				{Label: "Until", Value: bot.TimeToken(until, fmtTime(until, r.Handoff.location()))},
+				{Label: "Until", Value: chatTime(until, r.Handoff.location())},
 				{Label: "Next", Value: bot.PersonToken(next)},
 			},
 		}
@@ -237,11 +237,18 @@ func (d *Duty) when(person string, r *Rotation, t time.Time) string {
 			loc = l
 		}
 	}
-	return fmtTime(t, loc)
+	return chatTime(t, loc)
 }
 
 func fmtTime(t time.Time, loc *time.Location) string {
 	return t.In(loc).Format("Mon 2 Jan 15:04 MST")
+}
+
+// chatTime writes an instant for chat: Slack shows it in each reader's
+// zone, other adapters in the reader's zone from the directory (the engine
+// rewrites the token); the text in loc is the fallback.
+func chatTime(t time.Time, loc *time.Location) string {
+	return bot.TimeToken(t, fmtTime(t, loc))
 }
 
 // notifyMoved tells each person whose stretches on duty in the coming
