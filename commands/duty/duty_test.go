@@ -463,3 +463,18 @@ func TestHandoffMissedWhileDownIsAnnouncedOnRestart(t *testing.T) {
 		t.Errorf("announced again: %q", bottest.Texts(again))
 	}
 }
+
+// Who sees what: a rota change is told to the room, "who is on duty" is
+// for the asker alone.
+func TestAudienceOfAnswers(t *testing.T) {
+	f := newFixture(t, bottest.Options{}, duty.Options{})
+	for _, s := range f.Command("alice", create) {
+		if !s.To.IsDM() && s.ForAsker() {
+			t.Errorf("creating a rotation answered the asker only: %q", bottest.Read(s.Msg))
+		}
+	}
+	out := f.Command("bob", "duty")
+	if len(out) != 1 || !out[0].ForAsker() {
+		t.Errorf("duty = %q, want one answer for the asker", bottest.Texts(out))
+	}
+}

@@ -798,3 +798,31 @@ func TestUpdateErrors(t *testing.T) {
 		t.Errorf("missing report: %v", err)
 	}
 }
+
+// Who sees what: a change is told to the room (and noted in the report's
+// thread), a list is for the asker alone unless they add --public.
+func TestAudienceOfAnswers(t *testing.T) {
+	f := newFixture(t, report.Options{})
+	f.receive(t, sample("a@x"))
+	f.Advance(0)
+	var room []string
+	for _, s := range f.Command("bob", "report ack VIG-2026-1") {
+		if s.ForAsker() {
+			t.Errorf("an answer to ack went to the asker only: %q", bottest.Read(s.Msg))
+		}
+		if s.To.Thread.IsZero() && s.To.InThreadOf == "" {
+			room = append(room, bottest.Read(s.Msg))
+		}
+	}
+	if len(room) != 1 || !strings.Contains(room[0], "@bob acknowledged VIG-2026-1") {
+		t.Errorf("the room was told %q, want who acknowledged", room)
+	}
+	list := f.Command("bob", "report list")
+	if len(list) != 1 || !list[0].ForAsker() {
+		t.Errorf("report list = %+v, want one answer for the asker", list)
+	}
+	shared := f.Command("bob", "report list --public")
+	if len(shared) != 1 || shared[0].ForAsker() || !strings.Contains(bottest.Read(shared[0].Msg), "Shared by @bob") {
+		t.Errorf("report list --public = %q, want it shared with the room", bottest.Texts(shared))
+	}
+}
