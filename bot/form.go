@@ -144,6 +144,9 @@ func (r *Request) StartForm(ctx context.Context, formID string, hidden map[strin
 }
 
 func (fr *formRunner) start(ctx context.Context, req *Request, formID string, hidden map[string]string) error {
+	// Its questions are for the asker; where they land in a thread of
+	// their own (Matrix), the answers come from that thread.
+	req = req.inAskerThread()
 	f, ok := fr.forms[formID]
 	if !ok {
 		return fmt.Errorf("form %q is not registered", formID)

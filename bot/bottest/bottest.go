@@ -82,14 +82,40 @@ func (c *Chat) Take() []Sent {
 
 // Texts renders messages as plain text, one string each, as a person reads
 // them: without the untrusted markers (bot.Untrusted), which only tell
-// renderers what to make inert. Tests of the marking read Msg itself.
+// renderers what to make inert, and with mentions as "@Name" (as the
+// console shows them). Tests of the marking read Msg itself.
 func Texts(sent []Sent) []string {
 	out := make([]string, len(sent))
 	for i, s := range sent {
-		out[i] = s.Msg.PlainText()
+		out[i] = Read(s.Msg)
 	}
 	return out
 }
+
+// Read is the message's plain text as a person reads it (see Texts).
+func Read(m bot.Message) string {
+	var b strings.Builder
+	for _, seg := range bot.Segments(m.Plain()) {
+		if seg.Untrusted {
+			b.WriteString(seg.Text)
+			continue
+		}
+		b.WriteString(bot.ReplaceTokens(seg.Text, func(t bot.Token) string {
+			switch t.Kind {
+			case bot.TokenAccount:
+				return "@" + t.Label
+			case bot.TokenPerson:
+				return "@" + t.Person
+			}
+			return t.Fallback
+		}))
+	}
+	return b.String()
+}
+
+// ForAsker reports whether a message was an answer for its asker alone
+// (Request.Reply), not for the room (Request.Announce).
+func (s Sent) ForAsker() bool { return !s.To.Only.IsZero() }
 
 // Harness is an engine wired for tests.
 type Harness struct {

@@ -74,9 +74,9 @@ func (d *Duty) runSwap(ctx context.Context, req *bot.Request) error {
 	}
 	ask := bot.Message{
 		Header: "Swap duty shifts? (" + r.Name + ")",
-		Text: fmt.Sprintf("@%s asks to trade shifts with you: you take %s → %s, and @%s takes yours, %s → %s.",
-			holder, d.when(other, r, r.ShiftStart(give)), d.when(other, r, r.ShiftStart(give+1)),
-			holder, d.when(other, r, r.ShiftStart(take)), d.when(other, r, r.ShiftStart(take+1))),
+		Text: fmt.Sprintf("%s asks to trade shifts with you: you take %s → %s, and %s takes yours, %s → %s.",
+			bot.PersonToken(holder), d.when(other, r, r.ShiftStart(give)), d.when(other, r, r.ShiftStart(give+1)),
+			bot.PersonToken(holder), d.when(other, r, r.ShiftStart(take)), d.when(other, r, r.ShiftStart(take+1))),
 		Buttons: []bot.Button{
 			{Label: "Accept", Action: actionSwapAccept, Value: s.ID, Style: bot.ButtonPrimary},
 			{Label: "Decline", Action: actionSwapDecline, Value: s.ID, Style: bot.ButtonDanger},
@@ -85,8 +85,8 @@ func (d *Duty) runSwap(ctx context.Context, req *bot.Request) error {
 	if err := d.dm(ctx, other, "duty:swap:"+s.ID+":ask", ask); err != nil {
 		return err
 	}
-	return req.Replyf(ctx, "Asked @%s to take the shift of %s in exchange for theirs of %s. Nothing changes until they accept.",
-		other, fmtTime(r.ShiftStart(give), loc), fmtTime(r.ShiftStart(take), loc))
+	return req.Replyf(ctx, "Asked %s to take the shift of %s in exchange for theirs of %s. Nothing changes until they accept.",
+		bot.PersonToken(other), fmtTime(r.ShiftStart(give), loc), fmtTime(r.ShiftStart(take), loc))
 }
 
 // answerSwap handles Accept and Decline. Only the person asked may answer,
@@ -126,10 +126,10 @@ func (d *Duty) answerSwap(accept bool) func(ctx context.Context, req *bot.Reques
 			if err := req.Record(ctx, "duty.swap.decline", s.Rotation, "@"+s.Requester); err != nil {
 				return err
 			}
-			if err := d.dm(ctx, s.Requester, "duty:swap:"+s.ID+":declined", bot.Text(fmt.Sprintf("@%s declined your shift swap on *%s*. Nothing changed.", s.Other, s.Rotation))); err != nil {
+			if err := d.dm(ctx, s.Requester, "duty:swap:"+s.ID+":declined", bot.Text(fmt.Sprintf("%s declined your shift swap on *%s*. Nothing changed.", bot.PersonToken(s.Other), s.Rotation))); err != nil {
 				return err
 			}
-			return req.Replyf(ctx, "Declined; @%s is told and nothing changed.", s.Requester)
+			return req.Replyf(ctx, "Declined; %s is told and nothing changed.", bot.PersonToken(s.Requester))
 		}
 		now := req.Now()
 		before, after, err := d.update(ctx, s.Rotation, false, func(r *Rotation) error {
@@ -153,7 +153,7 @@ func (d *Duty) answerSwap(accept bool) func(ctx context.Context, req *bot.Reques
 		if err := req.Record(ctx, "duty.swap.accept", s.Rotation, fmt.Sprintf("@%s and @%s traded %s and %s", s.Requester, s.Other, after.ShiftStart(s.Give).Format(time.RFC3339), after.ShiftStart(s.Take).Format(time.RFC3339))); err != nil {
 			return err
 		}
-		told := bot.Text(fmt.Sprintf("@%s accepted your shift swap on *%s*: they take %s → %s, you take %s → %s.", s.Other, s.Rotation,
+		told := bot.Text(fmt.Sprintf("%s accepted your shift swap on *%s*: they take %s → %s, you take %s → %s.", bot.PersonToken(s.Other), s.Rotation,
 			d.when(s.Requester, after, after.ShiftStart(s.Give)), d.when(s.Requester, after, after.ShiftStart(s.Give+1)),
 			d.when(s.Requester, after, after.ShiftStart(s.Take)), d.when(s.Requester, after, after.ShiftStart(s.Take+1))))
 		if err := d.dm(ctx, s.Requester, "duty:swap:"+s.ID+":accepted", told); err != nil {
@@ -162,7 +162,7 @@ func (d *Duty) answerSwap(accept bool) func(ctx context.Context, req *bot.Reques
 		if err := d.afterChange(ctx, before, after, "shift swap", s.Requester, s.Other); err != nil {
 			return err
 		}
-		return req.Replyf(ctx, "Swapped: you are on duty %s → %s instead of %s → %s.",
+		return req.Announcef(ctx, "Swapped: %s is on duty %s → %s instead of %s → %s.", req.ActorMention(),
 			d.when(s.Other, after, after.ShiftStart(s.Give)), d.when(s.Other, after, after.ShiftStart(s.Give+1)),
 			d.when(s.Other, after, after.ShiftStart(s.Take)), d.when(s.Other, after, after.ShiftStart(s.Take+1)))
 	}

@@ -336,7 +336,7 @@ func (inc *Incidents) header(in *Incident) bot.Message {
 		Fields: []bot.Field{
 			{Label: "State", Value: state}, {Label: "Status", Value: status},
 			{Label: "Lead", Value: role("lead")}, {Label: "Scribe", Value: role("scribe")}, {Label: "Comms", Value: role("comms")},
-			{Label: "Started", Value: stamp(in.Started, true) + " by @" + in.StartedBy},
+			{Label: "Started", Value: bot.TimeToken(in.Started, stamp(in.Started, true)) + " by " + bot.PersonToken(in.StartedBy)},
 		},
 		Context: fmt.Sprintf("War room of %s. React %s to put a message on the timeline, %s to keep it as evidence.",
 			in.ID, inc.o.PinReaction, inc.o.EvidenceReaction),

@@ -313,7 +313,7 @@ func TestStartToPublishAndUnpin(t *testing.T) {
 	}
 	gh.fail["issue"] = rateLimited{} // the first attempt is rate-limited
 	out = h.Command("alice", "incident publish --confirm")
-	if !strings.Contains(bottest.Joined(out), "Publishing the write-up") {
+	if !strings.Contains(bottest.Joined(out), "publishing the write-up") {
 		t.Fatalf("a clean write-up with --confirm should publish: %q", bottest.Texts(out))
 	}
 	out = h.Advance(2 * time.Minute)
@@ -410,10 +410,10 @@ func TestSeveralOpenIncidentsNeedAnID(t *testing.T) {
 	}
 	thread := warRoom(t, h, "INC-2026-2")
 	out := h.Event(bot.Event{Kind: bot.EventCommand, Room: bottest.Room, Thread: thread, User: bot.UserRef{Adapter: "test", ID: "alice"}, Text: `incident status "in two"`})
-	if !strings.Contains(bottest.Joined(out), "Status of INC-2026-2 updated") {
+	if !strings.Contains(bottest.Joined(out), "updated the status of INC-2026-2") {
 		t.Errorf("in the war room: %q", bottest.Texts(out))
 	}
-	if out := h.Command("alice", `incident status --id INC-2026-1 "in one"`); !strings.Contains(bottest.Joined(out), "Status of INC-2026-1 updated") {
+	if out := h.Command("alice", `incident status --id INC-2026-1 "in one"`); !strings.Contains(bottest.Joined(out), "updated the status of INC-2026-1") {
 		t.Errorf("--id: %q", bottest.Texts(out))
 	}
 }
@@ -464,8 +464,8 @@ func TestIDsGoOnFromExistingIncidents(t *testing.T) {
 		if _, err := h.Engine.Store().Put(ctx, counterColl, "2026", []byte("3"), 0); err != nil {
 			t.Fatal(err)
 		}
-		bottest.InOrder(t, bottest.Joined(h.Command("alice", `incident start "Fourth"`)), "Incident INC-2026-4 opened")
-		bottest.InOrder(t, bottest.Joined(h.Command("alice", `incident start "Fifth"`)), "Incident INC-2026-5 opened")
+		bottest.InOrder(t, bottest.Joined(h.Command("alice", `incident start "Fourth"`)), "opened incident INC-2026-4")
+		bottest.InOrder(t, bottest.Joined(h.Command("alice", `incident start "Fifth"`)), "opened incident INC-2026-5")
 		// Another year has its own numbers.
 		if id, err := inc.nextID(ctx, 2027); err != nil || id != "INC-2027-1" {
 			t.Errorf("first id of 2027: %q %v", id, err)
@@ -476,7 +476,7 @@ func TestIDsGoOnFromExistingIncidents(t *testing.T) {
 		if _, err := h.Engine.Store().Put(ctx, coll, "INC-2026-1", []byte(`{"id":"INC-2026-1","title":"Old","state":"resolved"}`), 0); err != nil {
 			t.Fatal(err)
 		}
-		bottest.InOrder(t, bottest.Joined(h.Command("alice", `incident start "New"`)), "Incident INC-2026-2 opened")
+		bottest.InOrder(t, bottest.Joined(h.Command("alice", `incident start "New"`)), "opened incident INC-2026-2")
 	})
 	t.Run("a damaged counter document", func(t *testing.T) {
 		h, inc, _ := setup(t)

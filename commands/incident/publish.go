@@ -119,7 +119,7 @@ func (inc *Incidents) queuePublish(ctx context.Context, req *bot.Request, in *In
 	if err := req.Record(ctx, "incident.publish", in.ID, inc.o.Repository+" "+d); err != nil {
 		return err
 	}
-	return inc.replyf(ctx, req, "Publishing the write-up of %s to %s; the link will appear in the war room.", in.ID, inc.o.Repository)
+	return inc.announcef(ctx, req, "%s is publishing the write-up of %s to %s; the link will appear in the war room.", req.ActorMention(), in.ID, inc.o.Repository)
 }
 
 // retryable: GitHub asked us to wait (rate limit) or could not be reached.
@@ -233,7 +233,7 @@ func (inc *Incidents) runUnpinNow(ctx context.Context, req *bot.Request) error {
 	if err := req.Record(ctx, "incident.unpin", in.ID, ""); err != nil {
 		return err
 	}
-	return inc.replyf(ctx, req, "Unpinning the write-up of %s.", in.ID)
+	return inc.announcef(ctx, req, "%s is unpinning the write-up of %s.", req.ActorMention(), in.ID)
 }
 
 func (inc *Incidents) runUnpin(ctx context.Context, job bot.Job) error {
