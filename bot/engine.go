@@ -288,6 +288,12 @@ type Action struct {
 	Roles []Role
 	Where Where
 	Run   func(ctx context.Context, req *Request, value string) error
+	// Confirm, when set, makes the action ask before it runs (reject,
+	// close, publish, announce, decline): it writes the question for a
+	// button's value. Buttons of the action carry it (Button.Confirm,
+	// filled at delivery); where the platform did not ask (Event.Confirmed
+	// unset) the engine asks the presser to reply "yes" (confirm.go).
+	Confirm func(value string) Confirm
 }
 
 // HandleAction registers a button handler.
@@ -330,7 +336,7 @@ func (e *Engine) deliver(ctx context.Context, to Destination, msg Message) (Mess
 	if !ok {
 		return MessageRef{}, fmt.Errorf("%w: no %q adapter is connected", ErrRejected, to.Adapter())
 	}
-	ref, err := a.Send(ctx, to, msg)
+	ref, err := a.Send(ctx, to, e.withConfirms(msg))
 	e.observer.Delivered(a.Name(), err)
 	if err != nil {
 		return MessageRef{}, fmt.Errorf("send to %s: %w", to, err)
