@@ -145,7 +145,11 @@ func (r *Reports) runShow(ctx context.Context, req *bot.Request) error {
 		return err
 	}
 	msg := r.summary(rep)
-	msg.Fields = append(msg.Fields, bot.Field{Label: "State", Value: string(rep.State) + clockText(rep, req.Now())})
+	for i, f := range msg.Fields {
+		if f.Label == "State" {
+			msg.Fields[i].Value += clockText(rep, req.Now())
+		}
+	}
 	msg.Fields = append(msg.Fields, bot.Field{Label: "Severity", Value: severityText(rep)})
 	for _, adv := range rep.Advisories {
 		cve := adv.CVE
@@ -204,8 +208,11 @@ func (r *Reports) replyAndThread(ctx context.Context, req *bot.Request, rep *Rep
 	if err := r.postInThread(ctx, rep, fmt.Sprintf("%s:%d", what, req.Now().UnixNano()), bot.Message{Text: text, Sensitive: true}); err != nil {
 		return err
 	}
-	if root, ok, err := r.e.Outbox().PostedRef(ctx, rootID(rep.ID)); err == nil && ok && !req.Event.Thread.IsZero() && req.Event.Thread.ID == root.ID {
-		return nil // said in the report's thread: the thread post is the answer
+	if root, ok, err := r.e.Outbox().PostedRef(ctx, rootID(rep.ID)); err == nil && ok && req.ReplyTo().Thread.ID == root.ID {
+		// Said in the report's thread, or a button pressed on its
+		// summary (answered in that thread): the thread post is the
+		// answer.
+		return nil
 	}
 	return req.Replyf(ctx, "%s", text)
 }
@@ -234,7 +241,7 @@ func (r *Reports) runAck(ctx context.Context, req *bot.Request) error {
 func (r *Reports) ack(ctx context.Context, req *bot.Request, id string) error {
 	now := req.Now()
 	rep, err := r.transition(ctx, req, id, StateAcknowledged, func(rep *Report) {
-		rep.AckedAt = now
+		rep.AckedAt, rep.AckedBy = now, req.Actor()
 	})
 	if err != nil {
 		return err
@@ -417,6 +424,15 @@ func (r *Reports) pressCheck(ctx context.Context, req *bot.Request, value string
 	id, key, ok := strings.Cut(value, "|")
 	if !ok {
 		return errors.New("malformed checklist button")
+	}
+	// A button left on an old version of the summary is no longer
+	// offered once the report is closed: it changes nothing.
+	rep, _, err := r.load(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !rep.open() {
+		return bot.Noticef("%s is %s; its checklist no longer changes.", rep.ID, rep.State)
 	}
 	return r.check(ctx, req, id, key, true)
 }

@@ -64,6 +64,7 @@ func (r *Reports) summary(rep *Report) bot.Message {
 		{Label: "Received", Value: fmtTime(rep.Received)},
 		ackField(rep),
 		{Label: "Assignee", Value: orNone(rep.Assignee)},
+		{Label: "State", Value: string(rep.State)},
 	}
 	if len(rep.Repos) > 0 {
 		fields = append(fields, bot.Field{Label: "Repositories", Value: bot.Untrusted(strings.Join(rep.Repos, ", ")).String()})
@@ -104,6 +105,8 @@ func ackField(rep *Report) bot.Field {
 	switch {
 	case rep.State == StateNew:
 		return bot.Field{Label: "Acknowledge by", Value: fmtTime(rep.AckDue)}
+	case !rep.AckedAt.IsZero() && rep.AckedBy != "":
+		return bot.Field{Label: "Acknowledged", Value: fmtTime(rep.AckedAt) + " by @" + rep.AckedBy}
 	case !rep.AckedAt.IsZero():
 		return bot.Field{Label: "Acknowledged", Value: fmtTime(rep.AckedAt)}
 	}
@@ -112,8 +115,12 @@ func ackField(rep *Report) bot.Field {
 
 // actions are the buttons the report's state allows: Acknowledge only
 // while the state machine can still move it to acknowledged, and a tick
-// for each checklist item not yet done (a ticked one is only a notice).
+// for each checklist item not yet done (a ticked one is only a notice);
+// none once the report is closed or rejected.
 func actions(rep *Report) []bot.Button {
+	if !rep.open() {
+		return nil
+	}
 	var buttons []bot.Button
 	if CanMove(rep.State, StateAcknowledged) {
 		buttons = append(buttons, bot.Button{Label: "Acknowledge", Action: actionAck, Value: rep.ID, Style: bot.ButtonPrimary})
