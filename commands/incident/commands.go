@@ -371,7 +371,7 @@ func (inc *Incidents) runStatus(ctx context.Context, req *bot.Request) error {
 	if err := req.Record(ctx, "incident.status", in.ID, text); err != nil {
 		return err
 	}
-	return inc.replyf(ctx, req, "Status of %s updated; the new header is in the war room.", in.ID)
+	return inc.replyf(ctx, req, "Status of %s updated in the war room's header.", in.ID)
 }
 
 // parseAt reads --at: RFC 3339, "2006-01-02 15:04", or "15:04" today, in
