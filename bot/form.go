@@ -265,7 +265,41 @@ func (fr *formRunner) button(ctx context.Context, req *Request) (bool, error) {
 	if err != nil {
 		return true, err
 	}
-	return true, fr.step(ctx, req, s, version, req.Event.Value)
+	answered, ok := fr.answeredPrompt(s, req.Event.Value)
+	if err := fr.step(ctx, req, s, version, req.Event.Value); err != nil || !ok {
+		return true, err
+	}
+	// The question is answered: its message shows the answer and no
+	// buttons, so an old choice is not pressed by mistake.
+	if err := req.Update(ctx, answered); err != nil {
+		fr.engine.log.Warn("could not edit an answered form question", "form", s.FormID, "err", err)
+	}
+	return true, nil
+}
+
+// answeredPrompt is the current question of s as it reads once value is
+// its answer; false when value is not a valid answer to it.
+func (fr *formRunner) answeredPrompt(s FormSession, value string) (Message, bool) {
+	f, ok := fr.forms[s.FormID]
+	if !ok || s.Step >= len(f.Fields) {
+		return Message{}, false
+	}
+	fld := f.Fields[s.Step]
+	v, problem := resolveAnswer(fld, value)
+	if problem != "" {
+		return Message{}, false
+	}
+	label := v
+	for _, o := range fld.Options {
+		if o.Value == v {
+			label = o.Label
+		}
+	}
+	return Message{
+		Header:    fmt.Sprintf("%s (%d/%d)", f.Title, s.Step+1, len(f.Fields)),
+		Text:      fmt.Sprintf("*%s*\n✓ %s", fld.Label, label),
+		Sensitive: f.Sensitive,
+	}, true
 }
 
 func (fr *formRunner) step(ctx context.Context, req *Request, s FormSession, version int64, text string) error {

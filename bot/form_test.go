@@ -96,8 +96,13 @@ func TestFormButtonsAndCancel(t *testing.T) {
 	if len(sent) != 1 || len(sent[0].Msg.Buttons) != 4 {
 		t.Fatalf("want the question with 4 choice buttons, got %+v", sent)
 	}
-	if got := only(t, h.Press("bob", sent[0].Msg.Buttons[2])); !strings.Contains(got, "AV:L") {
+	question := bot.MessageRef{Room: bottest.Room, ID: "q1"}
+	if got := only(t, h.PressOn("bob", question, sent[0].Msg.Buttons[2])); !strings.Contains(got, "AV:L") {
 		t.Errorf("pressing Local: %q", got)
+	}
+	// Issue 16: the answered question shows its answer, without buttons.
+	if edits := h.Chat.TakeEdits(); len(edits) != 1 || edits[0].Ref != question || len(edits[0].Msg.Buttons) != 0 || !strings.Contains(edits[0].Msg.Text, "✓ Local") {
+		t.Errorf("edits %+v; want the question edited to show the answer", edits)
 	}
 	if got := only(t, h.Say("bob", "cancel")); !strings.Contains(got, "cancelled; nothing was saved") {
 		t.Errorf("cancel: %q", got)
