@@ -16,6 +16,7 @@ import (
 const (
 	actionAck   = "report.ack"
 	actionCheck = "report.check"
+	actionClose = "report.close"
 	formNew     = "report.new"
 )
 
@@ -322,15 +323,19 @@ func (r *Reports) runReject(ctx context.Context, req *bot.Request) error {
 
 func (r *Reports) moveTo(to State) func(context.Context, *bot.Request) error {
 	return func(ctx context.Context, req *bot.Request) error {
-		rep, err := r.transition(ctx, req, req.Args[0], to, nil)
-		if err != nil {
-			return err
-		}
-		if err := req.Record(ctx, "report."+string(to), rep.ID, ""); err != nil {
-			return err
-		}
-		return r.replyAndThread(ctx, req, rep, string(to), fmt.Sprintf("%s is now %s (@%s).", rep.ID, to, req.Actor()))
+		return r.move(ctx, req, req.Args[0], to)
 	}
+}
+
+func (r *Reports) move(ctx context.Context, req *bot.Request, id string, to State) error {
+	rep, err := r.transition(ctx, req, id, to, nil)
+	if err != nil {
+		return err
+	}
+	if err := req.Record(ctx, "report."+string(to), rep.ID, ""); err != nil {
+		return err
+	}
+	return r.replyAndThread(ctx, req, rep, string(to), fmt.Sprintf("%s is now %s (@%s).", rep.ID, to, req.Actor()))
 }
 
 func (r *Reports) runClose(ctx context.Context, req *bot.Request) error {
@@ -418,6 +423,16 @@ func (r *Reports) check(ctx context.Context, req *bot.Request, id, key string, d
 
 func (r *Reports) pressAck(ctx context.Context, req *bot.Request, id string) error {
 	return r.ack(ctx, req, id)
+}
+
+func (r *Reports) pressClose(ctx context.Context, req *bot.Request, id string) error {
+	return r.move(ctx, req, id, StateClosed)
+}
+
+// confirmClose is asked before the Close button acts: a closed report
+// leaves the open list and its clocks and reminders stop.
+func confirmClose(id string) bot.Confirm {
+	return bot.Confirm{Title: "Close " + id + "?", Text: "It leaves the open list, and its reminders stop.", Yes: "Close"}
 }
 
 func (r *Reports) pressCheck(ctx context.Context, req *bot.Request, value string) error {

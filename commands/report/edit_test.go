@@ -83,10 +83,26 @@ func TestThePressedSummaryIsEditedInPlace(t *testing.T) {
 	f.Command("bob", "report reject VIG-2026-1 --reason duplicate")
 	m = oneEdit("the rejection")
 	has(t, m.PlainText(), "State: rejected")
-	if len(m.Buttons) != 0 {
-		t.Errorf("a rejected report still offers %s", buttons(m))
+	if got := buttons(m); got != "Close" {
+		t.Errorf("a rejected report offers %s; want Close only", got)
 	}
 	if sent := f.PressOn("bob", root, bot.Button{Action: "report.check", Value: "VIG-2026-1|score"}); len(f.Chat.TakeEdits()) != 0 {
 		t.Errorf("a press on the rejected report's old button changed it (%q)", bottest.Texts(sent))
+	}
+
+	// Close asks first; after "yes" the summary has no buttons left.
+	closeBtn := m.Buttons[0]
+	if closeBtn.Confirm == nil || closeBtn.Confirm.Title != "Close VIG-2026-1?" {
+		t.Errorf("Close asks nothing first: %+v", closeBtn.Confirm)
+	}
+	has(t, joined(f.PressOn("bob", root, closeBtn)), "Close VIG-2026-1?", "Reply `yes`")
+	if len(f.Chat.TakeEdits()) != 0 {
+		t.Error("the summary changed before the close was confirmed")
+	}
+	inThread("the close", f.Say("bob", "yes"))
+	m = oneEdit("the close")
+	has(t, m.PlainText(), "State: closed")
+	if len(m.Buttons) != 0 {
+		t.Errorf("a closed report still offers %s", buttons(m))
 	}
 }

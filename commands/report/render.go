@@ -113,14 +113,23 @@ func ackField(rep *Report) bot.Field {
 	return bot.Field{Label: "Acknowledged", Value: "yes"}
 }
 
-// actions are the buttons the report's state allows: Acknowledge only
-// while the state machine can still move it to acknowledged, and a tick
-// for each checklist item not yet done (a ticked one is only a notice);
-// none once the report is closed or rejected.
+// actions are the buttons the report's state allows: while it is open,
+// Acknowledge only while the state machine can still move it to
+// acknowledged and a tick for each checklist item not yet done (a ticked
+// one is only a notice); Close (asked first) once it can be closed; none
+// once closed.
 func actions(rep *Report) []bot.Button {
-	if !rep.open() {
-		return nil
+	var buttons []bot.Button
+	if rep.open() {
+		buttons = openActions(rep)
 	}
+	if CanMove(rep.State, StateClosed) {
+		buttons = append(buttons, bot.Button{Label: "Close", Action: actionClose, Value: rep.ID, Style: bot.ButtonDanger})
+	}
+	return buttons
+}
+
+func openActions(rep *Report) []bot.Button {
 	var buttons []bot.Button
 	if CanMove(rep.State, StateAcknowledged) {
 		buttons = append(buttons, bot.Button{Label: "Acknowledge", Action: actionAck, Value: rep.ID, Style: bot.ButtonPrimary})
