@@ -228,3 +228,31 @@ func TestAConfirmedActionAsksForYesElsewhere(t *testing.T) {
 		t.Fatalf("a stranger's press: runs %q, answer %q", runs, got)
 	}
 }
+
+// Issue 16: the edit of a root that became a dead letter is dropped: it
+// edits nothing and is not a dead letter of its own.
+func TestAnEditOfADeadRootIsDropped(t *testing.T) {
+	h := bottest.New(t, bottest.Options{})
+	ctx := context.Background()
+	h.Chat.Fail = func(_ bot.Destination, m bot.Message) error {
+		if m.Text == "v0" {
+			return fmt.Errorf("chat: %w", bot.ErrRejected)
+		}
+		return nil
+	}
+	if err := h.Engine.PostRoot(ctx, "root-1", roomDest, bot.Text("v0")); err != nil {
+		t.Fatal(err)
+	}
+	editRoot(t, h, "root-1", "v1")
+	h.Advance(time.Hour)
+	if edits := h.Chat.TakeEdits(); len(edits) != 0 {
+		t.Errorf("edited a message never posted: %q", editTexts(edits))
+	}
+	dead, err := h.Engine.Outbox().DeadLetters(ctx)
+	if err != nil || len(dead) != 1 || dead[0].ID != "root-1" {
+		t.Errorf("dead letters %+v (%v); want the root only", dead, err)
+	}
+	if n, err := h.Engine.Outbox().Depth(ctx); err != nil || n != 0 {
+		t.Errorf("%d conversations still wait (%v)", n, err)
+	}
+}
