@@ -75,9 +75,19 @@ func TestFormStepByStep(t *testing.T) {
 	if got := only(t, h.Say("bob", "acme")); !strings.Contains(got, "Write it as owner/repo") {
 		t.Errorf("validation message not shown: %q", got)
 	}
+	h.Chat.TakeEdits()
 	h.Say("bob", "acme/web")
 	if got := only(t, h.Say("bob", "-")); got != "saved" {
 		t.Errorf("final answer reply %q", got)
+	}
+	// Issue 16: each answered question shows its answer (the question
+	// re-asked after a bad answer being the one edited).
+	var answered []string
+	for _, e := range h.Chat.TakeEdits() {
+		answered = append(answered, e.Msg.PlainText())
+	}
+	if want := []string{"Triage (2/3)\n*Repository*\n✓ acme/web", "Triage (3/3)\n*Note*\n✓ (skipped)"}; strings.Join(answered, "|") != strings.Join(want, "|") {
+		t.Errorf("answered questions %q, want %q", answered, want)
 	}
 	want := `triage av=N repo=acme/web note="" report=VIG-2026-7 by=bob`
 	if len(submitted) != 1 || submitted[0] != want {
