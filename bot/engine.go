@@ -297,6 +297,12 @@ type Action struct {
 	Roles []Role
 	Where Where
 	Run   func(ctx context.Context, req *Request, value string) error
+	// Confirm, when set, makes the action ask before it runs (reject,
+	// close, publish, announce, decline): it writes the question for a
+	// button's value. Buttons of the action carry it (Button.Confirm,
+	// filled at delivery); where the platform did not ask (Event.Confirmed
+	// unset) the engine asks the presser to reply "yes" (confirm.go).
+	Confirm func(value string) Confirm
 }
 
 // HandleAction registers a button handler.
@@ -347,7 +353,7 @@ func (e *Engine) deliverTo(ctx context.Context, ev *Event, to Destination, msg M
 	if !ok {
 		return MessageRef{}, fmt.Errorf("%w: no %q adapter is connected", ErrRejected, to.Adapter())
 	}
-	msg = e.resolveTokens(ctx, to, msg)
+	msg = e.withConfirms(e.resolveTokens(ctx, to, msg))
 	var (
 		ref MessageRef
 		err error

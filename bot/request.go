@@ -146,7 +146,10 @@ func (e *Engine) HandleEvent(ctx context.Context, ev Event) {
 		err = e.runAction(ctx, req)
 	case EventMessage:
 		var handled bool
-		handled, err = e.forms.answer(ctx, req)
+		handled, err = e.answerConfirmation(ctx, req)
+		if !handled && err == nil {
+			handled, err = e.forms.answer(ctx, req)
+		}
 		if !handled && err == nil {
 			err = e.runHooks(ctx, req, e.messageHooks())
 		}
@@ -223,8 +226,16 @@ func (e *Engine) runAction(ctx context.Context, req *Request) error {
 		}
 		return fmt.Errorf("no handler for button action %q", req.Event.Action)
 	}
+	if !req.Event.DM && req.Event.Thread.IsZero() && !req.Event.Message.IsZero() {
+		// A press answers once, in the thread of the message the button
+		// sat on, never at the top of the room.
+		req.to = ToRoom(req.Event.Room, ThreadRef{ID: req.Event.Message.ID})
+	}
 	if err := e.permit(req, a.Roles, a.Where); err != nil {
 		return err
+	}
+	if a.Confirm != nil && !req.Event.Confirmed {
+		return e.askConfirmation(ctx, req, a)
 	}
 	return a.Run(ctx, req, req.Event.Value)
 }

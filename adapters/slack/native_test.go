@@ -299,6 +299,11 @@ func TestCommandsTypedInDM(t *testing.T) {
 		t.Fatalf("first question = %q", p.Text)
 	}
 	dm("f2", "1767603600.000201", "heap overflow in the parser")
+	// The answered question is edited to show its answer (chat.update);
+	// then the next question comes.
+	if p := r.slack.nextPost(t); !p.Update || !strings.Contains(p.Text, "heap overflow in the parser") {
+		t.Errorf("answered question: %+v, want it updated with the answer", p)
+	}
 	if p := r.slack.nextPost(t); strings.Contains(p.Text, "Unknown") || strings.Contains(p.Text, "did you mean") || !strings.Contains(p.Text, "Severity") {
 		t.Errorf("answer to the form ran as a command: %q", p.Text)
 	}

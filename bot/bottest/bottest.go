@@ -34,12 +34,14 @@ type Sent struct {
 	At  time.Time
 }
 
-// Chat is a bot.Adapter that records messages. Fail, when set, decides an
+// Chat is a bot.Adapter (and bot.Editor) that records messages and
+// edits. Fail, when set, decides an
 // error for each send (to simulate outages and rate limits).
 type Chat struct {
 	clock clock.Clock
 	mu    sync.Mutex
 	sent  []Sent
+	edits []Edited
 	n     int
 	Fail  func(to bot.Destination, msg bot.Message) error
 }
@@ -62,6 +64,37 @@ func (c *Chat) Send(_ context.Context, to bot.Destination, msg bot.Message) (bot
 	c.n++
 	c.sent = append(c.sent, Sent{To: to, Msg: msg, At: c.clock.Now()})
 	return bot.MessageRef{Room: to.Room, ID: fmt.Sprintf("t%d", c.n)}, nil
+}
+
+// Edited is one edit the adapter was given.
+type Edited struct {
+	Ref bot.MessageRef
+	Msg bot.Message
+	At  time.Time
+}
+
+// Edit records the new version of a message (the adapter is a bot.Editor).
+// Fail applies to edits too.
+func (c *Chat) Edit(_ context.Context, ref bot.MessageRef, msg bot.Message) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.Fail != nil {
+		if err := c.Fail(bot.ToRoom(ref.Room, bot.ThreadRef{}), msg); err != nil {
+			return err
+		}
+	}
+	c.edits = append(c.edits, Edited{Ref: ref, Msg: msg, At: c.clock.Now()})
+	return nil
+}
+
+// TakeEdits returns the edits made since the last TakeEdits and forgets
+// them.
+func (c *Chat) TakeEdits() []Edited {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.edits
+	c.edits = nil
+	return out
 }
 
 // Sent returns everything sent so far.
@@ -230,6 +263,13 @@ func (h *Harness) Say(person, text string) []Sent {
 func (h *Harness) Press(person string, b bot.Button) []Sent {
 	h.T.Helper()
 	return h.Event(bot.Event{Kind: bot.EventButton, Room: Room, User: bot.UserRef{Adapter: "test", ID: person}, Action: b.Action, Value: b.Value, Prefix: "/sec"})
+}
+
+// PressOn presses a button as person on the message it sat on (in the
+// private room), as a platform reports it.
+func (h *Harness) PressOn(person string, on bot.MessageRef, b bot.Button) []Sent {
+	h.T.Helper()
+	return h.Event(bot.Event{Kind: bot.EventButton, Room: Room, User: bot.UserRef{Adapter: "test", ID: person}, Message: on, Action: b.Action, Value: b.Value, Prefix: "/sec"})
 }
 
 // Advance moves the clock by d, running jobs in order, and returns what

@@ -82,7 +82,7 @@ func Register(e Engine, o Options) (*Duty, error) {
 	e.HandleJob(jobHandoff, d.runHandoff)
 	e.HandleJob(jobNotice, d.runNotice)
 	e.HandleAction(&bot.Action{Name: actionSwapAccept, Where: bot.Anywhere, Run: d.answerSwap(true)})
-	e.HandleAction(&bot.Action{Name: actionSwapDecline, Where: bot.Anywhere, Run: d.answerSwap(false)})
+	e.HandleAction(&bot.Action{Name: actionSwapDecline, Where: bot.Anywhere, Run: d.answerSwap(false), Confirm: confirmDecline})
 	e.HTTP().HandleFunc("GET /duty/{file}", d.serveICal)
 	e.SetTeamZone(d.teamZone)
 	return d, nil

@@ -307,8 +307,16 @@ func TestSwapNeedsTheOtherPersonsYes(t *testing.T) {
 	accept := ask[0].Msg.Buttons[0]
 	has(t, texts(f.Command("bob", "duty schedule 3")), "Mon 12 Jan 09:00 CET → Mon 19 Jan 09:00 CET  @bob")
 	has(t, texts(f.Press("alice", accept)), "this swap request is for @carol")
-	sent = f.Press("carol", accept)
+	// Pressed in the DM it came in: the request is edited to show the
+	// answer, without its buttons.
+	askRef := bot.MessageRef{Room: bot.RoomRef{Adapter: "test", ID: "dm-carol"}, ID: "ask-1"}
+	f.Chat.TakeEdits()
+	sent = f.Event(bot.Event{Kind: bot.EventButton, DM: true, Room: askRef.Room, Message: askRef, User: bot.UserRef{Adapter: "test", ID: "carol"}, Action: accept.Action, Value: accept.Value})
 	has(t, texts(sent), "Swapped: @carol is on duty Mon 12 Jan 2026 09:00 CET → Mon 19 Jan 2026 09:00 CET instead of Mon 19 Jan 2026")
+	if edits := f.Chat.TakeEdits(); len(edits) != 1 || edits[0].Ref != askRef || edits[0].Msg.Header != "Shift swap accepted (triage)" ||
+		len(edits[0].Msg.Buttons) != 0 || !strings.Contains(bottest.Read(edits[0].Msg), "@bob asks to trade shifts with you") {
+		t.Errorf("edits %+v; want the request edited to show it was accepted, no buttons", edits)
+	}
 	has(t, texts(bottest.DMsTo(sent, "bob")), "@carol accepted your shift swap on *triage*")
 	sched := texts(f.Command("bob", "duty schedule 3"))
 	has(t, sched, "Mon 12 Jan 09:00 CET → Mon 19 Jan 09:00 CET  @carol _(swapped)_", "Mon 19 Jan 09:00 CET → Mon 26 Jan 09:00 CET  @bob _(swapped)_")
@@ -316,7 +324,11 @@ func TestSwapNeedsTheOtherPersonsYes(t *testing.T) {
 	// Decline: nothing changes, the asker is told.
 	sent = f.Command("carol", "duty swap @alice 2026-01-12")
 	decline := bottest.DMsTo(sent, "alice")[0].Msg.Buttons[1]
-	sent = f.Press("alice", decline)
+	if decline.Confirm == nil {
+		t.Error("Decline does not ask first")
+	}
+	has(t, texts(f.Press("alice", decline)), "Decline the swap?", "Reply `yes`")
+	sent = f.Say("alice", "yes")
 	has(t, texts(sent), "Declined; @carol is told and nothing changed.")
 	has(t, texts(bottest.DMsTo(sent, "carol")), "@alice declined your shift swap")
 	if got := texts(f.Command("bob", "duty schedule 3")); got != sched {

@@ -26,6 +26,27 @@ type swap struct {
 	Take      int64     `json:"take"` // the other's shift, to the requester
 	State     string    `json:"state"`
 	Created   time.Time `json:"created"`
+	// Asked is the text of the request, kept so that its message can be
+	// edited to show the answer.
+	Asked string `json:"asked,omitempty"`
+}
+
+// confirmDecline is asked before Decline acts.
+func confirmDecline(string) bot.Confirm {
+	return bot.Confirm{Title: "Decline the swap?", Text: "The person who asked is told, and the schedule stays as it is.", Yes: "Decline"}
+}
+
+// answered is the request's message once answered: what was asked, the
+// answer, and no buttons left to press.
+func (s swap) answered(state string) bot.Message {
+	return bot.Message{Header: "Shift swap " + state + " (" + s.Rotation + ")", Text: s.Asked, Context: "You " + state + " this request."}
+}
+
+// showAnswer edits the request's message; the answer stands if it cannot.
+func (d *Duty) showAnswer(ctx context.Context, req *bot.Request, s swap) {
+	if err := req.Update(ctx, s.answered(s.State)); err != nil {
+		d.e.Logger().Warn("could not edit the swap request to show its answer", "swap", s.ID, "err", err)
+	}
 }
 
 func (d *Duty) runSwap(ctx context.Context, req *bot.Request) error {
@@ -65,13 +86,6 @@ func (d *Duty) runSwap(ctx context.Context, req *bot.Request) error {
 		return bot.Usagef("@%s has no shift after %s to trade", other, fmtTime(r.ShiftStart(give), loc))
 	}
 	s := swap{ID: newID(), Rotation: r.Name, Requester: holder, Other: other, Give: give, Take: take, State: "pending", Created: now}
-	data, _ := json.Marshal(s)
-	if _, err := d.e.Store().Put(ctx, swapColl, s.ID, data, store.NewDoc); err != nil {
-		return fmt.Errorf("save swap: %w", err)
-	}
-	if err := req.Record(ctx, "duty.swap.ask", r.Name, fmt.Sprintf("@%s asks @%s: shift %s for %s", holder, other, r.ShiftStart(give).Format(time.RFC3339), r.ShiftStart(take).Format(time.RFC3339))); err != nil {
-		return err
-	}
 	ask := bot.Message{
 		Header: "Swap duty shifts? (" + r.Name + ")",
 		Text: fmt.Sprintf("%s asks to trade shifts with you: you take %s → %s, and %s takes yours, %s → %s.",
@@ -81,6 +95,14 @@ func (d *Duty) runSwap(ctx context.Context, req *bot.Request) error {
 			{Label: "Accept", Action: actionSwapAccept, Value: s.ID, Style: bot.ButtonPrimary},
 			{Label: "Decline", Action: actionSwapDecline, Value: s.ID, Style: bot.ButtonDanger},
 		},
+	}
+	s.Asked = ask.Text
+	data, _ := json.Marshal(s)
+	if _, err := d.e.Store().Put(ctx, swapColl, s.ID, data, store.NewDoc); err != nil {
+		return fmt.Errorf("save swap: %w", err)
+	}
+	if err := req.Record(ctx, "duty.swap.ask", r.Name, fmt.Sprintf("@%s asks @%s: shift %s for %s", holder, other, r.ShiftStart(give).Format(time.RFC3339), r.ShiftStart(take).Format(time.RFC3339))); err != nil {
+		return err
 	}
 	if err := d.dm(ctx, other, "duty:swap:"+s.ID+":ask", ask); err != nil {
 		return err
@@ -123,6 +145,7 @@ func (d *Duty) answerSwap(accept bool) func(ctx context.Context, req *bot.Reques
 			return err
 		}
 		if !accept {
+			d.showAnswer(ctx, req, s)
 			if err := req.Record(ctx, "duty.swap.decline", s.Rotation, "@"+s.Requester); err != nil {
 				return err
 			}
@@ -150,6 +173,7 @@ func (d *Duty) answerSwap(accept bool) func(ctx context.Context, req *bot.Reques
 		if err != nil {
 			return err
 		}
+		d.showAnswer(ctx, req, s)
 		if err := req.Record(ctx, "duty.swap.accept", s.Rotation, fmt.Sprintf("@%s and @%s traded %s and %s", s.Requester, s.Other, after.ShiftStart(s.Give).Format(time.RFC3339), after.ShiftStart(s.Take).Format(time.RFC3339))); err != nil {
 			return err
 		}

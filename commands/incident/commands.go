@@ -377,7 +377,7 @@ func (inc *Incidents) runStatus(ctx context.Context, req *bot.Request) error {
 	if err := req.Record(ctx, "incident.status", in.ID, text); err != nil {
 		return err
 	}
-	return inc.announcef(ctx, req, "%s updated the status of %s; the new header is in the war room.", req.ActorMention(), in.ID)
+	return inc.announcef(ctx, req, "%s updated the status of %s in the war room's header.", req.ActorMention(), in.ID)
 }
 
 func (inc *Incidents) runResolve(ctx context.Context, req *bot.Request) error {

@@ -140,23 +140,25 @@ func TestStartPostsHeaderWithLead(t *testing.T) {
 	}
 }
 
-func TestRolesAndStatusRepostHeaderInThread(t *testing.T) {
+// Issue 16: a war room has one header, edited in place on every change.
+func TestRolesAndStatusEditTheOneHeader(t *testing.T) {
 	h, _, _ := setup(t)
 	h.Command("alice", `incident start "Leak"`)
 	thread := warRoom(t, h, "INC-2026-1")
+	h.Chat.TakeEdits()
 	out := h.Command("alice", "incident role scribe @bob")
-	var hdr *bottest.Sent
-	for i := range out {
-		if strings.Contains(out[i].Msg.Header, "status updated") {
-			hdr = &out[i]
+	for _, s := range out {
+		if s.Msg.Header != "" {
+			t.Errorf("a header was posted again: %q", s.Msg.PlainText())
 		}
 	}
-	if hdr == nil || hdr.To.Thread != thread || !strings.Contains(hdr.Msg.PlainText(), "Scribe: @bob") {
-		t.Fatalf("no fresh header in the war room naming the scribe: %q", bottest.Texts(out))
+	edits := h.Chat.TakeEdits()
+	if len(edits) != 1 || edits[0].Ref.ID != thread.ID || !strings.Contains(edits[0].Msg.PlainText(), "Scribe: @bob") {
+		t.Fatalf("edits %+v: want the header (the war room's root %s) edited to name the scribe", edits, thread.ID)
 	}
-	out = h.Command("alice", `incident status "Token revoked; auditing logs"`)
-	if !strings.Contains(bottest.Joined(out), "Status: Token revoked; auditing logs") {
-		t.Errorf("status header: %q", bottest.Texts(out))
+	h.Command("alice", `incident status "Token revoked; auditing logs"`)
+	if edits := h.Chat.TakeEdits(); len(edits) != 1 || edits[0].Ref.ID != thread.ID || !strings.Contains(edits[0].Msg.PlainText(), "Status: Token revoked; auditing logs") {
+		t.Errorf("status edits: %+v", edits)
 	}
 	if out := h.Command("alice", "incident role boss @bob"); !strings.Contains(bottest.Joined(out), "roles are lead, scribe, comms") {
 		t.Errorf("bad role: %q", bottest.Texts(out))
@@ -280,9 +282,10 @@ func TestStartToPublishAndUnpin(t *testing.T) {
 	say(h, "bob", thread, "m1", "Revoked the token; contact bob@example.org for the log")
 	react(h, "alice", "m1", "📌")
 	h.Advance(3 * time.Hour)
+	h.Chat.TakeEdits()
 	out := h.Command("alice", "incident resolve")
-	if !strings.Contains(bottest.Joined(out), "State: ✅ Resolved 2026-01-05 12:05 UTC (after 3h 5m)") {
-		t.Fatalf("resolve: %q", bottest.Texts(out))
+	if edits := h.Chat.TakeEdits(); len(edits) != 1 || !strings.Contains(edits[0].Msg.PlainText(), "State: ✅ Resolved 2026-01-05 12:05 UTC (after 3h 5m)") {
+		t.Fatalf("resolve: %q; edits %+v, want the header edited", bottest.Texts(out), edits)
 	}
 	resolved := h.Clock.Now()
 
@@ -303,7 +306,15 @@ func TestStartToPublishAndUnpin(t *testing.T) {
 	h.Command("alice", `incident writeup edit summary "A deploy token was printed in a CI log and revoked within minutes."`)
 	h.Command("alice", `incident writeup edit references "https://example.org/blog/incident"`)
 	h.Command("alice", `incident entry 1 "Token revoked"`)
-	if out := h.Press("alice", btn); !strings.Contains(bottest.Joined(out), "changed since this was shown") || len(gh.Calls()) != 0 {
+	// Publishing asks first (Slack draws btn.Confirm; here the engine
+	// asks for a "yes").
+	if btn.Confirm == nil || !strings.Contains(btn.Confirm.Text, "becomes a public issue in acme/security") {
+		t.Errorf("the publish button asks nothing first: %+v", btn.Confirm)
+	}
+	if out := h.Press("alice", btn); !strings.Contains(bottest.Joined(out), "Reply `yes`") || len(gh.Calls()) != 0 {
+		t.Fatalf("publish press: %q, calls %v; want a question first", bottest.Texts(out), gh.Calls())
+	}
+	if out := h.Say("alice", "yes"); !strings.Contains(bottest.Joined(out), "changed since this was shown") || len(gh.Calls()) != 0 {
 		t.Fatalf("stale button: %q, calls %v", bottest.Texts(out), gh.Calls())
 	}
 	out = h.Command("alice", "incident writeup")

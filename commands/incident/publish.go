@@ -79,6 +79,17 @@ func (inc *Incidents) runPublish(ctx context.Context, req *bot.Request) error {
 	})
 }
 
+// confirmPublish is asked before the publish button acts: the write-up
+// becomes public, which cannot be taken back.
+func (inc *Incidents) confirmPublish(value string) bot.Confirm {
+	id, _, _ := strings.Cut(value, " ")
+	return bot.Confirm{
+		Title: "Publish " + id + "?",
+		Text:  fmt.Sprintf("The write-up of %s becomes a public issue in %s.", id, inc.o.Repository),
+		Yes:   "Publish",
+	}
+}
+
 func (inc *Incidents) pressPublish(ctx context.Context, req *bot.Request, value string) error {
 	id, d, ok := strings.Cut(value, " ")
 	if !ok {

@@ -16,6 +16,7 @@ import (
 const (
 	actionAck   = "report.ack"
 	actionCheck = "report.check"
+	actionClose = "report.close"
 	formNew     = "report.new"
 )
 
@@ -145,7 +146,11 @@ func (r *Reports) runShow(ctx context.Context, req *bot.Request) error {
 		return err
 	}
 	msg := r.summary(rep)
-	msg.Fields = append(msg.Fields, bot.Field{Label: "State", Value: string(rep.State) + clockText(rep, req.Now())})
+	for i, f := range msg.Fields {
+		if f.Label == "State" {
+			msg.Fields[i].Value += clockText(rep, req.Now())
+		}
+	}
 	msg.Fields = append(msg.Fields, bot.Field{Label: "Severity", Value: severityText(rep)})
 	for _, adv := range rep.Advisories {
 		cve := adv.CVE
@@ -205,8 +210,11 @@ func (r *Reports) replyAndThread(ctx context.Context, req *bot.Request, rep *Rep
 	if err := r.postInThread(ctx, rep, fmt.Sprintf("%s:%d", what, req.Now().UnixNano()), bot.Message{Text: text, Sensitive: true}); err != nil {
 		return err
 	}
-	if root, ok, err := r.e.Outbox().PostedRef(ctx, rootID(rep.ID)); err == nil && ok && !req.Event.Thread.IsZero() && req.Event.Thread.ID == root.ID {
-		return nil // said in the report's thread: the thread post is the answer
+	if root, ok, err := r.e.Outbox().PostedRef(ctx, rootID(rep.ID)); err == nil && ok && req.ReplyTo().Thread.ID == root.ID {
+		// Said in the report's thread, or a button pressed on its
+		// summary (answered in that thread): the thread post is the
+		// answer.
+		return nil
 	}
 	_, err := req.Announce(ctx, bot.Text(text))
 	return err
@@ -236,7 +244,7 @@ func (r *Reports) runAck(ctx context.Context, req *bot.Request) error {
 func (r *Reports) ack(ctx context.Context, req *bot.Request, id string) error {
 	now := req.Now()
 	rep, err := r.transition(ctx, req, id, StateAcknowledged, func(rep *Report) {
-		rep.AckedAt = now
+		rep.AckedAt, rep.AckedBy = now, req.Actor()
 	})
 	if err != nil {
 		return err
@@ -317,15 +325,19 @@ func (r *Reports) runReject(ctx context.Context, req *bot.Request) error {
 
 func (r *Reports) moveTo(to State) func(context.Context, *bot.Request) error {
 	return func(ctx context.Context, req *bot.Request) error {
-		rep, err := r.transition(ctx, req, req.Args[0], to, nil)
-		if err != nil {
-			return err
-		}
-		if err := req.Record(ctx, "report."+string(to), rep.ID, ""); err != nil {
-			return err
-		}
-		return r.replyAndThread(ctx, req, rep, string(to), fmt.Sprintf("%s moved %s to %s.", req.ActorMention(), rep.ID, to))
+		return r.move(ctx, req, req.Args[0], to)
 	}
+}
+
+func (r *Reports) move(ctx context.Context, req *bot.Request, id string, to State) error {
+	rep, err := r.transition(ctx, req, id, to, nil)
+	if err != nil {
+		return err
+	}
+	if err := req.Record(ctx, "report."+string(to), rep.ID, ""); err != nil {
+		return err
+	}
+	return r.replyAndThread(ctx, req, rep, string(to), fmt.Sprintf("%s moved %s to %s.", req.ActorMention(), rep.ID, to))
 }
 
 func (r *Reports) runClose(ctx context.Context, req *bot.Request) error {
@@ -415,10 +427,29 @@ func (r *Reports) pressAck(ctx context.Context, req *bot.Request, id string) err
 	return r.ack(ctx, req, id)
 }
 
+func (r *Reports) pressClose(ctx context.Context, req *bot.Request, id string) error {
+	return r.move(ctx, req, id, StateClosed)
+}
+
+// confirmClose is asked before the Close button acts: a closed report
+// leaves the open list and its clocks and reminders stop.
+func confirmClose(id string) bot.Confirm {
+	return bot.Confirm{Title: "Close " + id + "?", Text: "It leaves the open list, and its reminders stop.", Yes: "Close"}
+}
+
 func (r *Reports) pressCheck(ctx context.Context, req *bot.Request, value string) error {
 	id, key, ok := strings.Cut(value, "|")
 	if !ok {
 		return errors.New("malformed checklist button")
+	}
+	// A button left on an old version of the summary is no longer
+	// offered once the report is closed: it changes nothing.
+	rep, _, err := r.load(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !rep.open() {
+		return bot.Noticef("%s is %s; its checklist no longer changes.", rep.ID, rep.State)
 	}
 	return r.check(ctx, req, id, key, true)
 }

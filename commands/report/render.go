@@ -75,6 +75,7 @@ func (r *Reports) summary(rep *Report) bot.Message {
 		{Label: "Received", Value: chatTime(rep.Received)},
 		ackField(rep),
 		{Label: "Assignee", Value: assigneeMention(rep.Assignee)},
+		{Label: "State", Value: string(rep.State)},
 	}
 	if len(rep.Repos) > 0 {
 		fields = append(fields, bot.Field{Label: "Repositories", Value: bot.Untrusted(strings.Join(rep.Repos, ", ")).String()})
@@ -115,16 +116,31 @@ func ackField(rep *Report) bot.Field {
 	switch {
 	case rep.State == StateNew:
 		return bot.Field{Label: "Acknowledge by", Value: chatTime(rep.AckDue)}
+	case !rep.AckedAt.IsZero() && rep.AckedBy != "":
+		return bot.Field{Label: "Acknowledged", Value: chatTime(rep.AckedAt) + " by " + bot.PersonToken(rep.AckedBy)}
 	case !rep.AckedAt.IsZero():
 		return bot.Field{Label: "Acknowledged", Value: chatTime(rep.AckedAt)}
 	}
 	return bot.Field{Label: "Acknowledged", Value: "yes"}
 }
 
-// actions are the buttons the report's state allows: Acknowledge only
-// while the state machine can still move it to acknowledged, and a tick
-// for each checklist item not yet done (a ticked one is only a notice).
+// actions are the buttons the report's state allows: while it is open,
+// Acknowledge only while the state machine can still move it to
+// acknowledged and a tick for each checklist item not yet done (a ticked
+// one is only a notice); Close (asked first) once it can be closed; none
+// once closed.
 func actions(rep *Report) []bot.Button {
+	var buttons []bot.Button
+	if rep.open() {
+		buttons = openActions(rep)
+	}
+	if CanMove(rep.State, StateClosed) {
+		buttons = append(buttons, bot.Button{Label: "Close", Action: actionClose, Value: rep.ID, Style: bot.ButtonDanger})
+	}
+	return buttons
+}
+
+func openActions(rep *Report) []bot.Button {
 	var buttons []bot.Button
 	if CanMove(rep.State, StateAcknowledged) {
 		buttons = append(buttons, bot.Button{Label: "Acknowledge", Action: actionAck, Value: rep.ID, Style: bot.ButtonPrimary})

@@ -130,6 +130,7 @@ func Register(e Engine, o Options) (*Reports, error) {
 	team := bot.TeamRoles()
 	e.HandleAction(&bot.Action{Name: actionAck, Roles: team, Run: r.pressAck})
 	e.HandleAction(&bot.Action{Name: actionCheck, Roles: team, Run: r.pressCheck})
+	e.HandleAction(&bot.Action{Name: actionClose, Roles: team, Run: r.pressClose, Confirm: confirmClose})
 	r.mountAPI(e.HTTP())
 	return r, nil
 }
