@@ -127,7 +127,8 @@ func TestHTTPSlashCommandAckedBeforeWork(t *testing.T) {
 	}
 	<-cmds.blocked // the work runs after the answer
 	r.clock.Advance(3 * time.Second)
-	if p := r.slack.nextPost(t); !p.Ephemeral || p.Text != workingText {
+	// This command has no response_url: the note is a chat.postEphemeral.
+	if p := r.slack.nextPost(t); !p.Ephemeral || p.User != userAlice || p.ResponseURL != "" || p.Text != workingText {
 		t.Fatalf("slow command: %+v, want the working-on-it note", p)
 	}
 	close(cmds.gate)

@@ -71,8 +71,18 @@ func (a *Adapter) accept(ev bot.Event) bool {
 }
 
 // postWorking tells the person (only them: an ephemeral message) that the
-// command is still running.
+// command is still running: by the event's response_url when it has one,
+// which also works in a channel the bot is not a member of, else by
+// chat.postEphemeral.
 func (a *Adapter) postWorking(ctx context.Context, ev bot.Event) {
+	if ev.ResponseURL != "" {
+		err := a.postResponses(ctx, ev.ResponseURL, ev.Thread.ID, []outgoing{{text: workingText}}, false)
+		if err == nil {
+			return
+		}
+		// Never log the URL: it lets anyone answer in the person's name.
+		a.log.Debug("posting the working-on-it note by chat.postEphemeral: the response_url did not take it", "channel", ev.Room.ID, "err", err)
+	}
 	opts := []slack.MsgOption{slack.MsgOptionText(workingText, false)}
 	if !ev.Thread.IsZero() {
 		opts = append(opts, slack.MsgOptionTS(ev.Thread.ID))

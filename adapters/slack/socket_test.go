@@ -221,9 +221,11 @@ func TestSocketSlowCommandSaysWorkingOnIt(t *testing.T) {
 	r.clock.Advance(1 * time.Second)
 	r.slack.noPost(t)
 	r.clock.Advance(1500 * time.Millisecond)
+	// The command's response_url takes the note (it works where the bot is
+	// not a member); only alice sees it.
 	p := r.slack.nextPost(t)
-	if !p.Ephemeral || p.User != userAlice || p.Channel != chanSecurity || p.Text != workingText {
-		t.Fatalf("after 2.5s: %+v, want an ephemeral %q to alice", p, workingText)
+	if !p.Ephemeral || p.ResponseURL != "/response/"+chanSecurity+"/trig-1" || p.ResponseType != "ephemeral" || p.Text != workingText {
+		t.Fatalf("after 2.5s: %+v, want an ephemeral %q by the response_url", p, workingText)
 	}
 	close(cmds.gate)
 	// (The reply is for the asker: ephemeral where the engine says so.)
