@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vigil-sec/vigil/store"
 )
@@ -44,6 +45,11 @@ type FormField struct {
 	// Validate checks (and may reject) a text answer; its message is shown
 	// to the person, next to the field on adapters with modals.
 	Validate func(string) error
+	// MaxChars is the longest text answer taken, in characters (0: no
+	// limit of the field's own). A longer answer is refused with the
+	// count; modals also limit the text box to it (within the adapter's
+	// own limit).
+	MaxChars int
 }
 
 // FormValues are answers by field name.
@@ -379,6 +385,9 @@ func resolveAnswer(fld FormField, text string) (string, string) {
 	}
 	if fld.Kind == FieldText && strings.ContainsRune(text, '\n') {
 		return "", fld.Label + " must be one line."
+	}
+	if n := utf8.RuneCountInString(text); fld.MaxChars > 0 && n > fld.MaxChars {
+		return "", fmt.Sprintf("%s is %d characters long; at most %d are allowed.", fld.Label, n, fld.MaxChars)
 	}
 	if fld.Validate != nil {
 		if err := fld.Validate(text); err != nil {

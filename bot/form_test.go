@@ -193,3 +193,32 @@ func TestFormAsModalValidatesEveryField(t *testing.T) {
 		t.Errorf("a second submit of the same modal was accepted")
 	}
 }
+
+// A field's MaxChars refuses a longer answer with the count, in characters
+// (not bytes), and asks the same question again.
+func TestFormFieldMaxChars(t *testing.T) {
+	h := bottest.New(t, bottest.Options{})
+	var got string
+	err := h.Engine.RegisterForm(&bot.Form{ID: "short", Title: "Short",
+		Fields: []bot.FormField{{Name: "title", Label: "Title", MaxChars: 5}},
+		Submit: func(ctx context.Context, req *bot.Request) error {
+			got = req.Form.Values["title"]
+			return req.Replyf(ctx, "saved")
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = h.Engine.Register(&bot.Command{Name: "short", Run: func(ctx context.Context, req *bot.Request) error {
+		return req.StartForm(ctx, "short", nil)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	only(t, h.Command("bob", "short"))
+	if q := only(t, h.Say("bob", "abcdef")); !strings.Contains(q, "Title is 6 characters long; at most 5 are allowed.") || !strings.Contains(q, "Short (1/1)") {
+		t.Errorf("a too-long answer: %q, want the limit and the question again", q)
+	}
+	if r := only(t, h.Say("bob", "ééééé")); r != "saved" || got != "ééééé" {
+		t.Errorf("five two-byte characters: %q, saved %q", r, got)
+	}
+}

@@ -424,8 +424,9 @@ func bestCut(s string, limit int) int {
 // The form's Intro is not shown: it is written for the step-by-step dialog
 // (answer each question, `cancel` stops), and a modal explains itself with
 // its title, labels, hints and its Submit and Cancel buttons. Every text
-// box takes at most Slack's maxInput characters (Slack refuses a longer
-// max_length, and without one a too-long answer fails on submit).
+// box takes at most its field's MaxChars, and never more than Slack's
+// maxInput characters (Slack refuses a longer max_length, and without one
+// a too-long answer fails on submit).
 func modal(f *bot.Form, meta string) slack.ModalViewRequest {
 	var blocks []slack.Block
 	for _, fld := range f.Fields {
@@ -447,7 +448,11 @@ func modal(f *bot.Form, meta string) slack.ModalViewRequest {
 			}
 			el = slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plainText("Choose…"), fld.Name, opts...)
 		default:
-			in := slack.NewPlainTextInputBlockElement(nil, fld.Name).WithMaxLength(maxInput)
+			limit := maxInput
+			if fld.MaxChars > 0 {
+				limit = min(fld.MaxChars, maxInput)
+			}
+			in := slack.NewPlainTextInputBlockElement(nil, fld.Name).WithMaxLength(limit)
 			in.Multiline = fld.Kind == bot.FieldLongText
 			el = in
 		}

@@ -340,6 +340,17 @@ func TestModalCopyAndMaxLength(t *testing.T) {
 	if raw, _ := json.Marshal(m); strings.Contains(string(raw), "cancel") {
 		t.Errorf("modal says how to cancel step by step: %s", raw)
 	}
+	// A field's own MaxChars is the box's max_length, within Slack's 3000.
+	m = modal(&bot.Form{ID: "f", Title: "t", Fields: []bot.FormField{
+		{Name: "title", Label: "Title", MaxChars: 300},
+		{Name: "d", Label: "Description", Kind: bot.FieldLongText, MaxChars: 100_000},
+		{Name: "n", Label: "Note"}}}, "{}")
+	for i, want := range []int{300, 3000, 3000} {
+		in := m.Blocks.BlockSet[i].(*slack.InputBlock).Element.(*slack.PlainTextInputBlockElement)
+		if in.MaxLength != want {
+			t.Errorf("%s: max_length %d, want %d", in.ActionID, in.MaxLength, want)
+		}
+	}
 }
 
 // A report whose text is longer than a Slack message can hold: the first

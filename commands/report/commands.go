@@ -482,10 +482,11 @@ func (r *Reports) newReportForm() *bot.Form {
 		Intro:     "Filing a report by hand. Answer each question; `cancel` stops without saving.",
 		Sensitive: true,
 		Fields: []bot.FormField{
-			{Name: "title", Label: "Title", Help: "One line: what is vulnerable, and how."},
-			{Name: "description", Label: "Description", Kind: bot.FieldLongText, Help: "What the reporter told us."},
-			{Name: "reporter", Label: "Reporter's name", Optional: true},
-			{Name: "email", Label: "Reporter's email", Optional: true, Validate: func(s string) error {
+			// The intake API's limits, so a report filed by hand fits the same rules.
+			{Name: "title", Label: "Title", Help: "One line: what is vulnerable, and how.", MaxChars: intake.MaxTitleChars},
+			{Name: "description", Label: "Description", Kind: bot.FieldLongText, Help: "What the reporter told us.", MaxChars: intake.MaxDescriptionChars},
+			{Name: "reporter", Label: "Reporter's name", Optional: true, MaxChars: intake.MaxNameChars},
+			{Name: "email", Label: "Reporter's email", Optional: true, MaxChars: intake.MaxEmailChars, Validate: func(s string) error {
 				if _, err := mail.ParseAddress(s); err != nil {
 					return fmt.Errorf("%q is not an email address", s)
 				}
