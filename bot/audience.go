@@ -53,16 +53,20 @@ func (r *Request) sharedBy(msg Message) Message {
 }
 
 // inAskerThread returns the request as it continues in the thread where
-// its asker-only answers land on an adapter that cannot show a message to
-// one person alone (Matrix): a dialog started there is answered there.
-// Elsewhere it returns r.
+// its asker-only answers land: on an adapter that cannot show a message to
+// one person alone (Matrix), or for a button press, which answers in the
+// thread of the message it sat on. A dialog started there is answered
+// there. Elsewhere it returns r.
 func (r *Request) inAskerThread() *Request {
 	to := r.engine.privateFallback(r.Event, r.askerOnly())
-	if to.Thread == r.to.Thread {
+	if to.Thread.IsZero() || (to.Thread == r.to.Thread && to.Thread.ID == r.Event.Thread.ID) {
 		return r
 	}
 	c := *r
 	c.Event.Thread = to.Thread
+	if c.Event.Thread.Room.IsZero() {
+		c.Event.Thread.Room = r.Event.Room
+	}
 	c.to.Thread = to.Thread
 	return &c
 }
