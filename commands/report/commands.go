@@ -17,7 +17,11 @@ const (
 	actionAck   = "report.ack"
 	actionCheck = "report.check"
 	actionClose = "report.close"
-	formNew     = "report.new"
+	// actionReject (the summary's Reject button) asks for the reason in
+	// formReject.
+	actionReject = "report.reject"
+	formNew      = "report.new"
+	formReject   = "report.reject"
 )
 
 func (r *Reports) command() *bot.Command {
@@ -310,7 +314,11 @@ func (r *Reports) runReject(ctx context.Context, req *bot.Request) error {
 	if reason == "" {
 		return bot.Usagef("--reason is required: the reporter is told why")
 	}
-	rep, err := r.transition(ctx, req, req.Args[0], StateRejected, func(rep *Report) { rep.RejectReason = reason })
+	return r.reject(ctx, req, req.Args[0], reason)
+}
+
+func (r *Reports) reject(ctx context.Context, req *bot.Request, id, reason string) error {
+	rep, err := r.transition(ctx, req, id, StateRejected, func(rep *Report) { rep.RejectReason = reason })
 	if err != nil {
 		return err
 	}
@@ -436,6 +444,48 @@ func (r *Reports) pressClose(ctx context.Context, req *bot.Request, id string) e
 func confirmClose(id string) bot.Confirm {
 	return bot.Confirm{Title: "Close " + id + "?", Text: "It leaves the open list, and its reminders stop.", Yes: "Close"}
 }
+
+// pressReject asks for the reason (the reporter is told it): a modal on
+// Slack, questions in the thread elsewhere; the form's answer rejects. A
+// button left on an old version of the summary changes nothing.
+func (r *Reports) pressReject(ctx context.Context, req *bot.Request, id string) error {
+	rep, _, err := r.load(ctx, id)
+	if err != nil {
+		return err
+	}
+	if rep.State == StateRejected {
+		return bot.Noticef("%s is already rejected.", rep.ID)
+	}
+	if !CanMove(rep.State, StateRejected) {
+		return bot.Noticef("%s is %s; it can no longer be rejected.", rep.ID, rep.State)
+	}
+	return req.StartForm(ctx, formReject, map[string]string{"report": rep.ID})
+}
+
+// confirmReject is asked before the Reject button acts: the reporter is
+// told, and a rejected report can only be closed.
+func confirmReject(id string) bot.Confirm {
+	return bot.Confirm{Title: "Reject " + id + "?", Text: "The reporter is told it was rejected, and why; it can then only be closed.", Yes: "Reject"}
+}
+
+// rejectForm asks the reason for a rejection from the summary's button.
+func (r *Reports) rejectForm() *bot.Form {
+	return &bot.Form{
+		ID:        formReject,
+		Title:     "Reject report",
+		Intro:     "Rejecting the report. Answer the question; `cancel` stops without rejecting.",
+		Sensitive: true,
+		Fields: []bot.FormField{
+			{Name: "reason", Label: "Reason", Help: "Why it is rejected. The reporter is told.", MaxChars: maxRejectReason},
+		},
+		Submit: func(ctx context.Context, req *bot.Request) error {
+			return r.reject(ctx, req, req.Form.Hidden["report"], strings.TrimSpace(req.Form.Values["reason"]))
+		},
+	}
+}
+
+// maxRejectReason keeps the reason to a line or two of the reporter's mail.
+const maxRejectReason = 500
 
 func (r *Reports) pressCheck(ctx context.Context, req *bot.Request, value string) error {
 	id, key, ok := strings.Cut(value, "|")

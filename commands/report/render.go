@@ -127,12 +127,16 @@ func ackField(rep *Report) bot.Field {
 // actions are the buttons the report's state allows: while it is open,
 // Acknowledge only while the state machine can still move it to
 // acknowledged and a tick for each checklist item not yet done (a ticked
-// one is only a notice); Close (asked first) once it can be closed; none
-// once closed.
+// one is only a notice); Reject (asked first, then the reason) while it
+// can be rejected; Close (asked first) once it can be closed; none once
+// closed.
 func actions(rep *Report) []bot.Button {
 	var buttons []bot.Button
 	if rep.open() {
 		buttons = openActions(rep)
+	}
+	if CanMove(rep.State, StateRejected) {
+		buttons = append(buttons, bot.Button{Label: "Reject", Action: actionReject, Value: rep.ID, Style: bot.ButtonDanger})
 	}
 	if CanMove(rep.State, StateClosed) {
 		buttons = append(buttons, bot.Button{Label: "Close", Action: actionClose, Value: rep.ID, Style: bot.ButtonDanger})

@@ -117,8 +117,10 @@ func Register(e Engine, o Options) (*Reports, error) {
 		seen[strings.ToLower(op.Name)] = true
 	}
 	r := &Reports{e: e, o: o}
-	if err := e.RegisterForm(r.newReportForm()); err != nil {
-		return nil, fmt.Errorf("report: %w", err)
+	for _, f := range []*bot.Form{r.newReportForm(), r.rejectForm()} {
+		if err := e.RegisterForm(f); err != nil {
+			return nil, fmt.Errorf("report: %w", err)
+		}
 	}
 	if err := e.Register(r.command()); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
@@ -131,6 +133,7 @@ func Register(e Engine, o Options) (*Reports, error) {
 	e.HandleAction(&bot.Action{Name: actionAck, Roles: team, Run: r.pressAck})
 	e.HandleAction(&bot.Action{Name: actionCheck, Roles: team, Run: r.pressCheck})
 	e.HandleAction(&bot.Action{Name: actionClose, Roles: team, Run: r.pressClose, Confirm: confirmClose})
+	e.HandleAction(&bot.Action{Name: actionReject, Roles: team, Run: r.pressReject, Confirm: confirmReject})
 	r.mountAPI(e.HTTP())
 	return r, nil
 }
