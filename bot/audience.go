@@ -56,10 +56,11 @@ func (r *Request) sharedBy(msg Message) Message {
 // its asker-only answers land: on an adapter that cannot show a message to
 // one person alone (Matrix), or for a button press, which answers in the
 // thread of the message it sat on. A dialog started there is answered
-// there. Elsewhere it returns r.
+// there. Elsewhere it returns r, and on the console, whose typed lines
+// have no thread: a dialog there is answered at the top.
 func (r *Request) inAskerThread() *Request {
 	to := r.engine.privateFallback(r.Event, r.askerOnly())
-	if to.Thread.IsZero() || (to.Thread == r.to.Thread && to.Thread.ID == r.Event.Thread.ID) {
+	if to.Thread.IsZero() || to.Adapter() == AdapterConsole || (to.Thread == r.to.Thread && to.Thread.ID == r.Event.Thread.ID) {
 		return r
 	}
 	c := *r
