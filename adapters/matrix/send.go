@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -71,7 +72,7 @@ func (a *Adapter) Send(ctx context.Context, to bot.Destination, msg bot.Message)
 		// means (msg.Mentions), never anyone named in quoted text. Their
 		// presence also turns off the legacy push rules that match "@room"
 		// or a display name in the body (MSC3952).
-		Mentions: mentions(msg.Mentions),
+		Mentions: mentions(msg),
 	}
 	if thread != "" {
 		content.RelatesTo = (&event.RelatesTo{}).SetThread(id.EventID(thread), id.EventID(thread))
@@ -303,41 +304,114 @@ func render(m bot.Message) (plain, formatted string) {
 	return plain, strings.Join(h, "<br>")
 }
 
-// mentions lists the Matrix accounts among refs as intentional mentions
-// (an empty list when there are none: that too says "nobody else").
-func mentions(refs []bot.UserRef) *event.Mentions {
+// mentions lists the Matrix accounts Vigil means by a message as
+// intentional mentions: msg.Mentions and the accounts its own text names
+// with tokens (pills). An empty list when there are none says "nobody
+// else" too. Tokens in untrusted runs are text and mention nobody.
+func mentions(msg bot.Message) *event.Mentions {
 	m := &event.Mentions{}
-	for _, u := range refs {
+	seen := map[id.UserID]bool{}
+	add := func(uid id.UserID) {
+		if !seen[uid] {
+			seen[uid] = true
+			m.UserIDs = append(m.UserIDs, uid)
+		}
+	}
+	for _, u := range msg.Mentions {
 		if u.Adapter == bot.AdapterMatrix && u.ID != "" {
-			m.UserIDs = append(m.UserIDs, id.UserID(u.ID))
+			add(id.UserID(u.ID))
+		}
+	}
+	texts := []string{msg.Header, msg.Text, msg.Context, msg.Fallback}
+	for _, f := range msg.Fields {
+		texts = append(texts, f.Label, f.Value)
+	}
+	for _, s := range texts {
+		for _, seg := range bot.Segments(s) {
+			if seg.Untrusted {
+				continue
+			}
+			bot.ReplaceTokens(seg.Text, func(t bot.Token) string {
+				if uid, ok := matrixAccount(t); ok {
+					add(uid)
+				}
+				return ""
+			})
 		}
 	}
 	return m
 }
 
-// plainText shows Vigil's links as "label (url)" and untrusted runs as they
-// are; the rest of the markup reads fine as it is.
+// plainText shows Vigil's links as "label (url)", its tokens as the names
+// and times they stand for, and untrusted runs as they are; the rest of
+// the markup reads fine as it is.
 func plainText(s string) string {
 	var b strings.Builder
 	for _, seg := range bot.Segments(s) {
 		if seg.Untrusted {
 			b.WriteString(seg.Text)
-		} else {
-			b.WriteString(plainLinkRE.ReplaceAllString(seg.Text, "$2 ($1)"))
+			continue
 		}
+		own := bot.ReplaceTokens(seg.Text, tokenText)
+		b.WriteString(plainLinkRE.ReplaceAllString(own, "$2 ($1)"))
 	}
 	return b.String()
 }
 
-// escapeText HTML-escapes s as it is, markers removed (headers, labels).
-func escapeText(s string) string {
-	return strings.ReplaceAll(html.EscapeString(bot.StripSentinels(s)), "\n", "<br>")
+// tokenText is what a token shows as text: the person's name, the
+// account's display name, the time's fallback (the engine has already
+// written it in the reader's zone).
+func tokenText(t bot.Token) string {
+	switch t.Kind {
+	case bot.TokenPerson:
+		return t.Person
+	case bot.TokenAccount:
+		if t.Label == "" {
+			return t.Account.ID
+		}
+		return t.Label
+	case bot.TokenTime:
+		return t.Fallback
+	}
+	return ""
 }
 
-// Placeholders stand for untrusted runs while Vigil's Markdown is turned
-// into HTML, so a pattern can wrap an untrusted run (*%s* in bold) but can
-// never look inside one. They are private-use runes that no text keeps:
-// they are removed from Vigil's runs first.
+// tokenHTML is a token as HTML: a Matrix account becomes a pill (a
+// matrix.to link, which clients draw as the person's name and avatar);
+// anything else is its text.
+func tokenHTML(t bot.Token) string {
+	if uid, ok := matrixAccount(t); ok {
+		return `<a href="https://matrix.to/#/` + html.EscapeString(url.PathEscape(string(uid))) + `">` + html.EscapeString(tokenText(t)) + "</a>"
+	}
+	return html.EscapeString(tokenText(t))
+}
+
+// matrixAccount returns the Matrix user a token names, if it names one
+// (a well-formed @user:server).
+func matrixAccount(t bot.Token) (id.UserID, bool) {
+	if t.Kind != bot.TokenAccount || t.Account.Adapter != bot.AdapterMatrix {
+		return "", false
+	}
+	uid := id.UserID(t.Account.ID)
+	if _, _, err := uid.Parse(); err != nil {
+		return "", false
+	}
+	return uid, true
+}
+
+// htmlText escapes s and renders the engine's Markdown subset and tokens
+// in Vigil's own runs; untrusted runs are only escaped.
+func htmlText(s string) string { return toHTML(s, true) }
+
+// escapeText HTML-escapes s without Markdown (headers, labels); tokens in
+// Vigil's runs are still rendered.
+func escapeText(s string) string { return toHTML(s, false) }
+
+// Placeholders stand for untrusted runs and rendered tokens while Vigil's
+// Markdown is turned into HTML, so a pattern can wrap an untrusted run
+// (*%s* in bold) or a pill but can never look inside one. They are
+// private-use runes that no text keeps: they are removed from Vigil's runs
+// first.
 const (
 	holeOpen  = '\uE002'
 	holeClose = '\uE003'
@@ -345,30 +419,34 @@ const (
 
 var holeRE = regexp.MustCompile("\uE002([0-9]+)\uE003")
 
-// htmlText escapes s and renders the engine's Markdown subset in Vigil's
-// own runs; untrusted runs are only escaped.
-func htmlText(s string) string {
+func toHTML(s string, markdown bool) string {
 	var skel strings.Builder
 	var holes []string
+	hole := func(filled string) string {
+		holes = append(holes, filled)
+		return fmt.Sprintf("%c%d%c", holeOpen, len(holes)-1, holeClose)
+	}
 	for _, seg := range bot.Segments(s) {
-		if !seg.Untrusted {
-			skel.WriteString(strings.Map(func(r rune) rune {
-				if r == holeOpen || r == holeClose {
-					return -1
-				}
-				return r
-			}, seg.Text))
+		if seg.Untrusted {
+			skel.WriteString(hole(html.EscapeString(seg.Text)))
 			continue
 		}
-		fmt.Fprintf(&skel, "%c%d%c", holeOpen, len(holes), holeClose)
-		holes = append(holes, html.EscapeString(seg.Text))
+		own := strings.Map(func(r rune) rune {
+			if r == holeOpen || r == holeClose {
+				return -1
+			}
+			return r
+		}, seg.Text)
+		skel.WriteString(bot.ReplaceTokens(own, func(t bot.Token) string { return hole(tokenHTML(t)) }))
 	}
 	out := html.EscapeString(skel.String())
-	out = codeRE.ReplaceAllString(out, "<code>$1</code>")
-	out = linkRE.ReplaceAllString(out, `<a href="$1">$2</a>`)
-	out = bareLinkRE.ReplaceAllString(out, `<a href="$1">$1</a>`)
-	out = boldRE.ReplaceAllString(out, "<strong>$1</strong>")
-	out = italicRE.ReplaceAllString(out, "$1<em>$2</em>")
+	if markdown {
+		out = codeRE.ReplaceAllString(out, "<code>$1</code>")
+		out = linkRE.ReplaceAllString(out, `<a href="$1">$2</a>`)
+		out = bareLinkRE.ReplaceAllString(out, `<a href="$1">$1</a>`)
+		out = boldRE.ReplaceAllString(out, "<strong>$1</strong>")
+		out = italicRE.ReplaceAllString(out, "$1<em>$2</em>")
+	}
 	if len(holes) > 0 {
 		out = holeRE.ReplaceAllStringFunc(out, func(h string) string {
 			n, err := strconv.Atoi(h[len(string(holeOpen)) : len(h)-len(string(holeClose))])
