@@ -23,13 +23,17 @@ import (
 
 const buttonCollection = "matrix.buttons"
 
-// buttonRecord remembers a sent message's buttons, so a numbered reply or
-// a keycap reaction to it can be turned into a button press, also after a
-// restart.
+// buttonRecord remembers a message Vigil sent: its buttons, so a numbered
+// reply or a keycap reaction to it can be turned into a button press, also
+// after a restart; whom it mentions and how often Vigil edited it, for the
+// next edit (see Edit). Only messages with buttons or mentions get one when
+// sent; every edited message has one.
 type buttonRecord struct {
-	Room    string       `json:"room"`
-	Thread  string       `json:"thread,omitempty"`
-	Buttons []bot.Button `json:"buttons"`
+	Room     string       `json:"room"`
+	Thread   string       `json:"thread,omitempty"`
+	Buttons  []bot.Button `json:"buttons"`
+	Mentions []id.UserID  `json:"mentions,omitempty"`
+	Edits    int          `json:"edits,omitempty"`
 }
 
 // Send renders msg as an m.notice (HTML and plain body) and sends it: in
@@ -37,14 +41,13 @@ type buttonRecord struct {
 // the person's direct room, opened if needed. Encrypted rooms get an
 // encrypted event. Errors are classified for the outbox, never retried
 // here.
+//
+// Matrix has no messages only one person sees: an answer for the asker
+// alone (Destination.Only) is sent where the engine puts it, in the
+// command's thread.
 func (a *Adapter) Send(ctx context.Context, to bot.Destination, msg bot.Message) (bot.MessageRef, error) {
-	a.mu.Lock()
-	ready := a.ready
-	a.mu.Unlock()
-	if !ready {
-		// Before Run has logged in and checked the rooms, the crypto
-		// machine and the room state are not known yet.
-		return bot.MessageRef{}, fmt.Errorf("matrix: not connected yet: %w", bot.ErrUnavailable)
+	if err := a.notReady(); err != nil {
+		return bot.MessageRef{}, err
 	}
 	room := to.Room.ID
 	thread := to.Thread.ID
@@ -62,18 +65,7 @@ func (a *Adapter) Send(ctx context.Context, to bot.Destination, msg bot.Message)
 	if err := a.knowEncryption(ctx, rid); err != nil {
 		return bot.MessageRef{}, err
 	}
-	plain, formatted := render(msg)
-	content := &event.MessageEventContent{
-		MsgType:       event.MsgNotice,
-		Body:          plain,
-		Format:        event.FormatHTML,
-		FormattedBody: formatted,
-		// Intentional mentions on every message: only the people Vigil
-		// means (msg.Mentions), never anyone named in quoted text. Their
-		// presence also turns off the legacy push rules that match "@room"
-		// or a display name in the body (MSC3952).
-		Mentions: mentions(msg),
-	}
+	content := noticeContent(msg)
 	if thread != "" {
 		content.RelatesTo = (&event.RelatesTo{}).SetThread(id.EventID(thread), id.EventID(thread))
 	}
@@ -89,10 +81,39 @@ func (a *Adapter) Send(ctx context.Context, to bot.Destination, msg bot.Message)
 	if err != nil {
 		return bot.MessageRef{}, classify("send", err)
 	}
-	if len(msg.Buttons) > 0 {
-		a.rememberButtons(ctx, resp.EventID, buttonRecord{Room: room, Thread: thread, Buttons: msg.Buttons})
+	if len(msg.Buttons) > 0 || len(content.Mentions.UserIDs) > 0 {
+		a.rememberButtons(ctx, resp.EventID, buttonRecord{Room: room, Thread: thread, Buttons: msg.Buttons, Mentions: content.Mentions.UserIDs})
 	}
 	return bot.MessageRef{Room: roomRef(room), ID: string(resp.EventID)}, nil
+}
+
+// notReady refuses sends before Run has logged in and checked the rooms:
+// the crypto machine and the room state are not known yet.
+func (a *Adapter) notReady() error {
+	a.mu.Lock()
+	ready := a.ready
+	a.mu.Unlock()
+	if !ready {
+		return fmt.Errorf("matrix: not connected yet: %w", bot.ErrUnavailable)
+	}
+	return nil
+}
+
+// noticeContent is msg as an m.notice: a plain body, HTML, and the
+// intentional mentions.
+func noticeContent(msg bot.Message) *event.MessageEventContent {
+	plain, formatted := render(msg)
+	return &event.MessageEventContent{
+		MsgType:       event.MsgNotice,
+		Body:          plain,
+		Format:        event.FormatHTML,
+		FormattedBody: formatted,
+		// Intentional mentions on every message: only the people Vigil
+		// means, never anyone named in quoted text. Their presence also
+		// turns off the legacy push rules that match "@room" or a display
+		// name in the body (MSC3952).
+		Mentions: mentions(msg),
+	}
 }
 
 // knowEncryption makes sure the state store knows whether the room is
@@ -136,23 +157,36 @@ func (a *Adapter) rememberButtons(ctx context.Context, evt id.EventID, rec butto
 }
 
 func (a *Adapter) buttonsOf(ctx context.Context, evt id.EventID) (buttonRecord, bool) {
+	rec, ok, err := a.loadRecord(ctx, evt)
+	if err != nil {
+		a.log.Warn("could not read a message's buttons", "event", evt, "err", err)
+	}
+	return rec, ok
+}
+
+// loadRecord returns what Vigil remembers of a message it sent; ok is
+// false for a message it has no record of.
+func (a *Adapter) loadRecord(ctx context.Context, evt id.EventID) (rec buttonRecord, ok bool, err error) {
 	a.mu.Lock()
-	rec, ok := a.buttons[evt]
+	rec, ok = a.buttons[evt]
 	a.mu.Unlock()
 	if ok {
-		return rec, true
+		return rec, true, nil
 	}
 	doc, err := a.engine.Store().Get(ctx, buttonCollection, string(evt))
+	if errors.Is(err, store.ErrNotFound) {
+		return buttonRecord{}, false, nil
+	}
 	if err != nil {
-		return buttonRecord{}, false
+		return buttonRecord{}, false, fmt.Errorf("load the record of %s: %w", evt, err)
 	}
 	if err := json.Unmarshal(doc.Data, &rec); err != nil {
-		return buttonRecord{}, false
+		return buttonRecord{}, false, fmt.Errorf("load the record of %s: %w", evt, err)
 	}
 	a.mu.Lock()
 	a.buttons[evt] = rec
 	a.mu.Unlock()
-	return rec, true
+	return rec, true, nil
 }
 
 // keycaps are the reactions that press buttons 1 to 10.
