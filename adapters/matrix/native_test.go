@@ -217,3 +217,37 @@ func TestEditButtonsFollow(t *testing.T) {
 		t.Errorf("keycap once the buttons are gone: %+v, want a plain reaction", evs)
 	}
 }
+
+// A button naming a person: a pill in the list, the name in the body, a
+// mention.
+func TestButtonLabelTokens(t *testing.T) {
+	alice := bot.UserRef{Adapter: bot.AdapterMatrix, ID: "@alice:example.org"}
+	msg := bot.Message{Text: "Swap?", Buttons: []bot.Button{{Label: "Hand over to " + bot.AccountToken(alice, "Alice"), Action: "swap.accept"}}}
+	plain, formatted := render(msg)
+	if !strings.Contains(plain, "1. Hand over to Alice\n") || !strings.Contains(formatted, `<li>Hand over to <a href="https://matrix.to/#/@alice:example.org">Alice</a></li>`) {
+		t.Errorf("body %q\nformatted %q", plain, formatted)
+	}
+	if m := mentions(msg); len(m.UserIDs) != 1 {
+		t.Errorf("m.mentions %+v", m)
+	}
+}
+
+// An answer for the asker alone (Destination.Only) goes where the engine
+// put it, the command's thread: Matrix has no message only one person
+// sees, and it is not turned into a DM.
+func TestSendAskerOnlyInThread(t *testing.T) {
+	f := &fakeHS{}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	a := testAdapter(t, srv.URL)
+	to := bot.ToRoom(roomRef("!r:example.org"), bot.ThreadRef{ID: "$cmd"})
+	to.Only = bot.UserRef{Adapter: bot.AdapterMatrix, ID: "@alice:example.org"}
+	if _, err := a.Send(context.Background(), to, bot.Text("Vigil commands")); err != nil {
+		t.Fatal(err)
+	}
+	bodies, paths := f.sent()
+	rel, _ := bodies[0]["m.relates_to"].(map[string]any)
+	if len(paths) != 1 || !strings.Contains(paths[0], "/rooms/!r:example.org/send/") || rel["rel_type"] != "m.thread" || rel["event_id"] != "$cmd" {
+		t.Errorf("sent %v %v", paths, bodies)
+	}
+}

@@ -314,7 +314,7 @@ func render(m bot.Message) (plain, formatted string) {
 		if !listed {
 			var pl, hl []string
 			for i, b := range m.Buttons {
-				pl = append(pl, fmt.Sprintf("%d. %s", i+1, bot.StripSentinels(b.Label)))
+				pl = append(pl, fmt.Sprintf("%d. %s", i+1, plainText(b.Label)))
 				hl = append(hl, "<li>"+escapeText(b.Label)+"</li>")
 			}
 			p = append(p, strings.Join(pl, "\n"))
@@ -359,6 +359,9 @@ func mentions(msg bot.Message) *event.Mentions {
 	texts := []string{msg.Header, msg.Text, msg.Context, msg.Fallback}
 	for _, f := range msg.Fields {
 		texts = append(texts, f.Label, f.Value)
+	}
+	for _, b := range msg.Buttons {
+		texts = append(texts, b.Label)
 	}
 	for _, s := range texts {
 		for _, seg := range bot.Segments(s) {
