@@ -55,26 +55,6 @@ func (p *person) edits(target id.EventID) []*event.Event {
 	return out
 }
 
-// warmUp waits until p reads the bot in room: the first exchange settles
-// the devices and the room key.
-func warmUp(t *testing.T, r *running, p *person, room id.RoomID, botID id.UserID) {
-	t.Helper()
-	p.sees(room, botID)
-	p.send(room, "hello", "")
-	sent := 0
-	waitFor(t, p.id().String()+" to read the bot", func() bool {
-		if p.countBot(botID, "warm-up") > 0 {
-			return true
-		}
-		if sent++; sent%40 == 1 { // every 2 s while unread
-			if _, err := r.adapter.Send(context.Background(), bot.ToRoom(roomRef(string(room)), bot.ThreadRef{}), bot.Text("warm-up")); err != nil {
-				t.Fatalf("warm-up: %v", err)
-			}
-		}
-		return false
-	})
-}
-
 // The bot edits its message in place: alice's client gets one encrypted
 // m.replace carrying the new content (a pill for her, and her in
 // m.mentions), and shows one message with it. The same edit sent again

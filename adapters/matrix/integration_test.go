@@ -196,6 +196,26 @@ func (p *person) sees(room id.RoomID, u id.UserID) {
 	})
 }
 
+// warmUp waits until p reads the bot in room: the first exchange settles
+// the devices and the room key, so what follows is not lost to a late key.
+func warmUp(t *testing.T, r *running, p *person, room id.RoomID, botID id.UserID) {
+	t.Helper()
+	p.sees(room, botID)
+	p.send(room, "hello", "")
+	sent := 0
+	waitFor(t, p.id().String()+" to read the bot", func() bool {
+		if p.countBot(botID, "warm-up") > 0 {
+			return true
+		}
+		if sent++; sent%40 == 1 { // every 2 s while unread
+			if _, err := r.adapter.Send(context.Background(), bot.ToRoom(roomRef(string(room)), bot.ThreadRef{}), bot.Text("warm-up")); err != nil {
+				t.Fatalf("warm-up: %v", err)
+			}
+		}
+		return false
+	})
+}
+
 // world is the bot's side: one store shared by every bot run, so a
 // restart sees what the previous run stored.
 type world struct {
