@@ -18,10 +18,13 @@ import (
 // restart posts nothing twice. On return it releases the lease so another
 // replica can take over at once.
 func (e *Engine) Run(ctx context.Context) error {
-	if err := e.LoadPeople(ctx); err != nil {
+	// A Run cancelled before it starts (a scripted console whose input
+	// ended at once) fails these loads with context.Canceled: that is the
+	// shutdown, not a store problem worth a warning.
+	if err := e.LoadPeople(ctx); err != nil && ctx.Err() == nil {
 		e.log.Warn("could not load people edits from the store; using the configured directory", "err", err)
 	}
-	if err := e.loadPrivateRooms(ctx); err != nil {
+	if err := e.loadPrivateRooms(ctx); err != nil && ctx.Err() == nil {
 		e.log.Warn("could not load the private rooms Vigil created", "err", err)
 	}
 	defer func() {
@@ -44,7 +47,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			if err := e.LoadPeople(ctx); err != nil {
 				e.log.Debug("directory refresh failed", "err", err)
 			}
-			if err := e.loadPrivateRooms(ctx); err != nil {
+			if err := e.loadPrivateRooms(ctx); err != nil && ctx.Err() == nil {
 				e.log.Debug("private rooms refresh failed", "err", err)
 			}
 		}

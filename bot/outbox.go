@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/bot/clock"
+	"github.com/vigil-sec/vigil/internal/reconnect"
 	"github.com/vigil-sec/vigil/store"
 )
 
@@ -26,9 +27,6 @@ const (
 	heldSet = "outbox.held"
 	// sentTTL: how long a "sent" record keeps a message from going twice.
 	sentTTL = 30 * 24 * time.Hour
-	// outboxMaxWait caps the retry backoff: a chat service that is down
-	// for hours is tried at least this often.
-	outboxMaxWait = 5 * time.Minute
 	// heldMaxWait caps the backoff of a held message: a room promoted on
 	// another replica (which this one learns only by trying) is used
 	// within this long.
@@ -336,14 +334,10 @@ func (o *Outbox) rearmHeldIfRoomsChanged(ctx context.Context) {
 	o.readyMu.Unlock()
 }
 
-// outboxBackoff: 1s, 2s, 4s ... capped at outboxMaxWait.
-func outboxBackoff(attempt int) time.Duration {
-	d := time.Second
-	for i := 1; i < attempt && d < outboxMaxWait; i++ {
-		d *= 2
-	}
-	return min(d, outboxMaxWait)
-}
+// outboxBackoff is the wait before a message's next try: 1s, 2s, 4s ...
+// up to 5 minutes, so a chat service that is down for hours is tried at
+// least that often.
+var outboxBackoff = reconnect.Backoff{Min: time.Second, Max: 5 * time.Minute}
 
 // heldBackoff grows with the time a message has waited (a quarter of it),
 // from a second up to heldMaxWait, so a room that comes back soon is used

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-sec/vigil/internal/textutil"
 	"github.com/vigil-sec/vigil/store"
 )
 
@@ -103,9 +104,7 @@ func (o *Outbox) deadLetter(ctx context.Context, conv string, it outboxItem, rea
 // (which may be report details).
 func deadNotice(it outboxItem, reason DeadReason, cause string) Message {
 	const maxCause = 300
-	if len(cause) > maxCause {
-		cause = cause[:maxCause] + "…"
-	}
+	cause = textutil.Truncate(cause, maxCause)
 	return Message{
 		Header: "A message could not be delivered",
 		Text:   "Vigil gave up on a message and set it aside; nothing was deleted.",

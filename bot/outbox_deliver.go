@@ -268,7 +268,7 @@ func (o *Outbox) deliverOne(parent context.Context, conv string, it outboxItem, 
 		// An adapter that starts late (or was removed from the
 		// configuration): wait, within the age cap.
 		it.LastError = fmt.Sprintf("no %q adapter is connected", to.Adapter())
-		return o.notNow(ctx, it, version, result{outcome: outRetry, wait: outboxBackoff(it.Tries + 1)}, "")
+		return o.notNow(ctx, it, version, result{outcome: outRetry, wait: outboxBackoff.Wait(it.Tries + 1)}, "")
 	}
 	if it.Attempts >= o.maxAttempts {
 		return o.deadLetter(ctx, conv, it, DeadAttempts, fmt.Sprintf("refused %d times; last error: %s", it.Attempts, it.LastError))
@@ -287,7 +287,7 @@ func (o *Outbox) deliverOne(parent context.Context, conv string, it outboxItem, 
 			ccancel()
 			if err != nil {
 				it.LastError = err.Error()
-				return o.notNow(ctx, it, version, result{outcome: outRetry, wait: outboxBackoff(it.Tries + 1)}, "")
+				return o.notNow(ctx, it, version, result{outcome: outRetry, wait: outboxBackoff.Wait(it.Tries + 1)}, "")
 			}
 			if found {
 				if ref.Room.IsZero() && !to.IsDM() {
@@ -336,7 +336,7 @@ func (o *Outbox) sendFailed(ctx context.Context, conv string, it outboxItem, ver
 	case errors.Is(sendErr, ErrRejected):
 		return o.deadLetter(ctx, conv, it, DeadRejected, sendErr.Error())
 	}
-	wait := outboxBackoff(it.Tries + 1)
+	wait := outboxBackoff.Wait(it.Tries + 1)
 	switch {
 	case timedOut || errors.Is(sendErr, ErrUnavailable):
 		// The service could not be reached, or did not answer in time:
@@ -465,7 +465,7 @@ func (o *Outbox) resolve(ctx context.Context, it outboxItem) (Destination, Messa
 				// The root is queued (perhaps waiting out an outage or
 				// held itself): try later rather than post outside the
 				// thread.
-				return to, msg, &result{outcome: outRetry, wait: outboxBackoff(it.Tries + 1), awaitRoot: to.InThreadOf}, nil
+				return to, msg, &result{outcome: outRetry, wait: outboxBackoff.Wait(it.Tries + 1), awaitRoot: to.InThreadOf}, nil
 			}
 			to = Destination{Room: to.Room}
 			msg.Text = "(The first message of this thread could not be posted, so this one is posted in the room.)\n" + msg.Text

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/bot/clock"
+	"github.com/vigil-sec/vigil/internal/reconnect"
 	"github.com/vigil-sec/vigil/store"
 )
 
@@ -217,7 +218,7 @@ func (s *Scheduler) runOne(ctx context.Context, c store.Claim) error {
 			s.release(ctx, []store.Claim{c})
 			return nil
 		}
-		wait := backoff(j.Attempt)
+		wait := jobBackoff.Wait(j.Attempt + 1)
 		// A service that said how long to wait (a rate limit) is believed.
 		var ra interface{ RetryAfter() time.Duration }
 		if errors.As(runErr, &ra) && ra.RetryAfter() > wait {
@@ -272,11 +273,6 @@ func (s *Scheduler) retry(ctx context.Context, c store.Claim, j Job, version int
 	return nil
 }
 
-// backoff is exponential from 10 seconds, capped at one hour.
-func backoff(attempt int) time.Duration {
-	d := 10 * time.Second
-	for i := 0; i < attempt && d < time.Hour; i++ {
-		d *= 2
-	}
-	return min(d, time.Hour)
-}
+// jobBackoff is the wait before a failed job's next run: 10s, 20s, 40s ...
+// up to an hour.
+var jobBackoff = reconnect.Backoff{Min: 10 * time.Second, Max: time.Hour}

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/vigil-sec/vigil/internal/textutil"
 )
 
 // The untrusted-text markers. Text that came from outside (a report's
@@ -56,21 +58,7 @@ func (u Untrusted) Format(f fmt.State, verb rune) {
 // Truncate cuts the text to at most n characters, marking a cut with an
 // ellipsis.
 func (u Untrusted) Truncate(n int) Untrusted {
-	s := string(u)
-	if utf8.RuneCountInString(s) <= n {
-		return u
-	}
-	if n <= 1 {
-		return "…"
-	}
-	i, count := 0, 0
-	for i = range s {
-		if count == n-1 {
-			break
-		}
-		count++
-	}
-	return Untrusted(s[:i] + "…")
+	return Untrusted(textutil.Truncate(string(u), n))
 }
 
 // TrimSpace returns the text without leading and trailing white space.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/smtp"
 	"net/textproto"
 	"strings"
@@ -213,4 +214,25 @@ func TestReceiverStopsWhenCancelledAtOnce(t *testing.T) {
 	case <-time.After(wait):
 		t.Fatal("Serve did not return for a context that had already ended")
 	}
+}
+
+// A receiver bound but never served (Vigil's start-up failed after
+// Listen) gives its port back on Close.
+func TestReceiverCloseReleasesThePort(t *testing.T) {
+	r, err := NewReceiver(ReceiverOptions{Listen: "127.0.0.1:0", Recipients: []string{"a@example.org"}, Sink: newSink()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	addr := r.Addr().String()
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("port still held after Close: %v", err)
+	}
+	_ = ln.Close()
 }

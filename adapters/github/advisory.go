@@ -187,6 +187,13 @@ func (c *Client) listAdvisories(ctx context.Context, o op, path string) ([]Advis
 
 // GetAdvisory returns one advisory.
 func (c *Client) GetAdvisory(ctx context.Context, fullName string, ghsa string) (*Advisory, error) {
+	return c.advisoryRequest(ctx, fullName, ghsa, "read", permAdvisoriesRead, http.MethodGet, nil)
+}
+
+// advisoryRequest sends one request about advisory ghsa of repository
+// fullName (verb says what it does, for errors) and returns the advisory
+// as GitHub answers it.
+func (c *Client) advisoryRequest(ctx context.Context, fullName, ghsa, verb, permission, method string, body any) (*Advisory, error) {
 	repo, err := ParseRepo(fullName)
 	if err != nil {
 		return nil, err
@@ -194,9 +201,9 @@ func (c *Client) GetAdvisory(ctx context.Context, fullName string, ghsa string) 
 	if err := checkGHSA(ghsa); err != nil {
 		return nil, err
 	}
-	o := op{what: "read security advisory " + ghsa + " in " + repo.String(), permission: permAdvisoriesRead}
+	o := op{what: verb + " security advisory " + ghsa + " in " + repo.String(), permission: permission}
 	var a Advisory
-	if _, err := c.do(ctx, o, http.MethodGet, advisoryPath(repo, ghsa), nil, &a); err != nil {
+	if _, err := c.do(ctx, o, method, advisoryPath(repo, ghsa), body, &a); err != nil {
 		return nil, err
 	}
 	return &a, nil
@@ -217,19 +224,7 @@ type AdvisoryUpdate struct {
 
 // UpdateAdvisory changes an advisory and returns it as GitHub now has it.
 func (c *Client) UpdateAdvisory(ctx context.Context, fullName string, ghsa string, u AdvisoryUpdate) (*Advisory, error) {
-	repo, err := ParseRepo(fullName)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkGHSA(ghsa); err != nil {
-		return nil, err
-	}
-	o := op{what: "update security advisory " + ghsa + " in " + repo.String(), permission: permAdvisoriesWrite}
-	var a Advisory
-	if _, err := c.do(ctx, o, http.MethodPatch, advisoryPath(repo, ghsa), u, &a); err != nil {
-		return nil, err
-	}
-	return &a, nil
+	return c.advisoryRequest(ctx, fullName, ghsa, "update", permAdvisoriesWrite, http.MethodPatch, u)
 }
 
 // SetAdvisoryState moves an advisory to state: draft when a report is

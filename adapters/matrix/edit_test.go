@@ -17,39 +17,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/vigil-sec/vigil/bot"
-	"github.com/vigil-sec/vigil/bot/bottest"
-	"github.com/vigil-sec/vigil/bot/clock"
-	"github.com/vigil-sec/vigil/commands/incident"
-	"github.com/vigil-sec/vigil/internal/serial"
 )
-
-const editRoom, editAlice, editBob = "!sec:example.org", "@alice:example.org", "@bob:example.org"
-
-// editRig is an engine with the incident feature and a running adapter
-// (no homeserver: tests call the sync handlers).
-func editRig(t *testing.T) (*bot.Engine, *Adapter, *incident.Incidents) {
-	t.Helper()
-	room := bot.RoomRef{Adapter: bot.AdapterMatrix, ID: editRoom}
-	e, err := bot.New(bot.Options{Store: bottest.OpenStore(t), Clock: clock.NewFake(bottest.Start), PrivateRooms: []bot.RoomRef{room},
-		People: []bot.Person{
-			{Name: "alice", Chat: map[string]string{"matrix": editAlice}, Roles: []bot.Role{bot.RoleResponder}},
-			{Name: "bob", Chat: map[string]string{"matrix": editBob}, Roles: []bot.Role{bot.RoleResponder}},
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	inc, err := incident.Register(e, incident.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.AddAdapter(&eventChat{})
-	a := &Adapter{
-		engine: e, userID: "@vigil:example.org", prefix: "!sec", log: slogDiscard(), serial: serial.New(),
-		dms: map[id.UserID]string{}, dmRooms: map[string]id.UserID{}, buttons: map[id.EventID]buttonRecord{},
-		ready: true, base: context.Background(),
-	}
-	return e, a, inc
-}
 
 // authors is a homeserver that knows who sent which event (what the
 // adapter asks before it accepts an edit) and nothing else; "$removed" was
@@ -84,22 +52,16 @@ func (h *authors) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	sender, ok := h.senders[evID]
 	h.mu.Unlock()
-	if r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/rooms/"+editRoom+"/event/") || !ok {
+	if r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/rooms/"+rigRoom+"/event/") || !ok {
 		status(404, `{"errcode":"M_NOT_FOUND","error":"Event not found."}`)(w)
 		return
 	}
-	evt := map[string]any{"event_id": evID, "room_id": editRoom, "sender": sender, "type": "m.room.message", "content": map[string]any{"msgtype": "m.text", "body": "…"}}
+	evt := map[string]any{"event_id": evID, "room_id": rigRoom, "sender": sender, "type": "m.room.message", "content": map[string]any{"msgtype": "m.text", "body": "…"}}
 	if evID == "$removed" {
 		evt["content"] = map[string]any{}
 		evt["unsigned"] = map[string]any{"redacted_because": map[string]any{"type": "m.room.redaction", "sender": sender}}
 	}
 	_ = json.NewEncoder(w).Encode(evt)
-}
-
-func timelineEvent(evID string, sender id.UserID, typ event.Type, content any) *event.Event {
-	evt := &event.Event{ID: id.EventID(evID), RoomID: editRoom, Sender: sender, Type: typ, Content: event.Content{Parsed: content}}
-	evt.Mautrix.EventSource = event.SourceTimeline
-	return evt
 }
 
 func replacement(target, text string) *event.MessageEventContent {
@@ -122,30 +84,30 @@ func recordBatch(a *Adapter, run func()) []bot.Event {
 }
 
 func TestMatrixEditAndRedactionTranslated(t *testing.T) {
-	_, a, _ := editRig(t)
+	_, a, _ := warRoomRig(t)
 	hs := withAuthors(t, a)
-	hs.wrote("$said", editBob)
+	hs.wrote("$said", rigBob)
 	ctx := context.Background()
 	evs := recordBatch(a, func() {
-		a.onMessage(ctx, timelineEvent("$edit", editBob, event.EventMessage, replacement("$said", "new text")))
-		old := timelineEvent("$edit2", editBob, event.EventMessage, &event.MessageEventContent{MsgType: event.MsgText, Body: "* fallback only",
+		a.onMessage(ctx, timelineEvent("$edit", rigBob, event.EventMessage, replacement("$said", "new text")))
+		old := timelineEvent("$edit2", rigBob, event.EventMessage, &event.MessageEventContent{MsgType: event.MsgText, Body: "* fallback only",
 			RelatesTo: &event.RelatesTo{Type: event.RelReplace, EventID: "$said"}})
 		a.onMessage(ctx, old)
-		a.onRedaction(ctx, timelineEvent("$red", editAlice, event.EventRedaction, &event.RedactionEventContent{Redacts: "$said"}))
-		top := timelineEvent("$red2", editAlice, event.EventRedaction, &event.RedactionEventContent{})
+		a.onRedaction(ctx, timelineEvent("$red", rigAlice, event.EventRedaction, &event.RedactionEventContent{Redacts: "$said"}))
+		top := timelineEvent("$red2", rigAlice, event.EventRedaction, &event.RedactionEventContent{})
 		top.Redacts = "$older" // before room version 11
 		a.onRedaction(ctx, top)
 		// Ignored: Vigil's own changes, and a redaction naming nothing.
 		a.onMessage(ctx, timelineEvent("$mine", "@vigil:example.org", event.EventMessage, replacement("$x", "y")))
 		a.onRedaction(ctx, timelineEvent("$mine2", "@vigil:example.org", event.EventRedaction, &event.RedactionEventContent{Redacts: "$x"}))
-		a.onRedaction(ctx, timelineEvent("$none", editAlice, event.EventRedaction, &event.RedactionEventContent{}))
+		a.onRedaction(ctx, timelineEvent("$none", rigAlice, event.EventRedaction, &event.RedactionEventContent{}))
 	})
-	room := roomRef(editRoom)
+	room := roomRef(rigRoom)
 	want := []bot.Event{
-		{Kind: bot.EventEdit, ID: "$edit", Room: room, User: userRef(editBob), Message: bot.MessageRef{Room: room, ID: "$said"}, Text: "new text", Prefix: "!sec"},
-		{Kind: bot.EventEdit, ID: "$edit2", Room: room, User: userRef(editBob), Message: bot.MessageRef{Room: room, ID: "$said"}, Text: "fallback only", Prefix: "!sec"},
-		{Kind: bot.EventDelete, ID: "$red", Room: room, User: userRef(editAlice), Message: bot.MessageRef{Room: room, ID: "$said"}, Prefix: "!sec"},
-		{Kind: bot.EventDelete, ID: "$red2", Room: room, User: userRef(editAlice), Message: bot.MessageRef{Room: room, ID: "$older"}, Prefix: "!sec"},
+		{Kind: bot.EventEdit, ID: "$edit", Room: room, User: userRef(rigBob), Message: bot.MessageRef{Room: room, ID: "$said"}, Text: "new text", Prefix: "!sec"},
+		{Kind: bot.EventEdit, ID: "$edit2", Room: room, User: userRef(rigBob), Message: bot.MessageRef{Room: room, ID: "$said"}, Text: "fallback only", Prefix: "!sec"},
+		{Kind: bot.EventDelete, ID: "$red", Room: room, User: userRef(rigAlice), Message: bot.MessageRef{Room: room, ID: "$said"}, Prefix: "!sec"},
+		{Kind: bot.EventDelete, ID: "$red2", Room: room, User: userRef(rigAlice), Message: bot.MessageRef{Room: room, ID: "$older"}, Prefix: "!sec"},
 	}
 	if len(evs) != len(want) {
 		t.Fatalf("accepted %+v\nwant %+v", evs, want)
@@ -162,21 +124,21 @@ func TestMatrixEditAndRedactionTranslated(t *testing.T) {
 // text, and so are edits of Vigil's messages, of a message the homeserver
 // does not show, and of a removed message.
 func TestMatrixEditOnlyByTheAuthor(t *testing.T) {
-	_, a, _ := editRig(t)
+	_, a, _ := warRoomRig(t)
 	var logged strings.Builder
 	var logMu sync.Mutex
 	a.log = slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logged}, nil))
 	hs := withAuthors(t, a)
-	hs.wrote("$alices", editAlice)
-	hs.wrote("$removed", editAlice)
-	a.rememberButtons(context.Background(), "$vigils", buttonRecord{Room: editRoom})
+	hs.wrote("$alices", rigAlice)
+	hs.wrote("$removed", rigAlice)
+	a.rememberButtons(context.Background(), "$vigils", buttonRecord{Room: rigRoom})
 	ctx := context.Background()
 	evs := recordBatch(a, func() {
-		a.onMessage(ctx, timelineEvent("$e1", editBob, event.EventMessage, replacement("$alices", "SECRET bob's words")))
-		a.onMessage(ctx, timelineEvent("$e2", editBob, event.EventMessage, replacement("$vigils", "SECRET new summary")))
-		a.onMessage(ctx, timelineEvent("$e3", editBob, event.EventMessage, replacement("$elsewhere", "SECRET")))
-		a.onMessage(ctx, timelineEvent("$e4", editAlice, event.EventMessage, replacement("$alices", "alice's words")))
-		a.onMessage(ctx, timelineEvent("$e5", editAlice, event.EventMessage, replacement("$removed", "SECRET")))
+		a.onMessage(ctx, timelineEvent("$e1", rigBob, event.EventMessage, replacement("$alices", "SECRET bob's words")))
+		a.onMessage(ctx, timelineEvent("$e2", rigBob, event.EventMessage, replacement("$vigils", "SECRET new summary")))
+		a.onMessage(ctx, timelineEvent("$e3", rigBob, event.EventMessage, replacement("$elsewhere", "SECRET")))
+		a.onMessage(ctx, timelineEvent("$e4", rigAlice, event.EventMessage, replacement("$alices", "alice's words")))
+		a.onMessage(ctx, timelineEvent("$e5", rigAlice, event.EventMessage, replacement("$removed", "SECRET")))
 	})
 	if len(evs) != 1 || evs[0].ID != "$e4" || evs[0].Text != "alice's words" {
 		t.Errorf("accepted %+v, want alice's own edit only", evs)
@@ -209,23 +171,17 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 // author, then redacted: the timeline follows its author only; a pin
 // after the redaction is ignored.
 func TestMatrixEditAndRedactionFollowPinnedMessage(t *testing.T) {
-	e, a, inc := editRig(t)
-	withAuthors(t, a).wrote("$said", editAlice)
+	e, a, inc := warRoomRig(t)
+	withAuthors(t, a).wrote("$said", rigAlice)
 	ctx := context.Background()
-	a.onMessage(ctx, timelineEvent("$cmd", editAlice, event.EventMessage, &event.MessageEventContent{MsgType: event.MsgText, Body: `!sec incident start "Leak"`}))
-	a.serial.Wait()
-	e.Step(ctx)
-	root, ok, err := e.Outbox().PostedRef(ctx, "incident:INC-2026-1:root")
-	if err != nil || !ok {
-		t.Fatalf("no war room: %v", err)
-	}
+	root := openWarRoom(t, e, a)
 	msg := &event.MessageEventContent{MsgType: event.MsgText, Body: "Token revkoed"}
 	msg.RelatesTo = (&event.RelatesTo{}).SetThread(id.EventID(root.ID), id.EventID(root.ID))
-	a.onMessage(ctx, timelineEvent("$said", editAlice, event.EventMessage, msg))
+	a.onMessage(ctx, timelineEvent("$said", rigAlice, event.EventMessage, msg))
 	a.serial.Wait() // the thread and the room are separate conversations
-	a.onReaction(ctx, timelineEvent("$pin", editAlice, event.EventReaction,
+	a.onReaction(ctx, timelineEvent("$pin", rigAlice, event.EventReaction,
 		&event.ReactionEventContent{RelatesTo: event.RelatesTo{Type: event.RelAnnotation, EventID: "$said", Key: "📌"}}))
-	a.onMessage(ctx, timelineEvent("$forged", editBob, event.EventMessage, replacement("$said", "Nothing happened")))
+	a.onMessage(ctx, timelineEvent("$forged", rigBob, event.EventMessage, replacement("$said", "Nothing happened")))
 	a.serial.Wait()
 	in, err := inc.Get(ctx, "INC-2026-1")
 	if err != nil {
@@ -234,7 +190,7 @@ func TestMatrixEditAndRedactionFollowPinnedMessage(t *testing.T) {
 	if len(in.Entries) != 1 || in.Entries[0].Text != "Token revkoed" || in.Entries[0].Edited {
 		t.Fatalf("entries after bob's edit of alice's message %+v", in.Entries)
 	}
-	a.onMessage(ctx, timelineEvent("$edit", editAlice, event.EventMessage, replacement("$said", "Token revoked at the provider")))
+	a.onMessage(ctx, timelineEvent("$edit", rigAlice, event.EventMessage, replacement("$said", "Token revoked at the provider")))
 	a.serial.Wait()
 	in, err = inc.Get(ctx, "INC-2026-1")
 	if err != nil {
@@ -243,7 +199,7 @@ func TestMatrixEditAndRedactionFollowPinnedMessage(t *testing.T) {
 	if len(in.Entries) != 1 || in.Entries[0].Text != "Token revoked at the provider" || in.Entries[0].Author != "alice" || !in.Entries[0].Edited {
 		t.Fatalf("entries after the edit %+v", in.Entries)
 	}
-	a.onRedaction(ctx, timelineEvent("$red", editAlice, event.EventRedaction, &event.RedactionEventContent{Redacts: "$said"}))
+	a.onRedaction(ctx, timelineEvent("$red", rigAlice, event.EventRedaction, &event.RedactionEventContent{Redacts: "$said"}))
 	a.serial.Wait()
 	if in, err = inc.Get(ctx, "INC-2026-1"); err != nil {
 		t.Fatal(err)
@@ -253,7 +209,7 @@ func TestMatrixEditAndRedactionFollowPinnedMessage(t *testing.T) {
 	}
 	// Pinned again once removed (the homeserver allows reactions on a
 	// redacted event): nothing comes back.
-	a.onReaction(ctx, timelineEvent("$pin2", editAlice, event.EventReaction,
+	a.onReaction(ctx, timelineEvent("$pin2", rigAlice, event.EventReaction,
 		&event.ReactionEventContent{RelatesTo: event.RelatesTo{Type: event.RelAnnotation, EventID: "$said", Key: "📌"}}))
 	a.serial.Wait()
 	if in, err = inc.Get(ctx, "INC-2026-1"); err != nil {
@@ -267,22 +223,22 @@ func TestMatrixEditAndRedactionFollowPinnedMessage(t *testing.T) {
 // A keycap reaction or a numbered reply to a removed message with buttons
 // presses nothing.
 func TestMatrixRemovedMessagePressesNothing(t *testing.T) {
-	_, a, _ := editRig(t)
+	_, a, _ := warRoomRig(t)
 	ctx := context.Background()
-	a.rememberButtons(ctx, "$ask", buttonRecord{Room: editRoom, Buttons: []bot.Button{{Label: "Accept", Action: "swap.accept"}}})
+	a.rememberButtons(ctx, "$ask", buttonRecord{Room: rigRoom, Buttons: []bot.Button{{Label: "Accept", Action: "swap.accept"}}})
 	reply := &event.MessageEventContent{MsgType: event.MsgText, Body: "1", RelatesTo: (&event.RelatesTo{}).SetReplyTo("$ask")}
 	keycap := &event.ReactionEventContent{RelatesTo: event.RelatesTo{Type: event.RelAnnotation, EventID: "$ask", Key: "1️⃣"}}
 	before := recordBatch(a, func() {
-		a.onMessage(ctx, timelineEvent("$r1", editAlice, event.EventMessage, reply))
-		a.onReaction(ctx, timelineEvent("$k1", editAlice, event.EventReaction, keycap))
+		a.onMessage(ctx, timelineEvent("$r1", rigAlice, event.EventMessage, reply))
+		a.onReaction(ctx, timelineEvent("$k1", rigAlice, event.EventReaction, keycap))
 	})
 	if len(before) != 2 || before[0].Kind != bot.EventButton || before[1].Kind != bot.EventButton {
 		t.Fatalf("before the redaction: %+v", before)
 	}
 	after := recordBatch(a, func() {
 		a.onRedaction(ctx, timelineEvent("$red", "@vigil:example.org", event.EventRedaction, &event.RedactionEventContent{Redacts: "$ask"}))
-		a.onMessage(ctx, timelineEvent("$r2", editAlice, event.EventMessage, reply))
-		a.onReaction(ctx, timelineEvent("$k2", editAlice, event.EventReaction, keycap))
+		a.onMessage(ctx, timelineEvent("$r2", rigAlice, event.EventMessage, reply))
+		a.onReaction(ctx, timelineEvent("$k2", rigAlice, event.EventReaction, keycap))
 	})
 	if len(after) != 1 || after[0].Kind != bot.EventMessage || after[0].Text != "1" {
 		t.Errorf("after the redaction: %+v, want only the reply as a message", after)
@@ -293,7 +249,7 @@ func TestMatrixRemovedMessagePressesNothing(t *testing.T) {
 // not name the thread, so they are in another conversation than the
 // message they change.
 func TestMatrixBatchSetsChangesApart(t *testing.T) {
-	room := roomRef(editRoom)
+	room := roomRef(rigRoom)
 	thread := bot.ThreadRef{Room: room, ID: "$root"}
 	ev := func(kind bot.EventKind, evID string, thread bot.ThreadRef) bot.Event {
 		return bot.Event{Kind: kind, ID: evID, Room: room, Thread: thread}
@@ -323,7 +279,7 @@ func TestMatrixBatchSetsChangesApart(t *testing.T) {
 }
 
 func TestMatrixBatchRunsChangesLast(t *testing.T) {
-	e, a, _ := editRig(t)
+	e, a, _ := warRoomRig(t)
 	var mu sync.Mutex
 	var order []string
 	note := func(what string) func(context.Context, *bot.Request) error {
@@ -337,12 +293,12 @@ func TestMatrixBatchRunsChangesLast(t *testing.T) {
 	e.OnMessage(note("message"))
 	e.OnEdit(note("edit"))
 	e.OnDelete(note("delete"))
-	room := roomRef(editRoom)
+	room := roomRef(rigRoom)
 	thread := bot.ThreadRef{Room: room, ID: "$root"}
 	a.runBatch([]bot.Event{
-		{Kind: bot.EventEdit, ID: "$e", Room: room, User: userRef(editBob), Message: bot.MessageRef{Room: room, ID: "$m"}, Text: "x"},
-		{Kind: bot.EventDelete, ID: "$d", Room: room, User: userRef(editBob), Message: bot.MessageRef{Room: room, ID: "$m"}},
-		{Kind: bot.EventMessage, ID: "$m", Room: room, Thread: thread, User: userRef(editBob), Message: bot.MessageRef{Room: room, ID: "$m"}, Text: "said"},
+		{Kind: bot.EventEdit, ID: "$e", Room: room, User: userRef(rigBob), Message: bot.MessageRef{Room: room, ID: "$m"}, Text: "x"},
+		{Kind: bot.EventDelete, ID: "$d", Room: room, User: userRef(rigBob), Message: bot.MessageRef{Room: room, ID: "$m"}},
+		{Kind: bot.EventMessage, ID: "$m", Room: room, Thread: thread, User: userRef(rigBob), Message: bot.MessageRef{Room: room, ID: "$m"}, Text: "said"},
 	})
 	if got := strings.Join(order, ","); got != "message,edit,delete" {
 		t.Errorf("order %s, want message,edit,delete", got)

@@ -189,21 +189,21 @@ func TestEditButtonsFollow(t *testing.T) {
 	defer srv.Close()
 	a := testAdapter(t, srv.URL)
 	ctx := context.Background()
-	ref := bot.MessageRef{Room: roomRef(editRoom), ID: "$old"}
+	ref := bot.MessageRef{Room: roomRef(rigRoom), ID: "$old"}
 	f.answers = []func(http.ResponseWriter){
 		status(200, `{"type":"m.room.encrypted","event_id":"$old","sender":"@vigil:example.org","content":{"algorithm":"m.megolm.v1.aes-sha2","m.relates_to":{"rel_type":"m.thread","event_id":"$root"}}}`),
 	}
 	if err := a.Edit(ctx, ref, bot.Message{Text: "swap?", Buttons: []bot.Button{{Label: "Accept", Action: "swap.accept"}}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, paths := f.sent(); len(paths) != 2 || paths[0] != "GET /_matrix/client/v3/rooms/"+editRoom+"/event/$old" {
+	if _, paths := f.sent(); len(paths) != 2 || paths[0] != "GET /_matrix/client/v3/rooms/"+rigRoom+"/event/$old" {
 		t.Errorf("requests %v", paths)
 	}
 	reactions := 0
 	react := func() []bot.Event {
 		reactions++
 		return recordBatch(a, func() {
-			a.onReaction(ctx, timelineEvent(fmt.Sprintf("$k%d", reactions), editAlice, event.EventReaction,
+			a.onReaction(ctx, timelineEvent(fmt.Sprintf("$k%d", reactions), rigAlice, event.EventReaction,
 				&event.ReactionEventContent{RelatesTo: event.RelatesTo{Type: event.RelAnnotation, EventID: "$old", Key: "1️⃣"}}))
 		})
 	}

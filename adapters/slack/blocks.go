@@ -9,6 +9,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/vigil-sec/vigil/bot"
+	"github.com/vigil-sec/vigil/internal/textutil"
 )
 
 // Slack's Block Kit limits. A message that would exceed one is split or
@@ -56,7 +57,7 @@ type piece struct {
 func render(msg bot.Message) []outgoing {
 	var pieces []piece
 	if msg.Header != "" {
-		h := truncate(strings.ReplaceAll(bot.StripSentinels(msg.Header), "\n", " "), maxHeader)
+		h := textutil.TruncateBytes(strings.ReplaceAll(bot.StripSentinels(msg.Header), "\n", " "), maxHeader)
 		pieces = append(pieces, piece{slack.NewHeaderBlock(plainText(h)), truncateMrkdwn(mrkdwnText(strings.ReplaceAll(msg.Header, "\n", " ")), maxHeader*2)})
 	}
 	verbatim := bot.HasUntrusted(msg.Text)
@@ -79,8 +80,8 @@ func render(msg bot.Message) []outgoing {
 		var elems []slack.BlockElement
 		var labels []string
 		for j, b := range msg.Buttons[i:min(i+maxActions, len(msg.Buttons))] {
-			label := truncate(bot.StripSentinels(b.Label), maxButtonText)
-			btn := slack.NewButtonBlockElement(actionPrefix+strconv.Itoa(i+j)+":"+b.Action, truncate(b.Value, maxButtonValue), plainText(label))
+			label := textutil.TruncateBytes(bot.StripSentinels(b.Label), maxButtonText)
+			btn := slack.NewButtonBlockElement(actionPrefix+strconv.Itoa(i+j)+":"+b.Action, textutil.TruncateBytes(b.Value, maxButtonValue), plainText(label))
 			switch b.Style {
 			case bot.ButtonPrimary:
 				btn.Style = slack.StylePrimary
@@ -239,16 +240,16 @@ func inertMrkdwn(s string) string {
 	return s
 }
 
-// truncateMrkdwn is truncate for rendered mrkdwn: it never leaves half a
-// <…> token or &…; entity at the end, which would show as broken text or,
-// for a token, swallow what follows.
+// truncateMrkdwn is textutil.TruncateBytes for rendered mrkdwn: it never
+// leaves half a <…> token or &…; entity at the end, which would show as
+// broken text or, for a token, swallow what follows.
 func truncateMrkdwn(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	t := truncate(s, n)
-	body := strings.TrimSuffix(t, "…")
-	return body[:safeCut(body)] + "…"
+	t := textutil.TruncateBytes(s, n)
+	body := strings.TrimSuffix(t, textutil.Ellipsis)
+	return body[:safeCut(body)] + textutil.Ellipsis
 }
 
 // safeCut returns the longest prefix length of s that does not end inside
@@ -262,20 +263,6 @@ func safeCut(s string) int {
 		cut = amp
 	}
 	return cut
-}
-
-// truncate shortens s to at most n bytes (so at most n characters), on a
-// rune boundary, marking the cut with an ellipsis.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	const ell = "…"
-	cut := n - len(ell)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + ell
 }
 
 // token matches a <…> token, whose content (a literal ``` from untrusted
@@ -343,10 +330,10 @@ func modal(f *bot.Form, meta string) slack.ModalViewRequest {
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwnObject(truncateMrkdwn(mrkdwnText(f.Intro), maxSectionText), bot.HasUntrusted(f.Intro)), nil, nil))
 	}
 	for _, fld := range f.Fields {
-		label := plainText(truncate(bot.StripSentinels(fld.Label), 2000))
+		label := plainText(textutil.TruncateBytes(bot.StripSentinels(fld.Label), 2000))
 		var hint *slack.TextBlockObject
 		if fld.Help != "" {
-			hint = plainText(truncate(bot.StripSentinels(fld.Help), 2000))
+			hint = plainText(textutil.TruncateBytes(bot.StripSentinels(fld.Help), 2000))
 		}
 		var el slack.BlockElement
 		switch fld.Kind {
@@ -355,9 +342,9 @@ func modal(f *bot.Form, meta string) slack.ModalViewRequest {
 			for _, o := range fld.Options[:min(len(fld.Options), 100)] {
 				var desc *slack.TextBlockObject
 				if o.Help != "" {
-					desc = plainText(truncate(bot.StripSentinels(o.Help), 75))
+					desc = plainText(textutil.TruncateBytes(bot.StripSentinels(o.Help), 75))
 				}
-				opts = append(opts, slack.NewOptionBlockObject(o.Value, plainText(truncate(bot.StripSentinels(o.Label), 75)), desc))
+				opts = append(opts, slack.NewOptionBlockObject(o.Value, plainText(textutil.TruncateBytes(bot.StripSentinels(o.Label), 75)), desc))
 			}
 			el = slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plainText("Choose…"), fld.Name, opts...)
 		default:
@@ -371,7 +358,7 @@ func modal(f *bot.Form, meta string) slack.ModalViewRequest {
 	}
 	return slack.ModalViewRequest{
 		Type:            slack.VTModal,
-		Title:           plainText(truncate(bot.StripSentinels(f.Title), 24)),
+		Title:           plainText(textutil.TruncateBytes(bot.StripSentinels(f.Title), 24)),
 		Submit:          plainText("Submit"),
 		Close:           plainText("Cancel"),
 		Blocks:          slack.Blocks{BlockSet: blocks},

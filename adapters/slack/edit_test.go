@@ -9,9 +9,6 @@ import (
 	"github.com/slack-go/slack/slackevents"
 
 	"github.com/vigil-sec/vigil/bot"
-	"github.com/vigil-sec/vigil/bot/bottest"
-	"github.com/vigil-sec/vigil/bot/clock"
-	"github.com/vigil-sec/vigil/commands/incident"
 )
 
 // changed is a message_changed event as Slack sends it: the message as it
@@ -87,29 +84,9 @@ func TestSlackEditAndDeleteTranslated(t *testing.T) {
 // A pinned war-room message edited and then deleted in Slack: the
 // timeline follows.
 func TestSlackEditAndDeleteFollowPinnedMessage(t *testing.T) {
-	fake := clock.NewFake(bottest.Start)
-	room := bot.RoomRef{Adapter: bot.AdapterSlack, ID: chanSecurity}
-	e, err := bot.New(bot.Options{Store: bottest.OpenStore(t), Clock: fake, PrivateRooms: []bot.RoomRef{room}, People: []bot.Person{
-		{Name: "alice", Chat: map[string]string{"slack": userAlice}, Roles: []bot.Role{bot.RoleResponder}},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	inc, err := incident.Register(e, incident.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	chat := &namedChat{name: bot.AdapterSlack}
-	e.AddAdapter(chat)
-	a := &Adapter{command: "/sec", botUserID: botUser}
+	w := openWarRoom(t)
+	e, inc, chat, a, root := w.e, w.inc, w.chat, w.a, w.root
 	ctx := context.Background()
-	e.HandleEvent(ctx, translate(t, a, map[string]any{"type": "app_mention", "user": userAlice, "channel": chanSecurity,
-		"text": "<@" + botUser + "> incident start \"Leak\"", "ts": "1767603599.000100"}))
-	e.Step(ctx)
-	root, ok, err := e.Outbox().PostedRef(ctx, "incident:INC-2026-1:root")
-	if err != nil || !ok {
-		t.Fatalf("no war room: %v\n%s", err, chat.joined())
-	}
 	const ts = "1767603700.000200"
 	e.HandleEvent(ctx, translate(t, a, map[string]any{"type": "message", "channel_type": "group", "user": userAlice, "channel": chanSecurity,
 		"text": "Token revkoed", "ts": ts, "thread_ts": root.ID}))

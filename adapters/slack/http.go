@@ -102,14 +102,24 @@ func (a *Adapter) serveEvents(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-func (a *Adapter) serveCommands(w http.ResponseWriter, r *http.Request) {
+// verifiedForm is verified for the form-encoded requests (slash commands,
+// interactions): the signed body and its form.
+func (a *Adapter) verifiedForm(w http.ResponseWriter, r *http.Request) ([]byte, url.Values, bool) {
 	body, ok := a.verified(w, r)
 	if !ok {
-		return
+		return nil, nil, false
 	}
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
 		http.Error(w, "bad form", http.StatusBadRequest)
+		return nil, nil, false
+	}
+	return body, form, true
+}
+
+func (a *Adapter) serveCommands(w http.ResponseWriter, r *http.Request) {
+	body, form, ok := a.verifiedForm(w, r)
+	if !ok {
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
@@ -129,13 +139,8 @@ func (a *Adapter) serveCommands(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Adapter) serveInteractions(w http.ResponseWriter, r *http.Request) {
-	body, ok := a.verified(w, r)
+	_, form, ok := a.verifiedForm(w, r)
 	if !ok {
-		return
-	}
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
 	var cb slack.InteractionCallback

@@ -60,12 +60,22 @@ func translate(t *testing.T, a *Adapter, inner map[string]any) bot.Event {
 	return ev
 }
 
-// A message in the war-room thread and a 📌 reaction on it, as Slack
-// delivers them, become a timeline entry.
-func TestSlackReactionPutsThreadMessageOnTimeline(t *testing.T) {
-	fake := clock.NewFake(bottest.Start)
+// warRoom is the set-up of the war-room tests: an engine with the incident
+// feature, alice a responder in the private channel, a chat that records
+// what is sent, an adapter that only translates events, and incident
+// INC-2026-1 started by alice, its thread rooted at root.
+type warRoom struct {
+	e    *bot.Engine
+	inc  *incident.Incidents
+	chat *namedChat
+	a    *Adapter
+	root bot.MessageRef
+}
+
+func openWarRoom(t *testing.T) *warRoom {
+	t.Helper()
 	room := bot.RoomRef{Adapter: bot.AdapterSlack, ID: chanSecurity}
-	e, err := bot.New(bot.Options{Store: bottest.OpenStore(t), Clock: fake, PrivateRooms: []bot.RoomRef{room}, People: []bot.Person{
+	e, err := bot.New(bot.Options{Store: bottest.OpenStore(t), Clock: clock.NewFake(bottest.Start), PrivateRooms: []bot.RoomRef{room}, People: []bot.Person{
 		{Name: "alice", Chat: map[string]string{"slack": userAlice}, Roles: []bot.Role{bot.RoleResponder}},
 	}})
 	if err != nil {
@@ -86,6 +96,15 @@ func TestSlackReactionPutsThreadMessageOnTimeline(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("no war room: %v\n%s", err, chat.joined())
 	}
+	return &warRoom{e: e, inc: inc, chat: chat, a: a, root: root}
+}
+
+// A message in the war-room thread and a 📌 reaction on it, as Slack
+// delivers them, become a timeline entry.
+func TestSlackReactionPutsThreadMessageOnTimeline(t *testing.T) {
+	w := openWarRoom(t)
+	e, inc, chat, a, root := w.e, w.inc, w.chat, w.a, w.root
+	ctx := context.Background()
 
 	msg := translate(t, a, map[string]any{"type": "message", "channel_type": "group", "user": userAlice, "channel": chanSecurity,
 		"text": "Token revoked at the provider", "ts": "1767603700.000200", "thread_ts": root.ID})

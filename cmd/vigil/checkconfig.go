@@ -29,21 +29,12 @@ it is not, 2 on a usage error.
 func parseCheckConfig(args []string, stderr io.Writer, lookup env) (checkConfigOptions, error) {
 	var o checkConfigOptions
 	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	fs.StringVar(&o.ConfigPath, "config", "", "")
 	fs.BoolVar(&o.Print, "print", false, "")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return o, err
-		}
-		return o, fmt.Errorf("%v", err)
+	if err := parseFlags(fs, args, "unexpected argument"); err != nil {
+		return o, err
 	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	if o.ConfigPath == "" {
-		o.ConfigPath, _ = lookup("VIGIL_CONFIG")
-	}
+	o.ConfigPath = configPath(o.ConfigPath, lookup)
 	if o.ConfigPath == "" {
 		return o, errors.New("--config FILE is required")
 	}

@@ -3,10 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
+	githubadapter "github.com/vigil-sec/vigil/adapters/github"
 	"github.com/vigil-sec/vigil/bot"
+	"github.com/vigil-sec/vigil/bot/clock"
+	"github.com/vigil-sec/vigil/bot/intake"
 	"github.com/vigil-sec/vigil/commands/advisory"
 	"github.com/vigil-sec/vigil/commands/core"
 	"github.com/vigil-sec/vigil/commands/cvss"
@@ -28,10 +32,20 @@ type features struct {
 	releases   *release.Releases
 }
 
+// services are the outside services features call. They need nothing
+// from the features (only the report sources do, and those are built
+// after them: startEmailIntake, startGitHubIntake), so they are built
+// first and each feature gets them in its Options at Register. A nil field is a service that is
+// not configured; the features say so where they would use it.
+type services struct {
+	mailer intake.Mailer         // outbound mail (email.outbound)
+	github *githubadapter.Client // the GitHub API (github:)
+}
+
 // registerCommands adds every feature's commands, jobs and forms to the
 // engine. Each feature package exports one Register; there is no central
 // switch on verbs.
-func registerCommands(e *bot.Engine, cfg *config.Config) (*features, error) {
+func registerCommands(e *bot.Engine, cfg *config.Config, svc services) (*features, error) {
 	if err := core.Register(e); err != nil {
 		return nil, err
 	}
@@ -39,7 +53,7 @@ func registerCommands(e *bot.Engine, cfg *config.Config) (*features, error) {
 	if err != nil {
 		return nil, err
 	}
-	reports, err := report.Register(e, reportOptions(cfg, d))
+	reports, err := report.Register(e, reportOptions(cfg, d, svc))
 	if err != nil {
 		return nil, err
 	}
@@ -54,22 +68,26 @@ func registerCommands(e *bot.Engine, cfg *config.Config) (*features, error) {
 		return nil, err
 	}
 	// Maintainers told of an advisory are reminded until it is fixed.
-	advs, err := advisory.Register(e, advisory.Options{Reports: reports, Organizations: cfg.GitHub.Organizations, OnNotified: rem.Track})
+	ao := advisory.Options{Reports: reports, Organizations: cfg.GitHub.Organizations, OnNotified: rem.Track}
+	if svc.github != nil {
+		ao.GitHub = githubAdvisories{c: svc.github}
+	}
+	advs, err := advisory.Register(e, ao)
 	if err != nil {
 		return nil, err
 	}
-	incs, err := registerIncidents(e, cfg)
+	incs, err := registerIncidents(e, cfg, svc.github)
 	if err != nil {
 		return nil, err
 	}
-	rels, err := registerReleases(e, cfg, reports, d)
+	rels, err := registerReleases(e, cfg, reports, d, svc)
 	if err != nil {
 		return nil, err
 	}
 	return &features{duty: d, reports: reports, advisories: advs, incidents: incs, releases: rels}, nil
 }
 
-func reportOptions(cfg *config.Config, d *duty.Duty) report.Options {
+func reportOptions(cfg *config.Config, d *duty.Duty, svc services) report.Options {
 	o := report.Options{
 		AckWindow:      time.Duration(cfg.Reports.AckWindow),
 		RoomPingBefore: time.Duration(cfg.Reports.RoomPingBefore),
@@ -77,6 +95,10 @@ func reportOptions(cfg *config.Config, d *duty.Duty) report.Options {
 		MaxAPIBody:     cfg.HTTP.MaxBodyBytes,
 		Rotation:       cfg.Reports.Rotation,
 		Duty:           d,
+		Mailer:         svc.mailer,
+	}
+	if svc.github != nil { // a nil *Client in the interface would not be nil
+		o.Advisories = svc.github
 	}
 	for _, op := range cfg.Reports.Operators {
 		o.Operators = append(o.Operators, report.Operator{Name: op.Name, Domain: op.Domain, Contact: op.Contact})
@@ -122,4 +144,18 @@ func checkFeatures(cfg *config.Config) error {
 // start runs the features' start-up steps.
 func (f *features) start(ctx context.Context) error {
 	return f.duty.Sync(ctx)
+}
+
+// newServices builds the clients of the outside services from cfg; each is
+// nil when its service is not configured. Their timers run on clk.
+func newServices(cfg *config.Config, clk clock.Clock, logger *slog.Logger) (services, error) {
+	mailer, err := newMailer(cfg, clk, logger)
+	if err != nil {
+		return services{}, fmt.Errorf("email: %w", err)
+	}
+	gh, err := newGitHubClient(cfg, clk, logger)
+	if err != nil {
+		return services{}, fmt.Errorf("github: %w", err)
+	}
+	return services{mailer: mailer, github: gh}, nil
 }

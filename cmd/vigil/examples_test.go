@@ -14,7 +14,7 @@ import (
 func allCommands(t *testing.T) (*bot.Engine, []*bot.Command) {
 	t.Helper()
 	h := bottest.New(t, bottest.Options{})
-	if _, err := registerCommands(h.Engine, config.Default()); err != nil {
+	if _, err := registerCommands(h.Engine, config.Default(), services{}); err != nil {
 		t.Fatal(err)
 	}
 	var all []*bot.Command

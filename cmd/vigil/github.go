@@ -8,45 +8,52 @@ import (
 
 	githubadapter "github.com/vigil-sec/vigil/adapters/github"
 	"github.com/vigil-sec/vigil/bot"
+	"github.com/vigil-sec/vigil/bot/clock"
 	"github.com/vigil-sec/vigil/bot/intake"
 	"github.com/vigil-sec/vigil/config"
 )
 
-// startGitHub builds the GitHub side from cfg.GitHub:
-//
-//   - client calls GitHub (it provides SetAdvisoryState for the report
-//     feature); it is nil when GitHub is not configured, and then so is
-//     everything else.
-//   - the webhook receiver is mounted on the engine's mux at
-//     POST /hooks/github when github.webhook_secret is set (config
-//     validation makes sure http.listen is on then).
-//   - run polls github.organizations and github.repositories until ctx
-//     ends; it is nil when there is nothing to poll.
-//
-// Everything is checked here and nothing connects: a bad private key is an
-// error at start, a bad token shows on the first call. Reports go to sink,
-// on the engine's clock and store (delivery ids are kept there).
-func startGitHub(cfg *config.Config, e *bot.Engine, sink intake.Sink, prs githubadapter.PullRequestHandler, logger *slog.Logger) (client *githubadapter.Client, run func(ctx context.Context) error, err error) {
+// newGitHubClient builds the client that calls GitHub from cfg.GitHub; it
+// is nil when GitHub is not configured. It is checked here and does not
+// connect: a bad private key is an error at start, a bad token shows on
+// the first call. Its timers run on clk, the engine's clock.
+func newGitHubClient(cfg *config.Config, clk clock.Clock, logger *slog.Logger) (*githubadapter.Client, error) {
 	g := cfg.GitHub
 	if !g.Enabled() {
-		return nil, nil, nil
+		return nil, nil
 	}
-	logger = logger.With("adapter", "github")
-	client, err = githubadapter.New(githubadapter.Options{
+	return githubadapter.New(githubadapter.Options{
 		APIURL:         g.APIURL,
 		Token:          g.Token.Value(),
 		AppID:          g.AppID,
 		InstallationID: g.InstallationID,
 		AppPrivateKey:  []byte(g.AppPrivateKey.Value()),
-		Clock:          e.Clock(),
-		Logger:         logger,
+		Clock:          clk,
+		Logger:         logger.With("adapter", "github"),
 	})
-	if err != nil {
-		return nil, nil, err
+}
+
+// startGitHubIntake builds GitHub's report sources from cfg.GitHub, on
+// client (nil when GitHub is not configured: then there are none):
+//
+//   - the webhook receiver is mounted on the engine's mux at
+//     POST /hooks/github when github.webhook_secret is set (config
+//     validation makes sure http.listen is on then); merged pull requests
+//     go to prs.
+//   - run polls github.organizations and github.repositories until ctx
+//     ends; it is nil when there is nothing to poll.
+//
+// Everything is checked here and nothing connects. Reports go to sink, on
+// the engine's clock and store (delivery ids are kept there).
+func startGitHubIntake(cfg *config.Config, e *bot.Engine, client *githubadapter.Client, sink intake.Sink, prs githubadapter.PullRequestHandler, logger *slog.Logger) (run func(ctx context.Context) error, err error) {
+	g := cfg.GitHub
+	if client == nil {
+		return nil, nil
 	}
+	logger = logger.With("adapter", "github")
 	intakeOn := !g.WebhookSecret.IsZero() || len(g.Organizations) > 0 || len(g.Repositories) > 0
 	if intakeOn && sink == nil {
-		return nil, nil, errors.New("github: the webhook or poller is configured but no report sink was given")
+		return nil, errors.New("github: the webhook or poller is configured but no report sink was given")
 	}
 	if !g.WebhookSecret.IsZero() {
 		w, err := githubadapter.NewWebhook(githubadapter.WebhookOptions{
@@ -59,12 +66,12 @@ func startGitHub(cfg *config.Config, e *bot.Engine, sink intake.Sink, prs github
 			Logger:       logger,
 		})
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		w.Mount(e.HTTP())
 	}
 	if len(g.Organizations) == 0 && len(g.Repositories) == 0 {
-		return client, nil, nil
+		return nil, nil
 	}
 	p, err := githubadapter.NewPoller(githubadapter.PollerOptions{
 		Client:        client,
@@ -76,7 +83,7 @@ func startGitHub(cfg *config.Config, e *bot.Engine, sink intake.Sink, prs github
 		Logger:        logger,
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("github: %w", err)
+		return nil, fmt.Errorf("github: %w", err)
 	}
-	return client, p.Run, nil
+	return p.Run, nil
 }

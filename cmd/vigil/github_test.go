@@ -33,8 +33,17 @@ func TestStartGitHub(t *testing.T) {
 		return e
 	}
 	logger := slog.New(slog.DiscardHandler)
+	// start builds the client and the intake as run does.
+	start := func(cfg *config.Config, e *bot.Engine, sink intake.Sink) (*githubadapter.Client, func(context.Context) error, error) {
+		c, err := newGitHubClient(cfg, e.Clock(), logger)
+		if err != nil {
+			return nil, nil, err
+		}
+		run, err := startGitHubIntake(cfg, e, c, sink, nil, logger)
+		return c, run, err
+	}
 
-	c, run, err := startGitHub(config.Default(), newEngine(), nil, nil, logger)
+	c, run, err := start(config.Default(), newEngine(), nil)
 	if c != nil || run != nil || err != nil {
 		t.Fatalf("GitHub not configured: %v %v %v, want all nil", c, run != nil, err)
 	}
@@ -46,7 +55,7 @@ func TestStartGitHub(t *testing.T) {
 	cfg.GitHub.Repositories = []string{"acme/web"}
 	e := newEngine()
 	sink := &githubSink{}
-	c, run, err = startGitHub(cfg, e, sink, nil, logger)
+	c, run, err = start(cfg, e, sink)
 	if err != nil || c == nil || run == nil {
 		t.Fatalf("token, webhook and a repository: %v %v %v", c, run != nil, err)
 	}
@@ -66,14 +75,14 @@ func TestStartGitHub(t *testing.T) {
 	cfg.GitHub.Token = config.Secret{}
 	cfg.GitHub.AppID, cfg.GitHub.InstallationID = 1, 2
 	cfg.GitHub.AppPrivateKey = config.NewSecret("-----BEGIN RSA PRIVATE KEY-----\nSECRET\n-----END RSA PRIVATE KEY-----")
-	if _, _, err := startGitHub(cfg, newEngine(), sink, nil, logger); err == nil || strings.Contains(err.Error(), "SECRET") {
+	if _, _, err := start(cfg, newEngine(), sink); err == nil || strings.Contains(err.Error(), "SECRET") {
 		t.Errorf("unparsable app key: %v, want an error that does not show the key", err)
 	}
 
 	cfg = config.Default()
 	cfg.GitHub.Token = config.NewSecret("github_pat_SECRET")
 	cfg.GitHub.Repositories = []string{"acme/web"}
-	if _, _, err := startGitHub(cfg, newEngine(), nil, nil, logger); err == nil || strings.Contains(err.Error(), "SECRET") {
+	if _, _, err := start(cfg, newEngine(), nil); err == nil || strings.Contains(err.Error(), "SECRET") {
 		t.Errorf("poller without a sink: %v, want an error", err)
 	}
 }

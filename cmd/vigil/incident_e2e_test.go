@@ -24,15 +24,13 @@ func TestIncidentOnGitHub(t *testing.T) {
 	h := bottest.New(t, bottest.Options{})
 	cfg := config.Default()
 	cfg.Incidents.Repository = "acme/security"
-	inc, err := registerIncidents(h.Engine, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	client, err := githubadapter.New(githubadapter.Options{APIURL: gh.URL(), Token: "ghp_test", Clock: h.Clock})
 	if err != nil {
 		t.Fatal(err)
 	}
-	connectIncidents(inc, client)
+	if _, err := registerIncidents(h.Engine, cfg, client); err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 
 	h.Command("alice", `incident start "Deploy token leaked in a CI log"`)

@@ -41,26 +41,22 @@ func (g githubIncidents) Unpin(ctx context.Context, nodeID string) error {
 	return g.c.UnpinIssue(ctx, nodeID)
 }
 
-// registerIncidents adds the incident feature with its configuration.
-func registerIncidents(e *bot.Engine, cfg *config.Config) (*incident.Incidents, error) {
-	inc, err := incident.Register(e, incident.Options{
+// registerIncidents adds the incident feature with its configuration and
+// GitHub (nil when not configured: publishing then says so).
+func registerIncidents(e *bot.Engine, cfg *config.Config, gh *githubadapter.Client) (*incident.Incidents, error) {
+	o := incident.Options{
 		Repository:       cfg.Incidents.Repository,
 		Label:            cfg.Incidents.Label,
 		PinReaction:      cfg.Incidents.PinReaction,
 		EvidenceReaction: cfg.Incidents.EvidenceReaction,
 		PinnedFor:        time.Duration(cfg.Incidents.PinnedFor),
-	})
+	}
+	if gh != nil {
+		o.GitHub = githubIncidents{c: gh}
+	}
+	inc, err := incident.Register(e, o)
 	if err != nil {
 		return nil, fmt.Errorf("incidents: %w", err)
 	}
 	return inc, nil
-}
-
-// connectIncidents gives the feature GitHub once the client exists (nil
-// when GitHub is not configured: publishing then says so).
-func connectIncidents(inc *incident.Incidents, gh *githubadapter.Client) {
-	if inc == nil || gh == nil {
-		return
-	}
-	inc.SetGitHub(githubIncidents{c: gh})
 }

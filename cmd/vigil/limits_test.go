@@ -30,7 +30,7 @@ func TestWrongTokensAreThrottledLoggedAndCounted(t *testing.T) {
 	cfg.HTTP.Listen = "127.0.0.1:0"
 	cfg.Reports.APIToken = config.NewSecret("api-secret-123")
 	cfg.Duty.ICalToken = config.NewSecret("cal-secret-456")
-	if _, err := registerCommands(h.Engine, cfg); err != nil {
+	if _, err := registerCommands(h.Engine, cfg, services{}); err != nil {
 		t.Fatal(err)
 	}
 	h.Command("alice", `duty rotation create triage --members @alice,@bob --shift 1w --handoff "Mon 09:00 UTC"`)

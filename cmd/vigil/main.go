@@ -4,6 +4,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -88,6 +90,33 @@ func Main(args []string, s streams, lookup env) int {
 		}
 	}
 	return runMain(args, s, lookup)
+}
+
+// parseFlags parses args with fs for a command that takes flags only;
+// unexpected names the first word left over in the error ("unknown
+// command"). fs prints nothing: the caller answers with its usage, and
+// flag.ErrHelp comes back as is for --help.
+func parseFlags(fs *flag.FlagSet, args []string, unexpected string) error {
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s %q", unexpected, fs.Arg(0))
+	}
+	return nil
+}
+
+// configPath is the --config flag's value, else VIGIL_CONFIG.
+func configPath(flagValue string, lookup env) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	path, _ := lookup("VIGIL_CONFIG")
+	return path
 }
 
 func versionString() string {

@@ -42,8 +42,8 @@ func mergedEvent(repo string, number int, base, by string) []byte {
 	return data
 }
 
-// A security release through the real wiring (registerCommands,
-// registerReleases, connectReleases, the webhook receiver with
+// A security release through the real wiring (registerCommands with
+// GitHub, registerReleases, the webhook receiver with
 // releasePullRequests) against the OpenAPI-checked fake GitHub: a draft
 // advisory is opened, a plan inside 48 hours is refused, the release is
 // planned and announced in a public room, a signed pull_request webhook
@@ -75,18 +75,15 @@ releases:
 		{Name: "bob", Chat: map[string]string{"test": "bob"}, Roles: []bot.Role{bot.RoleResponder, bot.RoleAdmin}},
 		{Name: "carol", Chat: map[string]string{"test": "carol"}, Maintains: []string{"acme/web"}},
 	}})
-	feats, err := registerCommands(h.Engine, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rels := feats.releases
 	client, err := githubadapter.New(githubadapter.Options{APIURL: gh.URL(), Token: "ghp_test", Clock: h.Clock})
 	if err != nil {
 		t.Fatal(err)
 	}
-	feats.reports.SetAdvisories(client)
-	feats.advisories.SetGitHub(githubAdvisories{c: client})
-	connectReleases(rels, client, nil)
+	feats, err := registerCommands(h.Engine, cfg, services{github: client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rels := feats.releases
 	hook, err := githubadapter.NewWebhook(githubadapter.WebhookOptions{
 		Secret: "whsec", Sink: feats.reports, Seen: h.Store, Clock: h.Clock, PullRequests: releasePullRequests(rels),
 	})

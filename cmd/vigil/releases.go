@@ -7,19 +7,20 @@ import (
 
 	githubadapter "github.com/vigil-sec/vigil/adapters/github"
 	"github.com/vigil-sec/vigil/bot"
-	"github.com/vigil-sec/vigil/bot/intake"
 	"github.com/vigil-sec/vigil/commands/duty"
 	"github.com/vigil-sec/vigil/commands/release"
 	"github.com/vigil-sec/vigil/commands/report"
 	"github.com/vigil-sec/vigil/config"
 )
 
-// registerReleases adds the release feature from cfg.Releases. GitHub and
-// mail come later (connectReleases), once their clients are built; the
-// person taking over duty inherits the releases planned in the shift.
-func registerReleases(e *bot.Engine, cfg *config.Config, reports *report.Reports, d *duty.Duty) (*release.Releases, error) {
+// registerReleases adds the release feature from cfg.Releases, with GitHub
+// (publishing advisories) and outbound mail (announcement list,
+// distributors) when they are configured; the person taking over duty
+// inherits the releases planned in the shift.
+func registerReleases(e *bot.Engine, cfg *config.Config, reports *report.Reports, d *duty.Duty, svc services) (*release.Releases, error) {
 	c := cfg.Releases
 	o := release.Options{
+		Mailer:        svc.mailer,
 		Reports:       reports,
 		Duty:          d,
 		Rotation:      c.Rotation,
@@ -41,6 +42,9 @@ func registerReleases(e *bot.Engine, cfg *config.Config, reports *report.Reports
 	for _, b := range c.Branches {
 		o.Branches = append(o.Branches, release.Branches{Repo: b.Repo, Main: b.Main, Supported: b.Supported})
 	}
+	if svc.github != nil {
+		o.GitHub = svc.github
+	}
 	rel, err := release.Register(e, o)
 	if err != nil {
 		return nil, err
@@ -49,17 +53,6 @@ func registerReleases(e *bot.Engine, cfg *config.Config, reports *report.Reports
 		d.AddContributor(rel.Inheritance)
 	}
 	return rel, nil
-}
-
-// connectReleases gives the feature GitHub (publishing advisories) and
-// outbound mail (announcement list, distributors). Either may be nil.
-func connectReleases(r *release.Releases, gh *githubadapter.Client, mailer intake.Mailer) {
-	if gh != nil {
-		r.SetGitHub(gh)
-	}
-	if mailer != nil {
-		r.SetMailer(mailer)
-	}
 }
 
 // releasePullRequests adapts the webhook's merged pull requests to the

@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -54,25 +53,16 @@ func parseRun(args []string, lookup env) (runOptions, error) {
 		clockArg string
 	)
 	fs := flag.NewFlagSet("vigil", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	fs.StringVar(&o.ConfigPath, "config", "", "")
 	fs.StringVar(&o.Data, "data", "", "")
 	fs.StringVar(&o.As, "as", "", "")
 	fs.StringVar(&clockArg, "clock", "", "")
 	fs.StringVar(&o.LogLevel, "log-level", "", "")
 	fs.BoolVar(&o.Console, "console", false, "")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return o, err
-		}
-		return o, fmt.Errorf("%v", err)
+	if err := parseFlags(fs, args, "unknown command"); err != nil {
+		return o, err
 	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unknown command %q", fs.Arg(0))
-	}
-	if o.ConfigPath == "" {
-		o.ConfigPath, _ = lookup("VIGIL_CONFIG")
-	}
+	o.ConfigPath = configPath(o.ConfigPath, lookup)
 	if clockArg != "" {
 		t, err := time.Parse(time.RFC3339, clockArg)
 		if err != nil {
@@ -110,18 +100,49 @@ func runMain(args []string, s streams, lookup env) int {
 	return 0
 }
 
-// run wires everything together: config, store, engine, commands, console,
-// HTTP, and runs until the console's input ends or a signal arrives.
+// run builds Vigil and serves it until the console's input ends, a signal
+// arrives or a part fails.
 func run(ctx context.Context, o runOptions, s streams, lookup env) error {
-	cfg, err := config.Load(o.ConfigPath, lookup)
+	p, err := build(ctx, o, s, lookup)
 	if err != nil {
-		if o.ConfigPath != "" {
-			return fmt.Errorf("configuration %s:\n%w", o.ConfigPath, err)
-		}
-		return fmt.Errorf("configuration:\n%w", err)
+		return err
 	}
-	if o.Data != "" {
-		cfg.Data = o.Data
+	defer p.close()
+	return p.serve(ctx, s.Err)
+}
+
+// parts are a built Vigil, ready to serve: what runs side by side, and
+// what to close once it has stopped.
+type parts struct {
+	// loop is the engine's loop (jobs, delivery); nil on a fake clock,
+	// where the console drives the engine instead.
+	loop    func(context.Context) error
+	http    *httpserver.Server // bound; nil when http.listen is not set
+	console *console.Adapter   // nil when the console is off
+	chats   []chatAdapter
+	sources []func(context.Context) error // report intake: mail, GitHub
+	closers []func()
+}
+
+// onClose adds f to what close runs.
+func (p *parts) onClose(f func()) { p.closers = append(p.closers, f) }
+
+// close releases what build opened (the store, the SMTP port, the
+// terminal), last opened first.
+func (p *parts) close() {
+	for _, f := range slices.Backward(p.closers) {
+		f()
+	}
+}
+
+// build makes everything Vigil runs from the flags and the configuration,
+// in the order their dependencies ask, and does the I/O that must fail at
+// start: it opens the store and the terminal and binds the ports. On an
+// error it closes what it had opened.
+func build(ctx context.Context, o runOptions, s streams, lookup env) (_ *parts, err error) {
+	cfg, err := loadConfig(o, lookup)
+	if err != nil {
+		return nil, err
 	}
 	interactive := s.InFile != nil && s.OutFile != nil &&
 		term.IsTerminal(int(s.InFile.Fd())) && term.IsTerminal(int(s.OutFile.Fd()))
@@ -134,14 +155,19 @@ func run(ctx context.Context, o runOptions, s streams, lookup env) error {
 	useConsole := o.Console || (!hasChat && interactive)
 	logger := newLogger(cfg, o, s.Err, interactive, useConsole && interactive)
 
+	p := &parts{}
+	defer func() {
+		if err != nil {
+			p.close()
+		}
+	}()
 	redisstore.RouteClientLogs(logger)
 	st, err := openStore(ctx, cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer st.Close()
+	p.onClose(func() { st.Close() })
 	fmt.Fprintf(s.Err, "vigil: state in %s\n", st.Describe())
-
 	var (
 		clk  clock.Clock = clock.Real{}
 		fake *clock.Fake
@@ -151,12 +177,55 @@ func run(ctx context.Context, o runOptions, s streams, lookup env) error {
 		clk = fake
 		fmt.Fprintf(s.Err, "vigil: fake clock at %s (use :advance)\n", o.Clock.Format(time.RFC3339))
 	}
+	people, as := consoleDirectory(cfg.People, o.As)
+	mets := metrics.New()
+	engine, err := newEngine(cfg, st, clk, people, mets, logger, lookup)
+	if err != nil {
+		return nil, err
+	}
+	if fake == nil {
+		// On the wall clock the engine's loop runs jobs and delivers in
+		// the background; on a fake clock the console drives it.
+		p.loop = engine.Run
+	}
+	if err := p.addFeatures(ctx, cfg, engine, logger, o.retry); err != nil {
+		return nil, err
+	}
+	if useConsole {
+		if err := p.openConsole(engine, as, fake, s, interactive); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.HTTP.Enabled() {
+		if err := p.listenHTTP(cfg, engine, mets, logger, s.Err); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
 
-	people := directoryFrom(cfg.People)
-	as := o.As
+// loadConfig reads the configuration (file and environment) and applies
+// --data.
+func loadConfig(o runOptions, lookup env) (*config.Config, error) {
+	cfg, err := config.Load(o.ConfigPath, lookup)
+	if err != nil {
+		if o.ConfigPath != "" {
+			return nil, fmt.Errorf("configuration %s:\n%w", o.ConfigPath, err)
+		}
+		return nil, fmt.Errorf("configuration:\n%w", err)
+	}
+	if o.Data != "" {
+		cfg.Data = o.Data
+	}
+	return cfg, nil
+}
+
+// consoleDirectory is the configured people and who the console speaks as
+// (as, else the first admin). With no one configured, the operator at the
+// console is a local admin, so every command can be tried.
+func consoleDirectory(cps []config.Person, as string) ([]bot.Person, string) {
+	people := directoryFrom(cps)
 	if len(people) == 0 {
-		// No directory configured: the operator at the console is a
-		// local admin, so every command can be tried.
 		people = append(people, bot.Person{
 			Name: "admin", DisplayName: "Local admin",
 			Chat:  map[string]string{bot.AdapterConsole: "admin"},
@@ -166,9 +235,13 @@ func run(ctx context.Context, o runOptions, s streams, lookup env) error {
 	if as == "" {
 		as = defaultSpeaker(people)
 	}
+	return people, as
+}
 
-	mets := metrics.New()
-	engine, err := bot.New(bot.Options{
+// newEngine makes the engine on st and clk with the configured directory
+// and delivery settings.
+func newEngine(cfg *config.Config, st store.Store, clk clock.Clock, people []bot.Person, mets *metrics.Metrics, logger *slog.Logger, lookup env) (*bot.Engine, error) {
+	return bot.New(bot.Options{
 		Store:             st,
 		Clock:             clk,
 		People:            people,
@@ -182,142 +255,130 @@ func run(ctx context.Context, o runOptions, s streams, lookup env) error {
 		JobTimeout:        cfg.Delivery.JobTimeout.Std(),
 		ShutdownTimeout:   cfg.Delivery.ShutdownTimeout.Std(),
 	})
+}
+
+// addFeatures builds the outside services, registers every feature with
+// them, adds the chat adapters, runs the features' start-up steps and
+// builds the report sources, which hand reports to the report feature.
+func (p *parts) addFeatures(ctx context.Context, cfg *config.Config, e *bot.Engine, logger *slog.Logger, retry reconnect.Backoff) error {
+	svc, err := newServices(cfg, e.Clock(), logger)
 	if err != nil {
 		return err
 	}
-	feats, err := registerCommands(engine, cfg)
+	feats, err := registerCommands(e, cfg, svc)
 	if err != nil {
 		return err
 	}
-	chats, err := chatAdapters(cfg, engine, logger, o.retry)
-	if err != nil {
+	if p.chats, err = chatAdapters(cfg, e, logger, retry); err != nil {
 		return err
 	}
-	if err := engine.LoadPeople(ctx); err != nil {
+	if err := e.LoadPeople(ctx); err != nil {
 		return fmt.Errorf("load the people directory: %w", err)
 	}
 	if err := feats.start(ctx); err != nil {
 		return err
 	}
-	// Report sources and outbound mail: they hand reports to the report
-	// feature and it answers through them.
-	mailer, mailRun, err := startEmail(ctx, cfg, feats.reports, clk, logger)
+	mailRun, releaseMail, err := startEmailIntake(ctx, cfg, feats.reports, e.Clock(), logger)
 	if err != nil {
 		return fmt.Errorf("email: %w", err)
 	}
-	if mailer != nil {
-		feats.reports.SetMailer(mailer)
-	}
-	gh, ghRun, err := startGitHub(cfg, engine, feats.reports, releasePullRequests(feats.releases), logger)
+	p.onClose(releaseMail)
+	ghRun, err := startGitHubIntake(cfg, e, svc.github, feats.reports, releasePullRequests(feats.releases), logger)
 	if err != nil {
 		return fmt.Errorf("github: %w", err)
 	}
-	if gh != nil {
-		feats.reports.SetAdvisories(gh)
-		feats.advisories.SetGitHub(githubAdvisories{c: gh})
-		connectIncidents(feats.incidents, gh)
-	}
-	connectReleases(feats.releases, gh, mailer)
-	sources := []func(context.Context) error{}
 	for _, r := range []func(context.Context) error{mailRun, ghRun} {
 		if r != nil {
-			sources = append(sources, r)
+			p.sources = append(p.sources, r)
 		}
 	}
-	if _, ok := engine.Directory().ByName(as); !ok && useConsole {
+	return nil
+}
+
+// openConsole adds the console adapter speaking as as: on the terminal
+// when interactive (raw mode, restored by close), else on s.In and s.Out.
+func (p *parts) openConsole(e *bot.Engine, as string, fake *clock.Fake, s streams, interactive bool) error {
+	if _, ok := e.Directory().ByName(as); !ok {
 		fmt.Fprintf(s.Err, "vigil: note: %q is not in the people directory; speaking as a stranger\n", as)
 	}
-
-	var con *console.Adapter
-	if useConsole {
-		copts := console.Options{Engine: engine, As: as, Fake: fake, In: s.In, Out: s.Out}
-		if interactive {
-			restore, t, err := openTerminal(s.InFile, s.OutFile)
-			if err != nil {
-				return err
-			}
-			defer restore()
-			copts.Terminal, copts.Color = t, true
-			fmt.Fprintf(t, "Vigil %s. You are @%s in the private security room. Type /sec help, or :help for the console's own commands.\r\n", version, as)
-		}
-		if con, err = console.New(copts); err != nil {
-			return err
-		}
-		engine.AddAdapter(con)
-	}
-
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	errc := make(chan error, 2+len(chats)+len(sources))
-	if cfg.HTTP.Enabled() {
-		srv, err := newHTTP(cfg, engine, mets, logger)
+	copts := console.Options{Engine: e, As: as, Fake: fake, In: s.In, Out: s.Out}
+	if interactive {
+		restore, t, err := openTerminal(s.InFile, s.OutFile)
 		if err != nil {
 			return err
 		}
-		if err := srv.Listen(); err != nil {
-			return fmt.Errorf("http.listen %s: %w", cfg.HTTP.Listen, err)
-		}
-		fmt.Fprintf(s.Err, "vigil: HTTP on %s\n", srv.Addr())
-		wg.Go(func() {
-			if err := srv.Serve(ctx); err != nil {
-				errc <- err
-				cancel()
-			}
-		})
+		p.onClose(restore)
+		copts.Terminal, copts.Color = t, true
+		fmt.Fprintf(t, "Vigil %s. You are @%s in the private security room. Type /sec help, or :help for the console's own commands.\r\n", version, as)
 	}
-	if fake == nil {
-		// On the wall clock the engine's loop runs jobs and delivers in
-		// the background; on a fake clock the console drives it.
-		wg.Go(func() {
-			if err := engine.Run(ctx); err != nil {
-				errc <- err
-			}
-		})
+	con, err := console.New(copts)
+	if err != nil {
+		return err
 	}
-	for _, src := range sources {
-		wg.Go(func() {
-			if err := src(ctx); err != nil {
-				errc <- err
-				cancel()
-			}
-		})
+	e.AddAdapter(con)
+	p.console = con
+	return nil
+}
+
+// listenHTTP builds the HTTP server and binds its port. It comes last in
+// build: nothing after it can fail, so it needs nothing closed.
+func (p *parts) listenHTTP(cfg *config.Config, e *bot.Engine, mets *metrics.Metrics, logger *slog.Logger, stderr io.Writer) error {
+	srv, err := newHTTP(cfg, e, mets, logger)
+	if err != nil {
+		return err
 	}
-	for _, a := range chats {
-		wg.Go(func() {
-			if err := a.Run(ctx); err != nil {
-				// Adapters name themselves in their errors ("slack: ...");
-				// add the name only where one does not.
-				if !strings.HasPrefix(err.Error(), a.Name()+":") {
-					err = fmt.Errorf("%s: %w", a.Name(), err)
-				}
-				errc <- err
-				cancel()
+	if err := srv.Listen(); err != nil {
+		return fmt.Errorf("http.listen %s: %w", cfg.HTTP.Listen, err)
+	}
+	fmt.Fprintf(stderr, "vigil: HTTP on %s\n", srv.Addr())
+	p.http = srv
+	return nil
+}
+
+// serve runs the parts until the console's input ends, a signal arrives
+// or a part fails; then it stops them all and returns every error, the
+// console's and each part's.
+func (p *parts) serve(ctx context.Context, stderr io.Writer) error {
+	g := newRunGroup(ctx)
+	if p.http != nil {
+		g.Go(p.http.Serve)
+	}
+	if p.loop != nil {
+		g.Go(p.loop)
+	}
+	for _, src := range p.sources {
+		g.Go(src)
+	}
+	for _, a := range p.chats {
+		g.Go(func(ctx context.Context) error {
+			err := a.Run(ctx)
+			// Adapters name themselves in their errors ("slack: ...");
+			// add the name only where one does not.
+			if err != nil && !strings.HasPrefix(err.Error(), a.Name()+":") {
+				err = fmt.Errorf("%s: %w", a.Name(), err)
 			}
+			return err
 		})
 	}
 	var conErr error
-	if con != nil {
+	if p.console != nil {
 		// The console blocks reading its input; a signal must still stop
 		// Vigil when the input stays open (a pipe, a service manager).
 		conDone := make(chan error, 1)
-		go func() { conDone <- con.Run(ctx) }()
+		go func() { conDone <- p.console.Run(g.Context()) }()
 		select {
 		case conErr = <-conDone:
-		case <-ctx.Done():
+		case <-g.Context().Done():
 		}
 	} else {
-		if len(chats) == 0 {
-			fmt.Fprintf(s.Err, "vigil: no chat adapter configured and no terminal: running headless (intake, scheduler, HTTP) until stopped; use --console to read commands from stdin\n")
+		if len(p.chats) == 0 {
+			fmt.Fprintf(stderr, "vigil: no chat adapter configured and no terminal: running headless (intake, scheduler, HTTP) until stopped; use --console to read commands from stdin\n")
 		} else {
-			fmt.Fprintf(s.Err, "vigil: running; stop with Ctrl-C or SIGTERM\n")
+			fmt.Fprintf(stderr, "vigil: running; stop with Ctrl-C or SIGTERM\n")
 		}
-		<-ctx.Done()
+		<-g.Context().Done()
 	}
-	cancel()
-	wg.Wait()
-	close(errc)
-	return errors.Join(conErr, <-errc)
+	return errors.Join(conErr, g.Stop())
 }
 
 // newLogger logs at --log-level, else at log.level (file or

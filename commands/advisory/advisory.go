@@ -21,6 +21,7 @@ import (
 
 	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/commands/report"
+	"github.com/vigil-sec/vigil/internal/textutil"
 )
 
 // GitHub is what the feature needs from GitHub; cmd/vigil adapts the
@@ -143,10 +144,6 @@ func Register(e Engine, o Options) (*Advisories, error) {
 	return a, nil
 }
 
-// SetGitHub connects GitHub after construction (cmd/vigil builds the
-// client after the features).
-func (a *Advisories) SetGitHub(g GitHub) { a.o.GitHub = g }
-
 var (
 	repoRE = regexp.MustCompile(`^[A-Za-z0-9](?:-?[A-Za-z0-9])*/[A-Za-z0-9._-]+$`)
 	cweRE  = regexp.MustCompile(`^CWE-[0-9]{1,5}$`)
@@ -222,7 +219,7 @@ func (a *Advisories) queueCreate(ctx context.Context, req *bot.Request, rep *rep
 // different severity (or there is no score), the severity.
 func draftFor(rep *report.Report, pkg AffectedPackage, cwes []string) (Draft, error) {
 	d := Draft{
-		Summary:     truncate(string(rep.Title), 1000),
+		Summary:     textutil.Truncate(string(rep.Title), 1000),
 		Description: string(rep.Description),
 		CWEs:        cwes,
 		Packages:    []AffectedPackage{pkg},
@@ -242,13 +239,6 @@ func draftFor(rep *report.Report, pkg AffectedPackage, cwes []string) (Draft, er
 		d.Credits = append(d.Credits, Credit{Login: rep.Reporter.GitHub, Type: "reporter"})
 	}
 	return d, nil
-}
-
-func truncate(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	return s[:max]
 }
 
 func (a *Advisories) runCreate(ctx context.Context, job bot.Job) error {

@@ -17,10 +17,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/vigil-sec/vigil/bot"
+	"github.com/vigil-sec/vigil/internal/textutil"
 	"github.com/vigil-sec/vigil/store"
 )
 
@@ -119,10 +119,6 @@ func Register(e Engine, o Options) (*Incidents, error) {
 	e.HandleJob(jobUnpin, inc.runUnpin)
 	return inc, nil
 }
-
-// SetGitHub connects GitHub after construction (cmd/vigil builds the
-// client after the features).
-func (inc *Incidents) SetGitHub(g GitHub) { inc.o.GitHub = g }
 
 var teamRoles = []bot.Role{bot.RoleResponder, bot.RoleAdmin}
 
@@ -319,7 +315,7 @@ func (inc *Incidents) sayf(ctx context.Context, in *Incident, id, format string,
 func (inc *Incidents) header(in *Incident) bot.Message {
 	state := "🔴 Open"
 	if in.State == stateResolved {
-		state = "✅ Resolved " + stamp(in.Resolved, true) + " (after " + duration(in.Resolved.Sub(in.Started)) + ")"
+		state = "✅ Resolved " + stamp(in.Resolved, true) + " (after " + textutil.Duration(in.Resolved.Sub(in.Started)) + ")"
 	}
 	role := func(r string) string {
 		if p := in.Roles[r]; p != "" {
@@ -381,22 +377,4 @@ func stamp(t time.Time, withDate bool) string {
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	}
 	return t.UTC().Format("15:04")
-}
-
-func duration(d time.Duration) string {
-	d = d.Round(time.Minute)
-	days := int(d / (24 * time.Hour))
-	d -= time.Duration(days) * 24 * time.Hour
-	h, m := int(d/time.Hour), int((d%time.Hour)/time.Minute)
-	var parts []string
-	if days > 0 {
-		parts = append(parts, fmt.Sprintf("%dd", days))
-	}
-	if h > 0 {
-		parts = append(parts, fmt.Sprintf("%dh", h))
-	}
-	if m > 0 || len(parts) == 0 {
-		parts = append(parts, fmt.Sprintf("%dm", m))
-	}
-	return strings.Join(parts, " ")
 }

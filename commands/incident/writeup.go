@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/vigil-sec/vigil/bot"
+	"github.com/vigil-sec/vigil/internal/textutil"
 )
 
 // Sections of the public write-up, in order.
@@ -63,7 +64,7 @@ func (inc *Incidents) render(in *Incident) (string, error) {
 	}
 	if doc.Resolved {
 		doc.ResolvedOn = stamp(in.Resolved, true)
-		doc.Lasted = duration(in.Resolved.Sub(in.Started))
+		doc.Lasted = textutil.Duration(in.Resolved.Sub(in.Started))
 		doc.ResolvedStamp = stamp(in.Resolved, doc.SeveralDays)
 	}
 	for _, e := range entries(in, true) {
@@ -141,12 +142,9 @@ func looksRandom(s string) bool {
 	return digit && (lower || upper)
 }
 
-func shorten(s string) string {
-	if len(s) <= 8 {
-		return s
-	}
-	return s[:6] + "…"
-}
+// shorten shows a credential by its first six characters: enough to find
+// it in the text, too few to use it.
+func shorten(s string) string { return textutil.Truncate(s, 7) }
 
 // scan looks for what must not go public: email addresses, credentials,
 // IP addresses, and names from the people directory other than the

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/commands/report"
+	"github.com/vigil-sec/vigil/internal/textutil"
 	"github.com/vigil-sec/vigil/store"
 )
 
@@ -88,7 +89,7 @@ func (r *Releases) runPlan(ctx context.Context, req *bot.Request) error {
 		// Refused, not failed: the community is owed the notice, and
 		// shortening it is a decision someone must own.
 		return req.Replyf(ctx, "Refused: %s is only %s ahead; a release is announced at least %s before it becomes public. "+
-			"If this cannot wait, give `--expedite --reason \"...\"` (it is audited).", r.when(publicAt), left(publicAt.Sub(now)), left(r.o.MinNotice))
+			"If this cannot wait, give `--expedite --reason \"...\"` (it is audited).", r.when(publicAt), textutil.Duration(publicAt.Sub(now)), textutil.Duration(r.o.MinNotice))
 	}
 	repos := rep.Affected()
 	if s := req.Flags.Get("repos"); s != "" {
@@ -153,7 +154,7 @@ func (r *Releases) runPlan(ctx context.Context, req *bot.Request) error {
 		return err
 	}
 	if rel.Expedited {
-		if err := req.Record(ctx, "release.expedite", rel.ID, fmt.Sprintf("%s ahead: %s", left(publicAt.Sub(now)), reason)); err != nil {
+		if err := req.Record(ctx, "release.expedite", rel.ID, fmt.Sprintf("%s ahead: %s", textutil.Duration(publicAt.Sub(now)), reason)); err != nil {
 			return err
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/bot/intake"
 	"github.com/vigil-sec/vigil/commands/report"
+	"github.com/vigil-sec/vigil/internal/textutil"
 )
 
 func (r *Releases) jobRelease(ctx context.Context, job bot.Job) (*Release, jobPayload, error) {
@@ -86,7 +87,7 @@ func (r *Releases) runPublic(ctx context.Context, job bot.Job) error {
 	if rel.State == StatePublished || !rel.MergedAt.IsZero() {
 		return nil
 	}
-	dm := publicDM{Repos: strings.Join(rel.Repos, ", "), PublicAt: r.when(rel.PublicAt), Window: left(r.o.PublishWindow)}
+	dm := publicDM{Repos: strings.Join(rel.Repos, ", "), PublicAt: r.when(rel.PublicAt), Window: textutil.Duration(r.o.PublishWindow)}
 	for _, it := range rel.Checklist {
 		if strings.HasPrefix(it.Key, "merge:") && !it.Done {
 			dm.ToMerge = append(dm.ToMerge, it.Label)
@@ -117,7 +118,7 @@ func (r *Releases) runPing(ctx context.Context, job bot.Job) error {
 	told, err := r.ping(ctx, rel, "ping", bot.Message{
 		Header: "Publish the advisories: release of " + rel.ID,
 		Text: fmt.Sprintf("The fix was merged at %s; %s left to publish the advisories and answer the announcement (before %s): `/sec release publish %s`.",
-			r.when(rel.MergedAt), left(remaining), r.when(rel.PublishDue), rel.ID),
+			r.when(rel.MergedAt), textutil.Duration(remaining), r.when(rel.PublishDue), rel.ID),
 	})
 	if err != nil {
 		return err
@@ -126,7 +127,7 @@ func (r *Releases) runPing(ctx context.Context, job bot.Job) error {
 		return err
 	}
 	return r.sayText(ctx, rel.ID, "ping", fmt.Sprintf("⏳ %s left to publish the advisories of %s (before %s): `/sec release publish %s`. Pinged: %s.",
-		left(remaining), rel.ID, r.when(rel.PublishDue), rel.ID, orNobody(told)))
+		textutil.Duration(remaining), rel.ID, r.when(rel.PublishDue), rel.ID, orNobody(told)))
 }
 
 // runBreach: the deadline passed unpublished. The breach is recorded on
@@ -161,7 +162,7 @@ func (r *Releases) runBreach(ctx context.Context, job bot.Job) error {
 		return err
 	}
 	return r.sayText(ctx, rel.ID, "breach", fmt.Sprintf("❗ BREACH: the advisories of %s were not published within %s of the merge (due %s). Recorded. Publish now: `/sec release publish %s`.",
-		rel.ID, left(r.o.PublishWindow), r.when(rel.PublishDue), rel.ID))
+		rel.ID, textutil.Duration(r.o.PublishWindow), r.when(rel.PublishDue), rel.ID))
 }
 
 // retryable: GitHub asked us to wait or could not be reached.
@@ -293,9 +294,9 @@ func (r *Releases) finish(ctx context.Context, id, by string, advs []report.Advi
 	case rel.MergedAt.IsZero():
 		timing = " (no merge was recorded)"
 	case rel.LateAt(rel.PublishedAt) || !rel.BreachedAt.IsZero():
-		timing = fmt.Sprintf(" — %s after the merge, %s after the deadline (breach recorded)", left(rel.PublishedAt.Sub(rel.MergedAt)), left(rel.PublishedAt.Sub(rel.PublishDue)))
+		timing = fmt.Sprintf(" — %s after the merge, %s after the deadline (breach recorded)", textutil.Duration(rel.PublishedAt.Sub(rel.MergedAt)), textutil.Duration(rel.PublishedAt.Sub(rel.PublishDue)))
 	default:
-		timing = fmt.Sprintf(" — %s after the merge, within the deadline", left(rel.PublishedAt.Sub(rel.MergedAt)))
+		timing = fmt.Sprintf(" — %s after the merge, within the deadline", textutil.Duration(rel.PublishedAt.Sub(rel.MergedAt)))
 	}
 	return r.sayText(ctx, id, "published", fmt.Sprintf("✅ Published %s%s. %s is now released; the announcement is answered with the links.", strings.Join(ghsas, ", "), timing, id))
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/bot/intake"
 	"github.com/vigil-sec/vigil/commands/report"
+	"github.com/vigil-sec/vigil/internal/textutil"
 	"github.com/vigil-sec/vigil/store"
 )
 
@@ -242,13 +243,6 @@ func Register(e Engine, o Options) (*Releases, error) {
 	return r, nil
 }
 
-// SetGitHub connects GitHub (cmd/vigil builds the client after the
-// features).
-func (r *Releases) SetGitHub(g GitHub) { r.o.GitHub = g }
-
-// SetMailer connects outbound mail for announcements and notices.
-func (r *Releases) SetMailer(m intake.Mailer) { r.o.Mailer = m }
-
 // ---- storage ----
 
 func (r *Releases) load(ctx context.Context, id string) (*Release, int64, error) {
@@ -405,45 +399,23 @@ func (r *Releases) parseTime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("--public-at %q: want an RFC 3339 time or \"2026-01-12 14:00\" (in %s)", s, r.o.Zone)
 }
 
-// left formats a duration as "1d 3h", "45m", for clocks.
-func left(d time.Duration) string {
-	if d < 0 {
-		d = -d
-	}
-	d = d.Round(time.Minute)
-	days := int(d / (24 * time.Hour))
-	h := int(d/time.Hour) % 24
-	m := int(d/time.Minute) % 60
-	var parts []string
-	if days > 0 {
-		parts = append(parts, fmt.Sprintf("%dd", days))
-	}
-	if h > 0 {
-		parts = append(parts, fmt.Sprintf("%dh", h))
-	}
-	if m > 0 || len(parts) == 0 {
-		parts = append(parts, fmt.Sprintf("%dm", m))
-	}
-	return strings.Join(parts, " ")
-}
-
 // clockText tells how a release stands, for the list and the hand-off.
 func (r *Releases) clockText(rel *Release, now time.Time) string {
 	switch {
 	case rel.State == StatePublished:
 		s := "published " + r.when(rel.PublishedAt)
 		if !rel.BreachedAt.IsZero() {
-			s += fmt.Sprintf(" — ❗ %s after the two-hour deadline", left(rel.PublishedAt.Sub(rel.PublishDue)))
+			s += fmt.Sprintf(" — ❗ %s after the two-hour deadline", textutil.Duration(rel.PublishedAt.Sub(rel.PublishDue)))
 		}
 		return s
 	case !rel.MergedAt.IsZero() && (!rel.BreachedAt.IsZero() || rel.LateAt(now)):
-		return fmt.Sprintf("merged %s — ❗ BREACH: publication overdue by %s", r.when(rel.MergedAt), left(now.Sub(rel.PublishDue)))
+		return fmt.Sprintf("merged %s — ❗ BREACH: publication overdue by %s", r.when(rel.MergedAt), textutil.Duration(now.Sub(rel.PublishDue)))
 	case !rel.MergedAt.IsZero():
-		return fmt.Sprintf("merged — %s left to publish (before %s)", left(rel.PublishDue.Sub(now)), r.when(rel.PublishDue))
+		return fmt.Sprintf("merged — %s left to publish (before %s)", textutil.Duration(rel.PublishDue.Sub(now)), r.when(rel.PublishDue))
 	case now.Before(rel.PublicAt):
-		return fmt.Sprintf("public at %s — in %s", r.when(rel.PublicAt), left(rel.PublicAt.Sub(now)))
+		return fmt.Sprintf("public at %s — in %s", r.when(rel.PublicAt), textutil.Duration(rel.PublicAt.Sub(now)))
 	}
-	return fmt.Sprintf("public since %s (%s ago) — waiting for the merge", r.when(rel.PublicAt), left(now.Sub(rel.PublicAt)))
+	return fmt.Sprintf("public since %s (%s ago) — waiting for the merge", r.when(rel.PublicAt), textutil.Duration(now.Sub(rel.PublicAt)))
 }
 
 // Inheritance lists, for a duty hand-off, the releases whose public time

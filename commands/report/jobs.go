@@ -157,7 +157,7 @@ func (r *Reports) runMail(ctx context.Context, job bot.Job) error {
 	if err != nil {
 		return err
 	}
-	if r.mailer == nil {
+	if r.o.Mailer == nil {
 		return r.postInThread(ctx, rep, "mail:"+p.Kind+":manual", bot.Message{
 			Text:      fmt.Sprintf("✉ No outbound mail is configured: send the %s message for %s by hand.", p.Kind, rep.ID),
 			Sensitive: true,
@@ -181,7 +181,7 @@ func (r *Reports) runMail(ctx context.Context, job bot.Job) error {
 	if already {
 		err = nil
 	} else {
-		err = r.mailer.Send(ctx, m)
+		err = r.o.Mailer.Send(ctx, m)
 	}
 	if err != nil {
 		if errors.Is(err, intake.ErrTemporary) {
@@ -284,12 +284,12 @@ func (r *Reports) runGitHub(ctx context.Context, job bot.Job) error {
 	if err != nil {
 		return err
 	}
-	if r.advisories == nil {
+	if r.o.Advisories == nil {
 		return r.postInThread(ctx, rep, "github:"+p.Kind+":manual", bot.Message{
 			Text: fmt.Sprintf("GitHub is not configured: move advisory %s in %s to %s by hand.", rep.GHSA, rep.GitHubRepo, p.Kind), Sensitive: true,
 		})
 	}
-	if err := r.advisories.SetAdvisoryState(ctx, rep.GitHubRepo, rep.GHSA, p.Kind); err != nil {
+	if err := r.o.Advisories.SetAdvisoryState(ctx, rep.GitHubRepo, rep.GHSA, p.Kind); err != nil {
 		var ra interface{ RetryAfter() time.Duration }
 		var tmp interface{ Temporary() bool }
 		if errors.As(err, &ra) || errors.Is(err, intake.ErrTemporary) || (errors.As(err, &tmp) && tmp.Temporary()) {

@@ -66,16 +66,20 @@ type Options struct {
 	// Rotation is the duty rotation reports are assigned from ("" = the
 	// default one).
 	Rotation string
+	// Mailer sends reporter replies and forwards; without one, replies
+	// are noted in the thread as to be sent by hand.
+	Mailer intake.Mailer
+	// Advisories, when GitHub is configured, moves a GitHub report's
+	// advisory from triage to draft when the report is accepted.
+	Advisories AdvisoryStates
 }
 
 // Reports is the report feature. It implements intake.Sink.
 type Reports struct {
-	e          Engine
-	o          Options
-	mailer     intake.Mailer
-	advisories AdvisoryStates
-	watchers   []Watcher
-	notified   []NotifiedHook
+	e        Engine
+	o        Options
+	watchers []Watcher
+	notified []NotifiedHook
 }
 
 // Watcher is told when a report's effective severity or state changed,
@@ -129,11 +133,3 @@ func Register(e Engine, o Options) (*Reports, error) {
 	r.mountAPI(e.HTTP())
 	return r, nil
 }
-
-// SetMailer connects outbound mail (reporter replies, forwarding). Without
-// one, replies are noted in the thread as to be sent by hand.
-func (r *Reports) SetMailer(m intake.Mailer) { r.mailer = m }
-
-// SetAdvisories connects GitHub, so accepting a GitHub report moves its
-// advisory from triage to draft.
-func (r *Reports) SetAdvisories(a AdvisoryStates) { r.advisories = a }

@@ -99,14 +99,14 @@ func newFixture(t *testing.T, o report.Options) *fixture {
 	if o.Operators == nil {
 		o.Operators = []report.Operator{{Name: "examplehost", Domain: "examplehost.net", Contact: "security@examplehost.net"}}
 	}
+	f := &fixture{Harness: h, mail: &mailbox{}, gh: &github{}}
+	o.Mailer, o.Advisories = f.mail, f.gh
 	r, err := report.Register(h.Engine, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	d.AddContributor(r.Inheritance)
-	f := &fixture{Harness: h, reports: r, mail: &mailbox{}, gh: &github{}}
-	r.SetMailer(f.mail)
-	r.SetAdvisories(f.gh)
+	f.reports = r
 	// bob is on duty this week, carol next week.
 	f.Command("alice", `duty rotation create triage --members @bob,@carol --shift 1w --handoff "Mon 09:00 UTC"`)
 	f.Chat.Take()

@@ -1,6 +1,7 @@
 package httpserver
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -70,24 +71,12 @@ type Limits struct {
 }
 
 func (l Limits) withDefaults() Limits {
-	if l.RequestRate == 0 {
-		l.RequestRate = DefaultRequestRate
-	}
-	if l.RequestBurst == 0 {
-		l.RequestBurst = DefaultRequestBurst
-	}
-	if l.FailureRate == 0 {
-		l.FailureRate = DefaultFailureRate
-	}
-	if l.FailureBurst == 0 {
-		l.FailureBurst = DefaultFailureBurst
-	}
-	if l.IdleAfter == 0 {
-		l.IdleAfter = DefaultIdleAfter
-	}
-	if l.MaxClients == 0 {
-		l.MaxClients = DefaultMaxClients
-	}
+	l.RequestRate = cmp.Or(l.RequestRate, DefaultRequestRate)
+	l.RequestBurst = cmp.Or(l.RequestBurst, DefaultRequestBurst)
+	l.FailureRate = cmp.Or(l.FailureRate, DefaultFailureRate)
+	l.FailureBurst = cmp.Or(l.FailureBurst, DefaultFailureBurst)
+	l.IdleAfter = cmp.Or(l.IdleAfter, DefaultIdleAfter)
+	l.MaxClients = cmp.Or(l.MaxClients, DefaultMaxClients)
 	return l
 }
 

@@ -3,7 +3,8 @@
 // metrics read, and a short, address-free description of why a connection
 // failed. A chat platform that is down when Vigil starts is waited for in
 // the background; the rest of Vigil (intake, the scheduler, other
-// adapters) runs meanwhile.
+// adapters) runs meanwhile. Backoff is also the engine's one retry
+// schedule: the scheduler's failed jobs and the outbox's messages.
 package reconnect
 
 import (
