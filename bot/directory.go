@@ -20,6 +20,11 @@ const (
 	RoleAdmin Role = "admin"
 )
 
+// TeamRoles are the roles of the security team (responders and admins),
+// the usual Roles of a team-only command or action; Person.OnTeam tells the
+// same people apart. A new slice each call, so no caller can change another's.
+func TeamRoles() []Role { return []Role{RoleResponder, RoleAdmin} }
+
 // ParseRole validates a role name.
 func ParseRole(s string) (Role, error) {
 	switch r := Role(strings.ToLower(strings.TrimSpace(s))); r {

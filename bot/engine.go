@@ -61,6 +61,9 @@ type Options struct {
 	Tick time.Duration
 	// Observer receives measurements (metrics); none by default.
 	Observer Observer
+	// TeamZone is the zone times are shown in for rooms on adapters that
+	// cannot show each reader their own (see resolveTokens); UTC when nil.
+	TeamZone *time.Location
 
 	// Delivery and job bounds (docs/DELIVERY.md); zero takes the default.
 	//
@@ -91,6 +94,7 @@ type Engine struct {
 	clock    clock.Clock
 	log      *slog.Logger
 	observer Observer
+	teamZone *time.Location
 	instance string
 	leaseTTL time.Duration
 	tick     time.Duration
@@ -118,6 +122,7 @@ type Engine struct {
 	onReact    []func(context.Context, *Request) error
 	onEdit     []func(context.Context, *Request) error
 	onDelete   []func(context.Context, *Request) error
+	zoneSource ZoneSource
 
 	// wake nudges the delivery loop when there is new work (a queued
 	// message, a promoted room), so it goes out now rather than on the
@@ -166,6 +171,9 @@ func New(o Options) (*Engine, error) {
 	if o.Observer == nil {
 		o.Observer = nopObserver{}
 	}
+	if o.TeamZone == nil {
+		o.TeamZone = time.UTC
+	}
 	if o.SendTimeout <= 0 {
 		o.SendTimeout = DefaultSendTimeout
 	}
@@ -186,6 +194,7 @@ func New(o Options) (*Engine, error) {
 		clock:     o.Clock,
 		log:       o.Logger,
 		observer:  o.Observer,
+		teamZone:  o.TeamZone,
 		instance:  o.Instance,
 		leaseTTL:  o.LeaseTTL,
 		tick:      o.Tick,
@@ -288,6 +297,12 @@ type Action struct {
 	Roles []Role
 	Where Where
 	Run   func(ctx context.Context, req *Request, value string) error
+	// Confirm, when set, makes the action ask before it runs (reject,
+	// close, publish, announce, decline): it writes the question for a
+	// button's value. Buttons of the action carry it (Button.Confirm,
+	// filled at delivery); where the platform did not ask (Event.Confirmed
+	// unset) the engine asks the presser to reply "yes" (confirm.go).
+	Confirm func(value string) Confirm
 }
 
 // HandleAction registers a button handler.
@@ -320,8 +335,16 @@ func (e *Engine) RegisterForm(f *Form) error { return e.forms.register(f) }
 
 // deliver sends one message now, through the privacy rule. It is the one
 // door to the adapters: replies use it directly, the outbox through its
-// retry stage (which sets msg.DeliveryID).
+// retry stage (which sets msg.DeliveryID). It writes people and times in
+// the message for the destination (resolveTokens).
 func (e *Engine) deliver(ctx context.Context, to Destination, msg Message) (MessageRef, error) {
+	return e.deliverTo(ctx, nil, to, msg)
+}
+
+// deliverTo is deliver for an answer to ev (nil for the outbox): a
+// message for to.Only goes through the adapter's PrivateReplier when it
+// has one.
+func (e *Engine) deliverTo(ctx context.Context, ev *Event, to Destination, msg Message) (MessageRef, error) {
 	e.learnPrivateRoom(ctx, to, msg)
 	if err := e.checkPrivacy(to, msg); err != nil {
 		return MessageRef{}, err
@@ -330,7 +353,16 @@ func (e *Engine) deliver(ctx context.Context, to Destination, msg Message) (Mess
 	if !ok {
 		return MessageRef{}, fmt.Errorf("%w: no %q adapter is connected", ErrRejected, to.Adapter())
 	}
-	ref, err := a.Send(ctx, to, msg)
+	msg = e.withConfirms(e.resolveTokens(ctx, to, msg))
+	var (
+		ref MessageRef
+		err error
+	)
+	if pr, ok := a.(PrivateReplier); ok && ev != nil && !to.Only.IsZero() {
+		ref, err = pr.ReplyPrivately(ctx, *ev, to, msg)
+	} else {
+		ref, err = a.Send(ctx, to, msg)
+	}
 	e.observer.Delivered(a.Name(), err)
 	if err != nil {
 		return MessageRef{}, fmt.Errorf("send to %s: %w", to, err)

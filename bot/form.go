@@ -93,6 +93,9 @@ type FormSession struct {
 	// Nonce tells one filling from the next: the session id is the same
 	// for every form a person fills in one conversation.
 	Nonce string `json:"nonce,omitempty"`
+	// Prompt is the message of the current question, edited to show
+	// its answer once answered.
+	Prompt MessageRef `json:"prompt,omitzero"`
 }
 
 // filing names one filling of a form (see FormResult.SessionID).
@@ -144,6 +147,9 @@ func (r *Request) StartForm(ctx context.Context, formID string, hidden map[strin
 }
 
 func (fr *formRunner) start(ctx context.Context, req *Request, formID string, hidden map[string]string) error {
+	// Its questions are for the asker; where they land in a thread of
+	// their own (Matrix), the answers come from that thread.
+	req = req.inAskerThread()
 	f, ok := fr.forms[formID]
 	if !ok {
 		return fmt.Errorf("form %q is not registered", formID)
@@ -164,13 +170,14 @@ func (fr *formRunner) start(ctx context.Context, req *Request, formID string, hi
 	if a, ok := fr.engine.adapter(req.Event.User.Adapter); ok && req.Event.Trigger != "" {
 		if p, ok := a.(FormPresenter); ok {
 			s.ID = "modal|" + randomID(8)
-			if err := fr.save(ctx, s, store.NewDoc); err != nil {
+			if _, err := fr.save(ctx, s, store.NewDoc); err != nil {
 				return err
 			}
 			return p.PresentForm(ctx, req.Event, s, f)
 		}
 	}
-	if err := fr.save(ctx, s, store.AnyVersion); err != nil {
+	version, err := fr.save(ctx, s, store.AnyVersion)
+	if err != nil {
 		return err
 	}
 	if f.Intro != "" {
@@ -178,18 +185,19 @@ func (fr *formRunner) start(ctx context.Context, req *Request, formID string, hi
 			return err
 		}
 	}
-	return fr.ask(ctx, req, f, s, "")
+	return fr.ask(ctx, req, f, s, version, "")
 }
 
-func (fr *formRunner) save(ctx context.Context, s FormSession, expect int64) error {
+func (fr *formRunner) save(ctx context.Context, s FormSession, expect int64) (int64, error) {
 	data, err := json.Marshal(s)
 	if err != nil {
-		return fmt.Errorf("form session: %w", err)
+		return 0, fmt.Errorf("form session: %w", err)
 	}
-	if _, err := fr.engine.store.Put(ctx, formCollection, s.ID, data, expect); err != nil {
-		return fmt.Errorf("form session %s: %w", s.FormID, err)
+	v, err := fr.engine.store.Put(ctx, formCollection, s.ID, data, expect)
+	if err != nil {
+		return 0, fmt.Errorf("form session %s: %w", s.FormID, err)
 	}
-	return nil
+	return v, nil
 }
 
 func (fr *formRunner) load(ctx context.Context, id string) (FormSession, int64, error) {
@@ -200,8 +208,9 @@ func (fr *formRunner) load(ctx context.Context, id string) (FormSession, int64, 
 	return *s, version, nil
 }
 
-// ask shows the current question.
-func (fr *formRunner) ask(ctx context.Context, req *Request, f *Form, s FormSession, problem string) error {
+// ask shows the current question of s, stored at version, and records
+// which message shows it.
+func (fr *formRunner) ask(ctx context.Context, req *Request, f *Form, s FormSession, version int64, problem string) error {
 	fld := f.Fields[s.Step]
 	var b strings.Builder
 	if problem != "" {
@@ -236,8 +245,17 @@ func (fr *formRunner) ask(ctx context.Context, req *Request, f *Form, s FormSess
 	if f.Progress != nil {
 		msg.Context = f.Progress(s.Values)
 	}
-	_, err := req.Reply(ctx, msg)
-	return err
+	ref, err := req.Reply(ctx, msg)
+	if err != nil || ref.IsZero() || ref == s.Prompt {
+		return err
+	}
+	s.Prompt = ref
+	if _, err := fr.save(ctx, s, version); err != nil {
+		// Another answer moved the session on meanwhile; it keeps its
+		// own record.
+		fr.engine.log.Debug("could not record the message of a form question", "form", s.FormID, "err", err)
+	}
+	return nil
 }
 
 // answer takes an ordinary message as the answer to a running form. It
@@ -268,6 +286,42 @@ func (fr *formRunner) button(ctx context.Context, req *Request) (bool, error) {
 	return true, fr.step(ctx, req, s, version, req.Event.Value)
 }
 
+// showAnswered edits the question just answered (the message of the
+// pressed choice, or the question's message as recorded when it was
+// asked) to show the answer without buttons, so an old choice is not
+// pressed by mistake. The answer stands if the edit fails.
+func (fr *formRunner) showAnswered(ctx context.Context, req *Request, f *Form, s FormSession, fld FormField, value string) {
+	ref := s.Prompt
+	if req.Event.Kind == EventButton && !req.Event.Message.IsZero() {
+		ref = req.Event.Message
+	}
+	if ref.IsZero() {
+		return
+	}
+	if ref.Room.IsZero() && !s.To.IsDM() {
+		ref.Room = s.To.Room
+	}
+	shown := "(skipped)"
+	switch {
+	case fld.Kind == FieldChoice:
+		for _, o := range fld.Options {
+			if o.Value == value {
+				shown = o.Label
+			}
+		}
+	case value != "":
+		shown = Untrusted(value).Truncate(200).String()
+	}
+	msg := Message{
+		Header:    fmt.Sprintf("%s (%d/%d)", f.Title, s.Step+1, len(f.Fields)),
+		Text:      fmt.Sprintf("*%s*\n✓ %s", fld.Label, shown),
+		Sensitive: f.Sensitive,
+	}
+	if err := fr.engine.edit(ctx, s.To, ref, msg); err != nil {
+		fr.engine.log.Warn("could not edit an answered form question", "form", s.FormID, "err", err)
+	}
+}
+
 func (fr *formRunner) step(ctx context.Context, req *Request, s FormSession, version int64, text string) error {
 	f, ok := fr.forms[s.FormID]
 	if !ok || s.Step >= len(f.Fields) {
@@ -283,21 +337,26 @@ func (fr *formRunner) step(ctx context.Context, req *Request, s FormSession, ver
 	fld := f.Fields[s.Step]
 	value, problem := resolveAnswer(fld, text)
 	if problem != "" {
-		return fr.ask(ctx, req, f, s, problem)
+		return fr.ask(ctx, req, f, s, version, problem)
 	}
+	answered := s
 	s.Values[fld.Name] = value
 	s.Step++
+	s.Prompt = MessageRef{}
 	if s.Step < len(f.Fields) {
-		if err := fr.save(ctx, s, version); err != nil {
+		next, err := fr.save(ctx, s, version)
+		if err != nil {
 			return err
 		}
-		return fr.ask(ctx, req, f, s, "")
+		fr.showAnswered(ctx, req, f, answered, fld, value)
+		return fr.ask(ctx, req, f, s, next, "")
 	}
 	// Last answer: remove the session first (compare-and-swap), so a double
 	// submit from two devices runs Submit once.
 	if err := fr.engine.store.Delete(ctx, formCollection, s.ID, version); err != nil {
 		return fmt.Errorf("finish form: %w", err)
 	}
+	fr.showAnswered(ctx, req, f, answered, fld, value)
 	req.Form = &FormResult{FormID: f.ID, SessionID: s.filing(), Values: s.Values, Hidden: s.Hidden}
 	return f.Submit(ctx, req)
 }

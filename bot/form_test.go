@@ -75,9 +75,19 @@ func TestFormStepByStep(t *testing.T) {
 	if got := only(t, h.Say("bob", "acme")); !strings.Contains(got, "Write it as owner/repo") {
 		t.Errorf("validation message not shown: %q", got)
 	}
+	h.Chat.TakeEdits()
 	h.Say("bob", "acme/web")
 	if got := only(t, h.Say("bob", "-")); got != "saved" {
 		t.Errorf("final answer reply %q", got)
+	}
+	// Issue 16: each answered question shows its answer (the question
+	// re-asked after a bad answer being the one edited).
+	var answered []string
+	for _, e := range h.Chat.TakeEdits() {
+		answered = append(answered, e.Msg.PlainText())
+	}
+	if want := []string{"Triage (2/3)\n*Repository*\n✓ acme/web", "Triage (3/3)\n*Note*\n✓ (skipped)"}; strings.Join(answered, "|") != strings.Join(want, "|") {
+		t.Errorf("answered questions %q, want %q", answered, want)
 	}
 	want := `triage av=N repo=acme/web note="" report=VIG-2026-7 by=bob`
 	if len(submitted) != 1 || submitted[0] != want {
@@ -96,8 +106,13 @@ func TestFormButtonsAndCancel(t *testing.T) {
 	if len(sent) != 1 || len(sent[0].Msg.Buttons) != 4 {
 		t.Fatalf("want the question with 4 choice buttons, got %+v", sent)
 	}
-	if got := only(t, h.Press("bob", sent[0].Msg.Buttons[2])); !strings.Contains(got, "AV:L") {
+	question := bot.MessageRef{Room: bottest.Room, ID: "q1"}
+	if got := only(t, h.PressOn("bob", question, sent[0].Msg.Buttons[2])); !strings.Contains(got, "AV:L") {
 		t.Errorf("pressing Local: %q", got)
+	}
+	// Issue 16: the answered question shows its answer, without buttons.
+	if edits := h.Chat.TakeEdits(); len(edits) != 1 || edits[0].Ref != question || len(edits[0].Msg.Buttons) != 0 || !strings.Contains(edits[0].Msg.Text, "✓ Local") {
+		t.Errorf("edits %+v; want the question edited to show the answer", edits)
 	}
 	if got := only(t, h.Say("bob", "cancel")); !strings.Contains(got, "cancelled; nothing was saved") {
 		t.Errorf("cancel: %q", got)

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -26,7 +27,7 @@ func (e *Engine) runHelp(ctx context.Context, req *Request) error {
 		for _, c := range e.router.Commands() {
 			fmt.Fprintf(&b, "`%s %s` — %s%s\n", prefix, c.Name, c.Summary, restriction(c))
 		}
-		fmt.Fprintf(&b, "\nMore on one command: `%s help VERB`.", prefix)
+		fmt.Fprintf(&b, "\nMore on one command: `%s help VERB`. Answers are for you alone; add `--%s` to any command to show its answer to everyone here.", prefix, PublicFlag)
 		_, err := req.Reply(ctx, Message{Header: "Vigil commands", Text: b.String()})
 		return err
 	}
@@ -63,9 +64,9 @@ func commandHelp(c *Command, prefix string) Message {
 	} else if c.Summary != "" {
 		fmt.Fprintf(&b, "\n%s\n", c.Summary)
 	}
-	if len(c.Flags) > 0 {
+	if c.Run != nil {
 		b.WriteString("\nFlags:\n")
-		for _, f := range c.Flags {
+		for _, f := range append(slices.Clip(c.Flags), publicFlagSpec) {
 			name := "--" + f.Name
 			if !f.Bool {
 				v := f.Value

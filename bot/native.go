@@ -51,7 +51,7 @@ type Confirm struct {
 //
 // The engine rewrites person tokens for the destination's adapter at
 // delivery (an account there, or the display name), and time tokens for
-// adapters that cannot localise themselves (see ResolveTokens).
+// adapters that cannot localise themselves (tokens.go).
 
 // PersonToken writes a mention of a person from the directory.
 func PersonToken(name string) string { return "<@person:" + name + ">" }

@@ -141,6 +141,9 @@ type outboxItem struct {
 	// KeepRef records the posted message's reference, so later messages
 	// can go into its thread (Destination.InThreadOf).
 	KeepRef bool `json:"keep_ref,omitempty"`
+	// EditOf, when set, makes the item an edit of the message posted
+	// with PostRoot under that id (Engine.EditRoot); To is unused.
+	EditOf string `json:"edit_of,omitempty"`
 }
 
 type sendingMark struct {

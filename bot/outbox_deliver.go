@@ -245,6 +245,9 @@ func (o *Outbox) deliverOne(parent context.Context, conv string, it outboxItem, 
 			o.log.Debug("could not release a send lease; it runs out by itself", "id", it.ID, "err", err)
 		}
 	}()
+	if it.EditOf != "" {
+		return o.deliverEdit(parent, ctx, conv, it, version)
+	}
 	// Checked under the lease: a replica that sent this message recorded
 	// it before letting the lease go.
 	if sent, err := o.store.WasSeen(ctx, sentKey(it.ID), now); err != nil {

@@ -53,20 +53,44 @@ func (r *Request) Actor() string {
 	return r.Event.User.String()
 }
 
-// Reply answers where the request came from. Sensitive content is refused
-// outside the private room and replaced by a pointer to it.
+// Reply answers the asker only: help, lists, usage errors, refusals, a
+// dialog's questions, "already done". Adapters that can show a message to
+// one person do so (Slack: ephemeral); the others answer in the command's
+// thread (Matrix); in a DM and on the console it is an ordinary answer.
+// With --public it answers the room, as Announce does. Sensitive content
+// is refused outside the private room and replaced by a pointer to it.
 func (r *Request) Reply(ctx context.Context, msg Message) (MessageRef, error) {
-	ref, err := r.engine.deliver(ctx, r.to, msg)
+	if r.Public() {
+		return r.Announce(ctx, r.sharedBy(msg))
+	}
+	return r.answer(ctx, r.askerOnly(), msg)
+}
+
+// Announce answers the room (or DM) the request came from, for everyone
+// there: state changes (acknowledged, assigned, released, an incident's
+// status). The message should say who did what (ActorMention).
+func (r *Request) Announce(ctx context.Context, msg Message) (MessageRef, error) {
+	return r.answer(ctx, r.to, msg)
+}
+
+func (r *Request) answer(ctx context.Context, to Destination, msg Message) (MessageRef, error) {
+	ref, err := r.engine.reply(ctx, r.Event, to, msg)
 	if errors.Is(err, ErrPrivacy) {
-		r.engine.log.Info("sensitive reply withheld", "to", r.to.String(), "reason", err)
-		return r.engine.deliver(ctx, r.to, Text("Details are only shown in the private security room."))
+		r.engine.log.Info("sensitive reply withheld", "to", to.String(), "reason", err)
+		return r.engine.reply(ctx, r.Event, to, Text("Details are only shown in the private security room."))
 	}
 	return ref, err
 }
 
-// Replyf answers with plain text.
+// Replyf answers the asker with plain text.
 func (r *Request) Replyf(ctx context.Context, format string, args ...any) error {
 	_, err := r.Reply(ctx, Text(fmt.Sprintf(format, args...)))
+	return err
+}
+
+// Announcef tells the room with plain text, which should say who did what.
+func (r *Request) Announcef(ctx context.Context, format string, args ...any) error {
+	_, err := r.Announce(ctx, Text(fmt.Sprintf(format, args...)))
 	return err
 }
 
@@ -122,7 +146,10 @@ func (e *Engine) HandleEvent(ctx context.Context, ev Event) {
 		err = e.runAction(ctx, req)
 	case EventMessage:
 		var handled bool
-		handled, err = e.forms.answer(ctx, req)
+		handled, err = e.answerConfirmation(ctx, req)
+		if !handled && err == nil {
+			handled, err = e.forms.answer(ctx, req)
+		}
 		if !handled && err == nil {
 			err = e.runHooks(ctx, req, e.messageHooks())
 		}
@@ -199,8 +226,16 @@ func (e *Engine) runAction(ctx context.Context, req *Request) error {
 		}
 		return fmt.Errorf("no handler for button action %q", req.Event.Action)
 	}
+	if !req.Event.DM && req.Event.Thread.IsZero() && !req.Event.Message.IsZero() {
+		// A press answers once, in the thread of the message the button
+		// sat on, never at the top of the room.
+		req.to = ToRoom(req.Event.Room, ThreadRef{ID: req.Event.Message.ID})
+	}
 	if err := e.permit(req, a.Roles, a.Where); err != nil {
 		return err
+	}
+	if a.Confirm != nil && !req.Event.Confirmed {
+		return e.askConfirmation(ctx, req, a)
 	}
 	return a.Run(ctx, req, req.Event.Value)
 }
@@ -240,7 +275,8 @@ func (e *Engine) answerError(ctx context.Context, req *Request, err error) {
 		e.log.Error("handling an event failed", "kind", req.Event.Kind.String(), "actor", req.Actor(), "err", err)
 		reply = "Sorry, " + verb + " failed. The error is in Vigil's log."
 	}
-	if _, sendErr := e.deliver(ctx, req.to, Text(reply)); sendErr != nil {
+	// The engine's own answers are for the asker, even with --public.
+	if _, sendErr := e.reply(ctx, req.Event, req.askerOnly(), Text(reply)); sendErr != nil {
 		e.log.Warn("could not deliver an error reply", "to", req.to.String(), "err", sendErr)
 	}
 }

@@ -109,6 +109,9 @@ func validateCommand(c *Command, parent *Command) error {
 			return fmt.Errorf("command %q: example %q must start with %q and no prefix (help adds the prefix)", c.Path(), ex, c.Path())
 		}
 	}
+	if _, own := findFlag(c.Flags, PublicFlag); own {
+		return fmt.Errorf("command %q: --%s is the router's flag for every command", c.Path(), PublicFlag)
+	}
 	seen := map[string]bool{}
 	for _, s := range c.Sub {
 		if seen[s.Name] {
@@ -238,7 +241,7 @@ func (r *Router) parseCommand(text string) (*Command, []string, Flags, error) {
 	if err != nil {
 		return c, nil, Flags{}, err
 	}
-	args, flags, err := ParseFlags(rest, c.Flags)
+	args, flags, err := ParseFlags(rest, append(slices.Clip(c.Flags), publicFlagSpec))
 	if err != nil {
 		return c, nil, Flags{}, err
 	}

@@ -76,6 +76,14 @@ type Adapter struct {
 	as       bot.UserRef
 	nextID   int
 	lastBtns []bot.Button
+	// btnsOn is the message lastBtns sit on (its id in sent), for the
+	// press event and for an edit that removes them.
+	btnsOn string
+	// sent is where each message the console printed went, by id, so an
+	// edit prints where the message did. Kept for the whole session (an
+	// entry is a few words; the console is one person at a terminal), as a
+	// chat keeps old messages editable.
+	sent map[string]bot.Destination
 	// recent are the last messages in the room, typed or printed, newest
 	// last, for ":react N EMOJI" (and the typed ones for ":edit" and
 	// ":delete").
@@ -110,7 +118,7 @@ func New(o Options) (*Adapter, error) {
 	if o.Engine == nil {
 		return nil, errors.New("console: an engine is required")
 	}
-	a := &Adapter{engine: o.Engine, color: o.Color, fake: o.Fake}
+	a := &Adapter{engine: o.Engine, color: o.Color, fake: o.Fake, sent: map[string]bot.Destination{}}
 	switch {
 	case o.Terminal != nil:
 		a.lines, a.out = o.Terminal, o.Terminal
@@ -297,22 +305,30 @@ func (a *Adapter) advance(ctx context.Context, arg string) {
 
 func (a *Adapter) press(ctx context.Context, arg string) {
 	a.mu.Lock()
-	buttons := a.lastBtns
+	buttons, on := a.lastBtns, a.btnsOn
+	to := a.sent[on]
 	a.mu.Unlock()
 	n, err := strconv.Atoi(arg)
 	if err != nil || n < 1 || n > len(buttons) {
 		if len(buttons) == 0 {
-			a.printf("there is no message with buttons yet\n")
+			a.printf("there is no message with buttons now\n")
 		} else {
 			a.printf("usage: :press N, with N from 1 to %d\n", len(buttons))
 		}
 		return
 	}
 	b := buttons[n-1]
-	a.dispatch(ctx, bot.Event{
+	// The event names the message the button sat on (and its thread), as
+	// Slack's and Matrix's do, so the engine can edit that message.
+	ev := bot.Event{
 		Kind: bot.EventButton, Room: bot.ConsoleRoom, User: a.speaker(),
-		Action: b.Action, Value: b.Value, Prefix: "/sec",
-	})
+		Message: bot.MessageRef{Room: bot.ConsoleRoom, ID: on},
+		Action:  b.Action, Value: b.Value, Prefix: "/sec",
+	}
+	if !to.IsDM() && !to.Thread.IsZero() {
+		ev.Thread = bot.ThreadRef{Room: bot.ConsoleRoom, ID: to.Thread.ID}
+	}
+	a.dispatch(ctx, ev)
 }
 
 // react sends a reaction to one of the recent room messages. The event
@@ -439,8 +455,9 @@ func (a *Adapter) Send(_ context.Context, to bot.Destination, msg bot.Message) (
 	defer a.mu.Unlock()
 	a.nextID++
 	id := fmt.Sprintf("m%d", a.nextID)
+	a.sent[id] = to
 	if len(msg.Buttons) > 0 {
-		a.lastBtns = msg.Buttons
+		a.lastBtns, a.btnsOn = msg.Buttons, id
 	}
 	if !to.IsDM() {
 		a.remember(recentMsg{ref: bot.MessageRef{Room: bot.ConsoleRoom, ID: id}, thread: to.Thread.ID, text: msg.PlainText()})
@@ -449,70 +466,98 @@ func (a *Adapter) Send(_ context.Context, to bot.Destination, msg bot.Message) (
 	return bot.MessageRef{Room: bot.ConsoleRoom, ID: id}, nil
 }
 
-const (
-	ansiBold  = "\x1b[1m"
-	ansiDim   = "\x1b[2m"
-	ansiCyan  = "\x1b[36m"
-	ansiReset = "\x1b[0m"
-)
-
-var slackLink = regexp.MustCompile(`<([^|>]+)\|([^>]+)>`)
+// Edit prints the new version of a message the console printed, marked
+// "(edited)", where the message went. Its buttons become the ones ":press"
+// presses; an edit that takes the buttons off the message whose buttons
+// those were leaves nothing to press. A message typed here, or an id the
+// console never gave out, is an error naming the message.
+func (a *Adapter) Edit(_ context.Context, ref bot.MessageRef, msg bot.Message) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	to, ok := a.sent[ref.ID]
+	if !ok || ref.Room != bot.ConsoleRoom {
+		return fmt.Errorf("console: edit message %s/%s: not a message the console printed", ref.Room, ref.ID)
+	}
+	switch {
+	case len(msg.Buttons) > 0:
+		a.lastBtns, a.btnsOn = msg.Buttons, ref.ID
+	case a.btnsOn == ref.ID:
+		a.lastBtns, a.btnsOn = nil, ""
+	}
+	for i := range a.recent {
+		if a.recent[i].ref == ref {
+			a.recent[i].text = msg.PlainText()
+		}
+	}
+	fmt.Fprint(a.out, spans{{"(edited) ", styleDim}}.paint(a.color)+Render(to, msg, a.color))
+	return nil
+}
 
 // Render formats a message for the terminal. Vigil's own text has its
-// links shown as "label (url)"; untrusted runs (bot.Untrusted) are shown as
-// they are, links and all. Neither can move the cursor, change colours or
-// retitle the terminal: every control character but newline and tab is
-// shown as a visible symbol (ESC as ␛), and the invisible characters that
-// reorder or hide text (bidi controls, zero-width ones) as ⟨U+202E⟩. Vigil's
-// own colours are added here, around the text, after that.
+// markup rendered: *bold*, _italic_ and `code` with ANSI attributes when
+// color is set and as plain text otherwise, links as "label (url)", people
+// (<@adapter:id|Name>) as @Name and times (<!time:unix|text>) as their
+// text. Untrusted runs (bot.Untrusted) are shown as they are, markup and
+// links and all. Neither can move the cursor, change colours or retitle the
+// terminal: every control character but newline and tab is shown as a
+// visible symbol (ESC as ␛), and the invisible characters that reorder or
+// hide text (bidi controls, zero-width ones) as ⟨U+202E⟩. Vigil's own
+// attributes are added here, around the text, after that.
 func Render(to bot.Destination, msg bot.Message, color bool) string {
-	style := func(code, s string) string {
-		if !color || s == "" {
-			return s
-		}
-		return code + s + ansiReset
-	}
 	var b strings.Builder
+	line := func(s spans) { b.WriteString(s.paint(color) + "\n") }
 	switch {
 	case to.IsDM():
-		b.WriteString(style(ansiCyan, "→ DM to "+Inert(to.DM.ID)+":") + "\n")
+		line(spans{{"→ DM to " + Inert(to.DM.ID) + ":", styleAccent}})
 	case !to.Thread.IsZero():
-		b.WriteString(style(ansiDim, "↳ in thread "+Inert(to.Thread.ID)+":") + "\n")
+		line(spans{{"↳ in thread " + Inert(to.Thread.ID) + ":", styleDim}})
 	}
 	if msg.Header != "" {
-		b.WriteString(style(ansiBold, "== "+text(msg.Header)+" ==") + "\n")
+		s := spans{{"== ", styleBold}}
+		s.markup(msg.Header, styleBold)
+		s.plain(" ==", styleBold)
+		line(s)
 	}
 	if msg.Text != "" {
-		b.WriteString(text(msg.Text) + "\n")
+		var s spans
+		s.markup(msg.Text, 0)
+		line(s)
 	}
 	for _, f := range msg.Fields {
-		fmt.Fprintf(&b, "  %s %s\n", style(ansiBold, text(f.Label)+":"), text(f.Value))
+		s := spans{{"  ", 0}}
+		s.markup(f.Label, styleBold)
+		s.plain(":", styleBold)
+		s.plain(" ", 0)
+		s.markup(f.Value, 0)
+		line(s)
 	}
 	if len(msg.Buttons) > 0 {
-		parts := make([]string, len(msg.Buttons))
+		s := spans{{"  ", 0}}
 		for i, btn := range msg.Buttons {
-			parts[i] = fmt.Sprintf("[%d %s]", i+1, text(btn.Label))
+			if i > 0 {
+				s.plain(" ", 0)
+			}
+			s.plain(fmt.Sprintf("[%d ", i+1), 0)
+			s.markup(btn.Label, 0)
+			s.plain("]", 0)
 		}
-		b.WriteString("  " + strings.Join(parts, " ") + style(ansiDim, "  (:press N)") + "\n")
+		s.plain("  (:press N)", styleDim)
+		line(s)
 	}
 	if msg.Context != "" {
-		b.WriteString(style(ansiDim, "  "+text(msg.Context)) + "\n")
+		s := spans{{"  ", styleDim}}
+		s.markup(msg.Context, styleDim)
+		line(s)
 	}
 	return b.String()
 }
 
-// text renders one of a message's texts: Vigil's runs with their links
-// rewritten, untrusted runs as they are; all of it inert.
+// text renders one of a message's texts without colour: Vigil's markup
+// rendered, untrusted runs as they are; all of it inert.
 func text(s string) string {
-	var b strings.Builder
-	for _, seg := range bot.Segments(s) {
-		if seg.Untrusted {
-			b.WriteString(Inert(seg.Text))
-		} else {
-			b.WriteString(Inert(slackLink.ReplaceAllString(seg.Text, "$2 ($1)")))
-		}
-	}
-	return b.String()
+	var sp spans
+	sp.markup(s, 0)
+	return sp.paint(false)
 }
 
 // Inert makes s safe to print on a terminal: newline and tab stay; other

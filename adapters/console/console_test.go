@@ -82,7 +82,7 @@ func TestConsoleScript(t *testing.T) {
 		":bogus",
 	}, "\n"))
 	bottest.InOrder(t, out,
-		"== Vigil commands ==", "`/sec whoami` — Show who you are",
+		"== Vigil commands ==", "/sec whoami — Show who you are",
 		"== @admin ==", "Roles: admin, responder", "(the private security room)", // whoami
 		`Unknown command "whoamii" (did you mean "whoami"?)`,
 		"→ DM to bob:", "first at Tue 15:00",

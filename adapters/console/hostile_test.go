@@ -16,7 +16,7 @@ import (
 )
 
 // ownEscapes are the only escape sequences the console writes: its colours.
-var ownEscapes = strings.NewReplacer(ansiBold, "", ansiDim, "", ansiCyan, "", ansiReset, "")
+var ownEscapes = strings.NewReplacer(ansiBold, "", ansiDim, "", ansiItalic, "", ansiCyan, "", ansiReset, "")
 
 // terminalProblems checks console output: with Vigil's own colour codes
 // taken out, no C0 control but newline and tab, no DEL, no C1 control, no
@@ -56,6 +56,11 @@ func TestInertShowsControlsVisibly(t *testing.T) {
 		msg := bot.Message{Header: bot.Untrusted(c.Text).String(), Text: bot.Untrusted(c.Text).String()}
 		for _, p := range terminalProblems(Render(bot.ToRoom(bot.ConsoleRoom, bot.ThreadRef{}), msg, true)) {
 			t.Errorf("raw %s: %s", c.Name, p)
+		}
+		// Its markup, links and tokens are not read: it prints as typed.
+		typed := Inert(strings.ToValidUTF8(bot.StripSentinels(c.Text), "\uFFFD"))
+		if got := text("*" + bot.Untrusted(c.Text).String() + "*"); typed != "" && got != typed {
+			t.Errorf("%s printed as %q, want %q", c.Name, got, typed)
 		}
 	}
 	tests := []struct{ in, want string }{
@@ -147,6 +152,13 @@ func FuzzRenderUntrusted(f *testing.F) {
 			for _, p := range terminalProblems(Render(bot.ToRoom(bot.ConsoleRoom, bot.ThreadRef{}), msg, color)) {
 				t.Fatalf("%q: %s", outside, p)
 			}
+		}
+		// No markup is read in it: it prints exactly as typed (inert).
+		// (An empty run is no run at all to bot.Segments, so "*" around
+		// one would print "**".)
+		typed := Inert(strings.ToValidUTF8(bot.StripSentinels(outside), "\uFFFD"))
+		if got := text("*" + bot.Untrusted(outside).String() + "*"); typed != "" && got != typed {
+			t.Fatalf("%q printed as %q, want %q", outside, got, typed)
 		}
 	})
 }

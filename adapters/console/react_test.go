@@ -80,16 +80,17 @@ func TestReactPutsATypedLineOnTheTimeline(t *testing.T) {
 func TestReactToAPrintedThreadMessageCarriesItsThread(t *testing.T) {
 	_, evs := incidentSession(t, strings.Join([]string{
 		`/sec incident start "Leaked token"`,
-		`/sec incident status "contained"`, // a fresh header in the war room
+		"revoked the token",
+		":react 1 📌", // the timeline entry is printed in the war room
 		":react 1 👀",
 		":react 99 📌",
 		":react 1",
 	}, "\n"), bot.EventReaction)
-	if len(evs) != 1 {
-		t.Fatalf("reaction events %+v, want one (the bad lines are refused)", evs)
+	if len(evs) != 2 {
+		t.Fatalf("reaction events %+v, want two (the bad lines are refused)", evs)
 	}
-	if evs[0].Thread.IsZero() || !strings.Contains(evs[0].Text, "status updated") {
-		t.Errorf("event %+v: want the header's thread and text", evs[0])
+	if evs[1].Thread.IsZero() || !strings.Contains(evs[1].Text, "Timeline #1") {
+		t.Errorf("event %+v: want the timeline entry's thread and text", evs[1])
 	}
 }
 

@@ -16,7 +16,7 @@ func TestConsoleCreatesNoRooms(t *testing.T) {
 		t.Fatal("the console claims to create rooms")
 	}
 	out, _ := incidentSession(t, "/sec incident start --room \"Leak\"\n/sec incident list\n")
-	if !strings.Contains(out, "`--room` is not available on console") {
+	if !strings.Contains(out, "--room is not available on console") {
 		t.Errorf("output:\n%s", out)
 	}
 	if !strings.Contains(out, "No incidents.") {

@@ -2,6 +2,7 @@ package slack
 
 import (
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -35,6 +36,16 @@ const (
 	// index keeps action_ids unique within the message (Slack requires
 	// it) even when several buttons share an action, such as form choices.
 	actionPrefix = "vigil:"
+	// confirmedMark follows the index of a button with a confirm dialog
+	// ("vigil:3c:report.reject"): Slack sends its press only after the
+	// person confirmed, and the action_id comes back as it was sent.
+	confirmedMark = "c"
+	// Limits of a confirm dialog's texts.
+	maxConfirmTitle  = 100
+	maxConfirmText   = 300
+	maxConfirmButton = 30
+	// maxInput is the most a plain_text_input takes (max_length).
+	maxInput = 3000
 )
 
 // outgoing is one Slack message: its blocks and its plain-text fallback.
@@ -49,20 +60,20 @@ type piece struct {
 	plain string
 }
 
-// render turns a neutral message into one or more Slack messages, in
-// order, each within Slack's limits. Every mrkdwn text, and the fallback
+// render turns a neutral message into one or more Slack messages (see
+// layout), each within Slack's limits. Every mrkdwn text, and the fallback
 // text (which Slack parses as mrkdwn too), goes through mrkdwnText, so
 // untrusted runs are inert in both; plain_text objects (header, buttons)
 // are inert by their type and only lose the markers.
 func render(msg bot.Message) []outgoing {
-	var pieces []piece
+	var head, text, tail []piece
 	if msg.Header != "" {
-		h := textutil.TruncateBytes(strings.ReplaceAll(bot.StripSentinels(msg.Header), "\n", " "), maxHeader)
-		pieces = append(pieces, piece{slack.NewHeaderBlock(plainText(h)), truncateMrkdwn(mrkdwnText(strings.ReplaceAll(msg.Header, "\n", " ")), maxHeader*2)})
+		h := textutil.TruncateBytes(strings.ReplaceAll(plainSlack(msg.Header), "\n", " "), maxHeader)
+		head = append(head, piece{slack.NewHeaderBlock(plainText(h)), truncateMrkdwn(mrkdwnText(strings.ReplaceAll(msg.Header, "\n", " ")), maxHeader*2)})
 	}
 	verbatim := bot.HasUntrusted(msg.Text)
 	for _, chunk := range splitText(mrkdwnText(msg.Text), maxSectionText) {
-		pieces = append(pieces, piece{slack.NewSectionBlock(mrkdwnObject(chunk, verbatim), nil, nil), chunk})
+		text = append(text, piece{slack.NewSectionBlock(mrkdwnObject(chunk, verbatim), nil, nil), chunk})
 	}
 	for i := 0; i < len(msg.Fields); i += maxFields {
 		var fields []*slack.TextBlockObject
@@ -74,33 +85,90 @@ func render(msg bot.Message) []outgoing {
 			fields = append(fields, mrkdwnObject(text, bot.HasUntrusted(f.Label+f.Value)))
 			plain = append(plain, label+": "+value)
 		}
-		pieces = append(pieces, piece{slack.NewSectionBlock(nil, fields, nil), strings.Join(plain, "\n")})
+		tail = append(tail, piece{slack.NewSectionBlock(nil, fields, nil), strings.Join(plain, "\n")})
 	}
 	for i := 0; i < len(msg.Buttons); i += maxActions {
 		var elems []slack.BlockElement
 		var labels []string
 		for j, b := range msg.Buttons[i:min(i+maxActions, len(msg.Buttons))] {
-			label := textutil.TruncateBytes(bot.StripSentinels(b.Label), maxButtonText)
-			btn := slack.NewButtonBlockElement(actionPrefix+strconv.Itoa(i+j)+":"+b.Action, textutil.TruncateBytes(b.Value, maxButtonValue), plainText(label))
+			label := textutil.TruncateBytes(plainSlack(b.Label), maxButtonText)
+			index := strconv.Itoa(i + j)
+			if b.Confirm != nil {
+				index += confirmedMark
+			}
+			btn := slack.NewButtonBlockElement(actionPrefix+index+":"+b.Action, textutil.TruncateBytes(b.Value, maxButtonValue), plainText(label))
 			switch b.Style {
 			case bot.ButtonPrimary:
 				btn.Style = slack.StylePrimary
 			case bot.ButtonDanger:
 				btn.Style = slack.StyleDanger
 			}
+			if b.Confirm != nil {
+				btn.Confirm = confirmObject(*b.Confirm, b.Style)
+			}
 			elems = append(elems, btn)
 			labels = append(labels, "["+mrkdwnText(b.Label)+"]")
 		}
-		pieces = append(pieces, piece{slack.NewActionBlock("vigil-actions-"+strconv.Itoa(i/maxActions), elems...), strings.Join(labels, " ")})
+		tail = append(tail, piece{slack.NewActionBlock("vigil-actions-"+strconv.Itoa(i/maxActions), elems...), strings.Join(labels, " ")})
 	}
 	if msg.Context != "" {
 		c := truncateMrkdwn(mrkdwnText(msg.Context), maxContextText)
-		pieces = append(pieces, piece{slack.NewContextBlock("", mrkdwnObject(c, bot.HasUntrusted(msg.Context))), c})
+		tail = append(tail, piece{slack.NewContextBlock("", mrkdwnObject(c, bot.HasUntrusted(msg.Context))), c})
 	}
-	if len(pieces) == 0 {
+	if len(head)+len(text)+len(tail) == 0 {
 		return []outgoing{{text: truncateMrkdwn(mrkdwnText(msg.Plain()), maxFallback)}}
 	}
+	out := layout(head, text, tail)
+	if msg.Fallback != "" {
+		out[0].text = truncateMrkdwn(mrkdwnText(msg.Fallback), maxFallback)
+	}
+	return out
+}
 
+// layout places a message's pieces in Slack messages (Send posts the
+// second and later ones in the first one's thread). When the text is too
+// long for one message, the first keeps the header, as much of the text as
+// fits, a note that the text goes on, and the fields, buttons and context
+// (so a report's summary keeps its buttons where people see it); the rest
+// of the text follows in order in as many messages as needed. A message
+// that fits in one, or whose fields and buttons alone do not, is packed
+// in order as it is.
+func layout(head, text, tail []piece) []outgoing {
+	first := append(slices.Clip(head), tail...)
+	blocks, size := len(first), plainSize(first)
+	fitsWhole := blocks+len(text) <= maxBlocks && size+plainSize(text) <= maxMessageChars
+	if fitsWhole || blocks > maxBlocks || size > maxMessageChars {
+		return pack(append(append(slices.Clip(head), text...), tail...))
+	}
+	// Room for the note that says where the text goes on.
+	blocks, size = blocks+1, size+len(continued)
+	fit := 0
+	for fit < len(text) && blocks < maxBlocks && size+len(text[fit].plain) <= maxMessageChars {
+		blocks, size = blocks+1, size+len(text[fit].plain)
+		fit++
+	}
+	main := append(slices.Clip(head), text[:fit]...)
+	if fit < len(text) {
+		main = append(main, piece{slack.NewContextBlock("", mrkdwnObject(continued, false)), continued})
+	}
+	main = append(main, tail...)
+	return append(pack(main), pack(text[fit:])...)
+}
+
+// continued ends the part of a long text that the first message holds.
+const continued = "_The text continues in the thread._"
+
+func plainSize(pieces []piece) int {
+	n := 0
+	for _, p := range pieces {
+		n += len(p.plain)
+	}
+	return n
+}
+
+// pack puts pieces in messages in order, each within maxBlocks blocks and,
+// unless one piece alone is longer, maxMessageChars characters.
+func pack(pieces []piece) []outgoing {
 	var out []outgoing
 	var cur []piece
 	size := 0
@@ -126,10 +194,37 @@ func render(msg bot.Message) []outgoing {
 		size += len(p.plain)
 	}
 	flush()
-	if msg.Fallback != "" {
-		out[0].text = truncateMrkdwn(mrkdwnText(msg.Fallback), maxFallback)
-	}
 	return out
+}
+
+// confirmObject is a button's confirm dialog. Its texts are plain_text
+// (shown as written) within Slack's limits; a danger button's dialog has
+// a red confirm button.
+func confirmObject(c bot.Confirm, style bot.ButtonStyle) *slack.ConfirmationBlockObject {
+	yes, no := c.Yes, c.No
+	if yes == "" {
+		yes = "Confirm"
+	}
+	if no == "" {
+		no = "Cancel"
+	}
+	title := c.Title
+	if title == "" {
+		title = "Are you sure?"
+	}
+	text := c.Text
+	if text == "" {
+		text = title
+	}
+	obj := slack.NewConfirmationBlockObject(
+		plainText(textutil.TruncateBytes(plainSlack(title), maxConfirmTitle)),
+		plainText(textutil.TruncateBytes(plainSlack(text), maxConfirmText)),
+		plainText(textutil.TruncateBytes(plainSlack(yes), maxConfirmButton)),
+		plainText(textutil.TruncateBytes(plainSlack(no), maxConfirmButton)))
+	if style == bot.ButtonDanger {
+		obj.WithStyle(slack.StyleDanger)
+	}
+	return obj
 }
 
 func plainText(s string) *slack.TextBlockObject {
@@ -174,8 +269,10 @@ func mrkdwnText(s string) string {
 	return b.String()
 }
 
-// ownMrkdwn escapes Vigil's own text for Slack, keeping its constructs.
+// ownMrkdwn escapes Vigil's own text for Slack, keeping its constructs;
+// its person and time tokens become mentions and dates (slackTokens).
 func ownMrkdwn(s string) string {
+	s = slackTokens(s)
 	if !strings.ContainsAny(s, "&<>") {
 		return s
 	}
@@ -324,11 +421,13 @@ func bestCut(s string, limit int) int {
 
 // modal builds the Slack modal for a form. Field names are the block and
 // action ids, so a submission's values and inline errors map back to them.
+// The form's Intro is not shown: it is written for the step-by-step dialog
+// (answer each question, `cancel` stops), and a modal explains itself with
+// its title, labels, hints and its Submit and Cancel buttons. Every text
+// box takes at most Slack's maxInput characters (Slack refuses a longer
+// max_length, and without one a too-long answer fails on submit).
 func modal(f *bot.Form, meta string) slack.ModalViewRequest {
 	var blocks []slack.Block
-	if f.Intro != "" {
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwnObject(truncateMrkdwn(mrkdwnText(f.Intro), maxSectionText), bot.HasUntrusted(f.Intro)), nil, nil))
-	}
 	for _, fld := range f.Fields {
 		label := plainText(textutil.TruncateBytes(bot.StripSentinels(fld.Label), 2000))
 		var hint *slack.TextBlockObject
@@ -348,7 +447,7 @@ func modal(f *bot.Form, meta string) slack.ModalViewRequest {
 			}
 			el = slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plainText("Choose…"), fld.Name, opts...)
 		default:
-			in := slack.NewPlainTextInputBlockElement(nil, fld.Name)
+			in := slack.NewPlainTextInputBlockElement(nil, fld.Name).WithMaxLength(maxInput)
 			in.Multiline = fld.Kind == bot.FieldLongText
 			el = in
 		}
@@ -367,12 +466,14 @@ func modal(f *bot.Form, meta string) slack.ModalViewRequest {
 	}
 }
 
-// parseActionID reverses the action_id of a Vigil button.
-func parseActionID(id string) (string, bool) {
+// parseActionID reverses the action_id of a Vigil button: its action, and
+// whether the button asked for confirmation (so Slack sends the press only
+// once the person confirmed).
+func parseActionID(id string) (action string, confirmed, ok bool) {
 	rest, ok := strings.CutPrefix(id, actionPrefix)
 	if !ok {
-		return "", false
+		return "", false, false
 	}
-	_, action, ok := strings.Cut(rest, ":")
-	return action, ok && action != ""
+	index, action, ok := strings.Cut(rest, ":")
+	return action, strings.HasSuffix(index, confirmedMark), ok && action != ""
 }

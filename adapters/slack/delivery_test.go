@@ -264,7 +264,7 @@ func TestHugeMessageSplitAndSent(t *testing.T) {
 					if len(btn.Text.Text) > maxButtonText {
 						t.Errorf("button text of %d characters", len(btn.Text.Text))
 					}
-					if action, ok := parseActionID(btn.ActionID); !ok || action != "choose" || btn.Value != fmt.Sprint(buttons) {
+					if action, _, ok := parseActionID(btn.ActionID); !ok || action != "choose" || btn.Value != fmt.Sprint(buttons) {
 						t.Errorf("button %d: action_id %q value %q", buttons, btn.ActionID, btn.Value)
 					}
 					buttons++

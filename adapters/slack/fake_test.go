@@ -50,6 +50,12 @@ type posted struct {
 	// From is who wrote it, as conversations.history tells (the bot for
 	// Vigil's posts; seeded messages name others).
 	From string
+	// ResponseURL is the path of the response_url it was posted to
+	// (ResponseType and ReplaceOriginal as sent); Update marks a
+	// chat.update of the message TS.
+	ResponseURL, ResponseType string
+	ReplaceOriginal           bool
+	Update                    bool
 }
 
 // fakeSlack is slacktest's server extended with the Web API calls Vigil
@@ -126,6 +132,8 @@ func newFakeSlack(t *testing.T) *fakeSlack {
 		c.Handle("/apps.connections.open", f.appsConnectionsOpen)
 		c.Handle("/conversations.history", f.conversationsHistory)
 		c.Handle("/conversations.replies", f.conversationsReplies)
+		c.Handle("/chat.update", f.chatUpdate)
+		c.Handle("/response/", f.responseURL)
 	})
 	f.srv.Start()
 	t.Cleanup(f.srv.Stop)
@@ -292,7 +300,7 @@ func (f *fakeSlack) record(p posted, m map[string]any) posted {
 	}
 	f.mu.Lock()
 	f.posts = append(f.posts, p)
-	if !p.Ephemeral {
+	if !p.Ephemeral && !p.Update {
 		p.From = botUser
 		f.history = append(f.history, p)
 	}
@@ -445,8 +453,79 @@ func (f *fakeSlack) conversationsReplies(w http.ResponseWriter, r *http.Request)
 func (f *fakeSlack) postEphemeral(w http.ResponseWriter, r *http.Request) {
 	f.called("chat.postEphemeral")
 	m := params(r)
-	f.record(posted{Channel: str(m, "channel"), Text: str(m, "text"), Thread: str(m, "thread_ts"), User: str(m, "user"), Ephemeral: true}, m)
+	f.record(posted{Channel: str(m, "channel"), Text: str(m, "text"), Thread: str(m, "thread_ts"), User: str(m, "user"), Ephemeral: true,
+		UnfurlLinks: fmt.Sprint(m["unfurl_links"]), UnfurlMedia: fmt.Sprint(m["unfurl_media"])}, m)
 	_, _ = io.WriteString(w, `{"ok":true,"message_ts":"1.2"}`)
+}
+
+// chatUpdate records an edit of a message Vigil posted and changes it in
+// the history.
+func (f *fakeSlack) chatUpdate(w http.ResponseWriter, r *http.Request) {
+	f.called("chat.update")
+	m := params(r)
+	ch, ts := str(m, "channel"), str(m, "ts")
+	f.mu.Lock()
+	i := slices.IndexFunc(f.history, func(p posted) bool { return p.Channel == ch && p.TS == ts })
+	f.mu.Unlock()
+	if i < 0 {
+		_, _ = io.WriteString(w, `{"ok":false,"error":"message_not_found"}`)
+		return
+	}
+	p := f.record(posted{Channel: ch, Text: str(m, "text"), TS: ts, Update: true}, m)
+	f.mu.Lock()
+	f.history[i].Text, f.history[i].Blocks = p.Text, p.Blocks
+	f.mu.Unlock()
+	_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": ch, "ts": ts, "text": p.Text})
+}
+
+// responseURL serves response_url posts: /response/expired answers as
+// Slack does once a URL is past its 30 minutes; any other path takes the
+// message (/response/CHANNEL/NAME in the channel named).
+func (f *fakeSlack) responseURL(w http.ResponseWriter, r *http.Request) {
+	f.called("response_url")
+	if r.URL.Path == "/response/expired" {
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = io.WriteString(w, `{"ok":false,"error":"expired_url"}`)
+		return
+	}
+	m := params(r)
+	replace, _ := m["replace_original"].(bool)
+	// Slack's answer shows where the command was typed: the fake's
+	// envelopes name that channel in the path (/response/CSEC/trig-1).
+	channel, _, named := strings.Cut(strings.TrimPrefix(r.URL.Path, "/response/"), "/")
+	if !named {
+		channel = ""
+	}
+	f.record(posted{Channel: channel, Text: str(m, "text"), Thread: str(m, "thread_ts"), Ephemeral: true, ResponseURL: r.URL.Path,
+		ResponseType: str(m, "response_type"), ReplaceOriginal: replace,
+		UnfurlLinks: fmt.Sprint(m["unfurl_links"]), UnfurlMedia: fmt.Sprint(m["unfurl_media"])}, m)
+	_, _ = io.WriteString(w, "ok")
+}
+
+// responseURLFor is a response_url of the fake Slack.
+func (f *fakeSlack) responseURLFor(name string) string {
+	return f.srv.GetAPIURL() + "response/" + name
+}
+
+// hooksHost is the host of the response_urls in the envelopes the tests
+// send, as Slack's are on hooks.slack.com; the adapter's HTTP client takes
+// them to the fake (no test reaches the network).
+const hooksHost = "hooks.example"
+
+// toFake sends requests for hooksHost to the fake Slack.
+type toFake struct{ addr string }
+
+func (t toFake) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Host == hooksHost {
+		r = r.Clone(r.Context())
+		r.URL.Scheme, r.URL.Host, r.Host = "http", t.addr, t.addr
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// client is the adapter's HTTP client in tests.
+func (f *fakeSlack) client() *http.Client {
+	return &http.Client{Timeout: wait, Transport: toFake{addr: strings.TrimSuffix(strings.TrimPrefix(f.srv.GetAPIURL(), "http://"), "/")}}
 }
 
 func (f *fakeSlack) viewsOpen(w http.ResponseWriter, r *http.Request) {
@@ -601,7 +680,7 @@ func (w *wsConn) ack(t *testing.T, envelope string) map[string]any {
 func commandEnvelope(env, channel, user, text, trigger string) map[string]any {
 	return map[string]any{"type": "slash_commands", "envelope_id": env, "accepts_response_payload": true,
 		"payload": map[string]any{"token": "x", "team_id": "T1", "command": "/sec", "text": text,
-			"channel_id": channel, "user_id": user, "trigger_id": trigger, "response_url": "https://hooks.example/x"}}
+			"channel_id": channel, "user_id": user, "trigger_id": trigger, "response_url": "https://" + hooksHost + "/response/" + channel + "/" + trigger}}
 }
 
 func mentionEnvelope(env, eventID, channel, user, text, ts, thread string) map[string]any {
@@ -711,7 +790,7 @@ func newRig(t *testing.T, o rigOptions) *rig {
 		o.setup(e)
 	}
 	a, err := New(Options{Engine: e, Mode: o.mode, BotToken: "xoxb-test", AppToken: o.appToken, SigningSecret: signingSecret,
-		APIURL: fs.srv.GetAPIURL(), Rooms: o.rooms, Logger: logger, RecheckEvery: o.recheck})
+		APIURL: fs.srv.GetAPIURL(), Rooms: o.rooms, Logger: logger, RecheckEvery: o.recheck, HTTPClient: fs.client()})
 	if err != nil {
 		t.Fatal(err)
 	}

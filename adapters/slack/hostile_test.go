@@ -21,6 +21,12 @@ import (
 // characters as text; it is the only <…> an untrusted run may produce.
 var literalToken = regexp.MustCompile("<!date\\^00000000\\^\\{_\\}\\|[*_~`]+>")
 
+// vigilDate is a time Vigil itself writes (a time token of its own text,
+// such as a report's Received), drawn in each reader's zone: the one other
+// <…> a report message may hold. Untrusted text cannot make one: the
+// renderer reads tokens only outside untrusted runs, and escapes < there.
+var vigilDate = regexp.MustCompile("<!date\\^[0-9]{9,11}\\^\\{date_short_pretty\\} \\{time\\}\\|[^<>|]*>")
+
 // mrkdwnProblems checks a mrkdwn text Vigil sent for a report (which has no
 // links or mentions of Vigil's own): once the literal-formatting tokens are
 // taken out, no < or > is left (so no <!channel>, <!here>, <!subteam^…>,
@@ -28,7 +34,7 @@ var literalToken = regexp.MustCompile("<!date\\^00000000\\^\\{_\\}\\|[*_~`]+>")
 // &amp;, &lt; or &gt;, and no marker or placeholder leaked.
 func mrkdwnProblems(s string) []string {
 	var out []string
-	rest := literalToken.ReplaceAllString(s, "")
+	rest := vigilDate.ReplaceAllString(literalToken.ReplaceAllString(s, ""), "")
 	if i := strings.IndexAny(rest, "<>"); i >= 0 {
 		out = append(out, fmt.Sprintf("unescaped %q at %q", rest[i], around(rest, i)))
 	}

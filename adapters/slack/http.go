@@ -133,8 +133,8 @@ func (a *Adapter) serveCommands(w http.ResponseWriter, r *http.Request) {
 		busy(w)
 		return
 	}
-	// An empty 200: Slack shows nothing, and the answer follows as a
-	// message in the channel.
+	// An empty 200: Slack shows nothing, and the answer follows (at the
+	// command's response_url, or as a message in the channel).
 	w.WriteHeader(http.StatusOK)
 }
 

@@ -97,6 +97,9 @@ func (a *Adapter) commandEvent(cmd slack.SlashCommand) (bot.Event, bool) {
 		Text:    cmd.Text,
 		Trigger: cmd.TriggerID,
 		Prefix:  a.command,
+		// Where private answers go, also in a channel the bot is not in;
+		// a secret, never logged.
+		ResponseURL: cmd.ResponseURL,
 	}
 	if cmd.TriggerID != "" {
 		ev.ID = "trigger:" + cmd.TriggerID
@@ -263,6 +266,22 @@ func (a *Adapter) deleteEvent(e *slackevents.MessageEvent, me string) (bot.Event
 	return ev, true
 }
 
+// commandInDM runs a message in a DM with the bot (the app's Messages
+// tab) as a command: "help", "report list" or "/sec whoami" typed there
+// work as they would after /sec. It is a message hook, so it sees only
+// what a running step-by-step form did not take as its answer; the event
+// was already marked seen, so the command runs without an id.
+func (a *Adapter) commandInDM(ctx context.Context, req *bot.Request) error {
+	ev := req.Event
+	if ev.Kind != bot.EventMessage || !ev.DM || ev.Room.Adapter != bot.AdapterSlack {
+		return nil
+	}
+	ev.Kind, ev.ID = bot.EventCommand, ""
+	ev.Text = a.commandText(ev.Text, a.botUser())
+	a.engine.HandleEvent(ctx, ev)
+	return nil
+}
+
 // commandText strips the bot's mention (and a "/sec" or "sec" people type
 // out of habit) from "@vigil /sec help".
 func (a *Adapter) commandText(text, me string) string {
@@ -292,7 +311,7 @@ func (a *Adapter) onInteraction(cb slack.InteractionCallback) (any, bool) {
 	switch cb.Type {
 	case slack.InteractionTypeBlockActions:
 		for _, act := range cb.ActionCallback.BlockActions {
-			action, ok := parseActionID(act.ActionID)
+			action, confirmed, ok := parseActionID(act.ActionID)
 			if !ok {
 				continue
 			}
@@ -319,6 +338,9 @@ func (a *Adapter) onInteraction(cb slack.InteractionCallback) (any, bool) {
 				Value:   act.Value,
 				Trigger: cb.TriggerID,
 				Prefix:  a.command,
+				// Private answers to the presser; a secret, never logged.
+				ResponseURL: cb.ResponseURL,
+				Confirmed:   confirmed,
 			}
 			if cb.TriggerID != "" {
 				ev.ID = "trigger:" + cb.TriggerID + ":" + act.ActionID

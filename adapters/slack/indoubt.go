@@ -101,7 +101,8 @@ type partialDelivery struct {
 	found   time.Time
 }
 
-// WasDelivered looks in the destination (conversations.history, or
+// WasDelivered looks in the destination (conversations.history, and the
+// first part's thread for the later parts of a split message; or
 // conversations.replies for a thread) for a message the bot posted with
 // the delivery id in its metadata. A message sent in parts counts as
 // delivered when its last part is there (parts are posted in order); the
@@ -150,7 +151,11 @@ func (a *Adapter) WasDelivered(ctx context.Context, to bot.Destination, delivery
 	oldest := unixTS(a.clock.Now().Add(-lookback))
 	var err error
 	if to.Thread.IsZero() {
-		err = a.scanHistory(ctx, channel, oldest, visit, func() bool { return parts > 0 && found[parts] != "" && found[1] != "" })
+		err = a.scanHistory(ctx, channel, oldest, visit, func() bool { return found[1] != "" })
+		if err == nil && parts > 1 && found[1] != "" && found[parts] == "" {
+			// Send posts the later parts in the first one's thread.
+			err = a.scanReplies(ctx, channel, found[1], oldest, visit)
+		}
 	} else {
 		err = a.scanReplies(ctx, channel, to.Thread.ID, oldest, visit)
 	}

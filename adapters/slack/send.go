@@ -12,12 +12,20 @@ import (
 )
 
 // Send renders msg as Block Kit and posts it: in the room (in the thread
-// when the destination has one) or in a DM opened with conversations.open.
-// A message too large for one Slack message goes out as several, in order;
-// the reference returned is the first one's (its ts is the thread id for
-// replies). Each part carries the delivery id in its metadata (see
-// WasDelivered). Errors are classified for the outbox, never retried here.
+// when the destination has one) or in a DM opened with conversations.open;
+// a message for one person only (Destination.Only) is ephemeral. A message
+// too large for one Slack message goes out as several (see layout): the
+// first at the destination, the others in order in its thread (or in the
+// destination's thread); the reference returned is the first one's (its
+// ts is the thread id for replies). Each part carries the delivery id in
+// its metadata (see WasDelivered). Errors are classified for the outbox,
+// never retried here.
 func (a *Adapter) Send(ctx context.Context, to bot.Destination, msg bot.Message) (bot.MessageRef, error) {
+	if !to.Only.IsZero() && !to.IsDM() {
+		// Meant for one person: shown to them alone, as ReplyPrivately
+		// does without an event's response_url.
+		return a.ReplyPrivately(ctx, bot.Event{Room: to.Room, User: to.Only}, to, msg)
+	}
 	channel := to.Room.ID
 	if to.IsDM() {
 		var err error
@@ -57,6 +65,10 @@ func (a *Adapter) Send(ctx context.Context, to bot.Destination, msg bot.Message)
 		}
 		if !to.Thread.IsZero() {
 			opts = append(opts, slack.MsgOptionTS(to.Thread.ID))
+		} else if i > 0 {
+			// The rest of a long text goes in the first message's
+			// thread: the channel sees one message, the thread all of it.
+			opts = append(opts, slack.MsgOptionTS(first.ID))
 		}
 		ch, ts, err := a.api.PostMessageContext(ctx, channel, opts...)
 		if err != nil {

@@ -33,6 +33,7 @@ import (
 // Engine is what the adapter needs of bot.Engine.
 type Engine interface {
 	HandleEvent(ctx context.Context, ev bot.Event)
+	OnMessage(fn func(context.Context, *bot.Request) error)
 	SubmitForm(ctx context.Context, ev bot.Event, sessionID string, values bot.FormValues) (map[string]string, error)
 	DemoteRoom(room bot.RoomRef, reason string)
 	PromoteRoom(room bot.RoomRef)
@@ -95,6 +96,7 @@ type Options struct {
 type Adapter struct {
 	engine        Engine
 	api           *slack.Client
+	httpClient    *http.Client // for response_url answers
 	mode          Mode
 	appToken      string
 	signingSecret string
@@ -205,6 +207,7 @@ func New(o Options) (*Adapter, error) {
 	a := &Adapter{
 		engine:        o.Engine,
 		api:           slack.New(o.BotToken, opts...),
+		httpClient:    o.HTTPClient,
 		mode:          o.Mode,
 		appToken:      o.AppToken,
 		signingSecret: o.SigningSecret,
@@ -227,6 +230,7 @@ func New(o Options) (*Adapter, error) {
 	if o.Mode == ModeHTTP {
 		a.mountHTTP(o.Engine.HTTP())
 	}
+	o.Engine.OnMessage(a.commandInDM)
 	// Until Run has checked them, the security channels are not known to
 	// be private: report details wait in the outbox rather than go to a
 	// channel that may have been made public while Vigil was down.

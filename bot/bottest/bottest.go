@@ -34,12 +34,14 @@ type Sent struct {
 	At  time.Time
 }
 
-// Chat is a bot.Adapter that records messages. Fail, when set, decides an
+// Chat is a bot.Adapter (and bot.Editor) that records messages and
+// edits. Fail, when set, decides an
 // error for each send (to simulate outages and rate limits).
 type Chat struct {
 	clock clock.Clock
 	mu    sync.Mutex
 	sent  []Sent
+	edits []Edited
 	n     int
 	Fail  func(to bot.Destination, msg bot.Message) error
 }
@@ -64,6 +66,37 @@ func (c *Chat) Send(_ context.Context, to bot.Destination, msg bot.Message) (bot
 	return bot.MessageRef{Room: to.Room, ID: fmt.Sprintf("t%d", c.n)}, nil
 }
 
+// Edited is one edit the adapter was given.
+type Edited struct {
+	Ref bot.MessageRef
+	Msg bot.Message
+	At  time.Time
+}
+
+// Edit records the new version of a message (the adapter is a bot.Editor).
+// Fail applies to edits too.
+func (c *Chat) Edit(_ context.Context, ref bot.MessageRef, msg bot.Message) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.Fail != nil {
+		if err := c.Fail(bot.ToRoom(ref.Room, bot.ThreadRef{}), msg); err != nil {
+			return err
+		}
+	}
+	c.edits = append(c.edits, Edited{Ref: ref, Msg: msg, At: c.clock.Now()})
+	return nil
+}
+
+// TakeEdits returns the edits made since the last TakeEdits and forgets
+// them.
+func (c *Chat) TakeEdits() []Edited {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.edits
+	c.edits = nil
+	return out
+}
+
 // Sent returns everything sent so far.
 func (c *Chat) Sent() []Sent {
 	c.mu.Lock()
@@ -82,14 +115,40 @@ func (c *Chat) Take() []Sent {
 
 // Texts renders messages as plain text, one string each, as a person reads
 // them: without the untrusted markers (bot.Untrusted), which only tell
-// renderers what to make inert. Tests of the marking read Msg itself.
+// renderers what to make inert, and with mentions as "@Name" (as the
+// console shows them). Tests of the marking read Msg itself.
 func Texts(sent []Sent) []string {
 	out := make([]string, len(sent))
 	for i, s := range sent {
-		out[i] = s.Msg.PlainText()
+		out[i] = Read(s.Msg)
 	}
 	return out
 }
+
+// Read is the message's plain text as a person reads it (see Texts).
+func Read(m bot.Message) string {
+	var b strings.Builder
+	for _, seg := range bot.Segments(m.Plain()) {
+		if seg.Untrusted {
+			b.WriteString(seg.Text)
+			continue
+		}
+		b.WriteString(bot.ReplaceTokens(seg.Text, func(t bot.Token) string {
+			switch t.Kind {
+			case bot.TokenAccount:
+				return "@" + t.Label
+			case bot.TokenPerson:
+				return "@" + t.Person
+			}
+			return t.Fallback
+		}))
+	}
+	return b.String()
+}
+
+// ForAsker reports whether a message was an answer for its asker alone
+// (Request.Reply), not for the room (Request.Announce).
+func (s Sent) ForAsker() bool { return !s.To.Only.IsZero() }
 
 // Harness is an engine wired for tests.
 type Harness struct {
@@ -204,6 +263,13 @@ func (h *Harness) Say(person, text string) []Sent {
 func (h *Harness) Press(person string, b bot.Button) []Sent {
 	h.T.Helper()
 	return h.Event(bot.Event{Kind: bot.EventButton, Room: Room, User: bot.UserRef{Adapter: "test", ID: person}, Action: b.Action, Value: b.Value, Prefix: "/sec"})
+}
+
+// PressOn presses a button as person on the message it sat on (in the
+// private room), as a platform reports it.
+func (h *Harness) PressOn(person string, on bot.MessageRef, b bot.Button) []Sent {
+	h.T.Helper()
+	return h.Event(bot.Event{Kind: bot.EventButton, Room: Room, User: bot.UserRef{Adapter: "test", ID: person}, Message: on, Action: b.Action, Value: b.Value, Prefix: "/sec"})
 }
 
 // Advance moves the clock by d, running jobs in order, and returns what

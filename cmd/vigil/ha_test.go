@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/internal/testredis"
 	redisstore "github.com/vigil-sec/vigil/store/redis"
 )
@@ -163,7 +164,7 @@ duty:
 	// Every hand-off from Monday 5 to Monday 12 January, 09:00, once.
 	var want []string
 	for d := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC); !d.After(end); d = d.Add(24 * time.Hour) {
-		want = append(want, d.Add(24*time.Hour).Format("Mon 2 Jan 15:04 MST"))
+		want = append(want, d.Add(24*time.Hour).Format(bot.ReaderTimeLayout))
 	}
 	until := map[string]int{}
 	dms := 0
@@ -174,7 +175,7 @@ duty:
 			if v, ok := strings.CutPrefix(line, "  Until: "); ok {
 				until[v]++
 			}
-			if strings.Contains(line, "handed duty for *triage* to you") {
+			if strings.Contains(line, "handed duty for triage to you") {
 				dms++
 			}
 		}

@@ -67,7 +67,9 @@ func TestIncidentOnGitHub(t *testing.T) {
 	if n := len(gh.Requests()); n != 0 {
 		t.Fatalf("%d GitHub requests before the confirmation", n)
 	}
-	out = append(h.Press("alice", btn), h.Advance(time.Minute)...)
+	// The button asks first (issue 16); "yes" publishes.
+	h.Press("alice", btn)
+	out = append(h.Say("alice", "yes"), h.Advance(time.Minute)...)
 	if !strings.Contains(bottest.Joined(out), "is published and pinned: <https://github.com/acme/security/issues/1|acme/security#1>") {
 		t.Fatalf("publication: %q", bottest.Texts(out))
 	}

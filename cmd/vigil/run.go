@@ -248,6 +248,7 @@ func newEngine(cfg *config.Config, st store.Store, clk clock.Clock, people []bot
 		PrivateRooms:      privateRooms(cfg.Rooms),
 		Logger:            logger,
 		Observer:          mets,
+		TeamZone:          teamZone(cfg),
 		Instance:          instanceName(lookup),
 		SendTimeout:       cfg.Delivery.SendTimeout.Std(),
 		OutboxMaxAttempts: cfg.Delivery.MaxAttempts,

@@ -34,6 +34,20 @@ type slackAPI struct {
 type slackPost struct{ Channel, Thread, Text, Blocks string }
 
 func (f *slackAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/response/") {
+		// A slash command's response_url: the answer to the asker alone
+		// arrives here as JSON, recorded under the channel "response".
+		var msg struct {
+			Text   string          `json:"text"`
+			Blocks json.RawMessage `json:"blocks"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&msg)
+		f.mu.Lock()
+		f.posts = append(f.posts, slackPost{Channel: "response", Text: msg.Text, Blocks: string(msg.Blocks)})
+		f.mu.Unlock()
+		_, _ = io.WriteString(w, "ok")
+		return
+	}
 	_ = r.ParseForm()
 	w.Header().Set("Content-Type", "application/json")
 	method := strings.TrimPrefix(r.URL.Path, "/")
@@ -224,12 +238,13 @@ slack:
 
 	// It is in the open list, asked through Slack as a person would.
 	form := url.Values{"command": {"/sec"}, "text": {"report list"}, "channel_id": {"CSEC"}, "user_id": {"UBOB"},
-		"trigger_id": {"trig-list"}, "team_id": {"T1"}, "response_url": {"https://hooks.example/x"}}
+		"trigger_id": {"trig-list"}, "team_id": {"T1"}, "response_url": {"http://" + slackAddr + "/response/list"}}
 	if code := signedPost(t, httpAddr, "/slack/commands", secret, form); code != 200 {
 		t.Fatalf("/sec report list: HTTP %d", code)
 	}
+	// The list is an answer to bob alone: through the command's response_url.
 	waitFor(t, "the report list", func() bool {
-		for _, p := range api.in("CSEC", "VIG-2026-1") {
+		for _, p := range api.in("response", "VIG-2026-1") {
 			if strings.Contains(p.Text+p.Blocks, "[new]") {
 				return true
 			}

@@ -211,7 +211,7 @@ func (a *Advisories) queueCreate(ctx context.Context, req *bot.Request, rep *rep
 	if err := req.Record(ctx, "advisory.open", rep.ID, strings.Join(repos, ", ")); err != nil {
 		return err
 	}
-	return req.Replyf(ctx, "Opening draft advisories for %s in %s; the links (or what went wrong) will appear in the report's thread.", rep.ID, strings.Join(repos, ", "))
+	return req.Announcef(ctx, "%s is opening draft advisories for %s in %s; the links (or what went wrong) will appear in the report's thread.", req.ActorMention(), rep.ID, strings.Join(repos, ", "))
 }
 
 // draftFor builds the advisory from the report: summary, description,

@@ -186,7 +186,7 @@ func TestOpenWithFlagsCreatesNotifiesAndRecords(t *testing.T) {
 	// The command answers at once; the GitHub call runs as a job (here in
 	// the same step, as the harness runs what is due after each event).
 	sent := f.Command("bob", "advisory open "+id+` acme/web --ecosystem npm --package acme-web --vulnerable "< 2.4.1" --patched 2.4.1 --cwe 79`)
-	has(t, joined(sent), "Opening draft advisories for "+id+" in acme/web")
+	has(t, joined(sent), "is opening draft advisories for "+id+" in acme/web")
 	sent = append(sent, f.Advance(time.Minute)...)
 	if len(f.gh.drafts) != 1 {
 		t.Fatalf("%d drafts created, want 1 (calls %v)", len(f.gh.drafts), f.gh.calls)
@@ -286,7 +286,7 @@ func TestCVERequestedAndPolled(t *testing.T) {
 	id := f.accepted(t, false)
 	f.Command("bob", "advisory open "+id+` acme/web --ecosystem npm --package acme-web --vulnerable "< 2"`)
 	f.Advance(time.Minute)
-	has(t, joined(f.Command("bob", "advisory cve "+id)), "Requesting a CVE for GHSA-0001-test-xxxx", "CVE requested for GHSA-0001-test-xxxx in acme/web")
+	has(t, joined(f.Command("bob", "advisory cve "+id)), "is requesting a CVE for GHSA-0001-test-xxxx", "CVE requested for GHSA-0001-test-xxxx in acme/web")
 	has(t, joined(f.Command("bob", "advisory cve "+id)), "has a CVE or is waiting for one")
 	f.Advance(3 * time.Hour) // GitHub has not assigned one yet
 	f.gh.mu.Lock()

@@ -11,7 +11,7 @@ import (
 	"github.com/vigil-sec/vigil/commands/report"
 )
 
-var team = []bot.Role{bot.RoleResponder, bot.RoleAdmin}
+var team = bot.TeamRoles()
 
 func (a *Advisories) advisoryCommand() *bot.Command {
 	return &bot.Command{
@@ -178,7 +178,7 @@ func (a *Advisories) runCVERequest(ctx context.Context, req *bot.Request) error 
 	if len(asked) == 0 {
 		return bot.Noticef("Every advisory of %s has a CVE or is waiting for one.", rep.ID)
 	}
-	return req.Replyf(ctx, "Requesting a CVE for %s; the ids will be posted in the report's thread when GitHub assigns them.", strings.Join(asked, ", "))
+	return req.Announcef(ctx, "%s is requesting a CVE for %s; the ids will be posted in the report's thread when GitHub assigns them.", req.ActorMention(), strings.Join(asked, ", "))
 }
 
 func (a *Advisories) runShow(ctx context.Context, req *bot.Request) error {
@@ -337,8 +337,8 @@ func (a *Advisories) runSeverity(ctx context.Context, req *bot.Request) error {
 		return err
 	}
 	note := bot.Message{
-		Text: fmt.Sprintf("⚖ @%s, maintainer, adjudicated the severity of %s as *%s* (%s): %s\nThe effective severity is now %s. The team may comment in this thread.",
-			req.Actor(), rep.ID, label, team, reason, label),
+		Text: fmt.Sprintf("⚖ %s, maintainer, adjudicated the severity of %s as *%s* (%s): %s\nThe effective severity is now %s. The team may comment in this thread.",
+			req.ActorMention(), rep.ID, label, team, reason, label),
 		Sensitive: true,
 	}
 	if err := a.o.Reports.Post(ctx, rep, fmt.Sprintf("severity:%d", req.Now().UnixNano()), note); err != nil {
@@ -489,7 +489,7 @@ func (a *Advisories) runFork(ctx context.Context, req *bot.Request) error {
 		if err := a.e.Scheduler().Schedule(ctx, bot.Job{ID: "advisory:fork:" + adv.GHSA, Kind: jobFork, Due: req.Now(), Payload: payload}); err != nil {
 			return err
 		}
-		return req.Replyf(ctx, "Creating the private fork for %s; the link will appear in the report's thread.", adv.GHSA)
+		return req.Announcef(ctx, "%s is creating the private fork for %s; the link will appear in the report's thread.", req.ActorMention(), adv.GHSA)
 	}
 	return bot.Usagef("%s has no advisory in %s", rep.ID, req.Args[1])
 }

@@ -39,7 +39,7 @@ func whoami() *bot.Command {
 			}
 			if req.Person == nil {
 				return req.Replyf(ctx, "You are %s, who is not in Vigil's people directory, speaking from %s.\nAsk an admin to add you (`%s people add`).",
-					req.Event.User, where, req.Prefix())
+					req.ActorMention(), where, req.Prefix())
 			}
 			p := req.Person
 			msg := bot.Message{
@@ -47,7 +47,7 @@ func whoami() *bot.Command {
 				Fields: []bot.Field{
 					{Label: "Roles", Value: rolesOf(p)},
 					{Label: "Speaking from", Value: where},
-					{Label: "Chat account", Value: req.Event.User.String()},
+					{Label: "Chat accounts", Value: accountsOf(p)},
 				},
 			}
 			if len(p.Maintains) > 0 {
@@ -63,6 +63,36 @@ func whoami() *bot.Command {
 			return err
 		},
 	}
+}
+
+// accountsOf lists the person's chat accounts as mentions, so each
+// platform shows them by name rather than by internal id.
+func accountsOf(p *bot.Person) string {
+	name := p.DisplayName
+	if name == "" {
+		name = p.Name
+	}
+	var parts []string
+	for _, u := range p.ChatRefs() {
+		parts = append(parts, platformName(u.Adapter)+": "+bot.AccountToken(u, name))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// platformName is an adapter's name as people write it.
+func platformName(adapter string) string {
+	switch adapter {
+	case bot.AdapterSlack:
+		return "Slack"
+	case bot.AdapterMatrix:
+		return "Matrix"
+	case bot.AdapterConsole:
+		return "Console"
+	}
+	return adapter
 }
 
 func rolesOf(p *bot.Person) string {

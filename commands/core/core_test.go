@@ -23,7 +23,22 @@ func reply(t *testing.T, sent []bottest.Sent) string {
 	if len(sent) != 1 {
 		t.Fatalf("want one reply, got %d: %q", len(sent), bottest.Texts(sent))
 	}
-	return sent[0].Msg.PlainText()
+	if !sent[0].ForAsker() {
+		t.Errorf("the answer %q went to the room, want the asker only", bottest.Read(sent[0].Msg))
+	}
+	return bottest.Read(sent[0].Msg)
+}
+
+// announced is the one message sent, which went to the room.
+func announced(t *testing.T, sent []bottest.Sent) string {
+	t.Helper()
+	if len(sent) != 1 {
+		t.Fatalf("want one announcement, got %d: %q", len(sent), bottest.Texts(sent))
+	}
+	if sent[0].ForAsker() {
+		t.Errorf("the announcement %q went to the asker only, want the room", bottest.Read(sent[0].Msg))
+	}
+	return bottest.Read(sent[0].Msg)
 }
 
 func contains(t *testing.T, got string, wants ...string) {
@@ -38,21 +53,21 @@ func contains(t *testing.T, got string, wants ...string) {
 func TestWhoami(t *testing.T) {
 	h := newHarness(t)
 	contains(t, reply(t, h.Command("alice", "whoami")),
-		"@alice", "Roles: admin, responder", "Speaking from: test:security (the private security room)", "Time zone: Europe/Paris")
+		"@alice", "Roles: admin, responder", "Speaking from: test:security (the private security room)", "Time zone: Europe/Paris", "Chat accounts: test: @alice")
 	contains(t, reply(t, h.Command("carol", "whoami")), "Roles: maintainer", "Maintains: acme/web")
 	contains(t, reply(t, h.CommandIn(bottest.PublicRoom, "zed", "whoami")),
-		"test:zed, who is not in Vigil's people directory", "not a private room")
+		"You are @zed, who is not in Vigil's people directory", "not a private room")
 }
 
 func TestPeopleAddChangeRemove(t *testing.T) {
 	h := newHarness(t)
-	contains(t, reply(t, h.Command("alice", `people add dave --roles responder --tz America/New_York --chat slack:U0DAVE --display "Dave Null" --email dave@example.org`)),
-		"Added Dave Null (@dave)", "Roles: responder", "Time zone: America/New_York", "slack:U0DAVE", "console:dave")
+	contains(t, announced(t, h.Command("alice", `people add dave --roles responder --tz America/New_York --chat slack:U0DAVE --display "Dave Null" --email dave@example.org`)),
+		"@alice added Dave Null (@dave)", "Roles: responder", "Time zone: America/New_York", "slack:U0DAVE", "console:dave")
 	// dave can now act through his Slack account.
 	if p, ok := h.Engine.Directory().ByChat(bot.UserRef{Adapter: "slack", ID: "U0DAVE"}); !ok || p.Name != "dave" {
 		t.Fatalf("dave's slack account is not in the directory")
 	}
-	contains(t, reply(t, h.Command("alice", "people add dave --maintains acme/api")), "Updated Dave Null (@dave)", "Maintains: acme/api", "Roles: responder, maintainer")
+	contains(t, announced(t, h.Command("alice", "people add dave --maintains acme/api")), "@alice updated Dave Null (@dave)", "Maintains: acme/api", "Roles: responder, maintainer")
 	contains(t, reply(t, h.Command("bob", "people list")), "@dave", "@alice")
 
 	bad := map[string]string{
@@ -74,7 +89,7 @@ func TestPeopleAddChangeRemove(t *testing.T) {
 		t.Errorf("a rejected add still created @eve")
 	}
 	contains(t, reply(t, h.Command("bob", "people add eve")), "needs the admin role")
-	contains(t, reply(t, h.Command("alice", "people remove @dave")), "Removed @dave")
+	contains(t, announced(t, h.Command("alice", "people remove @dave")), "@alice removed @dave")
 	if _, ok := h.Engine.Directory().ByName("dave"); ok {
 		t.Errorf("@dave still in the directory")
 	}

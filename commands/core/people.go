@@ -90,7 +90,7 @@ func people(e Engine) *bot.Command {
 					if err := req.Record(ctx, "people.remove", "@"+name, ""); err != nil {
 						return err
 					}
-					return req.Replyf(ctx, "Removed @%s from the directory.", name)
+					return req.Announcef(ctx, "%s removed @%s from the directory.", req.ActorMention(), name)
 				},
 			},
 		},
@@ -188,11 +188,11 @@ func addPerson(ctx context.Context, e Engine, req *bot.Request) error {
 	if err := req.Record(ctx, action, "@"+name, rolesOf(p)); err != nil {
 		return err
 	}
-	verb := "Added"
+	verb := "added"
 	if existed {
-		verb = "Updated"
+		verb = "updated"
 	}
-	_, err := req.Reply(ctx, bot.Message{Text: verb + " " + p.Label() + ".", Fields: personMessage(p).Fields})
+	_, err := req.Announce(ctx, bot.Message{Text: req.ActorMention() + " " + verb + " " + p.Label() + ".", Fields: personMessage(p).Fields})
 	return err
 }
 

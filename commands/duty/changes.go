@@ -77,9 +77,9 @@ func (d *Duty) runCreate(ctx context.Context, req *bot.Request) error {
 	}
 	now = req.Now()
 	loc := h.location()
-	_, err = req.Reply(ctx, bot.Message{
-		Text: fmt.Sprintf("Created rotation *%s*%s: @%s is on duty until %s, then @%s.", name, defaultText(isDefault),
-			after.OnDutyAt(now), fmtTime(after.segmentEnd(now), loc), after.OnDutyAt(after.segmentEnd(now))),
+	_, err = req.Announce(ctx, bot.Message{
+		Text: fmt.Sprintf("%s created rotation *%s*%s: %s is on duty until %s, then %s.", req.ActorMention(), name, defaultText(isDefault),
+			bot.PersonToken(after.OnDutyAt(now)), chatTime(after.segmentEnd(now), loc), bot.PersonToken(after.OnDutyAt(after.segmentEnd(now)))),
 		Context: fmt.Sprintf("Shifts of %s, hand-off %s. Members: %s.", shiftText(days), h, "@"+strings.Join(members, ", @")),
 	})
 	return err
@@ -163,7 +163,7 @@ func (d *Duty) runEdit(ctx context.Context, req *bot.Request) error {
 	if err := d.afterChange(ctx, before, after, "the rotation was edited by @"+req.Actor(), req.Actor()); err != nil {
 		return err
 	}
-	return req.Replyf(ctx, "Rotation *%s* updated: @%s is on duty now; shifts of %s, hand-off %s.", name, after.OnDutyAt(now), shiftText(after.ShiftDays), after.Handoff)
+	return req.Announcef(ctx, "%s updated rotation *%s*: %s is on duty now; shifts of %s, hand-off %s.", req.ActorMention(), name, bot.PersonToken(after.OnDutyAt(now)), shiftText(after.ShiftDays), after.Handoff)
 }
 
 func (d *Duty) runDelete(ctx context.Context, req *bot.Request) error {
@@ -184,7 +184,7 @@ func (d *Duty) runDelete(ctx context.Context, req *bot.Request) error {
 	if err := req.Record(ctx, "duty.rotation.delete", name, ""); err != nil {
 		return err
 	}
-	return req.Replyf(ctx, "Deleted rotation *%s*.", name)
+	return req.Announcef(ctx, "%s deleted rotation *%s*.", req.ActorMention(), name)
 }
 
 func (d *Duty) runOverride(ctx context.Context, req *bot.Request) error {
@@ -220,7 +220,7 @@ func (d *Duty) runOverride(ctx context.Context, req *bot.Request) error {
 	if err := d.afterChange(ctx, before, after, "override by @"+req.Actor(), req.Actor()); err != nil {
 		return err
 	}
-	return req.Replyf(ctx, "@%s covers *%s* from %s to %s.", who, r.Name, fmtTime(from, loc), fmtTime(to, loc))
+	return req.Announcef(ctx, "%s set an override: %s covers *%s* from %s to %s.", req.ActorMention(), bot.PersonToken(who), r.Name, chatTime(from, loc), chatTime(to, loc))
 }
 
 func (d *Duty) runAway(ctx context.Context, req *bot.Request) error {
@@ -274,7 +274,7 @@ func (d *Duty) runAway(ctx context.Context, req *bot.Request) error {
 		}
 		names = append(names, r.Name)
 	}
-	return req.Replyf(ctx, "@%s is marked away in %s; their shifts in that span go to the next member.", who, strings.Join(names, ", "))
+	return req.Announcef(ctx, "%s marked %s away in %s; their shifts in that span go to the next member.", req.ActorMention(), bot.PersonToken(who), strings.Join(names, ", "))
 }
 
 func (d *Duty) runHandoffNow(ctx context.Context, req *bot.Request) error {
@@ -324,7 +324,7 @@ func (d *Duty) runHandoffNow(ctx context.Context, req *bot.Request) error {
 	if err := d.afterChange(ctx, before, after, "hand-off by @"+req.Actor(), req.Actor()); err != nil {
 		return err
 	}
-	return req.Replyf(ctx, "Handed *%s* over from @%s to @%s.", r.Name, current, next)
+	return req.Announcef(ctx, "%s handed *%s* over from %s to %s.", req.ActorMention(), r.Name, bot.PersonToken(current), bot.PersonToken(next))
 }
 
 // newID names an override, a time away or a swap.

@@ -11,7 +11,7 @@ import (
 )
 
 var (
-	team  = []bot.Role{bot.RoleResponder, bot.RoleAdmin}
+	team  = bot.TeamRoles()
 	admin = []bot.Role{bot.RoleAdmin}
 )
 
@@ -139,8 +139,8 @@ func (d *Duty) runNow(ctx context.Context, req *bot.Request) error {
 		who := r.OnDutyAt(now)
 		since, until := r.segmentStart(now), r.segmentEnd(now)
 		loc := r.Handoff.location()
-		fmt.Fprintf(&b, "*%s*: @%s is on duty since %s, until %s. Next: @%s.", r.Name, who,
-			fmtTime(since, loc), fmtTime(until, loc), r.OnDutyAt(until))
+		fmt.Fprintf(&b, "*%s*: %s is on duty since %s, until %s. Next: %s.", r.Name, bot.PersonToken(who),
+			chatTime(since, loc), chatTime(until, loc), bot.PersonToken(r.OnDutyAt(until)))
 		if o, ok := r.overrideAt(now); ok {
 			base, _ := r.Assignee(r.ShiftAt(now))
 			fmt.Fprintf(&b, " (override for @%s's shift, set by @%s)", base, o.By)

@@ -82,9 +82,20 @@ func Register(e Engine, o Options) (*Duty, error) {
 	e.HandleJob(jobHandoff, d.runHandoff)
 	e.HandleJob(jobNotice, d.runNotice)
 	e.HandleAction(&bot.Action{Name: actionSwapAccept, Where: bot.Anywhere, Run: d.answerSwap(true)})
-	e.HandleAction(&bot.Action{Name: actionSwapDecline, Where: bot.Anywhere, Run: d.answerSwap(false)})
+	e.HandleAction(&bot.Action{Name: actionSwapDecline, Where: bot.Anywhere, Run: d.answerSwap(false), Confirm: confirmDecline})
 	e.HTTP().HandleFunc("GET /duty/{file}", d.serveICal)
+	e.SetTeamZone(d.teamZone)
 	return d, nil
+}
+
+// teamZone is the zone of the default rotation's hand-offs (or the first
+// rotation's): the team's zone, in which rooms read times.
+func (d *Duty) teamZone(ctx context.Context) (*time.Location, bool) {
+	all, err := d.list(ctx)
+	if err != nil || len(all) == 0 {
+		return nil, false
+	}
+	return all[0].Handoff.location(), true
 }
 
 // CheckSpecs validates rotations from the configuration, naming the key of

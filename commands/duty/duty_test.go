@@ -85,11 +85,11 @@ func TestCreateAndAsk(t *testing.T) {
 	f := newFixture(t, bottest.Options{Clock: clock.NewFake(time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC))}, duty.Options{})
 	has(t, texts(f.Command("bob", "duty")), "There are no rotations yet")
 	sent := f.Command("alice", create)
-	has(t, texts(sent), "Created rotation *triage* (the default): @alice is on duty until Mon 12 Jan 09:00 CET, then @bob.")
+	has(t, texts(sent), "@alice created rotation *triage* (the default): @alice is on duty until Mon 12 Jan 2026 09:00 CET, then @bob.")
 	// Members are told their shifts.
-	has(t, texts(bottest.DMsTo(sent, "bob")), "Your duty on *triage* changed", "Mon 12 Jan 09:00 CET → Mon 19 Jan 09:00 CET")
+	has(t, texts(bottest.DMsTo(sent, "bob")), "Your duty on *triage* changed", "Mon 12 Jan 2026 09:00 CET → Mon 19 Jan 2026 09:00 CET")
 	has(t, texts(f.CommandIn(bottest.PublicRoom, "mallory", "duty")),
-		"*triage*: @alice is on duty since Mon 5 Jan 09:00 CET, until Mon 12 Jan 09:00 CET. Next: @bob.")
+		"*triage*: @alice is on duty since Mon 5 Jan 2026 09:00 CET, until Mon 12 Jan 2026 09:00 CET. Next: @bob.")
 	sched := texts(f.Command("bob", "duty schedule 3"))
 	has(t, sched, "Mon 5 Jan 09:00 CET → Mon 12 Jan 09:00 CET  @alice _(now)_", "@bob", "Mon 19 Jan 09:00 CET → Mon 26 Jan 09:00 CET  @carol")
 	if strings.Count(sched, "→") != 3 {
@@ -161,8 +161,8 @@ func TestHandoffsAnnouncedInOrder(t *testing.T) {
 	if len(hand) != 2 {
 		t.Fatalf("%d hand-offs in two weeks, want 2: %q", len(hand), bottest.Texts(sent))
 	}
-	has(t, hand[0].Msg.PlainText(), "Duty passes from @alice to @bob.", "Until: Mon 19 Jan 09:00 CET", "Next: @carol")
-	has(t, hand[1].Msg.PlainText(), "Duty passes from @bob to @carol.")
+	has(t, bottest.Read(hand[0].Msg), "Duty passes from @alice to @bob.", "Until: Mon 19 Jan 2026 09:00 CET", "Next: @carol")
+	has(t, bottest.Read(hand[1].Msg), "Duty passes from @bob to @carol.")
 	if want := time.Date(2026, 1, 12, 9, 0, 0, 0, paris); !hand[0].At.Equal(want) {
 		t.Errorf("first hand-off at %s, want %s", hand[0].At, want)
 	}
@@ -175,7 +175,7 @@ func TestHandoffsAnnouncedInOrder(t *testing.T) {
 			if s.To.IsDM() {
 				who = s.To.DM.ID
 			}
-			order = append(order, who+":"+strings.SplitN(s.Msg.PlainText(), "\n", 2)[0])
+			order = append(order, who+":"+strings.SplitN(bottest.Read(s.Msg), "\n", 2)[0])
 		}
 	}
 	want := []string{
@@ -187,7 +187,7 @@ func TestHandoffsAnnouncedInOrder(t *testing.T) {
 	if fmt.Sprint(order) != fmt.Sprint(want) {
 		t.Errorf("messages around the first hand-off:\n got %q\nwant %q", order, want)
 	}
-	has(t, texts(bottest.DMsTo(sent, "bob")), "@alice handed duty for *triage* to you. You are on duty until Mon 19 Jan 09:00 CET; @carol is next.", "Nothing open is handed over.")
+	has(t, texts(bottest.DMsTo(sent, "bob")), "@alice handed duty for *triage* to you. You are on duty until Mon 19 Jan 2026 09:00 CET; @carol is next.", "Nothing open is handed over.")
 }
 
 // A year on the fake clock, with restarts: every Monday 09:00 Paris
@@ -220,7 +220,7 @@ func TestAYearOfHandoffsAcrossDSTAndRestarts(t *testing.T) {
 			t.Errorf("hand-offs %d and %d only %s apart", i-1, i, h.At.Sub(hand[i-1].At))
 		}
 		want := fmt.Sprintf("Duty passes from @%s to @%s.", members[i%3], members[(i+1)%3])
-		if !strings.Contains(h.Msg.PlainText(), want) {
+		if !strings.Contains(bottest.Read(h.Msg), want) {
 			t.Errorf("hand-off %d: %q, want %q", i, h.Msg.Text, want)
 		}
 	}
@@ -279,9 +279,9 @@ func TestOverrideAnnouncedAtItsEdges(t *testing.T) {
 	f := newFixture(t, bottest.Options{}, duty.Options{})
 	f.Command("alice", create)
 	sent := f.Command("bob", `duty override @dave --from "2026-01-07 09:00" --to "2026-01-08 09:00"`)
-	has(t, texts(sent), "@dave covers *triage* from Wed 7 Jan 09:00 CET to Thu 8 Jan 09:00 CET.")
+	has(t, texts(sent), "@dave covers *triage* from Wed 7 Jan 2026 09:00 CET to Thu 8 Jan 2026 09:00 CET.")
 	// dave and alice are told their duty moved; bob made the change.
-	has(t, texts(bottest.DMsTo(sent, "dave")), "Your duty on *triage* changed (override by @bob)", "Wed 7 Jan 09:00 CET → Thu 8 Jan 09:00 CET")
+	has(t, texts(bottest.DMsTo(sent, "dave")), "Your duty on *triage* changed (override by @bob)", "Wed 7 Jan 2026 09:00 CET → Thu 8 Jan 2026 09:00 CET")
 	has(t, texts(bottest.DMsTo(sent, "alice")), "Your duty on *triage* changed")
 	if len(bottest.DMsTo(sent, "bob")) != 0 {
 		t.Errorf("bob, who made the change, was told about it")
@@ -290,8 +290,8 @@ func TestOverrideAnnouncedAtItsEdges(t *testing.T) {
 	if len(hand) != 2 {
 		t.Fatalf("%d announcements around the override, want 2", len(hand))
 	}
-	has(t, hand[0].Msg.PlainText(), "from @alice to @dave")
-	has(t, hand[1].Msg.PlainText(), "from @dave to @alice")
+	has(t, bottest.Read(hand[0].Msg), "from @alice to @dave")
+	has(t, bottest.Read(hand[1].Msg), "from @dave to @alice")
 	has(t, texts(f.Command("bob", "duty")), "@alice is on duty")
 }
 
@@ -307,8 +307,16 @@ func TestSwapNeedsTheOtherPersonsYes(t *testing.T) {
 	accept := ask[0].Msg.Buttons[0]
 	has(t, texts(f.Command("bob", "duty schedule 3")), "Mon 12 Jan 09:00 CET → Mon 19 Jan 09:00 CET  @bob")
 	has(t, texts(f.Press("alice", accept)), "this swap request is for @carol")
-	sent = f.Press("carol", accept)
-	has(t, texts(sent), "Swapped: you are on duty Mon 12 Jan 09:00 CET → Mon 19 Jan 09:00 CET instead of Mon 19 Jan")
+	// Pressed in the DM it came in: the request is edited to show the
+	// answer, without its buttons.
+	askRef := bot.MessageRef{Room: bot.RoomRef{Adapter: "test", ID: "dm-carol"}, ID: "ask-1"}
+	f.Chat.TakeEdits()
+	sent = f.Event(bot.Event{Kind: bot.EventButton, DM: true, Room: askRef.Room, Message: askRef, User: bot.UserRef{Adapter: "test", ID: "carol"}, Action: accept.Action, Value: accept.Value})
+	has(t, texts(sent), "Swapped: @carol is on duty Mon 12 Jan 2026 09:00 CET → Mon 19 Jan 2026 09:00 CET instead of Mon 19 Jan 2026")
+	if edits := f.Chat.TakeEdits(); len(edits) != 1 || edits[0].Ref != askRef || edits[0].Msg.Header != "Shift swap accepted (triage)" ||
+		len(edits[0].Msg.Buttons) != 0 || !strings.Contains(bottest.Read(edits[0].Msg), "@bob asks to trade shifts with you") {
+		t.Errorf("edits %+v; want the request edited to show it was accepted, no buttons", edits)
+	}
 	has(t, texts(bottest.DMsTo(sent, "bob")), "@carol accepted your shift swap on *triage*")
 	sched := texts(f.Command("bob", "duty schedule 3"))
 	has(t, sched, "Mon 12 Jan 09:00 CET → Mon 19 Jan 09:00 CET  @carol _(swapped)_", "Mon 19 Jan 09:00 CET → Mon 26 Jan 09:00 CET  @bob _(swapped)_")
@@ -316,7 +324,11 @@ func TestSwapNeedsTheOtherPersonsYes(t *testing.T) {
 	// Decline: nothing changes, the asker is told.
 	sent = f.Command("carol", "duty swap @alice 2026-01-12")
 	decline := bottest.DMsTo(sent, "alice")[0].Msg.Buttons[1]
-	sent = f.Press("alice", decline)
+	if decline.Confirm == nil {
+		t.Error("Decline does not ask first")
+	}
+	has(t, texts(f.Press("alice", decline)), "Decline the swap?", "Reply `yes`")
+	sent = f.Say("alice", "yes")
 	has(t, texts(sent), "Declined; @carol is told and nothing changed.")
 	has(t, texts(bottest.DMsTo(sent, "carol")), "@alice declined your shift swap")
 	if got := texts(f.Command("bob", "duty schedule 3")); got != sched {
@@ -327,12 +339,12 @@ func TestSwapNeedsTheOtherPersonsYes(t *testing.T) {
 func TestAwaySkipsAndHandoffNow(t *testing.T) {
 	f := newFixture(t, bottest.Options{}, duty.Options{})
 	f.Command("alice", create)
-	has(t, texts(f.Command("alice", "duty away @bob --from 2026-01-10 --to 2026-01-20")), "@bob is marked away in triage")
+	has(t, texts(f.Command("alice", "duty away @bob --from 2026-01-10 --to 2026-01-20")), "@alice marked @bob away in triage")
 	has(t, texts(f.Command("bob", "duty schedule 3")), "Mon 12 Jan 09:00 CET → Mon 19 Jan 09:00 CET  @carol _(@bob away)_")
 	sent := f.Command("alice", "duty handoff")
-	has(t, texts(sent), "Handed *triage* over from @alice to @carol.")
+	has(t, texts(sent), "@alice handed *triage* over from @alice to @carol.")
 	hand := roomHandoffs(sent)
-	if len(hand) != 1 || !strings.Contains(hand[0].Msg.PlainText(), "Duty passes from @alice to @carol.") {
+	if len(hand) != 1 || !strings.Contains(bottest.Read(hand[0].Msg), "Duty passes from @alice to @carol.") {
 		t.Errorf("hand-off now was not announced: %q", bottest.Texts(sent))
 	}
 	has(t, texts(bottest.DMsTo(sent, "carol")), "@alice handed duty for *triage* to you")
@@ -349,10 +361,10 @@ func TestEditKeepsWhoeverIsOnDuty(t *testing.T) {
 	f.Command("alice", create)
 	f.Advance(8 * 24 * time.Hour) // bob's shift
 	sent := f.Command("alice", `duty rotation edit triage --members @dave,@carol,@bob,@alice --handoff "Tue 10:00 Europe/Paris"`)
-	has(t, texts(sent), "Rotation *triage* updated: @bob is on duty now; shifts of 1 week, hand-off Tue 10:00 Europe/Paris.")
+	has(t, texts(sent), "@alice updated rotation *triage*: @bob is on duty now; shifts of 1 week, hand-off Tue 10:00 Europe/Paris.")
 	has(t, texts(bottest.DMsTo(sent, "dave")), "Your duty on *triage* changed (the rotation was edited by @alice)")
 	has(t, texts(f.Command("bob", "duty schedule 2")), "Tue 13 Jan 10:00 CET → Tue 20 Jan 10:00 CET  @bob _(now)_\nTue 20 Jan 10:00 CET → Tue 27 Jan 10:00 CET  @alice")
-	has(t, texts(f.Command("alice", "duty rotation delete triage")), "Deleted rotation *triage*.")
+	has(t, texts(f.Command("alice", "duty rotation delete triage")), "@alice deleted rotation *triage*.")
 	if hand := roomHandoffs(f.Advance(30 * 24 * time.Hour)); len(hand) != 0 {
 		t.Errorf("a deleted rotation still announced: %q", bottest.Texts(hand))
 	}
@@ -456,10 +468,25 @@ func TestHandoffMissedWhileDownIsAnnouncedOnRestart(t *testing.T) {
 	clk.Set(time.Date(2026, 1, 12, 11, 0, 0, 0, time.UTC))
 	g := newFixture(t, bottest.Options{Store: st, Clock: clk}, duty.Options{})
 	hand := roomHandoffs(g.Advance(time.Minute))
-	if len(hand) != 1 || !strings.Contains(hand[0].Msg.PlainText(), "from @alice to @bob") {
+	if len(hand) != 1 || !strings.Contains(bottest.Read(hand[0].Msg), "from @alice to @bob") {
 		t.Fatalf("after the restart: %q", bottest.Texts(hand))
 	}
 	if again := roomHandoffs(g.Advance(24 * time.Hour)); len(again) != 0 {
 		t.Errorf("announced again: %q", bottest.Texts(again))
+	}
+}
+
+// Who sees what: a rota change is told to the room, "who is on duty" is
+// for the asker alone.
+func TestAudienceOfAnswers(t *testing.T) {
+	f := newFixture(t, bottest.Options{}, duty.Options{})
+	for _, s := range f.Command("alice", create) {
+		if !s.To.IsDM() && s.ForAsker() {
+			t.Errorf("creating a rotation answered the asker only: %q", bottest.Read(s.Msg))
+		}
+	}
+	out := f.Command("bob", "duty")
+	if len(out) != 1 || !out[0].ForAsker() {
+		t.Errorf("duty = %q, want one answer for the asker", bottest.Texts(out))
 	}
 }

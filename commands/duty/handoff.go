@@ -167,11 +167,11 @@ func (d *Duty) announce(ctx context.Context, r *Rotation, at time.Time, from, to
 	} else {
 		msg := bot.Message{
 			Header: "Duty hand-off: " + r.Name,
-			Text:   fmt.Sprintf("Duty passes from @%s to @%s.", from, to),
+			Text:   fmt.Sprintf("Duty passes from %s to %s.", bot.PersonToken(from), bot.PersonToken(to)),
 			Fields: []bot.Field{
-				{Label: "On duty", Value: "@" + to},
-				{Label: "Until", Value: fmtTime(until, r.Handoff.location())},
-				{Label: "Next", Value: "@" + next},
+				{Label: "On duty", Value: bot.PersonToken(to)},
+				{Label: "Until", Value: chatTime(until, r.Handoff.location())},
+				{Label: "Next", Value: bot.PersonToken(next)},
 			},
 		}
 		if err := d.e.Post(ctx, id+":room", room, msg); err != nil {
@@ -184,8 +184,8 @@ func (d *Duty) announce(ctx context.Context, r *Rotation, at time.Time, from, to
 	}
 	in := bot.Message{
 		Header: "You are on duty: " + r.Name,
-		Text: fmt.Sprintf("@%s handed duty for *%s* to you. You are on duty until %s; @%s is next.",
-			from, r.Name, d.when(to, r, until), next),
+		Text: fmt.Sprintf("%s handed duty for *%s* to you. You are on duty until %s; %s is next.",
+			bot.PersonToken(from), r.Name, d.when(to, r, until), bot.PersonToken(next)),
 		// What is handed over can be report details: only for the team.
 		Sensitive: len(inherited) > 0,
 	}
@@ -197,7 +197,7 @@ func (d *Duty) announce(ctx context.Context, r *Rotation, at time.Time, from, to
 	if err := d.dm(ctx, to, id+":in", in); err != nil {
 		return err
 	}
-	out := bot.Message{Text: fmt.Sprintf("Your duty shift for *%s* has ended; @%s has it now. Thank you!", r.Name, to)}
+	out := bot.Message{Text: fmt.Sprintf("Your duty shift for *%s* has ended; %s has it now. Thank you!", r.Name, bot.PersonToken(to))}
 	return d.dm(ctx, from, id+":out", out)
 }
 
@@ -237,11 +237,18 @@ func (d *Duty) when(person string, r *Rotation, t time.Time) string {
 			loc = l
 		}
 	}
-	return fmtTime(t, loc)
+	return chatTime(t, loc)
 }
 
 func fmtTime(t time.Time, loc *time.Location) string {
 	return t.In(loc).Format("Mon 2 Jan 15:04 MST")
+}
+
+// chatTime writes an instant for chat: Slack shows it in each reader's
+// zone, other adapters in the reader's zone from the directory (the engine
+// rewrites the token); the text in loc is the fallback.
+func chatTime(t time.Time, loc *time.Location) string {
+	return bot.TimeToken(t, fmtTime(t, loc))
 }
 
 // notifyMoved tells each person whose stretches on duty in the coming

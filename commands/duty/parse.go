@@ -111,3 +111,27 @@ func parseTime(s string, now time.Time, h Handoff) (time.Time, error) {
 	}
 	return time.Time{}, fmt.Errorf("%q is not a time: use 2026-01-12, \"2026-01-12 09:00\" (in %s), an RFC 3339 time, or now", s, h.Zone)
 }
+
+// TeamZone is the zone of the team's hand-offs: that of the default
+// rotation in specs, or of the first; nil when no rotation names a valid
+// one. The engine shows times in rooms in it (bot.Options.TeamZone).
+func TeamZone(specs []RotationSpec) *time.Location {
+	var zone *time.Location
+	for _, s := range specs {
+		days, err := ParseShift(s.Shift)
+		if err != nil {
+			continue
+		}
+		h, err := ParseHandoff(s.Handoff, days)
+		if err != nil {
+			continue
+		}
+		if zone == nil || s.Default {
+			zone = h.location()
+		}
+		if s.Default {
+			break
+		}
+	}
+	return zone
+}

@@ -220,3 +220,19 @@ func TestICalRendering(t *testing.T) {
 		t.Errorf("%d events, want 4 (a, c's override, a again, b)", n)
 	}
 }
+
+func TestTeamZoneIsTheDefaultRotations(t *testing.T) {
+	specs := []RotationSpec{
+		{Name: "a", Shift: "1w", Handoff: "Mon 09:00 America/New_York"},
+		{Name: "b", Shift: "1w", Handoff: "Mon 09:00 Europe/Paris", Default: true},
+	}
+	if got := TeamZone(specs); got == nil || got.String() != "Europe/Paris" {
+		t.Errorf("TeamZone = %v, want the default rotation's Europe/Paris", got)
+	}
+	if got := TeamZone(specs[:1]); got == nil || got.String() != "America/New_York" {
+		t.Errorf("TeamZone without a default = %v, want the first rotation's", got)
+	}
+	if got := TeamZone([]RotationSpec{{Name: "c", Shift: "1w", Handoff: "nonsense"}}); got != nil {
+		t.Errorf("TeamZone of a bad hand-off = %v, want nil", got)
+	}
+}

@@ -26,6 +26,27 @@ type swap struct {
 	Take      int64     `json:"take"` // the other's shift, to the requester
 	State     string    `json:"state"`
 	Created   time.Time `json:"created"`
+	// Asked is the text of the request, kept so that its message can be
+	// edited to show the answer.
+	Asked string `json:"asked,omitempty"`
+}
+
+// confirmDecline is asked before Decline acts.
+func confirmDecline(string) bot.Confirm {
+	return bot.Confirm{Title: "Decline the swap?", Text: "The person who asked is told, and the schedule stays as it is.", Yes: "Decline"}
+}
+
+// answered is the request's message once answered: what was asked, the
+// answer, and no buttons left to press.
+func (s swap) answered(state string) bot.Message {
+	return bot.Message{Header: "Shift swap " + state + " (" + s.Rotation + ")", Text: s.Asked, Context: "You " + state + " this request."}
+}
+
+// showAnswer edits the request's message; the answer stands if it cannot.
+func (d *Duty) showAnswer(ctx context.Context, req *bot.Request, s swap) {
+	if err := req.Update(ctx, s.answered(s.State)); err != nil {
+		d.e.Logger().Warn("could not edit the swap request to show its answer", "swap", s.ID, "err", err)
+	}
 }
 
 func (d *Duty) runSwap(ctx context.Context, req *bot.Request) error {
@@ -65,6 +86,17 @@ func (d *Duty) runSwap(ctx context.Context, req *bot.Request) error {
 		return bot.Usagef("@%s has no shift after %s to trade", other, fmtTime(r.ShiftStart(give), loc))
 	}
 	s := swap{ID: newID(), Rotation: r.Name, Requester: holder, Other: other, Give: give, Take: take, State: "pending", Created: now}
+	ask := bot.Message{
+		Header: "Swap duty shifts? (" + r.Name + ")",
+		Text: fmt.Sprintf("%s asks to trade shifts with you: you take %s → %s, and %s takes yours, %s → %s.",
+			bot.PersonToken(holder), d.when(other, r, r.ShiftStart(give)), d.when(other, r, r.ShiftStart(give+1)),
+			bot.PersonToken(holder), d.when(other, r, r.ShiftStart(take)), d.when(other, r, r.ShiftStart(take+1))),
+		Buttons: []bot.Button{
+			{Label: "Accept", Action: actionSwapAccept, Value: s.ID, Style: bot.ButtonPrimary},
+			{Label: "Decline", Action: actionSwapDecline, Value: s.ID, Style: bot.ButtonDanger},
+		},
+	}
+	s.Asked = ask.Text
 	data, _ := json.Marshal(s)
 	if _, err := d.e.Store().Put(ctx, swapColl, s.ID, data, store.NewDoc); err != nil {
 		return fmt.Errorf("save swap: %w", err)
@@ -72,21 +104,11 @@ func (d *Duty) runSwap(ctx context.Context, req *bot.Request) error {
 	if err := req.Record(ctx, "duty.swap.ask", r.Name, fmt.Sprintf("@%s asks @%s: shift %s for %s", holder, other, r.ShiftStart(give).Format(time.RFC3339), r.ShiftStart(take).Format(time.RFC3339))); err != nil {
 		return err
 	}
-	ask := bot.Message{
-		Header: "Swap duty shifts? (" + r.Name + ")",
-		Text: fmt.Sprintf("@%s asks to trade shifts with you: you take %s → %s, and @%s takes yours, %s → %s.",
-			holder, d.when(other, r, r.ShiftStart(give)), d.when(other, r, r.ShiftStart(give+1)),
-			holder, d.when(other, r, r.ShiftStart(take)), d.when(other, r, r.ShiftStart(take+1))),
-		Buttons: []bot.Button{
-			{Label: "Accept", Action: actionSwapAccept, Value: s.ID, Style: bot.ButtonPrimary},
-			{Label: "Decline", Action: actionSwapDecline, Value: s.ID, Style: bot.ButtonDanger},
-		},
-	}
 	if err := d.dm(ctx, other, "duty:swap:"+s.ID+":ask", ask); err != nil {
 		return err
 	}
-	return req.Replyf(ctx, "Asked @%s to take the shift of %s in exchange for theirs of %s. Nothing changes until they accept.",
-		other, fmtTime(r.ShiftStart(give), loc), fmtTime(r.ShiftStart(take), loc))
+	return req.Replyf(ctx, "Asked %s to take the shift of %s in exchange for theirs of %s. Nothing changes until they accept.",
+		bot.PersonToken(other), fmtTime(r.ShiftStart(give), loc), fmtTime(r.ShiftStart(take), loc))
 }
 
 // answerSwap handles Accept and Decline. Only the person asked may answer,
@@ -123,13 +145,14 @@ func (d *Duty) answerSwap(accept bool) func(ctx context.Context, req *bot.Reques
 			return err
 		}
 		if !accept {
+			d.showAnswer(ctx, req, s)
 			if err := req.Record(ctx, "duty.swap.decline", s.Rotation, "@"+s.Requester); err != nil {
 				return err
 			}
-			if err := d.dm(ctx, s.Requester, "duty:swap:"+s.ID+":declined", bot.Text(fmt.Sprintf("@%s declined your shift swap on *%s*. Nothing changed.", s.Other, s.Rotation))); err != nil {
+			if err := d.dm(ctx, s.Requester, "duty:swap:"+s.ID+":declined", bot.Text(fmt.Sprintf("%s declined your shift swap on *%s*. Nothing changed.", bot.PersonToken(s.Other), s.Rotation))); err != nil {
 				return err
 			}
-			return req.Replyf(ctx, "Declined; @%s is told and nothing changed.", s.Requester)
+			return req.Replyf(ctx, "Declined; %s is told and nothing changed.", bot.PersonToken(s.Requester))
 		}
 		now := req.Now()
 		before, after, err := d.update(ctx, s.Rotation, false, func(r *Rotation) error {
@@ -150,10 +173,11 @@ func (d *Duty) answerSwap(accept bool) func(ctx context.Context, req *bot.Reques
 		if err != nil {
 			return err
 		}
+		d.showAnswer(ctx, req, s)
 		if err := req.Record(ctx, "duty.swap.accept", s.Rotation, fmt.Sprintf("@%s and @%s traded %s and %s", s.Requester, s.Other, after.ShiftStart(s.Give).Format(time.RFC3339), after.ShiftStart(s.Take).Format(time.RFC3339))); err != nil {
 			return err
 		}
-		told := bot.Text(fmt.Sprintf("@%s accepted your shift swap on *%s*: they take %s → %s, you take %s → %s.", s.Other, s.Rotation,
+		told := bot.Text(fmt.Sprintf("%s accepted your shift swap on *%s*: they take %s → %s, you take %s → %s.", bot.PersonToken(s.Other), s.Rotation,
 			d.when(s.Requester, after, after.ShiftStart(s.Give)), d.when(s.Requester, after, after.ShiftStart(s.Give+1)),
 			d.when(s.Requester, after, after.ShiftStart(s.Take)), d.when(s.Requester, after, after.ShiftStart(s.Take+1))))
 		if err := d.dm(ctx, s.Requester, "duty:swap:"+s.ID+":accepted", told); err != nil {
@@ -162,7 +186,7 @@ func (d *Duty) answerSwap(accept bool) func(ctx context.Context, req *bot.Reques
 		if err := d.afterChange(ctx, before, after, "shift swap", s.Requester, s.Other); err != nil {
 			return err
 		}
-		return req.Replyf(ctx, "Swapped: you are on duty %s → %s instead of %s → %s.",
+		return req.Announcef(ctx, "Swapped: %s is on duty %s → %s instead of %s → %s.", req.ActorMention(),
 			d.when(s.Other, after, after.ShiftStart(s.Give)), d.when(s.Other, after, after.ShiftStart(s.Give+1)),
 			d.when(s.Other, after, after.ShiftStart(s.Take)), d.when(s.Other, after, after.ShiftStart(s.Take+1)))
 	}

@@ -154,6 +154,13 @@ func (inc *Incidents) replyf(ctx context.Context, req *bot.Request, format strin
 	return inc.reply(ctx, req, bot.Message{Text: fmt.Sprintf(format, args...)})
 }
 
+// announcef tells the room about a change to an incident (the text says
+// who did what), where replyf answers the asker only.
+func (inc *Incidents) announcef(ctx context.Context, req *bot.Request, format string, args ...any) error {
+	_, err := req.Announce(ctx, bot.Message{Text: fmt.Sprintf(format, args...), Sensitive: true})
+	return err
+}
+
 func (inc *Incidents) runStart(ctx context.Context, req *bot.Request) error {
 	title := strings.TrimSpace(strings.Join(req.Args, " "))
 	if title == "" {
@@ -211,17 +218,17 @@ func (inc *Incidents) runStart(ctx context.Context, req *bot.Request) error {
 		return err
 	}
 	if !ownRoom {
-		return inc.replyf(ctx, req, "Incident %s opened; its war room is the thread under the status header. @%s leads.", id, in.Roles["lead"])
+		return inc.announcef(ctx, req, "%s opened incident %s; its war room is the thread under the status header. %s leads.", req.ActorMention(), id, bot.PersonToken(in.Roles["lead"]))
 	}
-	where := fmt.Sprintf("Incident %s (%s) opened; its war room is the private room %s, with the team invited. @%s leads.",
-		id, title, bot.RoomMention(in.Room, in.RoomName), in.Roles["lead"])
+	where := fmt.Sprintf("%s opened incident %s (%s); its war room is the private room %s, with the team invited. %s leads.",
+		req.ActorMention(), id, title, bot.RoomMention(in.Room, in.RoomName), bot.PersonToken(in.Roles["lead"]))
 	if req.Event.DM || req.Event.Room != privateRoom {
 		// Tell the private room too, not only the person who asked.
 		if err := inc.e.Post(ctx, "incident:"+id+":room-pointer", bot.ToRoom(privateRoom, bot.ThreadRef{}), bot.Message{Text: where, Sensitive: true}); err != nil {
 			return err
 		}
 	}
-	return inc.replyf(ctx, req, "%s", where)
+	return inc.announcef(ctx, req, "%s", where)
 }
 
 // teamAccounts are the accounts on adapter of everyone on the team
@@ -351,7 +358,7 @@ func (inc *Incidents) runRole(ctx context.Context, req *bot.Request) error {
 	if err := req.Record(ctx, "incident.role", in.ID, role+" @"+who); err != nil {
 		return err
 	}
-	return inc.replyf(ctx, req, "@%s is now %s of %s.", who, role, in.ID)
+	return inc.announcef(ctx, req, "%s made %s %s of %s.", req.ActorMention(), bot.PersonToken(who), role, in.ID)
 }
 
 func (inc *Incidents) runStatus(ctx context.Context, req *bot.Request) error {
@@ -370,7 +377,7 @@ func (inc *Incidents) runStatus(ctx context.Context, req *bot.Request) error {
 	if err := req.Record(ctx, "incident.status", in.ID, text); err != nil {
 		return err
 	}
-	return inc.replyf(ctx, req, "Status of %s updated; the new header is in the war room.", in.ID)
+	return inc.announcef(ctx, req, "%s updated the status of %s in the war room's header.", req.ActorMention(), in.ID)
 }
 
 func (inc *Incidents) runResolve(ctx context.Context, req *bot.Request) error {
@@ -397,7 +404,7 @@ func (inc *Incidents) runResolve(ctx context.Context, req *bot.Request) error {
 	if err := req.Record(ctx, "incident.resolve", in.ID, ""); err != nil {
 		return err
 	}
-	return inc.replyf(ctx, req, "%s resolved after %s. Next: `%s incident writeup` to preview the public write-up.", in.ID, textutil.Duration(in.Resolved.Sub(in.Started)), req.Prefix())
+	return inc.announcef(ctx, req, "%s resolved %s after %s. Next: `%s incident writeup` to preview the public write-up.", req.ActorMention(), in.ID, textutil.Duration(in.Resolved.Sub(in.Started)), req.Prefix())
 }
 
 func (inc *Incidents) runAuthors(ctx context.Context, req *bot.Request) error {
@@ -428,5 +435,5 @@ func (inc *Incidents) runAuthors(ctx context.Context, req *bot.Request) error {
 	if err != nil {
 		return err
 	}
-	return inc.replyf(ctx, req, "Authors of the %s write-up: @%s.", in.ID, strings.Join(names, ", @"))
+	return inc.announcef(ctx, req, "%s set the authors of the %s write-up: @%s.", req.ActorMention(), in.ID, strings.Join(names, ", @"))
 }

@@ -39,5 +39,6 @@ type Engine interface {
 	// Sending, through the outbox.
 	Post(ctx context.Context, id string, to bot.Destination, msg bot.Message) error
 	PostRoot(ctx context.Context, id string, to bot.Destination, msg bot.Message) error
+	EditRoot(ctx context.Context, rootID string, msg bot.Message) error
 	Outbox() *bot.Outbox
 }

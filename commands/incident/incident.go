@@ -114,13 +114,13 @@ func Register(e Engine, o Options) (*Incidents, error) {
 	e.OnReaction(inc.onReaction)
 	e.OnEdit(inc.onEdit)
 	e.OnDelete(inc.onDelete)
-	e.HandleAction(&bot.Action{Name: actionPublish, Roles: teamRoles, Run: inc.pressPublish})
+	e.HandleAction(&bot.Action{Name: actionPublish, Roles: teamRoles, Run: inc.pressPublish, Confirm: inc.confirmPublish})
 	e.HandleJob(jobPublish, inc.runPublishJob)
 	e.HandleJob(jobUnpin, inc.runUnpin)
 	return inc, nil
 }
 
-var teamRoles = []bot.Role{bot.RoleResponder, bot.RoleAdmin}
+var teamRoles = bot.TeamRoles()
 
 // Incident is one incident as stored.
 type Incident struct {
@@ -134,8 +134,8 @@ type Incident struct {
 	ResolvedBy string            `json:"resolved_by,omitempty"`
 	Roles      map[string]string `json:"roles"`
 	Status     string            `json:"status,omitempty"`
-	// Headers counts the status headers posted; each change posts the
-	// next one (chat messages cannot be edited through the adapters).
+	// Headers counts the versions of the status header: the first is
+	// posted, each change edits it in place.
 	Headers int     `json:"headers"`
 	Entries []Entry `json:"entries,omitempty"`
 	// Sections are the write-up's edited sections, by key (tldr...).
@@ -328,15 +328,12 @@ func (inc *Incidents) header(in *Incident) bot.Message {
 		status = "—"
 	}
 	hdr := "🚨 " + in.ID + ": " + in.Title.String()
-	if in.Headers > 1 {
-		hdr += " (status updated)"
-	}
 	return bot.Message{
 		Header: hdr,
 		Fields: []bot.Field{
 			{Label: "State", Value: state}, {Label: "Status", Value: status},
 			{Label: "Lead", Value: role("lead")}, {Label: "Scribe", Value: role("scribe")}, {Label: "Comms", Value: role("comms")},
-			{Label: "Started", Value: stamp(in.Started, true) + " by @" + in.StartedBy},
+			{Label: "Started", Value: bot.TimeToken(in.Started, stamp(in.Started, true)) + " by " + bot.PersonToken(in.StartedBy)},
 		},
 		Context: fmt.Sprintf("War room of %s. React %s to put a message on the timeline, %s to keep it as evidence.",
 			in.ID, inc.o.PinReaction, inc.o.EvidenceReaction),
@@ -344,18 +341,19 @@ func (inc *Incidents) header(in *Incident) bot.Message {
 	}
 }
 
-// postHeader posts header number in.Headers: the thread's root (in an own
-// room, its first message) for the first, a fresh one in the war room for
-// each change.
+// postHeader posts version in.Headers of the war room's one header: the
+// thread's root (in an own room, its first message) for the first, and an
+// edit of it in place for each change (the last version wins when several
+// wait).
 func (inc *Incidents) postHeader(ctx context.Context, in *Incident) error {
 	msg := inc.header(in)
 	if in.Headers <= 1 {
 		return inc.e.PostRoot(ctx, rootID(in.ID), bot.ToRoom(in.Room, bot.ThreadRef{}), msg)
 	}
-	return inc.say(ctx, in, "header:"+strconv.Itoa(in.Headers), msg)
+	return inc.e.EditRoot(ctx, rootID(in.ID), msg)
 }
 
-// changeHeader applies a change that shows in the header and posts the new
+// changeHeader applies a change that shows in the header and edits the
 // header.
 func (inc *Incidents) changeHeader(ctx context.Context, id string, change func(in *Incident) error) (*Incident, error) {
 	in, err := inc.update(ctx, id, func(in *Incident) error {

@@ -140,23 +140,25 @@ func TestStartPostsHeaderWithLead(t *testing.T) {
 	}
 }
 
-func TestRolesAndStatusRepostHeaderInThread(t *testing.T) {
+// Issue 16: a war room has one header, edited in place on every change.
+func TestRolesAndStatusEditTheOneHeader(t *testing.T) {
 	h, _, _ := setup(t)
 	h.Command("alice", `incident start "Leak"`)
 	thread := warRoom(t, h, "INC-2026-1")
+	h.Chat.TakeEdits()
 	out := h.Command("alice", "incident role scribe @bob")
-	var hdr *bottest.Sent
-	for i := range out {
-		if strings.Contains(out[i].Msg.Header, "status updated") {
-			hdr = &out[i]
+	for _, s := range out {
+		if s.Msg.Header != "" {
+			t.Errorf("a header was posted again: %q", s.Msg.PlainText())
 		}
 	}
-	if hdr == nil || hdr.To.Thread != thread || !strings.Contains(hdr.Msg.PlainText(), "Scribe: @bob") {
-		t.Fatalf("no fresh header in the war room naming the scribe: %q", bottest.Texts(out))
+	edits := h.Chat.TakeEdits()
+	if len(edits) != 1 || edits[0].Ref.ID != thread.ID || !strings.Contains(edits[0].Msg.PlainText(), "Scribe: @bob") {
+		t.Fatalf("edits %+v: want the header (the war room's root %s) edited to name the scribe", edits, thread.ID)
 	}
-	out = h.Command("alice", `incident status "Token revoked; auditing logs"`)
-	if !strings.Contains(bottest.Joined(out), "Status: Token revoked; auditing logs") {
-		t.Errorf("status header: %q", bottest.Texts(out))
+	h.Command("alice", `incident status "Token revoked; auditing logs"`)
+	if edits := h.Chat.TakeEdits(); len(edits) != 1 || edits[0].Ref.ID != thread.ID || !strings.Contains(edits[0].Msg.PlainText(), "Status: Token revoked; auditing logs") {
+		t.Errorf("status edits: %+v", edits)
 	}
 	if out := h.Command("alice", "incident role boss @bob"); !strings.Contains(bottest.Joined(out), "roles are lead, scribe, comms") {
 		t.Errorf("bad role: %q", bottest.Texts(out))
@@ -280,9 +282,10 @@ func TestStartToPublishAndUnpin(t *testing.T) {
 	say(h, "bob", thread, "m1", "Revoked the token; contact bob@example.org for the log")
 	react(h, "alice", "m1", "📌")
 	h.Advance(3 * time.Hour)
+	h.Chat.TakeEdits()
 	out := h.Command("alice", "incident resolve")
-	if !strings.Contains(bottest.Joined(out), "State: ✅ Resolved 2026-01-05 12:05 UTC (after 3h 5m)") {
-		t.Fatalf("resolve: %q", bottest.Texts(out))
+	if edits := h.Chat.TakeEdits(); len(edits) != 1 || !strings.Contains(edits[0].Msg.PlainText(), "State: ✅ Resolved 2026-01-05 12:05 UTC (after 3h 5m)") {
+		t.Fatalf("resolve: %q; edits %+v, want the header edited", bottest.Texts(out), edits)
 	}
 	resolved := h.Clock.Now()
 
@@ -303,7 +306,15 @@ func TestStartToPublishAndUnpin(t *testing.T) {
 	h.Command("alice", `incident writeup edit summary "A deploy token was printed in a CI log and revoked within minutes."`)
 	h.Command("alice", `incident writeup edit references "https://example.org/blog/incident"`)
 	h.Command("alice", `incident entry 1 "Token revoked"`)
-	if out := h.Press("alice", btn); !strings.Contains(bottest.Joined(out), "changed since this was shown") || len(gh.Calls()) != 0 {
+	// Publishing asks first (Slack draws btn.Confirm; here the engine
+	// asks for a "yes").
+	if btn.Confirm == nil || !strings.Contains(btn.Confirm.Text, "becomes a public issue in acme/security") {
+		t.Errorf("the publish button asks nothing first: %+v", btn.Confirm)
+	}
+	if out := h.Press("alice", btn); !strings.Contains(bottest.Joined(out), "Reply `yes`") || len(gh.Calls()) != 0 {
+		t.Fatalf("publish press: %q, calls %v; want a question first", bottest.Texts(out), gh.Calls())
+	}
+	if out := h.Say("alice", "yes"); !strings.Contains(bottest.Joined(out), "changed since this was shown") || len(gh.Calls()) != 0 {
 		t.Fatalf("stale button: %q, calls %v", bottest.Texts(out), gh.Calls())
 	}
 	out = h.Command("alice", "incident writeup")
@@ -313,7 +324,7 @@ func TestStartToPublishAndUnpin(t *testing.T) {
 	}
 	gh.fail["issue"] = rateLimited{} // the first attempt is rate-limited
 	out = h.Command("alice", "incident publish --confirm")
-	if !strings.Contains(bottest.Joined(out), "Publishing the write-up") {
+	if !strings.Contains(bottest.Joined(out), "publishing the write-up") {
 		t.Fatalf("a clean write-up with --confirm should publish: %q", bottest.Texts(out))
 	}
 	out = h.Advance(2 * time.Minute)
@@ -410,10 +421,10 @@ func TestSeveralOpenIncidentsNeedAnID(t *testing.T) {
 	}
 	thread := warRoom(t, h, "INC-2026-2")
 	out := h.Event(bot.Event{Kind: bot.EventCommand, Room: bottest.Room, Thread: thread, User: bot.UserRef{Adapter: "test", ID: "alice"}, Text: `incident status "in two"`})
-	if !strings.Contains(bottest.Joined(out), "Status of INC-2026-2 updated") {
+	if !strings.Contains(bottest.Joined(out), "updated the status of INC-2026-2") {
 		t.Errorf("in the war room: %q", bottest.Texts(out))
 	}
-	if out := h.Command("alice", `incident status --id INC-2026-1 "in one"`); !strings.Contains(bottest.Joined(out), "Status of INC-2026-1 updated") {
+	if out := h.Command("alice", `incident status --id INC-2026-1 "in one"`); !strings.Contains(bottest.Joined(out), "updated the status of INC-2026-1") {
 		t.Errorf("--id: %q", bottest.Texts(out))
 	}
 }
@@ -464,8 +475,8 @@ func TestIDsGoOnFromExistingIncidents(t *testing.T) {
 		if _, err := h.Engine.Store().Put(ctx, counterColl, "2026", []byte("3"), 0); err != nil {
 			t.Fatal(err)
 		}
-		bottest.InOrder(t, bottest.Joined(h.Command("alice", `incident start "Fourth"`)), "Incident INC-2026-4 opened")
-		bottest.InOrder(t, bottest.Joined(h.Command("alice", `incident start "Fifth"`)), "Incident INC-2026-5 opened")
+		bottest.InOrder(t, bottest.Joined(h.Command("alice", `incident start "Fourth"`)), "opened incident INC-2026-4")
+		bottest.InOrder(t, bottest.Joined(h.Command("alice", `incident start "Fifth"`)), "opened incident INC-2026-5")
 		// Another year has its own numbers.
 		if id, err := inc.nextID(ctx, 2027); err != nil || id != "INC-2027-1" {
 			t.Errorf("first id of 2027: %q %v", id, err)
@@ -476,7 +487,7 @@ func TestIDsGoOnFromExistingIncidents(t *testing.T) {
 		if _, err := h.Engine.Store().Put(ctx, coll, "INC-2026-1", []byte(`{"id":"INC-2026-1","title":"Old","state":"resolved"}`), 0); err != nil {
 			t.Fatal(err)
 		}
-		bottest.InOrder(t, bottest.Joined(h.Command("alice", `incident start "New"`)), "Incident INC-2026-2 opened")
+		bottest.InOrder(t, bottest.Joined(h.Command("alice", `incident start "New"`)), "opened incident INC-2026-2")
 	})
 	t.Run("a damaged counter document", func(t *testing.T) {
 		h, inc, _ := setup(t)

@@ -79,6 +79,17 @@ func (inc *Incidents) runPublish(ctx context.Context, req *bot.Request) error {
 	})
 }
 
+// confirmPublish is asked before the publish button acts: the write-up
+// becomes public, which cannot be taken back.
+func (inc *Incidents) confirmPublish(value string) bot.Confirm {
+	id, _, _ := strings.Cut(value, " ")
+	return bot.Confirm{
+		Title: "Publish " + id + "?",
+		Text:  fmt.Sprintf("The write-up of %s becomes a public issue in %s.", id, inc.o.Repository),
+		Yes:   "Publish",
+	}
+}
+
 func (inc *Incidents) pressPublish(ctx context.Context, req *bot.Request, value string) error {
 	id, d, ok := strings.Cut(value, " ")
 	if !ok {
@@ -119,7 +130,7 @@ func (inc *Incidents) queuePublish(ctx context.Context, req *bot.Request, in *In
 	if err := req.Record(ctx, "incident.publish", in.ID, inc.o.Repository+" "+d); err != nil {
 		return err
 	}
-	return inc.replyf(ctx, req, "Publishing the write-up of %s to %s; the link will appear in the war room.", in.ID, inc.o.Repository)
+	return inc.announcef(ctx, req, "%s is publishing the write-up of %s to %s; the link will appear in the war room.", req.ActorMention(), in.ID, inc.o.Repository)
 }
 
 // retryable: GitHub asked us to wait (rate limit) or could not be reached.
@@ -233,7 +244,7 @@ func (inc *Incidents) runUnpinNow(ctx context.Context, req *bot.Request) error {
 	if err := req.Record(ctx, "incident.unpin", in.ID, ""); err != nil {
 		return err
 	}
-	return inc.replyf(ctx, req, "Unpinning the write-up of %s.", in.ID)
+	return inc.announcef(ctx, req, "%s is unpinning the write-up of %s.", req.ActorMention(), in.ID)
 }
 
 func (inc *Incidents) runUnpin(ctx context.Context, job bot.Job) error {

@@ -128,10 +128,11 @@ func TestOwnRoomTimelineToPublish(t *testing.T) {
 	if !strings.Contains(bottest.Joined(out), "Timeline #1 (2026-01-05 09:05 UTC, @bob): Revoked the token at the provider") {
 		t.Fatalf("pin: %q", bottest.Texts(out))
 	}
+	h.Chat.TakeEdits()
 	out = inWar("alice", `incident status "Auditing logs"`)
 	allInWar(t, "status", out)
-	if !strings.Contains(bottest.Joined(out), "Status: Auditing logs") {
-		t.Errorf("status: %q", bottest.Texts(out))
+	if edits := h.Chat.TakeEdits(); len(edits) != 1 || edits[0].Ref.Room != war || !strings.Contains(edits[0].Msg.PlainText(), "Status: Auditing logs") {
+		t.Errorf("status: %q; edits %+v, want the header in the war room edited", bottest.Texts(out), edits)
 	}
 	allInWar(t, "log", inWar("bob", `incident log "Rotated the other deploy keys"`))
 	out = inWar("alice", "incident timeline")

@@ -67,7 +67,7 @@ func (inc *Incidents) runLog(ctx context.Context, req *bot.Request) error {
 	if req.Flags.Has("evidence") {
 		what = "Evidence"
 	}
-	return inc.replyf(ctx, req, "%s #%d of %s at %s: %s", what, n, in.ID, stamp(at, true), text)
+	return inc.announcef(ctx, req, "%s #%d of %s at %s: %s (by %s)", what, n, in.ID, stamp(at, true), text, req.ActorMention())
 }
 
 func (inc *Incidents) runEntry(ctx context.Context, req *bot.Request) error {
@@ -104,9 +104,9 @@ func (inc *Incidents) runEntry(ctx context.Context, req *bot.Request) error {
 		return err
 	}
 	if remove {
-		return inc.replyf(ctx, req, "Entry #%d of %s removed.", n, in.ID)
+		return inc.announcef(ctx, req, "%s removed entry #%d of %s.", req.ActorMention(), n, in.ID)
 	}
-	return inc.replyf(ctx, req, "Entry #%d of %s corrected.", n, in.ID)
+	return inc.announcef(ctx, req, "%s corrected entry #%d of %s.", req.ActorMention(), n, in.ID)
 }
 
 // entries returns the live entries of one kind, in time order.

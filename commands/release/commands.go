@@ -17,7 +17,7 @@ import (
 )
 
 func (r *Releases) command() *bot.Command {
-	team := []bot.Role{bot.RoleResponder, bot.RoleAdmin}
+	team := bot.TeamRoles()
 	return &bot.Command{
 		Name:    "release",
 		Summary: "Plan, announce and publish security releases, with their clocks",
@@ -161,12 +161,12 @@ func (r *Releases) runPlan(ctx context.Context, req *bot.Request) error {
 	if err := r.say(ctx, rep, fmt.Sprintf("plan:%d", now.UnixNano()), r.showMessage(rel, now)); err != nil {
 		return err
 	}
-	text := fmt.Sprintf("Release of %s planned: public at %s. The draft announcement is in the report's thread; `%s release announce %s` posts it%s.",
-		rel.ID, r.when(publicAt), req.Prefix(), rel.ID, r.destinationsText())
+	text := fmt.Sprintf("%s planned the release of %s: public at %s. The draft announcement is in the report's thread; `%s release announce %s` posts it%s.",
+		req.ActorMention(), rel.ID, r.chatWhen(publicAt), req.Prefix(), rel.ID, r.destinationsText())
 	if rel.Expedited {
 		text += " Expedited (recorded in the audit log): " + reason
 	}
-	return req.Replyf(ctx, "%s", text)
+	return req.Announcef(ctx, "%s", text)
 }
 
 func (r *Releases) destinationsText() string {
@@ -315,10 +315,10 @@ func (r *Releases) runAnnounce(ctx context.Context, req *bot.Request) error {
 	if err := req.Record(ctx, "release.announce", rel.ID, strings.Join(where, ", ")); err != nil {
 		return err
 	}
-	if err := r.sayText(ctx, rel.ID, "announce", fmt.Sprintf("📣 @%s announced the release of %s (%s) in: %s.", req.Actor(), rel.ID, r.when(rel.PublicAt), strings.Join(where, ", "))); err != nil {
+	if err := r.sayText(ctx, rel.ID, "announce", fmt.Sprintf("📣 %s announced the release of %s (%s) in: %s.", req.ActorMention(), rel.ID, r.chatWhen(rel.PublicAt), strings.Join(where, ", "))); err != nil {
 		return err
 	}
-	return req.Replyf(ctx, "Announced the release of %s in: %s.", rel.ID, strings.Join(where, ", "))
+	return req.Announcef(ctx, "%s announced the release of %s in: %s.", req.ActorMention(), rel.ID, strings.Join(where, ", "))
 }
 
 var prURLRE = regexp.MustCompile(`^https://github\.com/([A-Za-z0-9-]+/[A-Za-z0-9._-]+)/pull/([0-9]+)(?:[/?#].*)?$`)
@@ -396,7 +396,7 @@ func (r *Releases) runLink(ctx context.Context, req *bot.Request) error {
 	if err := req.Record(ctx, "release.link", rel.ID, strings.Join(urls, " ")); err != nil {
 		return err
 	}
-	return req.Replyf(ctx, "Linked to the release of %s: %s. When GitHub says one is merged, the publication clock starts.", rel.ID, strings.Join(urls, ", "))
+	return req.Announcef(ctx, "%s linked to the release of %s: %s. When GitHub says one is merged, the publication clock starts.", req.ActorMention(), rel.ID, strings.Join(urls, ", "))
 }
 
 func (r *Releases) runMerged(ctx context.Context, req *bot.Request) error {
@@ -427,7 +427,7 @@ func (r *Releases) runMerged(ctx context.Context, req *bot.Request) error {
 	if err != nil {
 		return err
 	}
-	return req.Replyf(ctx, "Recorded. Release of %s: %s.", rel.ID, r.clockText(rel, req.Now()))
+	return req.Announcef(ctx, "%s recorded the merge. Release of %s: %s.", req.ActorMention(), rel.ID, r.clockText(rel, req.Now()))
 }
 
 // PullRequestMerged is told by the GitHub webhook that a pull request was
@@ -521,7 +521,7 @@ func (r *Releases) markMerged(ctx context.Context, id string, p PR, by, via stri
 	}
 	text := fmt.Sprintf("🔀 %s merged (%s, by %s).", pr.URL(), via, by)
 	if started {
-		text += fmt.Sprintf(" The publication clock runs: publish the advisories and answer the announcement before %s (`/sec release publish %s`).", r.when(rel.PublishDue), id)
+		text += fmt.Sprintf(" The publication clock runs: publish the advisories and answer the announcement before %s (`/sec release publish %s`).", r.chatWhen(rel.PublishDue), id)
 	}
 	return true, r.sayText(ctx, id, "merged:"+pr.key(), text)
 }
@@ -543,7 +543,7 @@ func (r *Releases) runPublishCmd(ctx context.Context, req *bot.Request) error {
 	if err := req.Record(ctx, "release.publish.request", rel.ID, ""); err != nil {
 		return err
 	}
-	return req.Replyf(ctx, "Publishing the advisories of %s on GitHub; the result and the answer to the announcement follow in the report's thread.", rel.ID)
+	return req.Announcef(ctx, "%s is publishing the advisories of %s on GitHub; the result and the answer to the announcement follow in the report's thread.", req.ActorMention(), rel.ID)
 }
 
 // ---- helpers ----

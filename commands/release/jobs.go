@@ -118,7 +118,7 @@ func (r *Releases) runPing(ctx context.Context, job bot.Job) error {
 	told, err := r.ping(ctx, rel, "ping", bot.Message{
 		Header: "Publish the advisories: release of " + rel.ID,
 		Text: fmt.Sprintf("The fix was merged at %s; %s left to publish the advisories and answer the announcement (before %s): `/sec release publish %s`.",
-			r.when(rel.MergedAt), textutil.Duration(remaining), r.when(rel.PublishDue), rel.ID),
+			r.chatWhen(rel.MergedAt), textutil.Duration(remaining), r.chatWhen(rel.PublishDue), rel.ID),
 	})
 	if err != nil {
 		return err
@@ -127,7 +127,7 @@ func (r *Releases) runPing(ctx context.Context, job bot.Job) error {
 		return err
 	}
 	return r.sayText(ctx, rel.ID, "ping", fmt.Sprintf("⏳ %s left to publish the advisories of %s (before %s): `/sec release publish %s`. Pinged: %s.",
-		textutil.Duration(remaining), rel.ID, r.when(rel.PublishDue), rel.ID, orNobody(told)))
+		textutil.Duration(remaining), rel.ID, r.chatWhen(rel.PublishDue), rel.ID, orNobody(told)))
 }
 
 // runBreach: the deadline passed unpublished. The breach is recorded on
@@ -157,12 +157,12 @@ func (r *Releases) runBreach(ctx context.Context, job bot.Job) error {
 	}
 	if _, err := r.ping(ctx, rel, "breach", bot.Message{
 		Header: "Deadline missed: release of " + rel.ID,
-		Text:   fmt.Sprintf("The advisories of %s were due at %s and are not published. Publish now: `/sec release publish %s`.", rel.ID, r.when(rel.PublishDue), rel.ID),
+		Text:   fmt.Sprintf("The advisories of %s were due at %s and are not published. Publish now: `/sec release publish %s`.", rel.ID, r.chatWhen(rel.PublishDue), rel.ID),
 	}); err != nil {
 		return err
 	}
 	return r.sayText(ctx, rel.ID, "breach", fmt.Sprintf("❗ BREACH: the advisories of %s were not published within %s of the merge (due %s). Recorded. Publish now: `/sec release publish %s`.",
-		rel.ID, textutil.Duration(r.o.PublishWindow), r.when(rel.PublishDue), rel.ID))
+		rel.ID, textutil.Duration(r.o.PublishWindow), r.chatWhen(rel.PublishDue), rel.ID))
 }
 
 // retryable: GitHub asked us to wait or could not be reached.

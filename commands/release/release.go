@@ -377,6 +377,11 @@ func checklistText(items []Item) string {
 // ---- times ----
 
 // when shows t in UTC and in the room's zone, as the announcement must.
+// chatWhen writes an instant for chat: Slack shows each reader their own
+// zone, other adapters the reader's (the engine rewrites the token). Texts
+// that also go out by mail keep when.
+func (r *Releases) chatWhen(t time.Time) string { return bot.TimeToken(t, r.when(t)) }
+
 func (r *Releases) when(t time.Time) string {
 	s := t.UTC().Format("Mon 2 Jan 2006 15:04 MST")
 	if r.o.Zone != time.UTC && r.o.Zone.String() != "UTC" {

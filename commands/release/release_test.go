@@ -170,7 +170,7 @@ func TestPlanInside48HoursRefused(t *testing.T) {
 	has(t, bottest.Joined(f.Command("bob", "release plan "+f.id+" --public-at "+at+" --expedite")), "--expedite needs a --reason")
 	// 48h is enough.
 	out = bottest.Joined(f.Command("bob", "release plan "+f.id+" --public-at "+f.Clock.Now().Add(48*time.Hour).Format(time.RFC3339)))
-	has(t, out, "Release of "+f.id+" planned")
+	has(t, out, "planned the release of "+f.id)
 }
 
 func TestExpeditedPlanAcceptedAndAudited(t *testing.T) {
@@ -280,7 +280,7 @@ func TestPlanAnnounceMergePublish(t *testing.T) {
 	// The job runs in the same step as the command (its due time is now).
 	out = f.Command("bob", "release publish "+f.id)
 	out = append(out, f.Advance(time.Second)...)
-	has(t, bottest.Joined(out), "Publishing the advisories")
+	has(t, bottest.Joined(out), "@bob is publishing the advisories")
 	if got := f.gh.calls; len(got) != 1 || got[0] != "acme/web "+ghsa+" published" {
 		t.Fatalf("GitHub calls: %v", got)
 	}
@@ -329,7 +329,7 @@ func TestLatePublishPingsAndBreach(t *testing.T) {
 	f.Command("bob", "release plan "+f.id+" --public-at "+publicAt.Format(time.RFC3339))
 	f.Advance(publicAt.Sub(f.Clock.Now()))
 	out := f.Command("bob", "release merged "+f.id+" https://github.com/acme/web/pull/7")
-	has(t, bottest.Joined(out), "Recorded", "2h left to publish")
+	has(t, bottest.Joined(out), "recorded the merge", "2h left to publish")
 	has(t, bottest.Joined(f.Command("bob", "release merged "+f.id+" https://github.com/acme/web/pull/7")), "already recorded")
 
 	out = f.Advance(59 * time.Minute)

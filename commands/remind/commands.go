@@ -12,7 +12,7 @@ import (
 	"github.com/vigil-sec/vigil/store"
 )
 
-var team = []bot.Role{bot.RoleResponder, bot.RoleAdmin}
+var team = bot.TeamRoles()
 
 func (r *Reminders) command() *bot.Command {
 	return &bot.Command{
@@ -159,7 +159,7 @@ func (r *Reminders) runSnooze(ctx context.Context, req *bot.Request) error {
 	if n == 0 {
 		return bot.Usagef("@%s has no reminders for %s", who, rep.ID)
 	}
-	return req.Replyf(ctx, "Reminders of %s to @%s are snoozed until %s: %s", rep.ID, who, until.Format("Mon 2 Jan 2006"), reason)
+	return req.Announcef(ctx, "%s snoozed the reminders of %s to %s until %s: %s", req.ActorMention(), rep.ID, bot.PersonToken(who), until.Format("Mon 2 Jan 2006"), reason)
 }
 
 func (r *Reminders) snooze(ctx context.Context, req *bot.Request, key string, until time.Time, reason string) error {
@@ -226,7 +226,7 @@ func (r *Reminders) runNow(ctx context.Context, req *bot.Request) error {
 	if err := req.Record(ctx, "remind.now", rep.ID, strings.Join(told, ", ")); err != nil {
 		return err
 	}
-	return req.Replyf(ctx, "Reminded %s about %s now.", strings.Join(told, ", "), rep.ID)
+	return req.Announcef(ctx, "%s reminded %s about %s now.", req.ActorMention(), strings.Join(told, ", "), rep.ID)
 }
 
 // ---- buttons ----
@@ -290,7 +290,7 @@ func (r *Reminders) pressFixed(ctx context.Context, req *bot.Request, key string
 		return err
 	}
 	msg := bot.Message{
-		Text: fmt.Sprintf("@%s says %s is fixed in %s. Confirm, and the reminders to them stop.", req.Actor(), rep.ID, repoLabel(it.Repo)),
+		Text: fmt.Sprintf("%s says %s is fixed in %s. Confirm, and the reminders to them stop.", req.ActorMention(), rep.ID, repoLabel(it.Repo)),
 		Buttons: []bot.Button{
 			{Label: "Confirm fixed", Action: actionVerify, Value: "yes|" + key, Style: bot.ButtonPrimary},
 			{Label: "Not yet", Action: actionVerify, Value: "no|" + key},
@@ -332,7 +332,7 @@ func (r *Reminders) pressVerify(ctx context.Context, req *bot.Request, value str
 		if err := tell(fmt.Sprintf("The security team does not consider %s fixed in %s yet; the reminders go on.", it.Report, repoLabel(it.Repo))); err != nil {
 			return err
 		}
-		return req.Replyf(ctx, "Noted: %s is not fixed in %s yet; @%s is told.", it.Report, repoLabel(it.Repo), it.Maintainer)
+		return req.Announcef(ctx, "%s noted that %s is not fixed in %s yet; %s is told.", req.ActorMention(), it.Report, repoLabel(it.Repo), bot.PersonToken(it.Maintainer))
 	}
 	if err := r.remove(ctx, it); err != nil {
 		return err
@@ -343,5 +343,5 @@ func (r *Reminders) pressVerify(ctx context.Context, req *bot.Request, value str
 	if err := tell(fmt.Sprintf("Confirmed: %s is fixed in %s. No more reminders about it.", it.Report, repoLabel(it.Repo))); err != nil {
 		return err
 	}
-	return req.Replyf(ctx, "Confirmed fixed: no more reminders to @%s about %s in %s.", it.Maintainer, it.Report, repoLabel(it.Repo))
+	return req.Announcef(ctx, "%s confirmed it fixed: no more reminders to %s about %s in %s.", req.ActorMention(), bot.PersonToken(it.Maintainer), it.Report, repoLabel(it.Repo))
 }

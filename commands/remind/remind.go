@@ -134,7 +134,7 @@ func Register(e Engine, o Options) (*Reminders, error) {
 	e.HandleJob(jobDispatch, r.runDispatch)
 	e.HandleAction(&bot.Action{Name: actionSnooze, Where: bot.Anywhere, Run: r.pressSnooze})
 	e.HandleAction(&bot.Action{Name: actionFixed, Where: bot.Anywhere, Run: r.pressFixed})
-	e.HandleAction(&bot.Action{Name: actionVerify, Roles: []bot.Role{bot.RoleResponder, bot.RoleAdmin}, Run: r.pressVerify})
+	e.HandleAction(&bot.Action{Name: actionVerify, Roles: bot.TeamRoles(), Run: r.pressVerify})
 	o.Reports.Watch(r.follow)
 	// Maintainers named with `report notify` (no GitHub advisory) are
 	// reminded like those told by an advisory.

@@ -261,7 +261,7 @@ func TestSnoozeAndFixedByButtons(t *testing.T) {
 		}
 	}
 	has(t, bottest.Joined(f.Press("carol", confirm)), "needs the responder or admin role")
-	has(t, bottest.Joined(f.Press("bob", confirm)), "Confirmed fixed: no more reminders to @carol")
+	has(t, bottest.Joined(f.Press("bob", confirm)), "@bob confirmed it fixed: no more reminders to @carol")
 	if _, m := counts(f.Advance(30 * 24 * time.Hour)); m["carol "+id] != 0 {
 		t.Errorf("reminded after the fix was confirmed")
 	}
@@ -281,8 +281,8 @@ func TestCommands(t *testing.T) {
 		t.Errorf("carol's own list (no other maintainers, no titles): %s", own)
 	}
 	has(t, dm("carol", "remind list @dave"), "maintainers see only their own reminders")
-	has(t, bottest.Joined(f.Command("bob", "remind now "+id)), "Reminded @carol about "+id+" now.")
-	has(t, bottest.Joined(f.Command("bob", "remind snooze "+id+` @carol --until 2026-03-01 --reason "release freeze"`)), "snoozed until Sun 1 Mar 2026: release freeze")
+	has(t, bottest.Joined(f.Command("bob", "remind now "+id)), "@bob reminded @carol about "+id+" now.")
+	has(t, bottest.Joined(f.Command("bob", "remind snooze "+id+` @carol --until 2026-03-01 --reason "release freeze"`)), "@bob snoozed the reminders of "+id+" to @carol until Sun 1 Mar 2026: release freeze")
 	has(t, bottest.Joined(f.Command("bob", "remind snooze "+id+` @dave --until 2w --reason x`)), "@dave has no reminders for "+id)
 	has(t, bottest.Joined(f.Command("bob", "remind snooze "+id+` @carol --until someday --reason x`)), `"someday" is not a time`)
 	has(t, bottest.Joined(f.Command("mallory", "remind list")), "needs the responder or admin or maintainer role")
@@ -368,7 +368,7 @@ func TestReportNotifyStartsRemindersWithoutGitHub(t *testing.T) {
 
 	sent := f.Command("bob", "report notify "+id+" @carol")
 	sent = append(sent, f.Advance(time.Minute)...)
-	has(bottest.Joined(sent), "Maintainers of "+id+" notified by DM: @carol (severity High)")
+	has(bottest.Joined(sent), "@bob told the maintainers of "+id+" by DM: @carol (severity High)")
 	dm := bottest.DMsTo(sent, "carol")
 	if len(dm) != 1 {
 		t.Fatalf("carol got %d DMs, want 1:\n%s", len(dm), bottest.Joined(sent))

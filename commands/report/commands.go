@@ -16,11 +16,12 @@ import (
 const (
 	actionAck   = "report.ack"
 	actionCheck = "report.check"
+	actionClose = "report.close"
 	formNew     = "report.new"
 )
 
 func (r *Reports) command() *bot.Command {
-	team := []bot.Role{bot.RoleResponder, bot.RoleAdmin}
+	team := bot.TeamRoles()
 	id := func(name, summary string, run func(context.Context, *bot.Request) error) *bot.Command {
 		return &bot.Command{Name: name, Summary: summary, Usage: "ID", Roles: team, MinArgs: 1, MaxArgs: 1, Run: run}
 	}
@@ -145,7 +146,11 @@ func (r *Reports) runShow(ctx context.Context, req *bot.Request) error {
 		return err
 	}
 	msg := r.summary(rep)
-	msg.Fields = append(msg.Fields, bot.Field{Label: "State", Value: string(rep.State) + clockText(rep, req.Now())})
+	for i, f := range msg.Fields {
+		if f.Label == "State" {
+			msg.Fields[i].Value += clockText(rep, req.Now())
+		}
+	}
 	msg.Fields = append(msg.Fields, bot.Field{Label: "Severity", Value: severityText(rep)})
 	for _, adv := range rep.Advisories {
 		cve := adv.CVE
@@ -160,7 +165,7 @@ func (r *Reports) runShow(ctx context.Context, req *bot.Request) error {
 	var done []string
 	for _, it := range rep.Checklist {
 		if it.Done {
-			done = append(done, fmt.Sprintf("%s by @%s at %s", it.Label, it.By, fmtTime(it.At)))
+			done = append(done, fmt.Sprintf("%s by @%s at %s", it.Label, it.By, chatTime(it.At)))
 		}
 	}
 	if len(done) > 0 {
@@ -195,19 +200,24 @@ func (r *Reports) runAssign(ctx context.Context, req *bot.Request) error {
 	if err := r.dmAssignee(ctx, rep, fmt.Sprintf("report:%s:assigned:%s:%d", rep.ID, name, req.Now().UnixNano())); err != nil {
 		return err
 	}
-	return r.replyAndThread(ctx, req, rep, "assign:"+name, fmt.Sprintf("%s is assigned to @%s (by @%s).", rep.ID, name, req.Actor()))
+	return r.replyAndThread(ctx, req, rep, "assign:"+name, fmt.Sprintf("%s assigned %s to %s.", req.ActorMention(), rep.ID, bot.PersonToken(name)))
 }
 
-// replyAndThread answers the command and notes the change in the report's
-// thread (unless the command was given in that thread already).
+// replyAndThread tells the room about a change to a report (text says who
+// did what) and notes it in the report's thread (once, when the command was
+// given in that thread).
 func (r *Reports) replyAndThread(ctx context.Context, req *bot.Request, rep *Report, what, text string) error {
 	if err := r.postInThread(ctx, rep, fmt.Sprintf("%s:%d", what, req.Now().UnixNano()), bot.Message{Text: text, Sensitive: true}); err != nil {
 		return err
 	}
-	if root, ok, err := r.e.Outbox().PostedRef(ctx, rootID(rep.ID)); err == nil && ok && !req.Event.Thread.IsZero() && req.Event.Thread.ID == root.ID {
-		return nil // said in the report's thread: the thread post is the answer
+	if root, ok, err := r.e.Outbox().PostedRef(ctx, rootID(rep.ID)); err == nil && ok && req.ReplyTo().Thread.ID == root.ID {
+		// Said in the report's thread, or a button pressed on its
+		// summary (answered in that thread): the thread post is the
+		// answer.
+		return nil
 	}
-	return req.Replyf(ctx, "%s", text)
+	_, err := req.Announce(ctx, bot.Text(text))
+	return err
 }
 
 // transition moves a report through the state machine.
@@ -234,7 +244,7 @@ func (r *Reports) runAck(ctx context.Context, req *bot.Request) error {
 func (r *Reports) ack(ctx context.Context, req *bot.Request, id string) error {
 	now := req.Now()
 	rep, err := r.transition(ctx, req, id, StateAcknowledged, func(rep *Report) {
-		rep.AckedAt = now
+		rep.AckedAt, rep.AckedBy = now, req.Actor()
 	})
 	if err != nil {
 		return err
@@ -252,7 +262,7 @@ func (r *Reports) ack(ctx context.Context, req *bot.Request, id string) error {
 	if err := r.tellReporter(ctx, rep, "acknowledged", req.Actor()); err != nil {
 		return err
 	}
-	return r.replyAndThread(ctx, req, rep, "ack", fmt.Sprintf("✅ %s acknowledged by @%s %s; the clock has stopped.", rep.ID, req.Actor(), ackLateness(rep, now)))
+	return r.replyAndThread(ctx, req, rep, "ack", fmt.Sprintf("✅ %s acknowledged %s %s; the clock has stopped.", req.ActorMention(), rep.ID, ackLateness(rep, now)))
 }
 
 func ackLateness(rep *Report, now time.Time) string {
@@ -292,7 +302,7 @@ func (r *Reports) runAccept(ctx context.Context, req *bot.Request) error {
 			return err
 		}
 	}
-	return r.replyAndThread(ctx, req, rep, "accept", fmt.Sprintf("%s accepted as a vulnerability by @%s. Next: identify affected repositories, score it, open advisories.", rep.ID, req.Actor()))
+	return r.replyAndThread(ctx, req, rep, "accept", fmt.Sprintf("%s accepted %s as a vulnerability. Next: identify affected repositories, score it, open advisories.", req.ActorMention(), rep.ID))
 }
 
 func (r *Reports) runReject(ctx context.Context, req *bot.Request) error {
@@ -310,20 +320,24 @@ func (r *Reports) runReject(ctx context.Context, req *bot.Request) error {
 	if err := r.tellReporter(ctx, rep, "rejected", req.Actor()); err != nil {
 		return err
 	}
-	return r.replyAndThread(ctx, req, rep, "reject", fmt.Sprintf("%s rejected by @%s: %s", rep.ID, req.Actor(), reason))
+	return r.replyAndThread(ctx, req, rep, "reject", fmt.Sprintf("%s rejected %s: %s", req.ActorMention(), rep.ID, reason))
 }
 
 func (r *Reports) moveTo(to State) func(context.Context, *bot.Request) error {
 	return func(ctx context.Context, req *bot.Request) error {
-		rep, err := r.transition(ctx, req, req.Args[0], to, nil)
-		if err != nil {
-			return err
-		}
-		if err := req.Record(ctx, "report."+string(to), rep.ID, ""); err != nil {
-			return err
-		}
-		return r.replyAndThread(ctx, req, rep, string(to), fmt.Sprintf("%s is now %s (@%s).", rep.ID, to, req.Actor()))
+		return r.move(ctx, req, req.Args[0], to)
 	}
+}
+
+func (r *Reports) move(ctx context.Context, req *bot.Request, id string, to State) error {
+	rep, err := r.transition(ctx, req, id, to, nil)
+	if err != nil {
+		return err
+	}
+	if err := req.Record(ctx, "report."+string(to), rep.ID, ""); err != nil {
+		return err
+	}
+	return r.replyAndThread(ctx, req, rep, string(to), fmt.Sprintf("%s moved %s to %s.", req.ActorMention(), rep.ID, to))
 }
 
 func (r *Reports) runClose(ctx context.Context, req *bot.Request) error {
@@ -364,7 +378,7 @@ func (r *Reports) runForward(ctx context.Context, req *bot.Request) error {
 	if err := r.queueMail(ctx, rep, "forward:"+op.Name, req.Actor()); err != nil {
 		return err
 	}
-	return r.replyAndThread(ctx, req, rep, "forward:"+op.Name, fmt.Sprintf("%s forwarded to %s (%s) by @%s.", rep.ID, op.Name, op.Contact, req.Actor()))
+	return r.replyAndThread(ctx, req, rep, "forward:"+op.Name, fmt.Sprintf("%s forwarded %s to %s (%s).", req.ActorMention(), rep.ID, op.Name, op.Contact))
 }
 
 func (r *Reports) runCheck(ctx context.Context, req *bot.Request) error {
@@ -406,17 +420,36 @@ func (r *Reports) check(ctx context.Context, req *bot.Request, id, key string, d
 	if err := req.Record(ctx, "report.check", rep.ID, verb+" "+key); err != nil {
 		return err
 	}
-	return r.replyAndThread(ctx, req, rep, "check:"+key, fmt.Sprintf("@%s %s %q on %s. %s", req.Actor(), verb, label, rep.ID, checklistText(rep.Checklist)))
+	return r.replyAndThread(ctx, req, rep, "check:"+key, fmt.Sprintf("%s %s %q on %s. %s", req.ActorMention(), verb, label, rep.ID, checklistText(rep.Checklist)))
 }
 
 func (r *Reports) pressAck(ctx context.Context, req *bot.Request, id string) error {
 	return r.ack(ctx, req, id)
 }
 
+func (r *Reports) pressClose(ctx context.Context, req *bot.Request, id string) error {
+	return r.move(ctx, req, id, StateClosed)
+}
+
+// confirmClose is asked before the Close button acts: a closed report
+// leaves the open list and its clocks and reminders stop.
+func confirmClose(id string) bot.Confirm {
+	return bot.Confirm{Title: "Close " + id + "?", Text: "It leaves the open list, and its reminders stop.", Yes: "Close"}
+}
+
 func (r *Reports) pressCheck(ctx context.Context, req *bot.Request, value string) error {
 	id, key, ok := strings.Cut(value, "|")
 	if !ok {
 		return errors.New("malformed checklist button")
+	}
+	// A button left on an old version of the summary is no longer
+	// offered once the report is closed: it changes nothing.
+	rep, _, err := r.load(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !rep.open() {
+		return bot.Noticef("%s is %s; its checklist no longer changes.", rep.ID, rep.State)
 	}
 	return r.check(ctx, req, id, key, true)
 }

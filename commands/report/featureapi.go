@@ -65,7 +65,7 @@ func (r *Reports) StoreScore(ctx context.Context, req *bot.Request, id string, r
 	if err := req.Record(ctx, "report.score", rep.ID, detail); err != nil {
 		return err
 	}
-	text := fmt.Sprintf("@%s scored %s: *%.1f %s* (`%s`).", req.Actor(), rep.ID, res.Score, res.Severity, res.Vector)
+	text := fmt.Sprintf("%s scored %s: *%.1f %s* (`%s`).", req.ActorMention(), rep.ID, res.Score, res.Severity, res.Vector)
 	if n := len(rep.Adjudications); n > 0 {
 		a := rep.Adjudications[n-1]
 		text += fmt.Sprintf(" The effective severity stays %s, as adjudicated by @%s.", a.Severity, a.By)

@@ -75,7 +75,7 @@ func (r *Reports) runClock(ctx context.Context, job bot.Job) error {
 	switch p.Stage {
 	case stageHalf:
 		msg := bot.Message{
-			Text:      fmt.Sprintf("⏳ Half of the acknowledgement window of %s has passed: %s left (until %s). Assigned to %s.", rep.ID, hours(left), fmtTime(rep.AckDue), orNone(rep.Assignee)),
+			Text:      fmt.Sprintf("⏳ Half of the acknowledgement window of %s has passed: %s left (until %s). Assigned to %s.", rep.ID, hours(left), chatTime(rep.AckDue), assigneeMention(rep.Assignee)),
 			Sensitive: true,
 		}
 		if err := r.postInThread(ctx, rep, "clock:half", msg); err != nil {
@@ -84,7 +84,7 @@ func (r *Reports) runClock(ctx context.Context, job bot.Job) error {
 		if rep.Assignee != "" {
 			if p, ok := r.e.Directory().ByName(rep.Assignee); ok {
 				if to, ok := r.e.DMFor(p, ""); ok {
-					dm := bot.Message{Text: fmt.Sprintf("⏳ %s (%s) must be acknowledged within %s, by %s. `/sec report ack %s` once the reporter has heard from us.", rep.ID, rep.Title.Truncate(80), hours(left), fmtTime(rep.AckDue), rep.ID), Sensitive: true}
+					dm := bot.Message{Text: fmt.Sprintf("⏳ %s (%s) must be acknowledged within %s, by %s. `/sec report ack %s` once the reporter has heard from us.", rep.ID, rep.Title.Truncate(80), hours(left), chatTime(rep.AckDue), rep.ID), Sensitive: true}
 					return r.e.Post(ctx, "report:"+rep.ID+":clock:half:dm", to, dm)
 				}
 			}
@@ -92,7 +92,7 @@ func (r *Reports) runClock(ctx context.Context, job bot.Job) error {
 		return nil
 	case stageRoom:
 		return r.postInThread(ctx, rep, "clock:room", bot.Message{
-			Text:      fmt.Sprintf("⏰ %s left to acknowledge %s (assigned to %s). Can someone help?", hours(left), rep.ID, orNone(rep.Assignee)),
+			Text:      fmt.Sprintf("⏰ %s left to acknowledge %s (assigned to %s). Can someone help?", hours(left), rep.ID, assigneeMention(rep.Assignee)),
 			Sensitive: true,
 		})
 	case stageBreach:
@@ -111,7 +111,7 @@ func (r *Reports) runClock(ctx context.Context, job bot.Job) error {
 			return err
 		}
 		return r.postInThread(ctx, rep, "clock:breach", bot.Message{
-			Text:      fmt.Sprintf("❗ %s was not acknowledged within %s: the deadline (%s) is missed, and this is recorded. Acknowledge it now: `/sec report ack %s`.", rep.ID, hours(r.o.AckWindow), fmtTime(rep.AckDue), rep.ID),
+			Text:      fmt.Sprintf("❗ %s was not acknowledged within %s: the deadline (%s) is missed, and this is recorded. Acknowledge it now: `/sec report ack %s`.", rep.ID, hours(r.o.AckWindow), chatTime(rep.AckDue), rep.ID),
 			Sensitive: true,
 		})
 	}

@@ -121,6 +121,7 @@ type Report struct {
 	GHSA        string           `json:"ghsa,omitempty"`
 	// AckedAt stops the clock; Breached records a missed acknowledgement.
 	AckedAt  time.Time `json:"acked_at,omitzero"`
+	AckedBy  string    `json:"acked_by,omitempty"`
 	Breached bool      `json:"breached,omitempty"`
 	// RejectReason is told to the reporter.
 	RejectReason string `json:"reject_reason,omitempty"`

@@ -122,8 +122,12 @@ func (r *Reports) runNotify(ctx context.Context, req *bot.Request) error {
 	if err := req.Record(ctx, "report.notify", rep.ID, strings.Join(told, " ")); err != nil {
 		return err
 	}
-	return r.replyAndThread(ctx, req, rep, "notify", fmt.Sprintf("Maintainers of %s notified by DM: %s (severity %s). Their reminders follow at its cadence: `%s remind list`.",
-		rep.ID, strings.Join(told, ", "), sev, req.Prefix()))
+	mentions := make([]string, len(told))
+	for i, name := range told {
+		mentions[i] = bot.PersonToken(strings.TrimPrefix(name, "@"))
+	}
+	return r.replyAndThread(ctx, req, rep, "notify", fmt.Sprintf("%s told the maintainers of %s by DM: %s (severity %s). Their reminders follow at its cadence: `%s remind list`.",
+		req.ActorMention(), rep.ID, strings.Join(mentions, ", "), sev, req.Prefix()))
 }
 
 // didYouMean suggests the nearest name in the directory.

@@ -268,12 +268,12 @@ func (r *Reports) dmAssignee(ctx context.Context, rep *Report, id string) error 
 	if !ok {
 		return nil
 	}
-	text := fmt.Sprintf("*%s*\nReceived %s from %s.", rep.Title, fmtTime(rep.Received), sourceText(rep))
+	text := fmt.Sprintf("*%s*\nReceived %s from %s.", rep.Title, chatTime(rep.Received), sourceText(rep))
 	header, hint := "Report assigned to you: "+rep.ID, "Details are in the report's thread in the private room."
 	if rep.State == StateNew {
 		header = "New report assigned to you: " + rep.ID
 		// Only a new report has an acknowledgement to give.
-		text += " Acknowledge by " + fmtTime(rep.AckDue) + "."
+		text += " Acknowledge by " + chatTime(rep.AckDue) + "."
 		hint += " `/sec report ack " + rep.ID + "` when the reporter has been answered."
 	} else {
 		text += " It is " + string(rep.State) + "."

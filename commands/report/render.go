@@ -18,6 +18,17 @@ func orNone(s string) string {
 
 func fmtTime(t time.Time) string { return t.UTC().Format("Mon 2 Jan 15:04 MST") }
 
+// chatTime writes an instant for chat: each reader sees it in their zone.
+func chatTime(t time.Time) string { return bot.TimeToken(t, fmtTime(t)) }
+
+// assigneeMention names the assignee in chat, as a mention.
+func assigneeMention(name string) string {
+	if name == "" {
+		return "nobody"
+	}
+	return bot.PersonToken(name)
+}
+
 func sourceText(rep *Report) string {
 	switch rep.Source {
 	case intake.SourceGitHub:
@@ -61,9 +72,10 @@ func (r *Reports) summary(rep *Report) bot.Message {
 	fields := []bot.Field{
 		{Label: "Source", Value: sourceText(rep)},
 		{Label: "Reporter", Value: reporterText(rep)},
-		{Label: "Received", Value: fmtTime(rep.Received)},
+		{Label: "Received", Value: chatTime(rep.Received)},
 		ackField(rep),
-		{Label: "Assignee", Value: orNone(rep.Assignee)},
+		{Label: "Assignee", Value: assigneeMention(rep.Assignee)},
+		{Label: "State", Value: string(rep.State)},
 	}
 	if len(rep.Repos) > 0 {
 		fields = append(fields, bot.Field{Label: "Repositories", Value: bot.Untrusted(strings.Join(rep.Repos, ", ")).String()})
@@ -103,17 +115,32 @@ func (r *Reports) summary(rep *Report) bot.Message {
 func ackField(rep *Report) bot.Field {
 	switch {
 	case rep.State == StateNew:
-		return bot.Field{Label: "Acknowledge by", Value: fmtTime(rep.AckDue)}
+		return bot.Field{Label: "Acknowledge by", Value: chatTime(rep.AckDue)}
+	case !rep.AckedAt.IsZero() && rep.AckedBy != "":
+		return bot.Field{Label: "Acknowledged", Value: chatTime(rep.AckedAt) + " by " + bot.PersonToken(rep.AckedBy)}
 	case !rep.AckedAt.IsZero():
-		return bot.Field{Label: "Acknowledged", Value: fmtTime(rep.AckedAt)}
+		return bot.Field{Label: "Acknowledged", Value: chatTime(rep.AckedAt)}
 	}
 	return bot.Field{Label: "Acknowledged", Value: "yes"}
 }
 
-// actions are the buttons the report's state allows: Acknowledge only
-// while the state machine can still move it to acknowledged, and a tick
-// for each checklist item not yet done (a ticked one is only a notice).
+// actions are the buttons the report's state allows: while it is open,
+// Acknowledge only while the state machine can still move it to
+// acknowledged and a tick for each checklist item not yet done (a ticked
+// one is only a notice); Close (asked first) once it can be closed; none
+// once closed.
 func actions(rep *Report) []bot.Button {
+	var buttons []bot.Button
+	if rep.open() {
+		buttons = openActions(rep)
+	}
+	if CanMove(rep.State, StateClosed) {
+		buttons = append(buttons, bot.Button{Label: "Close", Action: actionClose, Value: rep.ID, Style: bot.ButtonDanger})
+	}
+	return buttons
+}
+
+func openActions(rep *Report) []bot.Button {
 	var buttons []bot.Button
 	if CanMove(rep.State, StateAcknowledged) {
 		buttons = append(buttons, bot.Button{Label: "Acknowledge", Action: actionAck, Value: rep.ID, Style: bot.ButtonPrimary})

@@ -127,9 +127,10 @@ func Register(e Engine, o Options) (*Reports, error) {
 	e.HandleJob(jobMail, r.runMail)
 	e.HandleJob(jobGitHub, r.runGitHub)
 	e.HandleJob(jobAnnounce, r.runAnnounce)
-	team := []bot.Role{bot.RoleResponder, bot.RoleAdmin}
+	team := bot.TeamRoles()
 	e.HandleAction(&bot.Action{Name: actionAck, Roles: team, Run: r.pressAck})
 	e.HandleAction(&bot.Action{Name: actionCheck, Roles: team, Run: r.pressCheck})
+	e.HandleAction(&bot.Action{Name: actionClose, Roles: team, Run: r.pressClose, Confirm: confirmClose})
 	r.mountAPI(e.HTTP())
 	return r, nil
 }

@@ -156,17 +156,17 @@ func TestReportLandsInThePrivateRoomAssignedToDuty(t *testing.T) {
 	if root.To.Room != bottest.Room || root.To.IsDM() || !root.Msg.Sensitive {
 		t.Errorf("the report went to %v (sensitive %v), want the private room", root.To, root.Msg.Sensitive)
 	}
-	has(t, root.Msg.PlainText(), "VIG-2026-1: XSS in the search page", "The q parameter is reflected unescaped.",
-		"Source: the security mailbox", "Reporter: Eve <eve@example.org> (wants credit)", "Received: Mon 5 Jan 09:00 UTC",
-		"Acknowledge by: Wed 7 Jan 09:00 UTC", "Assignee: @bob", "poc.html (text/html, 512 bytes)",
+	has(t, bottest.Read(root.Msg), "VIG-2026-1: XSS in the search page", "The q parameter is reflected unescaped.",
+		"Source: the security mailbox", "Reporter: Eve <eve@example.org> (wants credit)", "Received: Mon 5 Jan 2026 09:00 UTC",
+		"Acknowledge by: Wed 7 Jan 2026 09:00 UTC", "Assignee: @bob", "poc.html (text/html, 512 bytes)",
 		"☐ Verify the report", "☐ Notify maintainers")
-	if strings.Contains(root.Msg.PlainText(), "<script>") {
+	if strings.Contains(bottest.Read(root.Msg), "<script>") {
 		t.Error("an attachment's content was posted")
 	}
 	if len(root.Msg.Buttons) != 8 {
 		t.Errorf("%d buttons, want Acknowledge and seven checklist ticks", len(root.Msg.Buttons))
 	}
-	if dm := sent[1]; dm.To.DM.ID != "bob" || !strings.Contains(dm.Msg.PlainText(), "New report assigned to you: VIG-2026-1") {
+	if dm := sent[1]; dm.To.DM.ID != "bob" || !strings.Contains(bottest.Read(dm.Msg), "New report assigned to you: VIG-2026-1") {
 		t.Errorf("assignee DM: %+v", dm)
 	}
 	// The same mail again (a redelivery) is the same report.
@@ -192,13 +192,13 @@ func TestAcknowledgementClock(t *testing.T) {
 	sent := f.Advance(24 * time.Hour)
 	var half []string
 	for _, s := range sent {
-		half = append(half, fmt.Sprintf("%s|%s", where(s), strings.SplitN(s.Msg.PlainText(), ":", 2)[0]))
+		half = append(half, fmt.Sprintf("%s|%s", where(s), strings.SplitN(bottest.Read(s.Msg), ":", 2)[0]))
 	}
 	has(t, joined(sent), "Half of the acknowledgement window of VIG-2026-1 has passed: 24h left", "must be acknowledged within 24h")
 	if n := len(bottest.DMsTo(sent, "bob")); n != 2 {
 		t.Errorf("bob got %d half-time pings, want 2 (one per report): %v", n, half)
 	}
-	has(t, joined(f.Command("bob", "report ack VIG-2026-2")), "VIG-2026-2 acknowledged by @bob with 24h to spare; the clock has stopped.")
+	has(t, joined(f.Command("bob", "report ack VIG-2026-2")), "@bob acknowledged VIG-2026-2 with 24h to spare; the clock has stopped.")
 	sent = f.Advance(16 * time.Hour)
 	has(t, joined(sent), "⏰ 8h left to acknowledge VIG-2026-1")
 	if strings.Contains(joined(sent), "VIG-2026-2") {
@@ -262,7 +262,7 @@ func TestStateMachineAndReporterMail(t *testing.T) {
 	if len(mails) != 2 || !strings.Contains(mails[1].Body, "Works as documented") {
 		t.Errorf("rejection mail: %+v", mails)
 	}
-	has(t, joined(f.Command("bob", "report close VIG-2026-1")), "VIG-2026-1 is now closed")
+	has(t, joined(f.Command("bob", "report close VIG-2026-1")), "moved VIG-2026-1 to closed")
 	if list := joined(f.Command("bob", "report list")); !strings.Contains(list, "No reports match") {
 		t.Errorf("a closed report is still listed as open: %s", list)
 	}
@@ -293,7 +293,7 @@ func TestReporterReplyIsThreaded(t *testing.T) {
 		t.Errorf("the reply was posted %d times: %q", n, bottest.Texts(sent))
 	}
 	for _, s := range sent {
-		if strings.Contains(s.Msg.PlainText(), "second PoC") && s.To.Thread.IsZero() {
+		if strings.Contains(bottest.Read(s.Msg), "second PoC") && s.To.Thread.IsZero() {
 			t.Errorf("the reply went outside the thread")
 		}
 	}
@@ -351,7 +351,7 @@ func TestForwardToOperator(t *testing.T) {
 	f := newFixture(t, report.Options{})
 	f.receive(t, sample("fwd@x"))
 	has(t, joined(f.Command("bob", "report forward VIG-2026-1 nobody")), `Unknown operator "nobody" (operators: examplehost)`)
-	has(t, joined(f.Command("bob", "report forward VIG-2026-1 ExampleHost")), "VIG-2026-1 forwarded to examplehost (security@examplehost.net) by @bob.")
+	has(t, joined(f.Command("bob", "report forward VIG-2026-1 ExampleHost")), "@bob forwarded VIG-2026-1 to examplehost (security@examplehost.net).")
 	has(t, joined(f.Command("bob", "report forward VIG-2026-1 examplehost")), "already forwarded")
 	f.Advance(time.Minute)
 	mails := f.mail.all()
@@ -371,7 +371,7 @@ func TestChecklistButtonsAndCommands(t *testing.T) {
 	has(t, joined(f.Press("mallory", verify)), "needs the responder or admin role")
 	has(t, joined(f.Command("bob", "report check VIG-2026-1 nonsense")), `Unknown checklist item "nonsense"`)
 	has(t, joined(f.Command("bob", "report check VIG-2026-1 verify --undo")), `@bob unticked "Verify the report"`)
-	has(t, joined(f.Press("carol", root.Msg.Buttons[0])), "VIG-2026-1 acknowledged by @carol")
+	has(t, joined(f.Press("carol", root.Msg.Buttons[0])), "@carol acknowledged VIG-2026-1")
 }
 
 func TestReportDetailsStayPrivate(t *testing.T) {
@@ -668,7 +668,7 @@ func TestReportWaitsForAPrivateRoom(t *testing.T) {
 	has(t, show, "Acknowledge by", fmtAck(f.Clock.Now().Add(-2*time.Hour-10*time.Minute).Add(48*time.Hour)))
 }
 
-func fmtAck(t time.Time) string { return t.UTC().Format("Mon 2 Jan 15:04 MST") }
+func fmtAck(t time.Time) string { return t.UTC().Format(bot.ReaderTimeLayout) }
 
 // A report offers only what its state allows: Acknowledge and the
 // acknowledgement deadline while it is new; once acknowledged (and on to
@@ -696,7 +696,7 @@ func TestSummaryOffersOnlyWhatTheStateAllows(t *testing.T) {
 		return strings.Join(l, ",")
 	}
 	s := show()
-	has(t, s.Msg.PlainText(), "Acknowledge by: Wed 7 Jan 09:00 UTC")
+	has(t, bottest.Read(s.Msg), "Acknowledge by: Wed 7 Jan 2026 09:00 UTC")
 	if !strings.HasPrefix(labels(s), "Acknowledge,") {
 		t.Errorf("a new report does not offer Acknowledge: %s", labels(s))
 	}
@@ -707,13 +707,17 @@ func TestSummaryOffersOnlyWhatTheStateAllows(t *testing.T) {
 	for _, step := range []string{"accept", "fixing", "released"} {
 		f.Command("bob", "report "+step+" VIG-2026-1")
 		s = show()
-		text := s.Msg.PlainText()
+		text := bottest.Read(s.Msg)
 		if strings.Contains(text, "Acknowledge by") || strings.Contains(labels(s), "Acknowledge") {
 			t.Errorf("after %s the report still offers acknowledgement: %s\n%s", step, labels(s), text)
 		}
-		has(t, text, "Acknowledged: Mon 5 Jan 11:00 UTC")
+		has(t, text, "Acknowledged: Mon 5 Jan 2026 11:00 UTC")
 		// Verified by hand, Replied by the acknowledgement: five left.
-		if got, want := labels(s), "✓ Forwarded,✓ Repos identified,✓ Scored,✓ Advisories opened,✓ Maintainers notified"; got != want {
+		want := "✓ Forwarded,✓ Repos identified,✓ Scored,✓ Advisories opened,✓ Maintainers notified"
+		if step == "released" {
+			want += ",Close"
+		}
+		if got := labels(s); got != want {
 			t.Errorf("after %s: buttons %s, want the unticked items %s", step, got, want)
 		}
 	}
@@ -796,5 +800,33 @@ func TestUpdateErrors(t *testing.T) {
 	var ue *bot.UsageError
 	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "there is no report VIG-2026-999") {
 		t.Errorf("missing report: %v", err)
+	}
+}
+
+// Who sees what: a change is told to the room (and noted in the report's
+// thread), a list is for the asker alone unless they add --public.
+func TestAudienceOfAnswers(t *testing.T) {
+	f := newFixture(t, report.Options{})
+	f.receive(t, sample("a@x"))
+	f.Advance(0)
+	var room []string
+	for _, s := range f.Command("bob", "report ack VIG-2026-1") {
+		if s.ForAsker() {
+			t.Errorf("an answer to ack went to the asker only: %q", bottest.Read(s.Msg))
+		}
+		if s.To.Thread.IsZero() && s.To.InThreadOf == "" {
+			room = append(room, bottest.Read(s.Msg))
+		}
+	}
+	if len(room) != 1 || !strings.Contains(room[0], "@bob acknowledged VIG-2026-1") {
+		t.Errorf("the room was told %q, want who acknowledged", room)
+	}
+	list := f.Command("bob", "report list")
+	if len(list) != 1 || !list[0].ForAsker() {
+		t.Errorf("report list = %+v, want one answer for the asker", list)
+	}
+	shared := f.Command("bob", "report list --public")
+	if len(shared) != 1 || shared[0].ForAsker() || !strings.Contains(bottest.Read(shared[0].Msg), "Shared by @bob") {
+		t.Errorf("report list --public = %q, want it shared with the room", bottest.Texts(shared))
 	}
 }

@@ -48,6 +48,17 @@ func (r *Reports) update(ctx context.Context, id string, change func(rep *Report
 			return nil, fmt.Errorf("report %s: take off the open list: %w", rep.ID, err)
 		}
 	}
+	// The summary at the top of the thread shows the report as it is now
+	// (state, assignee, checklist, buttons): edited in place, the last
+	// version winning if several changes are waiting. It notifies the
+	// assignee only when the assignee changed, not on every tick.
+	summary := r.summary(rep)
+	if before.Assignee == rep.Assignee {
+		summary.Mentions = nil
+	}
+	if err := r.e.EditRoot(ctx, rootID(rep.ID), summary); err != nil {
+		return rep, fmt.Errorf("report %s changed, but its summary was not updated: %w", rep.ID, err)
+	}
 	if before.State != rep.State || before.EffectiveSeverity() != rep.EffectiveSeverity() {
 		for _, w := range r.watchers {
 			if err := w(ctx, &before, rep); err != nil {
