@@ -226,6 +226,8 @@ type world struct {
 	dataDir string
 	people  []bot.Person
 	rooms   []string
+	// features, when set, registers more of Vigil on each run's engine.
+	features func(t *testing.T, e *bot.Engine)
 }
 
 func newWorld(t *testing.T) *world {
@@ -265,6 +267,9 @@ func (w *world) start() *running {
 		t.Fatal(err)
 	}
 	registerTestCommands(t, e)
+	if w.features != nil {
+		w.features(t, e)
+	}
 	a, err := New(Options{
 		Engine:     e,
 		Homeserver: w.hs.URL,
