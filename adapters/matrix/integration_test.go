@@ -101,13 +101,14 @@ func newPerson(t *testing.T, hs *testmatrix.Server, name string) *person {
 
 func (p *person) id() id.UserID { return p.cli.UserID }
 
-// fromBot returns the messages the bot sent that this person could read.
+// fromBot returns the messages the bot sent that this person could read;
+// edits of them are not messages of their own (see edits).
 func (p *person) fromBot(bot id.UserID) []*event.Event {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []*event.Event
 	for _, e := range p.events {
-		if e.Sender == bot && e.Type == event.EventMessage {
+		if c := e.Content.AsMessage(); e.Sender == bot && e.Type == event.EventMessage && (c.RelatesTo == nil || c.RelatesTo.Type != event.RelReplace) {
 			out = append(out, e)
 		}
 	}
