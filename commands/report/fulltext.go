@@ -22,10 +22,12 @@ const (
 	summaryTitleChars = 120
 	// excerptChars is how much of the description the summary shows.
 	excerptChars = 2500
-	// partChars is the most one message of a long text holds. It fits one
-	// message on every adapter, escaped and encrypted: one Slack section
-	// (3,000 characters), well within a Matrix event (64 KiB).
-	partChars = 3000
+	// partChars is the most one message of a long text holds, so that each
+	// part fits one message on every adapter however its characters are
+	// escaped: one Slack section holds 3,000; a Matrix event holds 64 KiB
+	// after HTML and JSON escaping and encryption, which can take some 20
+	// bytes for a character such as '&'.
+	partChars = 2000
 )
 
 // titleCut reports whether the summary shows only part of the title.

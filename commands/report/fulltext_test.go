@@ -53,7 +53,7 @@ func untrustedText(msgs ...bot.Message) string {
 func noSpace(s string) string { return strings.Join(strings.Fields(s), "") }
 
 // checkParts checks that msgs hold text whole and in order, each part
-// marked untrusted, sensitive, at most 3,000 characters of it, and saying
+// marked untrusted, sensitive, at most 2,000 characters of it, and saying
 // which part it is.
 func checkParts(t *testing.T, what string, msgs []bot.Message, text string) {
 	t.Helper()
@@ -64,7 +64,7 @@ func checkParts(t *testing.T, what string, msgs []bot.Message, text string) {
 		if !m.Sensitive || !m.HasUntrusted() {
 			t.Errorf("%s part %d: sensitive %v, untrusted %v", what, i+1, m.Sensitive, m.HasUntrusted())
 		}
-		if n := utf8.RuneCountInString(untrustedText(m)); n > 3000 {
+		if n := utf8.RuneCountInString(untrustedText(m)); n > 2000 {
 			t.Errorf("%s part %d holds %d characters", what, i+1, n)
 		}
 		if want := fmt.Sprintf("part %d of %d", i+1, len(msgs)); !strings.Contains(m.Context, want) {
