@@ -10,12 +10,12 @@ import (
 	"github.com/vigil-sec/vigil/internal/textutil"
 )
 
-// A report's text can be long (the intake API takes 100,000 characters, a
-// mail more), and chat cannot show all of it in one place. Wherever Vigil
+// A report's text can be long (the intake API alone takes 100,000
+// characters), and chat cannot show all of it in one place. Wherever Vigil
 // shows less than all of it, it says so and says where the rest is: the
 // summary shows the beginning, and the full text is posted in the
 // report's thread at intake and shown to whoever asks with
-// `report show ID --full`, in the private room only.
+// `report show ID --full`, only in the private room or a team member's DM.
 const (
 	// summaryTitleChars is how much of the title the summary's header
 	// shows (Slack's headers take 150).
