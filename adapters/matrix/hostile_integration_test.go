@@ -39,22 +39,7 @@ func TestHostileReportReachesAliceInert(t *testing.T) {
 	w, alice, room := setup(t)
 	r := w.start()
 	botID := id.UserID(w.botAcct.UserID)
-	alice.sees(room, botID)
-	// As in the other tests, the first exchange settles the devices and
-	// the room key; the reports follow once alice reads the bot.
-	alice.send(room, "hello", "")
-	sent := 0
-	waitFor(t, "alice to read the bot", func() bool {
-		if alice.countBot(botID, "warm-up") > 0 {
-			return true
-		}
-		if sent++; sent%40 == 1 { // every 2 s while unread
-			if _, err := r.adapter.Send(context.Background(), bot.ToRoom(roomRef(string(room)), bot.ThreadRef{}), bot.Text("warm-up")); err != nil {
-				t.Fatalf("warm-up: %v", err)
-			}
-		}
-		return false
-	})
+	warmUp(t, r, alice, room, botID) // the reports follow once alice reads the bot
 	for i, msg := range summaries {
 		msg.Mentions = []bot.UserRef{{Adapter: bot.AdapterMatrix, ID: string(alice.id())}}
 		msg.Header = strings.Replace(msg.Header, "VIG-", "HOSTILE-"+string(rune('A'+i))+" VIG-", 1)

@@ -75,7 +75,7 @@ func TestHostileCorpusRendersInert(t *testing.T) {
 		if strings.ContainsAny(plain, "\uE000\uE001") || !utf8.ValidString(formatted) && utf8.ValidString(f.Case.Text) {
 			t.Errorf("%s: body %q", name, plain)
 		}
-		if m := mentions(f.Msg.Mentions); len(m.UserIDs) != 0 || m.Room {
+		if m := mentions(f.Msg); len(m.UserIDs) != 0 || m.Room {
 			t.Errorf("%s: m.mentions %+v, want nobody (the assignee has no Matrix account here)", name, m)
 		}
 	}
@@ -109,17 +109,17 @@ func TestHTMLTextMixesOwnAndUntrusted(t *testing.T) {
 
 // m.mentions lists exactly the Matrix accounts Vigil means.
 func TestMentionsOnlyWhomVigilMeans(t *testing.T) {
-	m := mentions([]bot.UserRef{{Adapter: bot.AdapterMatrix, ID: "@alice:example.org"}, {Adapter: bot.AdapterSlack, ID: "U1"}})
+	m := mentions(bot.Message{Mentions: []bot.UserRef{{Adapter: bot.AdapterMatrix, ID: "@alice:example.org"}, {Adapter: bot.AdapterSlack, ID: "U1"}}})
 	if len(m.UserIDs) != 1 || m.UserIDs[0] != "@alice:example.org" || m.Room {
 		t.Errorf("mentions %+v", m)
 	}
-	if m := mentions(nil); m == nil || len(m.UserIDs) != 0 {
+	if m := mentions(bot.Message{}); m == nil || len(m.UserIDs) != 0 {
 		t.Errorf("no mentions must still send an empty m.mentions: %+v", m)
 	}
 }
 
 func FuzzRenderUntrusted(f *testing.F) {
-	for _, c := range []string{`<a href="https://matrix.to/#/@alice:example.org">alice</a>`, "@room", "*x*", "\ue001<b>x</b>", "\ue002" + "0\ue003", "<!-- x -->"} {
+	for _, c := range []string{`<a href="https://matrix.to/#/@alice:example.org">alice</a>`, "<@matrix:@alice:example.org|Alice>", "<!time:0|x>", "@room", "*x*", "\ue001<b>x</b>", "\ue002" + "0\ue003", "<!-- x -->"} {
 		f.Add(c)
 	}
 	f.Fuzz(func(t *testing.T, outside string) {

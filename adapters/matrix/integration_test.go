@@ -101,13 +101,14 @@ func newPerson(t *testing.T, hs *testmatrix.Server, name string) *person {
 
 func (p *person) id() id.UserID { return p.cli.UserID }
 
-// fromBot returns the messages the bot sent that this person could read.
+// fromBot returns the messages the bot sent that this person could read;
+// edits of them are not messages of their own (see edits).
 func (p *person) fromBot(bot id.UserID) []*event.Event {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []*event.Event
 	for _, e := range p.events {
-		if e.Sender == bot && e.Type == event.EventMessage {
+		if c := e.Content.AsMessage(); e.Sender == bot && e.Type == event.EventMessage && (c.RelatesTo == nil || c.RelatesTo.Type != event.RelReplace) {
 			out = append(out, e)
 		}
 	}
@@ -196,6 +197,26 @@ func (p *person) sees(room id.RoomID, u id.UserID) {
 	})
 }
 
+// warmUp waits until p reads the bot in room: the first exchange settles
+// the devices and the room key, so what follows is not lost to a late key.
+func warmUp(t *testing.T, r *running, p *person, room id.RoomID, botID id.UserID) {
+	t.Helper()
+	p.sees(room, botID)
+	p.send(room, "hello", "")
+	sent := 0
+	waitFor(t, p.id().String()+" to read the bot", func() bool {
+		if p.countBot(botID, "warm-up") > 0 {
+			return true
+		}
+		if sent++; sent%40 == 1 { // every 2 s while unread
+			if _, err := r.adapter.Send(context.Background(), bot.ToRoom(roomRef(string(room)), bot.ThreadRef{}), bot.Text("warm-up")); err != nil {
+				t.Fatalf("warm-up: %v", err)
+			}
+		}
+		return false
+	})
+}
+
 // world is the bot's side: one store shared by every bot run, so a
 // restart sees what the previous run stored.
 type world struct {
@@ -206,6 +227,8 @@ type world struct {
 	dataDir string
 	people  []bot.Person
 	rooms   []string
+	// features, when set, registers more of Vigil on each run's engine.
+	features func(t *testing.T, e *bot.Engine)
 }
 
 func newWorld(t *testing.T) *world {
@@ -245,6 +268,9 @@ func (w *world) start() *running {
 		t.Fatal(err)
 	}
 	registerTestCommands(t, e)
+	if w.features != nil {
+		w.features(t, e)
+	}
 	a, err := New(Options{
 		Engine:     e,
 		Homeserver: w.hs.URL,

@@ -2,7 +2,6 @@ package matrix
 
 import (
 	"context"
-	"fmt"
 
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
@@ -21,11 +20,8 @@ var _ bot.RoomCreator = (*Adapter)(nil)
 // first message is encrypted for the invitees' devices before a sync has
 // seen the room.
 func (a *Adapter) CreatePrivateRoom(ctx context.Context, name, topic string, invite []bot.UserRef) (bot.RoomRef, error) {
-	a.mu.Lock()
-	ready := a.ready
-	a.mu.Unlock()
-	if !ready {
-		return bot.RoomRef{}, fmt.Errorf("matrix: not connected yet: %w", bot.ErrUnavailable)
+	if err := a.notReady(); err != nil {
+		return bot.RoomRef{}, err
 	}
 	var users []id.UserID
 	for _, u := range invite {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -22,13 +23,17 @@ import (
 
 const buttonCollection = "matrix.buttons"
 
-// buttonRecord remembers a sent message's buttons, so a numbered reply or
-// a keycap reaction to it can be turned into a button press, also after a
-// restart.
+// buttonRecord remembers a message Vigil sent: its buttons, so a numbered
+// reply or a keycap reaction to it can be turned into a button press, also
+// after a restart; whom it mentions and how often Vigil edited it, for the
+// next edit (see Edit). Only messages with buttons or mentions get one when
+// sent; every edited message has one.
 type buttonRecord struct {
-	Room    string       `json:"room"`
-	Thread  string       `json:"thread,omitempty"`
-	Buttons []bot.Button `json:"buttons"`
+	Room     string       `json:"room"`
+	Thread   string       `json:"thread,omitempty"`
+	Buttons  []bot.Button `json:"buttons"`
+	Mentions []id.UserID  `json:"mentions,omitempty"`
+	Edits    int          `json:"edits,omitempty"`
 }
 
 // Send renders msg as an m.notice (HTML and plain body) and sends it: in
@@ -36,14 +41,13 @@ type buttonRecord struct {
 // the person's direct room, opened if needed. Encrypted rooms get an
 // encrypted event. Errors are classified for the outbox, never retried
 // here.
+//
+// Matrix has no messages only one person sees: an answer for the asker
+// alone (Destination.Only) is sent where the engine puts it, in the
+// command's thread.
 func (a *Adapter) Send(ctx context.Context, to bot.Destination, msg bot.Message) (bot.MessageRef, error) {
-	a.mu.Lock()
-	ready := a.ready
-	a.mu.Unlock()
-	if !ready {
-		// Before Run has logged in and checked the rooms, the crypto
-		// machine and the room state are not known yet.
-		return bot.MessageRef{}, fmt.Errorf("matrix: not connected yet: %w", bot.ErrUnavailable)
+	if err := a.notReady(); err != nil {
+		return bot.MessageRef{}, err
 	}
 	room := to.Room.ID
 	thread := to.Thread.ID
@@ -61,18 +65,7 @@ func (a *Adapter) Send(ctx context.Context, to bot.Destination, msg bot.Message)
 	if err := a.knowEncryption(ctx, rid); err != nil {
 		return bot.MessageRef{}, err
 	}
-	plain, formatted := render(msg)
-	content := &event.MessageEventContent{
-		MsgType:       event.MsgNotice,
-		Body:          plain,
-		Format:        event.FormatHTML,
-		FormattedBody: formatted,
-		// Intentional mentions on every message: only the people Vigil
-		// means (msg.Mentions), never anyone named in quoted text. Their
-		// presence also turns off the legacy push rules that match "@room"
-		// or a display name in the body (MSC3952).
-		Mentions: mentions(msg.Mentions),
-	}
+	content := noticeContent(msg)
 	if thread != "" {
 		content.RelatesTo = (&event.RelatesTo{}).SetThread(id.EventID(thread), id.EventID(thread))
 	}
@@ -88,10 +81,39 @@ func (a *Adapter) Send(ctx context.Context, to bot.Destination, msg bot.Message)
 	if err != nil {
 		return bot.MessageRef{}, classify("send", err)
 	}
-	if len(msg.Buttons) > 0 {
-		a.rememberButtons(ctx, resp.EventID, buttonRecord{Room: room, Thread: thread, Buttons: msg.Buttons})
+	if len(msg.Buttons) > 0 || len(content.Mentions.UserIDs) > 0 {
+		a.rememberButtons(ctx, resp.EventID, buttonRecord{Room: room, Thread: thread, Buttons: msg.Buttons, Mentions: content.Mentions.UserIDs})
 	}
 	return bot.MessageRef{Room: roomRef(room), ID: string(resp.EventID)}, nil
+}
+
+// notReady refuses sends before Run has logged in and checked the rooms:
+// the crypto machine and the room state are not known yet.
+func (a *Adapter) notReady() error {
+	a.mu.Lock()
+	ready := a.ready
+	a.mu.Unlock()
+	if !ready {
+		return fmt.Errorf("matrix: not connected yet: %w", bot.ErrUnavailable)
+	}
+	return nil
+}
+
+// noticeContent is msg as an m.notice: a plain body, HTML, and the
+// intentional mentions.
+func noticeContent(msg bot.Message) *event.MessageEventContent {
+	plain, formatted := render(msg)
+	return &event.MessageEventContent{
+		MsgType:       event.MsgNotice,
+		Body:          plain,
+		Format:        event.FormatHTML,
+		FormattedBody: formatted,
+		// Intentional mentions on every message: only the people Vigil
+		// means, never anyone named in quoted text. Their presence also
+		// turns off the legacy push rules that match "@room" or a display
+		// name in the body (MSC3952).
+		Mentions: mentions(msg),
+	}
 }
 
 // knowEncryption makes sure the state store knows whether the room is
@@ -135,23 +157,36 @@ func (a *Adapter) rememberButtons(ctx context.Context, evt id.EventID, rec butto
 }
 
 func (a *Adapter) buttonsOf(ctx context.Context, evt id.EventID) (buttonRecord, bool) {
+	rec, ok, err := a.loadRecord(ctx, evt)
+	if err != nil {
+		a.log.Warn("could not read a message's buttons", "event", evt, "err", err)
+	}
+	return rec, ok
+}
+
+// loadRecord returns what Vigil remembers of a message it sent; ok is
+// false for a message it has no record of.
+func (a *Adapter) loadRecord(ctx context.Context, evt id.EventID) (rec buttonRecord, ok bool, err error) {
 	a.mu.Lock()
-	rec, ok := a.buttons[evt]
+	rec, ok = a.buttons[evt]
 	a.mu.Unlock()
 	if ok {
-		return rec, true
+		return rec, true, nil
 	}
 	doc, err := a.engine.Store().Get(ctx, buttonCollection, string(evt))
+	if errors.Is(err, store.ErrNotFound) {
+		return buttonRecord{}, false, nil
+	}
 	if err != nil {
-		return buttonRecord{}, false
+		return buttonRecord{}, false, fmt.Errorf("load the record of %s: %w", evt, err)
 	}
 	if err := json.Unmarshal(doc.Data, &rec); err != nil {
-		return buttonRecord{}, false
+		return buttonRecord{}, false, fmt.Errorf("load the record of %s: %w", evt, err)
 	}
 	a.mu.Lock()
 	a.buttons[evt] = rec
 	a.mu.Unlock()
-	return rec, true
+	return rec, true, nil
 }
 
 // keycaps are the reactions that press buttons 1 to 10.
@@ -279,7 +314,7 @@ func render(m bot.Message) (plain, formatted string) {
 		if !listed {
 			var pl, hl []string
 			for i, b := range m.Buttons {
-				pl = append(pl, fmt.Sprintf("%d. %s", i+1, bot.StripSentinels(b.Label)))
+				pl = append(pl, fmt.Sprintf("%d. %s", i+1, plainText(b.Label)))
 				hl = append(hl, "<li>"+escapeText(b.Label)+"</li>")
 			}
 			p = append(p, strings.Join(pl, "\n"))
@@ -303,41 +338,117 @@ func render(m bot.Message) (plain, formatted string) {
 	return plain, strings.Join(h, "<br>")
 }
 
-// mentions lists the Matrix accounts among refs as intentional mentions
-// (an empty list when there are none: that too says "nobody else").
-func mentions(refs []bot.UserRef) *event.Mentions {
+// mentions lists the Matrix accounts Vigil means by a message as
+// intentional mentions: msg.Mentions and the accounts its own text names
+// with tokens (pills). An empty list when there are none says "nobody
+// else" too. Tokens in untrusted runs are text and mention nobody.
+func mentions(msg bot.Message) *event.Mentions {
 	m := &event.Mentions{}
-	for _, u := range refs {
+	seen := map[id.UserID]bool{}
+	add := func(uid id.UserID) {
+		if !seen[uid] {
+			seen[uid] = true
+			m.UserIDs = append(m.UserIDs, uid)
+		}
+	}
+	for _, u := range msg.Mentions {
 		if u.Adapter == bot.AdapterMatrix && u.ID != "" {
-			m.UserIDs = append(m.UserIDs, id.UserID(u.ID))
+			add(id.UserID(u.ID))
+		}
+	}
+	texts := []string{msg.Header, msg.Text, msg.Context, msg.Fallback}
+	for _, f := range msg.Fields {
+		texts = append(texts, f.Label, f.Value)
+	}
+	for _, b := range msg.Buttons {
+		texts = append(texts, b.Label)
+	}
+	for _, s := range texts {
+		for _, seg := range bot.Segments(s) {
+			if seg.Untrusted {
+				continue
+			}
+			bot.ReplaceTokens(seg.Text, func(t bot.Token) string {
+				if uid, ok := matrixAccount(t); ok {
+					add(uid)
+				}
+				return ""
+			})
 		}
 	}
 	return m
 }
 
-// plainText shows Vigil's links as "label (url)" and untrusted runs as they
-// are; the rest of the markup reads fine as it is.
+// plainText shows Vigil's links as "label (url)", its tokens as the names
+// and times they stand for, and untrusted runs as they are; the rest of
+// the markup reads fine as it is.
 func plainText(s string) string {
 	var b strings.Builder
 	for _, seg := range bot.Segments(s) {
 		if seg.Untrusted {
 			b.WriteString(seg.Text)
-		} else {
-			b.WriteString(plainLinkRE.ReplaceAllString(seg.Text, "$2 ($1)"))
+			continue
 		}
+		own := bot.ReplaceTokens(seg.Text, tokenText)
+		b.WriteString(plainLinkRE.ReplaceAllString(own, "$2 ($1)"))
 	}
 	return b.String()
 }
 
-// escapeText HTML-escapes s as it is, markers removed (headers, labels).
-func escapeText(s string) string {
-	return strings.ReplaceAll(html.EscapeString(bot.StripSentinels(s)), "\n", "<br>")
+// tokenText is what a token shows as text: the person's name, the
+// account's display name, the time's fallback (the engine has already
+// written it in the reader's zone).
+func tokenText(t bot.Token) string {
+	switch t.Kind {
+	case bot.TokenPerson:
+		return t.Person
+	case bot.TokenAccount:
+		if t.Label == "" {
+			return t.Account.ID
+		}
+		return t.Label
+	case bot.TokenTime:
+		return t.Fallback
+	}
+	return ""
 }
 
-// Placeholders stand for untrusted runs while Vigil's Markdown is turned
-// into HTML, so a pattern can wrap an untrusted run (*%s* in bold) but can
-// never look inside one. They are private-use runes that no text keeps:
-// they are removed from Vigil's runs first.
+// tokenHTML is a token as HTML: a Matrix account becomes a pill (a
+// matrix.to link, which clients draw as the person's name and avatar);
+// anything else is its text.
+func tokenHTML(t bot.Token) string {
+	if uid, ok := matrixAccount(t); ok {
+		return `<a href="https://matrix.to/#/` + html.EscapeString(url.PathEscape(string(uid))) + `">` + html.EscapeString(tokenText(t)) + "</a>"
+	}
+	return html.EscapeString(tokenText(t))
+}
+
+// matrixAccount returns the Matrix user a token names, if it names one
+// (a well-formed @user:server).
+func matrixAccount(t bot.Token) (id.UserID, bool) {
+	if t.Kind != bot.TokenAccount || t.Account.Adapter != bot.AdapterMatrix {
+		return "", false
+	}
+	uid := id.UserID(t.Account.ID)
+	if _, _, err := uid.Parse(); err != nil {
+		return "", false
+	}
+	return uid, true
+}
+
+// htmlText escapes s and renders the engine's Markdown subset and tokens
+// in Vigil's own runs; untrusted runs are only escaped.
+func htmlText(s string) string { return toHTML(s, true) }
+
+// escapeText HTML-escapes s without Markdown (headers, labels); tokens in
+// Vigil's runs are still rendered.
+func escapeText(s string) string { return toHTML(s, false) }
+
+// Placeholders stand for untrusted runs and rendered tokens while Vigil's
+// Markdown is turned into HTML, so a pattern can wrap an untrusted run
+// (*%s* in bold) or a pill but can never look inside one. They are
+// private-use runes that no text keeps: they are removed from Vigil's runs
+// first.
 const (
 	holeOpen  = '\uE002'
 	holeClose = '\uE003'
@@ -345,30 +456,34 @@ const (
 
 var holeRE = regexp.MustCompile("\uE002([0-9]+)\uE003")
 
-// htmlText escapes s and renders the engine's Markdown subset in Vigil's
-// own runs; untrusted runs are only escaped.
-func htmlText(s string) string {
+func toHTML(s string, markdown bool) string {
 	var skel strings.Builder
 	var holes []string
+	hole := func(filled string) string {
+		holes = append(holes, filled)
+		return fmt.Sprintf("%c%d%c", holeOpen, len(holes)-1, holeClose)
+	}
 	for _, seg := range bot.Segments(s) {
-		if !seg.Untrusted {
-			skel.WriteString(strings.Map(func(r rune) rune {
-				if r == holeOpen || r == holeClose {
-					return -1
-				}
-				return r
-			}, seg.Text))
+		if seg.Untrusted {
+			skel.WriteString(hole(html.EscapeString(seg.Text)))
 			continue
 		}
-		fmt.Fprintf(&skel, "%c%d%c", holeOpen, len(holes), holeClose)
-		holes = append(holes, html.EscapeString(seg.Text))
+		own := strings.Map(func(r rune) rune {
+			if r == holeOpen || r == holeClose {
+				return -1
+			}
+			return r
+		}, seg.Text)
+		skel.WriteString(bot.ReplaceTokens(own, func(t bot.Token) string { return hole(tokenHTML(t)) }))
 	}
 	out := html.EscapeString(skel.String())
-	out = codeRE.ReplaceAllString(out, "<code>$1</code>")
-	out = linkRE.ReplaceAllString(out, `<a href="$1">$2</a>`)
-	out = bareLinkRE.ReplaceAllString(out, `<a href="$1">$1</a>`)
-	out = boldRE.ReplaceAllString(out, "<strong>$1</strong>")
-	out = italicRE.ReplaceAllString(out, "$1<em>$2</em>")
+	if markdown {
+		out = codeRE.ReplaceAllString(out, "<code>$1</code>")
+		out = linkRE.ReplaceAllString(out, `<a href="$1">$2</a>`)
+		out = bareLinkRE.ReplaceAllString(out, `<a href="$1">$1</a>`)
+		out = boldRE.ReplaceAllString(out, "<strong>$1</strong>")
+		out = italicRE.ReplaceAllString(out, "$1<em>$2</em>")
+	}
 	if len(holes) > 0 {
 		out = holeRE.ReplaceAllStringFunc(out, func(h string) string {
 			n, err := strconv.Atoi(h[len(string(holeOpen)) : len(h)-len(string(holeClose))])

@@ -199,7 +199,7 @@ func (a *Adapter) onMessage(ctx context.Context, evt *event.Event) {
 	// question it is on now, whichever message was replied to.
 	if n, err := strconv.Atoi(strings.TrimSpace(text)); err == nil {
 		if target := rel.GetReplyTo(); target != "" {
-			if rec, ok := a.buttonsOf(ctx, target); ok && n >= 1 && n <= len(rec.Buttons) && rec.Buttons[n-1].Action != bot.ActionFormChoice {
+			if rec, ok := a.buttonsOf(ctx, target); ok && n >= 1 && n <= len(rec.Buttons) && rec.Buttons[n-1].Action != bot.ActionFormChoice && !a.wasRedacted(ctx, target) {
 				a.accept(a.pressEvent(evt, rec, target, n, dm))
 				return
 			}
@@ -217,6 +217,10 @@ func (a *Adapter) onReaction(ctx context.Context, evt *event.Event) {
 		return
 	}
 	target, key := content.RelatesTo.EventID, content.RelatesTo.Key
+	if a.wasRedacted(ctx, target) {
+		a.log.Info("ignoring a reaction on a removed message", "room", evt.RoomID, "event", evt.ID, "target", target)
+		return
+	}
 	room := string(evt.RoomID)
 	dm := a.isDMRoom(room, evt.Sender)
 	if n := keycapNumber(key); n > 0 {
@@ -249,6 +253,9 @@ func (a *Adapter) onEdit(ctx context.Context, evt *event.Event, content *event.M
 	if rel == nil || rel.Type != event.RelReplace || rel.EventID == "" {
 		return
 	}
+	if !a.editByAuthor(ctx, evt, rel.EventID) {
+		return
+	}
 	text := strings.TrimPrefix(content.Body, "* ") // the fallback for clients without edits
 	if content.NewContent != nil {
 		text = content.NewContent.Body
@@ -270,18 +277,73 @@ func (a *Adapter) onEdit(ctx context.Context, evt *event.Event, content *event.M
 	a.accept(ev)
 }
 
+// editByAuthor reports whether evt, an edit of target, was made by the
+// person who wrote target, as Matrix clients require before they show an
+// edit: the homeserver accepts an m.replace from anyone. Other edits are
+// ignored, logged without their content; so is an edit that cannot be
+// checked now (the homeserver does not answer), since a pinned message
+// rewritten by someone else would change an incident's record.
+func (a *Adapter) editByAuthor(ctx context.Context, evt *event.Event, target id.EventID) bool {
+	ignore := func(why string, args ...any) bool {
+		a.log.Info("ignoring an edit: "+why, append([]any{"room", evt.RoomID, "event", evt.ID, "edited", target, "editor", evt.Sender}, args...)...)
+		return false
+	}
+	if _, vigils, _ := a.loadRecord(ctx, target); vigils {
+		return ignore("the message is Vigil's own", "author", a.userID)
+	}
+	orig, err := a.client.GetEvent(ctx, evt.RoomID, target)
+	if err != nil {
+		return ignore("the edited message could not be read", "err", classify("read the edited message", err))
+	}
+	if orig.Sender != evt.Sender {
+		return ignore("not made by the message's author", "author", orig.Sender)
+	}
+	if orig.Unsigned.RedactedBecause != nil {
+		return ignore("the message was removed")
+	}
+	return true
+}
+
+// redactedFor is how long a removed message is remembered, so reactions
+// on it are ignored (longer than any report or incident stays open).
+const redactedFor = 365 * 24 * time.Hour
+
+func redactedKey(evt id.EventID) string { return "matrix.redacted:" + string(evt) }
+
+// noteRedacted remembers that evt was removed.
+func (a *Adapter) noteRedacted(ctx context.Context, evt id.EventID) {
+	if _, err := a.engine.Store().MarkSeen(ctx, redactedKey(evt), a.engine.Clock().Now(), redactedFor); err != nil {
+		a.log.Warn("could not record a removed message; reactions on it may still count", "event", evt, "err", err)
+	}
+}
+
+// wasRedacted reports whether evt is a message seen removed. If that
+// cannot be known (the store does not answer), it says so: a press or a
+// pin on a message that may be gone is not acted on.
+func (a *Adapter) wasRedacted(ctx context.Context, evt id.EventID) bool {
+	gone, err := a.engine.Store().WasSeen(ctx, redactedKey(evt), a.engine.Clock().Now())
+	if err != nil {
+		a.log.Warn("could not check whether a message was removed; ignoring a reaction or reply to it", "event", evt, "err", err)
+		return true
+	}
+	return gone
+}
+
 // onRedaction turns a redaction into an EventDelete of the message it
 // removes ("redacts": in the content since room version 11, at the top
 // level before).
 func (a *Adapter) onRedaction(ctx context.Context, evt *event.Event) {
-	if evt.Sender == a.userID || initialSync(ctx) {
-		return
-	}
 	target := evt.Content.AsRedaction().Redacts
 	if target == "" {
 		target = evt.Redacts
 	}
 	if target == "" {
+		return
+	}
+	// Remembered whoever removed it and also from history (the first
+	// sync), so a reaction on it never counts.
+	a.noteRedacted(ctx, target)
+	if evt.Sender == a.userID || initialSync(ctx) {
 		return
 	}
 	room := string(evt.RoomID)

@@ -25,7 +25,7 @@ var literalToken = regexp.MustCompile("<!date\\^00000000\\^\\{_\\}\\|[*_~`]+>")
 // such as a report's Received), drawn in each reader's zone: the one other
 // <…> a report message may hold. Untrusted text cannot make one: the
 // renderer reads tokens only outside untrusted runs, and escapes < there.
-var vigilDate = regexp.MustCompile("<!date\\^[0-9]{9,11}\\^\\{date_short_pretty\\} \\{time\\}\\|[^<>|]*>")
+var vigilDate = regexp.MustCompile(`<!date\^[0-9]{9,11}\^\{date_short_pretty\} \{time\}\|[^<>|]*>`)
 
 // mrkdwnProblems checks a mrkdwn text Vigil sent for a report (which has no
 // links or mentions of Vigil's own): once the literal-formatting tokens are

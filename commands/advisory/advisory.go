@@ -116,6 +116,9 @@ const (
 	formOpen   = "advisory.open"
 )
 
+// team may use every advisory verb and its dialog.
+var team = bot.TeamRoles()
+
 // Register adds the advisory, severity and affected commands, their form
 // and jobs. It does no I/O.
 func Register(e Engine, o Options) (*Advisories, error) {

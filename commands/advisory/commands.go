@@ -11,8 +11,6 @@ import (
 	"github.com/vigil-sec/vigil/commands/report"
 )
 
-var team = bot.TeamRoles()
-
 func (a *Advisories) advisoryCommand() *bot.Command {
 	return &bot.Command{
 		Name:    "advisory",

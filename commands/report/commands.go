@@ -11,6 +11,7 @@ import (
 	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/bot/intake"
 	"github.com/vigil-sec/vigil/commands/cvss"
+	"github.com/vigil-sec/vigil/internal/textutil"
 )
 
 const (
@@ -22,6 +23,8 @@ const (
 	actionReject = "report.reject"
 	formNew      = "report.new"
 	formReject   = "report.reject"
+	// listTitleChars is how much of each title report list shows.
+	listTitleChars = 80
 )
 
 func (r *Reports) command() *bot.Command {
@@ -51,7 +54,14 @@ func (r *Reports) command() *bot.Command {
 				},
 				Run: r.runList,
 			},
-			id("show", "Show a report, its checklist and its clock", r.runShow),
+			{
+				Name: "show", Summary: "Show a report, its checklist and its clock", Usage: "ID [--full]",
+				Roles: team, MinArgs: 1, MaxArgs: 1,
+				Help:     "The summary shows the beginning of a long description and says how much is left out. With --full, the whole title and description (in several messages if long), for you alone, and only in the private room or a DM with Vigil.",
+				Examples: []string{"report show VIG-2026-3", "report show VIG-2026-3 --full"},
+				Flags:    []bot.FlagSpec{{Name: "full", Bool: true, Help: "the full title and description"}},
+				Run:      r.runShow,
+			},
 			{Name: "assign", Summary: "Assign a report to someone", Usage: "ID @person", Roles: team, MinArgs: 2, MaxArgs: 2, Run: r.runAssign},
 			id("ack", "Acknowledge: the reporter is told, the clock stops", r.runAck),
 			id("accept", "Accept as a vulnerability (moves a GitHub advisory to draft)", r.runAccept),
@@ -114,7 +124,7 @@ func (r *Reports) runList(ctx context.Context, req *bot.Request) error {
 		want = st
 	}
 	var b strings.Builder
-	n := 0
+	n, shortened := 0, false
 	now := req.Now()
 	for _, rep := range reps {
 		if want != "" && rep.State != want {
@@ -124,12 +134,18 @@ func (r *Reports) runList(ctx context.Context, req *bot.Request) error {
 			continue
 		}
 		n++
-		fmt.Fprintf(&b, "*%s* [%s] %s — %s%s\n", rep.ID, rep.State, rep.Title.Truncate(80), orNone(rep.Assignee), clockText(rep, now))
+		title := rep.Title.Truncate(listTitleChars)
+		shortened = shortened || title != rep.Title
+		fmt.Fprintf(&b, "*%s* [%s] %s — %s%s\n", rep.ID, rep.State, title, orNone(rep.Assignee), clockText(rep, now))
 	}
 	if n == 0 {
 		return req.Replyf(ctx, "No reports match.")
 	}
-	_, err := req.Reply(ctx, bot.Message{Header: fmt.Sprintf("Reports (%d)", n), Text: strings.TrimRight(b.String(), "\n"), Sensitive: true})
+	msg := bot.Message{Header: fmt.Sprintf("Reports (%d)", n), Text: strings.TrimRight(b.String(), "\n"), Sensitive: true}
+	if shortened {
+		msg.Context = "A title ending in " + textutil.Ellipsis + " is cut short; `/sec report show ID --full` shows it whole."
+	}
+	_, err := req.Reply(ctx, msg)
 	return err
 }
 
@@ -148,6 +164,9 @@ func (r *Reports) runShow(ctx context.Context, req *bot.Request) error {
 	rep, _, err := r.load(ctx, req.Args[0])
 	if err != nil {
 		return err
+	}
+	if req.Flags.Has("full") {
+		return r.showFull(ctx, req, rep)
 	}
 	msg := r.summary(rep)
 	for i, f := range msg.Fields {

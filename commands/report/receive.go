@@ -221,15 +221,19 @@ func (r *Reports) threadReply(ctx context.Context, in intake.Incoming) (intake.R
 		if err != nil {
 			return intake.Result{}, true, err
 		}
-		// A redelivered reply is posted once: its outbox id is its source id.
-		msg := bot.Message{
-			Header:    "Reply from the reporter",
-			Text:      in.Description.Truncate(3000).String(),
-			Context:   fmt.Sprintf("%s · %s · %s", rep.ID, bot.Untrusted(in.Reporter.Email), in.Received.Format(time.RFC3339)),
-			Sensitive: true,
-		}
-		if err := r.postInThread(ctx, rep, "reply:"+sourceKey(in), msg); err != nil {
-			return intake.Result{}, true, err
+		// A redelivered reply is posted once: its outbox id is its source
+		// id (and the part's number after the first). A long one is posted
+		// whole, in order, in parts.
+		first := bot.Message{Header: "Reply from the reporter", Sensitive: true}
+		whole := fmt.Sprintf("%s · %s · %s", rep.ID, bot.Untrusted(in.Reporter.Email), in.Received.Format(time.RFC3339))
+		for i, msg := range inParts(first, whole, in.Description) {
+			id := "reply:" + sourceKey(in)
+			if i > 0 {
+				id += fmt.Sprintf(":%d", i+1)
+			}
+			if err := r.postInThread(ctx, rep, id, msg); err != nil {
+				return intake.Result{}, true, err
+			}
 		}
 		if err := r.e.Audit().Record(ctx, bot.AuditEntry{Actor: "vigil", Action: "report.reporter-reply", Target: rep.ID, Detail: "by " + string(in.Source)}); err != nil {
 			return intake.Result{}, true, err
@@ -243,14 +247,18 @@ func normalizeMsgID(id string) string {
 	return strings.ToLower(strings.Trim(strings.TrimSpace(id), "<>"))
 }
 
-// announce queues the report's thread and the assignee's DM. Both are
-// idempotent (fixed outbox ids), so the announce job may run it again after
-// a crash. The thread goes to "the security room", resolved when it is
-// sent: while no private room is usable (the bot not yet invited, chat
-// down) it waits in the outbox and goes out once one is. The clock is not
-// planned here: it is stored with the report.
+// announce queues the report's thread (the summary, and the full text
+// when the summary cuts it) and the assignee's DM. All are idempotent
+// (fixed outbox ids), so the announce job may run it again after a crash.
+// The thread goes to "the security room", resolved when it is sent: while
+// no private room is usable (the bot not yet invited, chat down) it waits
+// in the outbox and goes out once one is. The clock is not planned here:
+// it is stored with the report.
 func (r *Reports) announce(ctx context.Context, rep *Report) error {
 	if err := r.e.PostRoot(ctx, rootID(rep.ID), bot.ToSecurityRoom(), r.summary(rep)); err != nil {
+		return err
+	}
+	if err := r.postFullText(ctx, rep); err != nil {
 		return err
 	}
 	if rep.Assignee != "" {

@@ -94,12 +94,12 @@ func (r *Reports) summary(rep *Report) bot.Message {
 		}
 		fields = append(fields, bot.Field{Label: "Attachments (not shown)", Value: strings.Join(names, "\n")})
 	}
-	text := rep.Description.Truncate(2500).String()
+	text := summaryText(rep)
 	for _, n := range rep.Notes {
 		text += "\n⚠ " + n.String()
 	}
 	return bot.Message{
-		Header:    rep.ID + ": " + rep.Title.Truncate(120).String(),
+		Header:    rep.ID + ": " + rep.Title.Truncate(summaryTitleChars).String(),
 		Text:      text,
 		Fields:    fields,
 		Buttons:   actions(rep),

@@ -1,6 +1,7 @@
 // Package textutil holds the few text helpers that commands, adapters and
 // the engine share: cutting text to a length without splitting a
-// character, and writing a duration the way people read it in chat.
+// character (at a clean place where it can), and writing a duration the
+// way people read it in chat.
 package textutil
 
 import (
@@ -54,6 +55,58 @@ func runeStart(s string, i int) int {
 		i--
 	}
 	return i
+}
+
+// cleanBreaks are the places Cut prefers to end a piece, best first: a
+// paragraph break, a line break, the end of a sentence, a space.
+var cleanBreaks = [][]string{{"\n\n"}, {"\n"}, {". ", "! ", "? "}, {" ", "\t"}}
+
+// Cut splits s after at most n characters (runes), at the cleanest place
+// in the second half of those n (see cleanBreaks), or after exactly n
+// characters when there is none; it never splits a character. head+rest is
+// s, so cutting again and again loses nothing and keeps the order. A text
+// of at most n characters is all head.
+func Cut(s string, n int) (head, rest string) {
+	n = max(n, 1)
+	end, half, count := len(s), 0, 0
+	for i := range s {
+		if count == n/2 {
+			half = i
+		}
+		if count == n {
+			end = i
+			break
+		}
+		count++
+	}
+	if end == len(s) {
+		return s, ""
+	}
+	window := s[:end]
+	for _, seps := range cleanBreaks {
+		best := -1
+		for _, sep := range seps {
+			if i := strings.LastIndex(window, sep); i >= half && i+len(sep) > best {
+				best = i + len(sep)
+			}
+		}
+		if best > 0 {
+			return s[:best], s[best:]
+		}
+	}
+	return window, s[end:]
+}
+
+// Split cuts s into pieces of at most n characters each with Cut, in
+// order; joined, they are s.
+func Split(s string, n int) []string {
+	var pieces []string
+	for s != "" {
+		var head string
+		head, s = Cut(s, n)
+		pieces = append(pieces, head)
+	}
+	return pieces
 }
 
 // Duration writes d, to the minute, as days, hours and minutes: "1d 3h",

@@ -97,3 +97,56 @@ func TestDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestCut(t *testing.T) {
+	for _, c := range []struct {
+		in         string
+		n          int
+		head, rest string
+	}{
+		{"short", 10, "short", ""},
+		{"exactly", 7, "exactly", ""},
+		{"one two three four", 10, "one two ", "three four"},
+		{"First one. Second one.", 16, "First one. ", "Second one."},
+		{"a line\nand more words", 12, "a line\n", "and more words"},
+		{"para one\n\nline\nmore text here", 16, "para one\n\n", "line\nmore text here"},
+		// A break too early would leave a tiny piece: cut at n instead.
+		{"a bcdefghijklmnop", 8, "a bcdefg", "hijklmnop"},
+		{"ééééé", 3, "ééé", "éé"},
+		{"abc", 0, "a", "bc"},
+		{"", 5, "", ""},
+	} {
+		head, rest := Cut(c.in, c.n)
+		if head != c.head || rest != c.rest {
+			t.Errorf("Cut(%q, %d) = %q, %q; want %q, %q", c.in, c.n, head, rest, c.head, c.rest)
+		}
+	}
+}
+
+// Split loses nothing, keeps the order, and no piece is longer than asked
+// or ends inside a character.
+func TestSplitKeepsEverythingInOrder(t *testing.T) {
+	var b strings.Builder
+	for i := range 500 {
+		b.WriteString("Sätz ")
+		b.WriteString(strings.Repeat("日", i%7))
+		if i%9 == 0 {
+			b.WriteString(".\n\n")
+		} else {
+			b.WriteString(" ")
+		}
+	}
+	text := b.String()
+	pieces := Split(text, 300)
+	if got := strings.Join(pieces, ""); got != text {
+		t.Fatal("the pieces joined are not the text")
+	}
+	for i, p := range pieces {
+		if n := utf8.RuneCountInString(p); n > 300 || n == 0 || !utf8.ValidString(p) {
+			t.Errorf("piece %d: %d characters, valid %v", i, n, utf8.ValidString(p))
+		}
+	}
+	if len(pieces) < 2 {
+		t.Errorf("%d pieces", len(pieces))
+	}
+}
