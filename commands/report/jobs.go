@@ -207,10 +207,12 @@ func (r *Reports) runMail(ctx context.Context, job bot.Job) error {
 			return err
 		}
 	}
-	return r.postInThread(ctx, rep, "mail:"+p.Kind+":sent", bot.Message{
-		Text:      fmt.Sprintf("✉ Sent the %s mail to %s.", strings.SplitN(p.Kind, ":", 2)[0], m.To),
-		Sensitive: true,
-	})
+	// A sent mail is not news in the thread: the summary's "Reply to the
+	// reporter" is ticked (an edit), and the audit log says what went to
+	// whom. So a press that mails the reporter still answers once in the
+	// thread (issue 16); only a mail that needs a person is posted there.
+	return r.e.Audit().Record(ctx, bot.AuditEntry{Actor: "vigil", Action: "report.mail", Target: rep.ID,
+		Detail: fmt.Sprintf("sent the %s mail to %s", strings.SplitN(p.Kind, ":", 2)[0], m.To)})
 }
 
 // buildMail fills the templates (templates/*.txt.tmpl). The reporter
