@@ -69,9 +69,9 @@ func (g *Gate) Close() {
 // Started is closed once the gate has opened.
 func (g *Gate) Started() <-chan struct{} { return g.started }
 
-// Go runs fn in the background, for as long as the gate stays open: its
-// context ends at Close, which waits for fn to return. It reports false,
-// and does not run fn, while the gate is shut.
+// Go runs fn in the background while the gate is open: its context ends
+// at Close (or with Open's context), and Close waits for fn to return. It
+// reports false, and does not run fn, while the gate is shut.
 func (g *Gate) Go(fn func(ctx context.Context)) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
