@@ -13,6 +13,7 @@ import (
 	"github.com/vigil-sec/vigil/bot/bottest"
 	"github.com/vigil-sec/vigil/bot/clock"
 	"github.com/vigil-sec/vigil/commands/incident"
+	"github.com/vigil-sec/vigil/internal/reconnect"
 	"github.com/vigil-sec/vigil/internal/serial"
 )
 
@@ -57,8 +58,9 @@ func warRoomRig(t *testing.T) (*bot.Engine, *Adapter, *incident.Incidents) {
 	a := &Adapter{
 		engine: e, userID: "@vigil:example.org", prefix: "!sec", log: slogDiscard(), serial: serial.New(),
 		dms: map[id.UserID]string{}, dmRooms: map[string]id.UserID{}, buttons: map[id.EventID]buttonRecord{},
-		ready: true, base: context.Background(),
 	}
+	a.gate = reconnect.NewGate(reconnect.NewState(e.Clock()), a.serial)
+	a.gate.Open(context.Background())
 	return e, a, inc
 }
 

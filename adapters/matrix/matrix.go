@@ -112,17 +112,14 @@ type Adapter struct {
 	recheckEvery  time.Duration
 	// conn is the connection state /readyz reports.
 	conn *reconnect.State
+	// gate lets events and sends in once Run has checked the rooms, under
+	// Run's context, and keeps queued events in order against shutdown.
+	gate *reconnect.Gate
 	// checkMu orders room checks, so an older answer never overwrites a
 	// newer one.
 	checkMu sync.Mutex
 
-	// started is closed once Run has checked the rooms and syncs.
-	started   chan struct{}
-	startOnce sync.Once
-
 	mu      sync.Mutex
-	ready   bool
-	base    context.Context
 	batch   *[]bot.Event         // events of the sync batch being processed
 	dms     map[id.UserID]string // person -> DM room
 	dmRooms map[string]id.UserID // DM room -> person
@@ -137,7 +134,11 @@ type Adapter struct {
 	nextRecheck time.Time
 }
 
-var _ bot.Adapter = (*Adapter)(nil)
+var (
+	_ bot.Adapter             = (*Adapter)(nil)
+	_ bot.Connector           = (*Adapter)(nil)
+	_ bot.ConnectionExplainer = (*Adapter)(nil)
+)
 
 // ErrNoCrypto is returned by New in a binary built without the goolm tag:
 // a security bot must not fall back to unencrypted rooms.
@@ -211,7 +212,6 @@ func New(o Options) (*Adapter, error) {
 		pickleKey:     o.PickleKey,
 		log:           o.Logger.With("adapter", bot.AdapterMatrix),
 		serial:        serial.New(),
-		started:       make(chan struct{}),
 		dms:           map[id.UserID]string{},
 		dmRooms:       map[string]id.UserID{},
 		buttons:       map[id.EventID]buttonRecord{},
@@ -221,6 +221,7 @@ func New(o Options) (*Adapter, error) {
 		verdicts:      map[string]string{},
 		recheck:       map[string]bool{},
 	}
+	a.gate = reconnect.NewGate(a.conn, a.serial)
 	// Until Run has checked them, the security rooms are not known to be
 	// private and encrypted: report details wait in the outbox.
 	for _, r := range a.rooms {
@@ -240,7 +241,7 @@ func (a *Adapter) Name() string { return bot.AdapterMatrix }
 
 // Started is closed once Run has logged in, checked the security rooms and
 // begun syncing.
-func (a *Adapter) Started() <-chan struct{} { return a.started }
+func (a *Adapter) Started() <-chan struct{} { return a.gate.Started() }
 
 // UserID is the bot's account.
 func (a *Adapter) UserID() string { return string(a.userID) }
@@ -272,23 +273,10 @@ func (a *Adapter) Run(ctx context.Context) error {
 	}
 	failed := a.checkRooms(ctx, true)
 
-	a.mu.Lock()
-	a.ready, a.base = true, ctx
-	a.mu.Unlock()
 	a.conn.Down("syncing", "")
-	a.startOnce.Do(func() { close(a.started) })
-	rctx, stopChecks := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	defer func() {
-		a.mu.Lock()
-		a.ready = false
-		a.mu.Unlock()
-		a.conn.Down("stopped", "")
-		stopChecks()
-		wg.Wait()
-		a.serial.Wait()
-	}()
-	wg.Go(func() { a.recheckRooms(rctx, failed) })
+	a.gate.Open(ctx)
+	defer a.gate.Close()
+	a.gate.Go(func(ctx context.Context) { a.recheckRooms(ctx, failed) })
 	return a.syncLoop(ctx)
 }
 
@@ -366,21 +354,11 @@ func cause(err error) string {
 
 // Connected reports whether the adapter is logged in and its last sync
 // worked (/readyz, metrics).
-func (a *Adapter) Connected() bool {
-	a.mu.Lock()
-	ready := a.ready
-	a.mu.Unlock()
-	return ready && a.conn.Connected()
-}
+func (a *Adapter) Connected() bool { return a.gate.Connected() }
 
 // NotConnectedReason says why the adapter is not connected, for /readyz:
 // "connecting (login: connection refused), next try in 8s".
-func (a *Adapter) NotConnectedReason() string { return a.conn.Reason() }
-
-var (
-	_ bot.Connector           = (*Adapter)(nil)
-	_ bot.ConnectionExplainer = (*Adapter)(nil)
-)
+func (a *Adapter) NotConnectedReason() string { return a.gate.Reason() }
 
 // syncLoop keeps syncing until ctx ends. A failed /sync, or a failure
 // between syncs (creating the filter, storing the token after a batch),

@@ -77,7 +77,7 @@ func TestCreatePrivateRoomErrors(t *testing.T) {
 	if len(f.bodies) != 1 {
 		t.Errorf("%d requests: the adapter must not retry", len(f.bodies))
 	}
-	a.ready = false
+	a.gate.Close()
 	if _, err := a.CreatePrivateRoom(context.Background(), "x", "", nil); !errors.Is(err, bot.ErrUnavailable) {
 		t.Errorf("not connected: err = %v", err)
 	}

@@ -201,10 +201,7 @@ func (a *Adapter) onOwnMembership(ctx context.Context, evt *event.Event, m *even
 			a.noteRecheck(evt.RoomID)
 		}
 	case event.MembershipLeave, event.MembershipBan:
-		a.mu.Lock()
-		ready := a.ready
-		a.mu.Unlock()
-		if !ready {
+		if _, ready := a.gate.Base(); !ready {
 			// History before the start-up check; it knows better.
 			return
 		}

@@ -90,10 +90,7 @@ func (a *Adapter) Send(ctx context.Context, to bot.Destination, msg bot.Message)
 // notReady refuses sends before Run has logged in and checked the rooms:
 // the crypto machine and the room state are not known yet.
 func (a *Adapter) notReady() error {
-	a.mu.Lock()
-	ready := a.ready
-	a.mu.Unlock()
-	if !ready {
+	if _, ready := a.gate.Base(); !ready {
 		return fmt.Errorf("matrix: not connected yet: %w", bot.ErrUnavailable)
 	}
 	return nil

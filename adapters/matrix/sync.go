@@ -83,9 +83,7 @@ func (a *Adapter) runBatch(events []bot.Event) {
 	if len(events) == 0 {
 		return
 	}
-	a.mu.Lock()
-	ctx := a.base
-	a.mu.Unlock()
+	ctx, _ := a.gate.Base()
 	conversations, changes := splitBatch(events)
 	var wg sync.WaitGroup
 	for _, evs := range conversations {
@@ -136,12 +134,10 @@ func (a *Adapter) accept(ev bot.Event) {
 		a.mu.Unlock()
 		return
 	}
-	ctx, ready := a.base, a.ready
 	a.mu.Unlock()
-	if !ready {
-		return
-	}
-	a.serial.Do(conversationKey(ev), func() { a.engine.HandleEvent(ctx, ev) })
+	a.gate.Admit(func(ctx context.Context) {
+		a.serial.Do(conversationKey(ev), func() { a.engine.HandleEvent(ctx, ev) })
+	})
 }
 
 // initialSync reports whether ctx is the first sync without a stored token:

@@ -72,12 +72,13 @@ func testAdapter(t *testing.T, url string) *Adapter {
 	}
 	a := &Adapter{
 		engine: e, client: cli, userID: "@vigil:example.org", prefix: "!sec",
-		log: slogDiscard(), serial: serial.New(), started: make(chan struct{}),
+		log: slogDiscard(), serial: serial.New(),
 		dms: map[id.UserID]string{}, dmRooms: map[string]id.UserID{}, buttons: map[id.EventID]buttonRecord{},
-		ready: true, base: context.Background(),
 		conn: reconnect.NewState(e.Clock()), verdicts: map[string]string{}, recheck: map[string]bool{},
 		retry: reconnect.DefaultBackoff, recheckEvery: 5 * time.Minute,
 	}
+	a.gate = reconnect.NewGate(a.conn, a.serial)
+	a.gate.Open(context.Background())
 	return a
 }
 
@@ -158,7 +159,7 @@ func TestSendClassifiesErrors(t *testing.T) {
 	})
 	t.Run("not started", func(t *testing.T) {
 		a := testAdapter(t, "http://127.0.0.1:9")
-		a.ready = false
+		a.gate.Close()
 		_, err := a.Send(context.Background(), bot.ToRoom(roomRef("!r:x"), bot.ThreadRef{}), bot.Text("hi"))
 		if !errors.Is(err, bot.ErrUnavailable) {
 			t.Fatalf("err = %v, want ErrUnavailable before Run", err)

@@ -36,12 +36,13 @@ func threadRef(channel, ts string) bot.ThreadRef {
 // not running (not started yet, or shutting down), so the caller can tell
 // Slack to try again later.
 func (a *Adapter) accept(ev bot.Event) bool {
-	a.mu.Lock()
-	if !a.ready {
-		a.mu.Unlock()
-		return false
-	}
-	ctx := a.base
+	return a.gate.Admit(func(ctx context.Context) { a.queue(ctx, ev) })
+}
+
+// queue hands ev to the engine behind its conversation's earlier events,
+// under ctx (Run's). accept calls it through the gate, which keeps it in
+// order against shutdown.
+func (a *Adapter) queue(ctx context.Context, ev bot.Event) {
 	// The timer starts now, when Slack is answered, and goes through the
 	// engine's clock so tests can drive it.
 	var done chan struct{}
@@ -66,8 +67,6 @@ func (a *Adapter) accept(ev bot.Event) bool {
 		}
 		a.engine.HandleEvent(ctx, ev)
 	})
-	a.mu.Unlock()
-	return true
 }
 
 // postWorking tells the person (only them: an ephemeral message) that the
@@ -413,9 +412,7 @@ func (a *Adapter) onSubmission(cb slack.InteractionCallback) *slack.ViewSubmissi
 		Trigger: cb.TriggerID,
 		Prefix:  a.command,
 	}
-	a.mu.Lock()
-	ctx, ready := a.base, a.ready
-	a.mu.Unlock()
+	ctx, ready := a.gate.Base()
 	if !ready {
 		return errorsResponse(first, "Vigil is restarting; please submit again in a moment.")
 	}

@@ -180,9 +180,7 @@ func (a *Adapter) onRoomChange(payload []byte) bool {
 // recheckSoon checks a channel again after an event, behind earlier
 // checks of it. Before Run has started the start-up check covers it.
 func (a *Adapter) recheckSoon(id, why string) {
-	a.mu.Lock()
-	ctx, ready := a.base, a.ready
-	a.mu.Unlock()
+	ctx, ready := a.gate.Base()
 	if !ready {
 		return
 	}

@@ -112,17 +112,14 @@ type Adapter struct {
 	// conn is the connection state /readyz reports: starting, waiting for
 	// Slack (and why), Socket Mode up or reconnecting.
 	conn *reconnect.State
+	// gate lets events in once Run has checked the security channels,
+	// under Run's context, and keeps them in order against shutdown.
+	gate *reconnect.Gate
 	// checkMu orders room checks, so an older answer never overwrites a
 	// newer one.
 	checkMu sync.Mutex
 
-	// started is closed once Run accepts events (after the room checks).
-	started   chan struct{}
-	startOnce sync.Once
-
-	mu    sync.Mutex
-	ready bool
-	base  context.Context
+	mu sync.Mutex
 	// rooms: the last verdict on each security channel ("" private), so
 	// a change is logged once, not at every periodic check.
 	verdicts map[string]string
@@ -138,8 +135,10 @@ type Adapter struct {
 }
 
 var (
-	_ bot.Adapter       = (*Adapter)(nil)
-	_ bot.FormPresenter = (*Adapter)(nil)
+	_ bot.Adapter             = (*Adapter)(nil)
+	_ bot.FormPresenter       = (*Adapter)(nil)
+	_ bot.Connector           = (*Adapter)(nil)
+	_ bot.ConnectionExplainer = (*Adapter)(nil)
 )
 
 // New checks the options and, in HTTP mode, mounts the routes on the
@@ -221,12 +220,12 @@ func New(o Options) (*Adapter, error) {
 		recheckEvery:  o.RecheckEvery,
 		serial:        serial.New(),
 		conn:          reconnect.NewState(o.Engine.Clock()),
-		started:       make(chan struct{}),
 		verdicts:      map[string]string{},
 		dms:           map[string]string{},
 		users:         map[string]userEntry{},
 		partials:      map[string]partialDelivery{},
 	}
+	a.gate = reconnect.NewGate(a.conn, a.serial)
 	if o.Mode == ModeHTTP {
 		a.mountHTTP(o.Engine.HTTP())
 	}
@@ -242,7 +241,7 @@ func New(o Options) (*Adapter, error) {
 
 // Started is closed once Run has checked the security channels and
 // accepts events.
-func (a *Adapter) Started() <-chan struct{} { return a.started }
+func (a *Adapter) Started() <-chan struct{} { return a.gate.Started() }
 
 // Name is "slack".
 func (a *Adapter) Name() string { return bot.AdapterSlack }
@@ -268,28 +267,15 @@ func (a *Adapter) Run(ctx context.Context) error {
 	a.log.Info("connected to Slack", "team", auth.Team, "bot_user", auth.UserID, "mode", string(a.mode))
 	failed := a.checkRooms(ctx)
 
-	a.mu.Lock()
-	a.ready, a.base = true, ctx
-	a.mu.Unlock()
 	if a.mode == ModeSocket {
 		a.conn.Down("connecting Socket Mode", "")
 	} else {
 		a.conn.Up()
 	}
-	a.startOnce.Do(func() { close(a.started) })
+	a.gate.Open(ctx)
+	defer a.gate.Close()
 	// The periodic check stops with Run, also when Run ends on an error.
-	rctx, stopChecks := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	defer func() {
-		a.mu.Lock()
-		a.ready = false
-		a.mu.Unlock()
-		a.conn.Down("stopped", "")
-		stopChecks()
-		wg.Wait()
-		a.serial.Wait()
-	}()
-	wg.Go(func() { a.recheckRooms(rctx, failed) })
+	a.gate.Go(func(ctx context.Context) { a.recheckRooms(ctx, failed) })
 	if a.mode == ModeSocket {
 		return a.runSocket(ctx)
 	}
@@ -338,21 +324,11 @@ func cause(err error) string {
 
 // Connected reports whether Vigil can take Slack events now: started, and
 // in Socket Mode with the WebSocket connected (/readyz, metrics).
-func (a *Adapter) Connected() bool {
-	a.mu.Lock()
-	ready := a.ready
-	a.mu.Unlock()
-	return ready && a.conn.Connected()
-}
+func (a *Adapter) Connected() bool { return a.gate.Connected() }
 
 // NotConnectedReason says why the adapter is not connected, for /readyz:
 // "connecting (auth.test: connection refused), next try in 8s".
-func (a *Adapter) NotConnectedReason() string { return a.conn.Reason() }
-
-var (
-	_ bot.Connector           = (*Adapter)(nil)
-	_ bot.ConnectionExplainer = (*Adapter)(nil)
-)
+func (a *Adapter) NotConnectedReason() string { return a.gate.Reason() }
 
 // botUser is the bot's own user id (known after auth.test).
 func (a *Adapter) botUser() string {

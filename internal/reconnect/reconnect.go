@@ -1,7 +1,8 @@
 // Package reconnect is what the chat adapters share for starting late: a
 // backoff on the engine's clock, a connection state that /readyz and the
-// metrics read, and a short, address-free description of why a connection
-// failed. A chat platform that is down when Vigil starts is waited for in
+// metrics read, a short, address-free description of why a connection
+// failed, and a gate that lets the platform's events in only while Run
+// serves. A chat platform that is down when Vigil starts is waited for in
 // the background; the rest of Vigil (intake, the scheduler, other
 // adapters) runs meanwhile. Backoff is also the engine's one retry
 // schedule: the scheduler's failed jobs and the outbox's messages.
