@@ -2,14 +2,11 @@ package report
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/mail"
 	"strings"
 	"time"
 
 	"github.com/vigil-sec/vigil/bot"
-	"github.com/vigil-sec/vigil/bot/intake"
 	"github.com/vigil-sec/vigil/commands/cvss"
 	"github.com/vigil-sec/vigil/internal/textutil"
 )
@@ -450,78 +447,8 @@ func (r *Reports) check(ctx context.Context, req *bot.Request, id, key string, d
 	return r.replyAndThread(ctx, req, rep, "check:"+key, fmt.Sprintf("%s %s %q on %s. %s", req.ActorMention(), verb, label, rep.ID, checklistText(rep.Checklist)))
 }
 
-func (r *Reports) pressAck(ctx context.Context, req *bot.Request, id string) error {
-	return r.ack(ctx, req, id)
-}
-
-func (r *Reports) pressClose(ctx context.Context, req *bot.Request, id string) error {
-	return r.move(ctx, req, id, StateClosed)
-}
-
-// confirmClose is asked before the Close button acts: a closed report
-// leaves the open list and its clocks and reminders stop.
-func confirmClose(id string) bot.Confirm {
-	return bot.Confirm{Title: "Close " + id + "?", Text: "It leaves the open list, and its reminders stop.", Yes: "Close"}
-}
-
-// pressReject asks for the reason (the reporter is told it): a modal on
-// Slack, questions in the thread elsewhere; the form's answer rejects. A
-// button left on an old version of the summary changes nothing.
-func (r *Reports) pressReject(ctx context.Context, req *bot.Request, id string) error {
-	rep, _, err := r.load(ctx, id)
-	if err != nil {
-		return err
-	}
-	if rep.State == StateRejected {
-		return bot.Noticef("%s is already rejected.", rep.ID)
-	}
-	if !CanMove(rep.State, StateRejected) {
-		return bot.Noticef("%s is %s; it can no longer be rejected.", rep.ID, rep.State)
-	}
-	return req.StartForm(ctx, formReject, map[string]string{"report": rep.ID})
-}
-
-// confirmReject is asked before the Reject button acts: the reporter is
-// told, and a rejected report can only be closed.
-func confirmReject(id string) bot.Confirm {
-	return bot.Confirm{Title: "Reject " + id + "?", Text: "The reporter is told it was rejected, and why; it can then only be closed.", Yes: "Reject"}
-}
-
-// rejectForm asks the reason for a rejection from the summary's button.
-func (r *Reports) rejectForm() *bot.Form {
-	return &bot.Form{
-		ID:        formReject,
-		Title:     "Reject report",
-		Intro:     "Rejecting the report. Answer the question; `cancel` stops without rejecting.",
-		Sensitive: true,
-		Fields: []bot.FormField{
-			{Name: "reason", Label: "Reason", Help: "Why it is rejected. The reporter is told.", MaxChars: maxRejectReason},
-		},
-		Submit: func(ctx context.Context, req *bot.Request) error {
-			return r.reject(ctx, req, req.Form.Hidden["report"], strings.TrimSpace(req.Form.Values["reason"]))
-		},
-	}
-}
-
 // maxRejectReason keeps the reason to a line or two of the reporter's mail.
 const maxRejectReason = 500
-
-func (r *Reports) pressCheck(ctx context.Context, req *bot.Request, value string) error {
-	id, key, ok := strings.Cut(value, "|")
-	if !ok {
-		return errors.New("malformed checklist button")
-	}
-	// A button left on an old version of the summary is no longer
-	// offered once the report is closed: it changes nothing.
-	rep, _, err := r.load(ctx, id)
-	if err != nil {
-		return err
-	}
-	if !rep.open() {
-		return bot.Noticef("%s is %s; its checklist no longer changes.", rep.ID, rep.State)
-	}
-	return r.check(ctx, req, id, key, true)
-}
 
 func (r *Reports) runScore(ctx context.Context, req *bot.Request) error {
 	rep, _, err := r.load(ctx, req.Args[0])
@@ -543,88 +470,3 @@ func (r *Reports) runScore(ctx context.Context, req *bot.Request) error {
 }
 
 // ---- the form ----
-
-func (r *Reports) newReportForm() *bot.Form {
-	return &bot.Form{
-		ID:        formNew,
-		Title:     "New report",
-		Intro:     "Filing a report by hand. Answer each question; `cancel` stops without saving.",
-		Sensitive: true,
-		Fields: []bot.FormField{
-			// The intake API's limits, so a report filed by hand fits the same rules.
-			{Name: "title", Label: "Title", Help: "One line: what is vulnerable, and how.", MaxChars: intake.MaxTitleChars},
-			{Name: "description", Label: "Description", Kind: bot.FieldLongText, Help: "What the reporter told us.", MaxChars: intake.MaxDescriptionChars},
-			{Name: "reporter", Label: "Reporter's name", Optional: true, MaxChars: intake.MaxNameChars},
-			{Name: "email", Label: "Reporter's email", Optional: true, MaxChars: intake.MaxEmailChars, Validate: func(s string) error {
-				if _, err := mail.ParseAddress(s); err != nil {
-					return fmt.Errorf("%q is not an email address", s)
-				}
-				return nil
-			}},
-			{Name: "credit", Label: "Does the reporter want credit?", Kind: bot.FieldChoice, Options: []bot.Option{{Value: "yes", Label: "Yes"}, {Value: "no", Label: "No"}}},
-			{Name: "repos", Label: "Affected repositories", Optional: true, Help: "owner/repo, separated by commas, if known.", Validate: validRepos},
-		},
-		Submit: func(ctx context.Context, req *bot.Request) error {
-			v := req.Form.Values
-			in := intake.Incoming{
-				Source: intake.SourceManual,
-				// One report per filling of the form: two people (or one)
-				// filing in the same instant get two reports, and a
-				// submission handled twice is still one.
-				SourceID:    "form:" + req.Form.SessionID,
-				Title:       bot.Untrusted(v["title"]),
-				Description: bot.Untrusted(v["description"]),
-				Reporter:    intake.Reporter{Name: bot.Untrusted(v["reporter"]), Email: v["email"], Credit: v["credit"] == "yes"},
-				Received:    req.Now(),
-			}
-			for _, repo := range strings.Split(v["repos"], ",") {
-				if repo = strings.TrimSpace(repo); repo != "" {
-					in.Repositories = append(in.Repositories, repo)
-				}
-			}
-			// Typed in chat by a person on the team, but often pasted from a
-			// stranger's mail: cleaned like every other source.
-			intake.Normalize(&in)
-			res, err := r.Receive(ctx, in)
-			if err != nil {
-				return err
-			}
-			if err := req.Record(ctx, "report.new", res.ReportID, "filed by hand"); err != nil {
-				return err
-			}
-			return req.Replyf(ctx, "Filed %s; its thread is in the private room.", res.ReportID)
-		},
-	}
-}
-
-func validRepos(s string) error {
-	for _, repo := range strings.Split(s, ",") {
-		repo = strings.TrimSpace(repo)
-		if repo == "" {
-			continue
-		}
-		if err := validRepo(repo); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// validRepo checks one owner/repo as GitHub spells them: an owner of
-// letters, digits and '-' (at most 39), a name of letters, digits, '.',
-// '_' and '-' (at most 100, not "." or ".."). Anything else in a
-// repository field is a typo or an attempt to smuggle text into chat.
-func validRepo(repo string) error {
-	owner, name, ok := strings.Cut(repo, "/")
-	valid := ok && owner != "" && len(owner) <= 39 && name != "" && len(name) <= 100 && name != "." && name != ".."
-	for _, c := range owner {
-		valid = valid && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-')
-	}
-	for _, c := range name {
-		valid = valid && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.')
-	}
-	if !valid {
-		return fmt.Errorf("%q is not owner/repo (such as acme/web)", intake.CleanLine(repo))
-	}
-	return nil
-}
