@@ -230,10 +230,15 @@ func (r *Reports) replyAndThread(ctx context.Context, req *bot.Request, rep *Rep
 	if err := r.postInThread(ctx, rep, fmt.Sprintf("%s:%d", what, req.Now().UnixNano()), bot.Message{Text: text, Sensitive: true}); err != nil {
 		return err
 	}
+	if req.Event.Kind == bot.EventButton {
+		// A press answers once (issue 16): the thread post is the answer,
+		// and the summary is edited. That holds for a button on another
+		// message too (`report show`'s), which would otherwise get a
+		// second answer in its own thread.
+		return nil
+	}
 	if root, ok, err := r.e.Outbox().PostedRef(ctx, rootID(rep.ID)); err == nil && ok && req.ReplyTo().Thread.ID == root.ID {
-		// Said in the report's thread, or a button pressed on its
-		// summary (answered in that thread): the thread post is the
-		// answer.
+		// Said in the report's thread: the thread post is the answer.
 		return nil
 	}
 	_, err := req.Announce(ctx, bot.Text(text))

@@ -106,3 +106,34 @@ func TestThePressedSummaryIsEditedInPlace(t *testing.T) {
 		t.Errorf("a closed report still offers %s", buttons(m))
 	}
 }
+
+// A button on another message than the summary (the one `report show`
+// answers with) also answers once: the note in the report's thread, with
+// the summary edited, and nothing in the pressed message's own thread.
+func TestAPressOnReportShowAnswersOnce(t *testing.T) {
+	f := newFixture(t, report.Options{})
+	f.receive(t, sample("show-press@example.org"))
+	f.Advance(0)
+	root, ok, err := f.Engine.Outbox().PostedRef(context.Background(), "report:VIG-2026-1:root")
+	if err != nil || !ok {
+		t.Fatalf("the summary was not posted: %v", err)
+	}
+	f.Chat.TakeEdits()
+	shown := bot.MessageRef{Room: root.Room, ID: "show-1"} // not the summary
+	sent := f.PressOn("bob", shown, bot.Button{Action: "report.check", Value: "VIG-2026-1|verify"})
+	var answers []string
+	for _, s := range sent {
+		if strings.Contains(bottest.Read(s.Msg), "ticked") {
+			answers = append(answers, s.To.String())
+			if s.To.Thread.ID != root.ID {
+				t.Errorf("the press answered in %v, not the report's thread", s.To)
+			}
+		}
+	}
+	if len(answers) != 1 {
+		t.Errorf("the press answered %d times (%v); want once, in the report's thread", len(answers), answers)
+	}
+	if edits := f.Chat.TakeEdits(); len(edits) == 0 || edits[len(edits)-1].Ref != root {
+		t.Errorf("the summary was not edited: %+v", edits)
+	}
+}
