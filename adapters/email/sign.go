@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"mime/quotedprintable"
 	"strings"
+	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
@@ -48,9 +49,12 @@ func NewSigner(armoredKey, passphrase string) (*Signer, error) {
 	if signer == nil {
 		return nil, errors.New("the PGP signing key has no private part (export it with gpg --export-secret-keys --armor)")
 	}
-	if _, ok := signer.SigningKey(signer.PrimaryKey.CreationTime); !ok {
+	// go-crypto stamps signatures with the wall clock (not Vigil's clock,
+	// which a rehearsal may set back before the key existed), so the key
+	// must be valid now by the wall clock too.
+	if _, ok := signer.SigningKey(time.Now()); !ok {
 		// Expired, revoked, or without a key flagged for signing.
-		return nil, errors.New("the PGP key has no valid key usable for signing")
+		return nil, errors.New("the PGP signing key has no valid key usable for signing (expired or revoked?)")
 	}
 	return &Signer{entity: signer}, nil
 }

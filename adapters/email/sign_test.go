@@ -2,11 +2,14 @@ package email
 
 import (
 	"bytes"
+	"crypto"
 	"io"
 	"strings"
 	"testing"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	"github.com/emersion/go-message"
 )
 
@@ -78,6 +81,9 @@ func TestSignedMailVerifies(t *testing.T) {
 			if _, err := openpgp.CheckArmoredDetachedSignature(public, bytes.NewReader(canonicalCRLF(signedPart)), bytes.NewReader(sig), nil); err != nil {
 				t.Fatalf("signature does not verify: %v\n%s", err, raw)
 			}
+			if h := sigHash(t, sig); h != crypto.SHA256 {
+				t.Errorf("signature hash %v, want SHA-256 as micalg=pgp-sha256 says", h)
+			}
 			inner, err := message.Read(bytes.NewReader(signedPart))
 			if err != nil {
 				t.Fatal(err)
@@ -99,6 +105,24 @@ func TestSignedMailVerifies(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sigHash is the hash an armored detached signature was made with.
+func sigHash(t *testing.T, armored []byte) crypto.Hash {
+	t.Helper()
+	block, err := armor.Decode(bytes.NewReader(armored))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := packet.Read(block.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, ok := p.(*packet.Signature)
+	if !ok {
+		t.Fatalf("signature part holds a %T", p)
+	}
+	return sig.Hash
 }
 
 func TestSignedMailHeaders(t *testing.T) {
