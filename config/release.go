@@ -26,6 +26,12 @@ type Releases struct {
 	Announce     ReleaseAnnounce     `yaml:"announce"`
 	Distributors ReleaseDistributors `yaml:"distributors"`
 	Branches     []ReleaseBranches   `yaml:"branches"`
+	// SigningKey is the release team's ASCII-armored OpenPGP private key:
+	// with it the distributors' notice and the list mails are signed
+	// (PGP/MIME). SigningPassphrase unlocks it, if it is protected. The
+	// key is parsed and unlocked by the email adapter at start.
+	SigningKey        Secret `yaml:"signing_key" env:"VIGIL_RELEASES_SIGNING_KEY"`
+	SigningPassphrase Secret `yaml:"signing_passphrase" env:"VIGIL_RELEASES_SIGNING_PASSPHRASE"`
 }
 
 // ReleaseAnnounce is where announcements go: public chat rooms
@@ -82,6 +88,16 @@ func validateReleases(c *Config, report func(key, msg string)) {
 	}
 	if (r.Announce.MailingList != "" || r.Distributors.List != "") && !c.Email.OutboundEnabled() {
 		report("releases", "announcement and distributor mail need email.outbound")
+	}
+	if !r.SigningKey.IsZero() {
+		if !strings.Contains(r.SigningKey.Value(), pgpKeyHeader) {
+			report("releases.signing_key", "want an ASCII-armored private key ("+pgpKeyHeader+"), as from gpg --export-secret-keys --armor")
+		}
+		if !c.Email.OutboundEnabled() {
+			report("releases.signing_key", "signs outbound mail: set email.outbound")
+		}
+	} else if !r.SigningPassphrase.IsZero() {
+		report("releases.signing_passphrase", "set without signing_key")
 	}
 	seen := map[string]bool{}
 	for i, b := range r.Branches {

@@ -56,3 +56,50 @@ releases:
 		}
 	}
 }
+
+func TestReleasesSigningKey(t *testing.T) {
+	key := secretFile(t, "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nSIGNKEY\n-----END PGP PRIVATE KEY BLOCK-----\n")
+	c, _, err := loadYAML(t, `
+email:
+  outbound: {addr: "relay.example.org:587", from: security@example.org}
+releases:
+  signing_key_file: `+key+`
+`, map[string]string{"VIGIL_RELEASES_SIGNING_PASSPHRASE": "hunter2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(c.Releases.SigningKey.Value(), "SIGNKEY") || c.Releases.SigningPassphrase.Value() != "hunter2" {
+		t.Error("signing key and passphrase not read from file and env")
+	}
+	out, err := c.Redacted()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "SIGNKEY") || strings.Contains(string(out), "hunter2") {
+		t.Errorf("--print shows a signing secret:\n%s", out)
+	}
+
+	for name, tt := range map[string]struct{ yaml, key, want string }{
+		"not armored": {"email:\n  outbound: {addr: \"relay.example.org:587\", from: security@example.org}\nreleases:\n  signing_key: NOTAKEY-secret\n", "releases.signing_key", "ASCII-armored"},
+		"no outbound": {"releases:\n  signing_key_file: " + key + "\n", "releases.signing_key", "email.outbound"},
+		"no key":      {"releases:\n  signing_passphrase: hunter2\n", "releases.signing_passphrase", "without signing_key"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, _, err := loadYAML(t, tt.yaml, nil)
+			found := false
+			for _, p := range problemsOf(t, err) {
+				if p.Key == tt.key && strings.Contains(p.Msg, tt.want) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("problems %v lack %s: %s", err, tt.key, tt.want)
+			}
+			for _, s := range []string{"NOTAKEY-secret", "SIGNKEY", "hunter2"} {
+				if strings.Contains(err.Error(), s) {
+					t.Errorf("error leaks a secret: %v", err)
+				}
+			}
+		})
+	}
+}

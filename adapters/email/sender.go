@@ -51,6 +51,9 @@ type SenderOptions struct {
 	From string
 	// Hostname is sent in EHLO; default From's domain.
 	Hostname string
+	// Signer signs the mails that ask for it (intake.Mail.Sign) as
+	// PGP/MIME; nil refuses them rather than send them unsigned.
+	Signer *Signer
 
 	Clock  clock.Clock
 	Logger *slog.Logger
@@ -190,6 +193,19 @@ func (s *Sender) build(m intake.Mail) (string, []byte, error) {
 	if len(refs) > 0 {
 		h.SetMsgIDList("References", refs)
 	}
+	body := strings.ReplaceAll(bot.StripSentinels(m.Body), "\r\n", "\n")
+	body = strings.ReplaceAll(body, "\n", "\r\n")
+	if m.Sign {
+		if s.opts.Signer == nil {
+			return "", nil, bad("the mail asks to be signed but no signing key is configured")
+		}
+		h.Set("Auto-Submitted", "auto-generated")
+		msg, err := s.signed(h, body, s.newBoundary())
+		if err != nil {
+			return "", nil, fmt.Errorf("%w: %s", ErrBadMail, cleanErr(err))
+		}
+		return to.Address, msg, nil
+	}
 	h.SetContentType("text/plain", map[string]string{"charset": "utf-8"})
 	h.Set("Content-Transfer-Encoding", transferEncoding(m.Body))
 	h.Set("Auto-Submitted", "auto-generated") // RFC 3834: no auto-replies to this
@@ -199,8 +215,6 @@ func (s *Sender) build(m intake.Mail) (string, []byte, error) {
 	if err != nil {
 		return "", nil, bad("%s", cleanErr(err))
 	}
-	body := strings.ReplaceAll(bot.StripSentinels(m.Body), "\r\n", "\n")
-	body = strings.ReplaceAll(body, "\n", "\r\n")
 	if _, err := w.Write([]byte(body)); err != nil {
 		return "", nil, bad("%s", cleanErr(err))
 	}
@@ -235,6 +249,12 @@ func (s *Sender) newID() string {
 	_, _ = rand.Read(b[:])
 	_, domain, _ := strings.Cut(s.from.Address, "@")
 	return hex.EncodeToString(b[:]) + "@" + domain
+}
+
+func (s *Sender) newBoundary() string {
+	var b [18]byte
+	_, _ = rand.Read(b[:])
+	return "vigil-" + hex.EncodeToString(b[:])
 }
 
 // deliver runs one SMTP session with the relay.

@@ -108,6 +108,9 @@ type Mail struct {
 	MessageID  string
 	InReplyTo  string
 	References []string
+	// Sign asks for a PGP/MIME signature (RFC 3156) with the configured
+	// signing key; a mailer without one refuses the mail.
+	Sign bool
 }
 
 // Mailer sends mail. Errors that may pass (relay unreachable, 4xx) wrap

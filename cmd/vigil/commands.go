@@ -40,6 +40,9 @@ type features struct {
 type services struct {
 	mailer intake.Mailer         // outbound mail (email.outbound)
 	github *githubadapter.Client // the GitHub API (github:)
+	// signedBy is the fingerprint of releases.signing_key, which signs
+	// the release mails; "" when they go unsigned.
+	signedBy string
 }
 
 // registerCommands adds every feature's commands, jobs and forms to the
@@ -149,7 +152,7 @@ func (f *features) start(ctx context.Context) error {
 // newServices builds the clients of the outside services from cfg; each is
 // nil when its service is not configured. Their timers run on clk.
 func newServices(cfg *config.Config, clk clock.Clock, logger *slog.Logger) (services, error) {
-	mailer, err := newMailer(cfg, clk, logger)
+	mailer, signedBy, err := newMailer(cfg, clk, logger)
 	if err != nil {
 		return services{}, fmt.Errorf("email: %w", err)
 	}
@@ -157,5 +160,5 @@ func newServices(cfg *config.Config, clk clock.Clock, logger *slog.Logger) (serv
 	if err != nil {
 		return services{}, fmt.Errorf("github: %w", err)
 	}
-	return services{mailer: mailer, github: gh}, nil
+	return services{mailer: mailer, github: gh, signedBy: signedBy}, nil
 }

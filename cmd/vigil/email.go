@@ -15,13 +15,15 @@ import (
 // newMailer builds outbound mail (replies to reporters, forwards, release
 // announcements) from cfg.Email; it is nil when email.outbound.addr is
 // empty. It is checked here and connects only to send. Its timers run on
-// clk, the engine's clock.
-func newMailer(cfg *config.Config, clk clock.Clock, logger *slog.Logger) (intake.Mailer, error) {
+// clk, the engine's clock. With releases.signing_key the key is unlocked
+// here, so a bad key or passphrase stops the start, and signedBy is its
+// fingerprint.
+func newMailer(cfg *config.Config, clk clock.Clock, logger *slog.Logger) (m intake.Mailer, signedBy string, err error) {
 	e := cfg.Email.WithDefaults()
 	if !e.OutboundEnabled() {
-		return nil, nil
+		return nil, "", nil
 	}
-	s, err := email.NewSender(email.SenderOptions{
+	o := email.SenderOptions{
 		Addr:     e.Outbound.Addr,
 		TLS:      email.TLSMode(e.Outbound.TLS),
 		Username: e.Outbound.Username,
@@ -29,11 +31,20 @@ func newMailer(cfg *config.Config, clk clock.Clock, logger *slog.Logger) (intake
 		From:     e.Outbound.From,
 		Clock:    clk,
 		Logger:   logger,
-	})
-	if err != nil {
-		return nil, err
 	}
-	return s, nil
+	if r := cfg.Releases; !r.SigningKey.IsZero() {
+		signer, err := email.NewSigner(r.SigningKey.Value(), r.SigningPassphrase.Value())
+		if err != nil {
+			// NewSigner's errors never quote the key or passphrase.
+			return nil, "", fmt.Errorf("releases.signing_key: %w", err)
+		}
+		o.Signer, signedBy = signer, signer.Fingerprint()
+	}
+	s, err := email.NewSender(o)
+	if err != nil {
+		return nil, "", err
+	}
+	return s, signedBy, nil
 }
 
 // startEmailIntake builds the mail report sources from cfg.Email, the SMTP

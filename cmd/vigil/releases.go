@@ -31,6 +31,7 @@ func registerReleases(e *bot.Engine, cfg *config.Config, reports *report.Reports
 		MailingList:   c.Announce.MailingList,
 		Distributors:  c.Distributors.List,
 		NoticeBefore:  time.Duration(c.Distributors.NoticeBefore),
+		SignedBy:      svc.signedBy,
 	}
 	for _, s := range c.Announce.Rooms {
 		room, err := bot.ParseRoomRef(s)

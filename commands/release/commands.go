@@ -208,6 +208,9 @@ func (r *Releases) showMessage(rel *Release, now time.Time) bot.Message {
 	draft := r.Announcement(rel)
 	text := "*Draft announcement* (no vulnerability details):\n> " + draft.Header + "\n> " + draft.Text +
 		"\n\n*Checklist*\n" + checklistText(rel.Checklist)
+	if r.o.SignedBy != "" {
+		text += "\n\nNotices signed with key " + r.o.SignedBy
+	}
 	fields := []bot.Field{{Label: "Clock", Value: r.clockText(rel, now)}, {Label: "State", Value: string(rel.State)}}
 	if rel.Expedited {
 		fields = append(fields, bot.Field{Label: "Expedited", Value: rel.Reason})

@@ -367,7 +367,9 @@ func messageID(id, kind string) string {
 func (r *Releases) buildMail(ctx context.Context, rel *Release, kind string) (intake.Mail, error) {
 	ann := r.Announcement(rel)
 	annSubject := "Upcoming security release of " + strings.Join(rel.Repos, ", ") + " on " + rel.PublicAt.UTC().Format("2 Jan 2006 15:04 MST")
-	m := intake.Mail{MessageID: messageID(rel.ID, kind)}
+	// All three go to lists (the announcement list, the distributors),
+	// where a signature lets readers trust them.
+	m := intake.Mail{MessageID: messageID(rel.ID, kind), Sign: r.o.SignedBy != ""}
 	switch kind {
 	case "announce":
 		m.To, m.Subject = r.o.MailingList, annSubject

@@ -81,6 +81,9 @@ type Options struct {
 	// public time (7 days); empty turns the notice off.
 	Distributors string
 	NoticeBefore time.Duration
+	// SignedBy is the fingerprint of the key the Mailer signs with; when
+	// set, every release mail asks to be signed (intake.Mail.Sign).
+	SignedBy string
 	// Branches per repository; a repository not listed has "main" only.
 	Branches []Branches
 }

@@ -82,6 +82,12 @@ const secret = "The q parameter is reflected unescaped"
 // announced in the public room and on a list, with distributors told.
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureWith(t, func(*release.Options) {})
+}
+
+// newFixtureWith is newFixture with the release options changed by edit.
+func newFixtureWith(t *testing.T, edit func(*release.Options)) *fixture {
+	t.Helper()
 	h := bottest.New(t, bottest.Options{})
 	d, err := duty.Register(h.Engine, duty.Options{})
 	if err != nil {
@@ -93,12 +99,14 @@ func newFixture(t *testing.T) *fixture {
 	}
 	paris, _ := time.LoadLocation("Europe/Paris")
 	f := &fixture{Harness: h, reports: reps, gh: &github{states: map[string]string{}}, mail: &mailbox{}}
-	f.releases, err = release.Register(h.Engine, release.Options{
+	o := release.Options{
 		Reports: reps, GitHub: f.gh, Mailer: f.mail, Duty: d, Zone: paris,
 		AnnounceRooms: []bot.RoomRef{bottest.PublicRoom}, MailingList: "announce@lists.example.org",
 		Distributors: "distros@lists.example.org",
 		Branches:     []release.Branches{{Repo: "acme/web", Supported: []string{"2.3.x", "2.2.x"}}},
-	})
+	}
+	edit(&o)
+	f.releases, err = release.Register(h.Engine, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -491,5 +499,34 @@ func TestPublishClockCountsFromGitHubsMergeTime(t *testing.T) {
 				t.Errorf("breach recorded: %d audit entries; want breach=%v\n%s", len(breaches), tc.breach, out)
 			}
 		})
+	}
+}
+
+// With a signing key, the distributors' notice and the list mails ask to
+// be signed and "release show" names the key; without one, neither.
+func TestSignedNotices(t *testing.T) {
+	const fpr = "0123456789ABCDEF0123456789ABCDEF01234567"
+	for _, signed := range []bool{false, true} {
+		f := newFixtureWith(t, func(o *release.Options) {
+			if signed {
+				o.SignedBy = fpr
+			}
+		})
+		f.Command("bob", `release plan `+f.id+` --public-at "2026-01-06 15:00" --expedite --reason "exploited in the wild"`)
+		f.Command("alice", "release announce "+f.id)
+		f.Advance(time.Second)
+		mails := append(f.mail.to("distros@lists.example.org"), f.mail.to("announce@lists.example.org")...)
+		if len(mails) != 2 {
+			t.Fatalf("signed=%v: %d mails, want the notice and the announcement", signed, len(mails))
+		}
+		for _, m := range mails {
+			if m.Sign != signed {
+				t.Errorf("mail to %s: Sign = %v, want %v", m.To, m.Sign, signed)
+			}
+		}
+		show := bottest.Joined(f.Command("bob", "release show "+f.id))
+		if got := strings.Contains(show, "Notices signed with key "+fpr); got != signed {
+			t.Errorf("signed=%v: release show names the key: %v\n%s", signed, got, show)
+		}
 	}
 }
