@@ -368,6 +368,9 @@ func (r *Releases) buildMail(ctx context.Context, rel *Release, kind string) (in
 	ann := r.Announcement(rel)
 	annSubject := "Upcoming security release of " + strings.Join(rel.Repos, ", ") + " on " + rel.PublicAt.UTC().Format("2 Jan 2006 15:04 MST")
 	m := intake.Mail{MessageID: messageID(rel.ID, kind)}
+	if c, to, ok := r.changeOf(rel, kind); ok {
+		return r.changeMail(rel, c, to, m)
+	}
 	switch kind {
 	case "announce":
 		m.To, m.Subject = r.o.MailingList, annSubject
