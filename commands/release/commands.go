@@ -93,13 +93,9 @@ func (r *Releases) runPlan(ctx context.Context, req *bot.Request) error {
 	if rep.State != report.StateAccepted && rep.State != report.StateFixing {
 		return bot.Usagef("%s is %s: a release is planned for an accepted report", rep.ID, rep.State)
 	}
-	at, ok := req.Flags.Lookup("public-at")
-	if !ok {
-		return bot.Usagef("--public-at is required")
-	}
-	publicAt, err := r.parseTime(at)
+	publicAt, err := r.publicAtFlag(req)
 	if err != nil {
-		return bot.Usagef("%v", err)
+		return err
 	}
 	now := req.Now()
 	expedite, reason := req.Flags.Has("expedite"), strings.TrimSpace(req.Flags.Get("reason"))

@@ -102,13 +102,9 @@ func (r *Releases) runPostpone(ctx context.Context, req *bot.Request) error {
 	if err := changeable(rel, "postponed"); err != nil {
 		return err
 	}
-	at, ok := req.Flags.Lookup("public-at")
-	if !ok {
-		return bot.Usagef("--public-at is required")
-	}
-	publicAt, err := r.parseTime(at)
+	publicAt, err := r.publicAtFlag(req)
 	if err != nil {
-		return bot.Usagef("%v", err)
+		return err
 	}
 	reason := strings.TrimSpace(req.Flags.Get("reason"))
 	now, expedite := req.Now(), req.Flags.Has("expedite")

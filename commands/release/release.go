@@ -419,6 +419,19 @@ func (r *Releases) parseTime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("--public-at %q: want an RFC 3339 time or \"2026-01-12 14:00\" (in %s)", s, r.o.Zone)
 }
 
+// publicAtFlag reads the required --public-at of plan and postpone.
+func (r *Releases) publicAtFlag(req *bot.Request) (time.Time, error) {
+	at, ok := req.Flags.Lookup("public-at")
+	if !ok {
+		return time.Time{}, bot.Usagef("--public-at is required")
+	}
+	t, err := r.parseTime(at)
+	if err != nil {
+		return time.Time{}, bot.Usagef("%v", err)
+	}
+	return t, nil
+}
+
 // clockText tells how a release stands, for the list and the hand-off.
 func (r *Releases) clockText(rel *Release, now time.Time) string {
 	switch {
