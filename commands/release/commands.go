@@ -58,6 +58,29 @@ func (r *Releases) command() *bot.Command {
 			},
 			{Name: "publish", Summary: "Publish the advisories on GitHub and answer the announcement", Usage: "ID", Roles: team, MinArgs: 1, MaxArgs: 1, Run: r.runPublishCmd},
 			{Name: "list", Summary: "Planned and running releases with their clocks", Roles: team, Run: r.runList},
+			{
+				Name: "postpone", Summary: "Move a release's public time; the announcement is edited and answered, distributors told",
+				Usage: "ID --public-at TIME --reason \"...\" [--expedite]",
+				Help: "Only before the fix is merged. The new time respects the minimum notice from now, as for plan, unless " +
+					"--expedite is given (the reason is audited). The jobs of the old time move to the new one; where the release " +
+					"was announced, the announcement is edited in place and answered in its thread and on the list, and distributors " +
+					"who had the advance notice get a mail.",
+				Examples: []string{`release postpone VIG-2026-7 --public-at "2026-01-19 14:00" --reason "the back-port to 2.2.x needs another week"`},
+				Roles:    team, MinArgs: 1, MaxArgs: 1, Run: r.runPostpone,
+				Flags: []bot.FlagSpec{
+					{Name: "public-at", Value: "TIME", Help: "the new public time"},
+					{Name: "reason", Value: "TEXT", Help: "why (told to everyone the release was announced to; audited)"},
+					{Name: "expedite", Bool: true, Help: "allow less than the minimum notice"},
+				},
+			},
+			{
+				Name: "cancel", Summary: "Call off a release; every clock stops and everyone told hears it",
+				Usage: "ID --reason \"...\"", Roles: team, MinArgs: 1, MaxArgs: 1, Run: r.runCancel,
+				Help: "Only before the fix is merged. The pending jobs are unscheduled, the announcement is edited and answered " +
+					"in its thread and on the list, distributors who had the advance notice get a mail.",
+				Examples: []string{`release cancel VIG-2026-7 --reason "the fix is reverted; a new date follows"`},
+				Flags:    []bot.FlagSpec{{Name: "reason", Value: "TEXT", Help: "why (told to everyone the release was announced to; audited)"}},
+			},
 		},
 	}
 }
@@ -70,13 +93,9 @@ func (r *Releases) runPlan(ctx context.Context, req *bot.Request) error {
 	if rep.State != report.StateAccepted && rep.State != report.StateFixing {
 		return bot.Usagef("%s is %s: a release is planned for an accepted report", rep.ID, rep.State)
 	}
-	at, ok := req.Flags.Lookup("public-at")
-	if !ok {
-		return bot.Usagef("--public-at is required")
-	}
-	publicAt, err := r.parseTime(at)
+	publicAt, err := r.publicAtFlag(req)
 	if err != nil {
-		return bot.Usagef("%v", err)
+		return err
 	}
 	now := req.Now()
 	expedite, reason := req.Flags.Has("expedite"), strings.TrimSpace(req.Flags.Get("reason"))
@@ -86,10 +105,7 @@ func (r *Releases) runPlan(ctx context.Context, req *bot.Request) error {
 	case expedite && reason == "":
 		return bot.Usagef("--expedite needs a --reason, which is audited")
 	case publicAt.Sub(now) < r.o.MinNotice && !expedite:
-		// Refused, not failed: the community is owed the notice, and
-		// shortening it is a decision someone must own.
-		return req.Replyf(ctx, "Refused: %s is only %s ahead; a release is announced at least %s before it becomes public. "+
-			"If this cannot wait, give `--expedite --reason \"...\"` (it is audited).", r.when(publicAt), textutil.Duration(publicAt.Sub(now)), textutil.Duration(r.o.MinNotice))
+		return req.Replyf(ctx, "%s", r.tooSoon(publicAt, now))
 	}
 	repos := rep.Affected()
 	if s := req.Flags.Get("repos"); s != "" {
@@ -167,6 +183,14 @@ func (r *Releases) runPlan(ctx context.Context, req *bot.Request) error {
 		text += " Expedited (recorded in the audit log): " + reason
 	}
 	return req.Announcef(ctx, "%s", text)
+}
+
+// tooSoon refuses a public time closer than the minimum notice, for plan
+// and postpone alike. Refused, not failed: the community is owed the
+// notice, and shortening it is a decision someone must own.
+func (r *Releases) tooSoon(publicAt, now time.Time) string {
+	return fmt.Sprintf("Refused: %s is only %s ahead; a release is announced at least %s before it becomes public. "+
+		"If this cannot wait, give `--expedite --reason \"...\"` (it is audited).", r.when(publicAt), textutil.Duration(publicAt.Sub(now)), textutil.Duration(r.o.MinNotice))
 }
 
 func (r *Releases) destinationsText() string {
@@ -477,7 +501,7 @@ func (r *Releases) markMerged(ctx context.Context, id string, p PR, by, via stri
 	started, changed := false, false
 	rel, err := r.update(ctx, id, func(rel *Release) error {
 		started, changed = false, false
-		if rel.State == StatePublished {
+		if rel.State == StatePublished || rel.State == StateCancelled {
 			return nil
 		}
 		idx := -1
@@ -544,6 +568,9 @@ func (r *Releases) runPublishCmd(ctx context.Context, req *bot.Request) error {
 	}
 	if rel.State == StatePublished {
 		return bot.Noticef("The advisories of %s were published at %s.", rel.ID, r.when(rel.PublishedAt))
+	}
+	if rel.State == StateCancelled {
+		return bot.Noticef("The release of %s is cancelled.", rel.ID)
 	}
 	if r.o.GitHub == nil {
 		return bot.Noticef("GitHub is not configured (the `github:` section), so Vigil cannot publish the advisories.")

@@ -31,4 +31,5 @@ type Engine interface {
 	// Sending, through the outbox.
 	Post(ctx context.Context, id string, to bot.Destination, msg bot.Message) error
 	PostRoot(ctx context.Context, id string, to bot.Destination, msg bot.Message) error
+	EditRoot(ctx context.Context, rootID string, msg bot.Message) error
 }

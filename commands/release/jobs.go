@@ -370,6 +370,9 @@ func (r *Releases) buildMail(ctx context.Context, rel *Release, kind string) (in
 	// All three go to lists (the announcement list, the distributors),
 	// where a signature lets readers trust them.
 	m := intake.Mail{MessageID: messageID(rel.ID, kind), Sign: r.o.SignedBy != ""}
+	if c, to, ok := r.changeOf(rel, kind); ok {
+		return r.changeMail(rel, c, to, m)
+	}
 	switch kind {
 	case "announce":
 		m.To, m.Subject = r.o.MailingList, annSubject

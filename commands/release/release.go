@@ -96,6 +96,8 @@ const (
 	StateAnnounced State = "announced"
 	StateMerged    State = "merged" // the publication clock runs
 	StatePublished State = "published"
+	// StateCancelled: called off before publication; no clock runs.
+	StateCancelled State = "cancelled"
 )
 
 // Release is one planned security release, keyed by its report's id.
@@ -126,6 +128,19 @@ type Release struct {
 	PublishedAt  time.Time `json:"published_at,omitzero"`
 	PublishedBy  string    `json:"published_by,omitempty"`
 	Checklist    []Item    `json:"checklist"`
+	// Changes are the postponements and the cancellation, oldest first.
+	Changes []Change `json:"changes,omitempty"`
+}
+
+// Change is a postponement or the cancellation of a release.
+type Change struct {
+	// Kind is "postpone" or "cancel".
+	Kind   string    `json:"kind"`
+	By     string    `json:"by"`
+	At     time.Time `json:"at"`
+	From   time.Time `json:"from"`        // the public time before
+	To     time.Time `json:"to,omitzero"` // the new one (postpone)
+	Reason string    `json:"reason"`
 }
 
 // LateAt reports whether publishing at t misses the deadline. The deadline
@@ -407,9 +422,25 @@ func (r *Releases) parseTime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("--public-at %q: want an RFC 3339 time or \"2026-01-12 14:00\" (in %s)", s, r.o.Zone)
 }
 
+// publicAtFlag reads the required --public-at of plan and postpone.
+func (r *Releases) publicAtFlag(req *bot.Request) (time.Time, error) {
+	at, ok := req.Flags.Lookup("public-at")
+	if !ok {
+		return time.Time{}, bot.Usagef("--public-at is required")
+	}
+	t, err := r.parseTime(at)
+	if err != nil {
+		return time.Time{}, bot.Usagef("%v", err)
+	}
+	return t, nil
+}
+
 // clockText tells how a release stands, for the list and the hand-off.
 func (r *Releases) clockText(rel *Release, now time.Time) string {
 	switch {
+	case rel.State == StateCancelled && len(rel.Changes) > 0:
+		c := rel.Changes[len(rel.Changes)-1]
+		return fmt.Sprintf("cancelled %s by %s: %s", r.when(c.At), c.By, c.Reason)
 	case rel.State == StatePublished:
 		s := "published " + r.when(rel.PublishedAt)
 		if !rel.BreachedAt.IsZero() {
@@ -436,7 +467,7 @@ func (r *Releases) Inheritance(ctx context.Context, _ string, from, to time.Time
 	}
 	var lines []string
 	for _, rel := range rels {
-		if rel.PublicAt.Before(to) || !rel.MergedAt.IsZero() {
+		if rel.State != StateCancelled && (rel.PublicAt.Before(to) || !rel.MergedAt.IsZero()) {
 			lines = append(lines, fmt.Sprintf("Release %s (%s) [%s]: %s", rel.ID, strings.Join(rel.Repos, ", "), rel.State, r.clockText(rel, from)))
 		}
 	}

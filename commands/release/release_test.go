@@ -530,3 +530,158 @@ func TestSignedNotices(t *testing.T) {
 		}
 	}
 }
+
+func (f *fixture) pendingJobs(t *testing.T) map[string]time.Time {
+	t.Helper()
+	jobs, err := f.Engine.Scheduler().Pending(context.Background(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]time.Time{}
+	for _, j := range jobs {
+		if strings.HasPrefix(j.ID, "release:") {
+			out[j.ID] = j.Due
+		}
+	}
+	return out
+}
+
+// Postponed before the announcement: the advance notice and the public
+// time move; nothing goes out at the old times.
+func TestPostponeBeforeAnnouncement(t *testing.T) {
+	f := newFixture(t)
+	oldAt := f.Clock.Now().Add(10 * 24 * time.Hour).Truncate(time.Hour)
+	newAt := oldAt.Add(10 * 24 * time.Hour)
+	f.Command("bob", "release plan "+f.id+" --public-at "+oldAt.Format(time.RFC3339))
+	out := bottest.Joined(f.Command("alice", "release postpone "+f.id+" --public-at "+newAt.Format(time.RFC3339)+` --reason "the back-port needs a week"`))
+	has(t, out, "@alice postponed the release of "+f.id)
+	jobs := f.pendingJobs(t)
+	if got := jobs["release:"+f.id+":mail:notice"]; !got.Equal(newAt.Add(-7 * 24 * time.Hour)) {
+		t.Errorf("notice due %s, want %s", got, newAt.Add(-7*24*time.Hour))
+	}
+	if got := jobs["release:"+f.id+":public"]; !got.Equal(newAt) {
+		t.Errorf("public job due %s, want %s", got, newAt)
+	}
+	if a := f.audit(t, "release.postpone"); len(a) != 1 || a[0].Actor != "alice" || !strings.Contains(a[0].Detail, "the back-port needs a week") {
+		t.Errorf("postpone audit: %+v", a)
+	}
+	// Past the old public time: no notice, no ping.
+	late := f.Advance(oldAt.Sub(f.Clock.Now()) + time.Hour)
+	if n := f.mail.to("distros@lists.example.org"); len(n) != 0 {
+		t.Fatalf("notice sent for the old time: %+v", n)
+	}
+	if dms := bottest.DMsTo(late, "carol"); len(dms) != 0 {
+		t.Errorf("pinged at the old time: %q", bottest.Texts(dms))
+	}
+	f.Advance(newAt.Add(-7*24*time.Hour).Sub(f.Clock.Now()) - time.Minute)
+	if n := f.mail.to("distros@lists.example.org"); len(n) != 0 {
+		t.Fatal("notice sent early")
+	}
+	f.Advance(time.Minute)
+	if n := f.mail.to("distros@lists.example.org"); len(n) != 1 || !strings.Contains(n[0].Body, newAt.Format("Mon 2 Jan 2006 15:04 MST")) {
+		t.Fatalf("notice at the new time: %+v", n)
+	}
+	out = bottest.Joined(f.Advance(newAt.Sub(f.Clock.Now())))
+	has(t, out, "Public time for "+f.id)
+}
+
+// Postponed after the announcement and the notice: the chat announcement
+// is edited and answered in its thread, the list gets a reply mail, the
+// distributors a mail.
+func TestPostponeAfterAnnouncement(t *testing.T) {
+	f := newFixture(t)
+	oldAt := f.Clock.Now().Add(5 * 24 * time.Hour).Truncate(time.Hour)
+	newAt := oldAt.Add(3 * 24 * time.Hour)
+	f.Command("bob", "release plan "+f.id+" --public-at "+oldAt.Format(time.RFC3339))
+	f.Command("bob", "release announce "+f.id)
+	f.Advance(time.Second)
+	f.Chat.Take()
+	f.Chat.TakeEdits()
+	if n := f.mail.to("distros@lists.example.org"); len(n) != 1 {
+		t.Fatalf("%d notices before the postponement, want 1", len(n))
+	}
+	out := f.Command("alice", "release postpone "+f.id+" --public-at "+newAt.Format(time.RFC3339)+` --reason "the back-port needs more time"`)
+	out = append(out, f.Advance(time.Second)...)
+	has(t, bottest.Joined(out), "@alice postponed the release of "+f.id, "Told: test:general, announce@lists.example.org, distros@lists.example.org")
+	var reply *bottest.Sent
+	for i, s := range out {
+		if s.To.Room == bottest.PublicRoom {
+			reply = &out[i]
+		}
+	}
+	if reply == nil || reply.To.Thread.IsZero() {
+		t.Fatalf("no reply in the announcement's thread:\n%s", bottest.Joined(out))
+	}
+	has(t, reply.Msg.PlainText(), "postponed from "+oldAt.Format("Mon 2 Jan 2006 15:04 MST"), "to "+newAt.Format("Mon 2 Jan 2006 15:04 MST"), "the back-port needs more time")
+	if strings.Contains(reply.Msg.PlainText(), secret) || reply.Msg.Sensitive {
+		t.Errorf("the public reply carries details: %+v", reply.Msg)
+	}
+	edits := f.Chat.TakeEdits()
+	if len(edits) != 1 || !strings.Contains(edits[0].Msg.PlainText(), "Postponed") || !strings.Contains(edits[0].Msg.PlainText(), newAt.Format("Mon 2 Jan 2006 15:04 MST")) {
+		t.Fatalf("announcement edits: %+v", edits)
+	}
+	list := f.mail.to("announce@lists.example.org")
+	if len(list) != 2 || list[1].InReplyTo != list[0].MessageID || !strings.Contains(list[1].Body, "the back-port needs more time") {
+		t.Fatalf("list mails: %+v", list)
+	}
+	distros := f.mail.to("distros@lists.example.org")
+	if len(distros) != 2 || !strings.Contains(distros[1].Body, "postponed") || !strings.Contains(distros[1].Subject, "EMBARGOED") {
+		t.Fatalf("distributor mails: %+v", distros)
+	}
+	if jobs := f.pendingJobs(t); !jobs["release:"+f.id+":public"].Equal(newAt) {
+		t.Errorf("public job: %v", jobs)
+	}
+}
+
+func TestPostponeTooCloseRefused(t *testing.T) {
+	f := newFixture(t)
+	oldAt := f.Clock.Now().Add(5 * 24 * time.Hour)
+	f.Command("bob", "release plan "+f.id+" --public-at "+oldAt.Format(time.RFC3339))
+	soon := f.Clock.Now().Add(24 * time.Hour).Format(time.RFC3339)
+	has(t, bottest.Joined(f.Command("bob", "release postpone "+f.id+" --public-at "+soon+` --reason "sooner"`)), "Refused", "at least 2d", "--expedite")
+	if rel, _ := f.releases.Get(context.Background(), f.id); !rel.PublicAt.Equal(oldAt.UTC()) {
+		t.Errorf("a refused postponement moved the release to %s", rel.PublicAt)
+	}
+	has(t, bottest.Joined(f.Command("bob", "release postpone "+f.id+" --public-at "+soon+" --expedite")), "--reason is required")
+	has(t, bottest.Joined(f.Command("bob", "release postpone "+f.id+" --public-at "+soon+` --expedite --reason "exploited"`)), "postponed the release")
+	if ex := f.audit(t, "release.expedite"); len(ex) != 1 || !strings.Contains(ex[0].Detail, "exploited") {
+		t.Errorf("expedite audit: %+v", ex)
+	}
+}
+
+// Cancelled after announcement and merge pings would have run: no ping,
+// no breach, everyone told, the state shown.
+func TestCancel(t *testing.T) {
+	f := newFixture(t)
+	publicAt := f.Clock.Now().Add(5 * 24 * time.Hour)
+	f.Command("bob", "release plan "+f.id+" --public-at "+publicAt.Format(time.RFC3339))
+	f.Command("bob", "release announce "+f.id)
+	f.Advance(time.Second)
+	f.Chat.Take()
+	f.Chat.TakeEdits()
+	out := f.Command("alice", "release cancel "+f.id+` --reason "the fix is reverted"`)
+	out = append(out, f.Advance(time.Second)...)
+	has(t, bottest.Joined(out), "@alice cancelled the release of "+f.id)
+	if edits := f.Chat.TakeEdits(); len(edits) != 1 || !strings.Contains(edits[0].Msg.PlainText(), "cancelled") {
+		t.Fatalf("announcement edits: %+v", edits)
+	}
+	if list := f.mail.to("announce@lists.example.org"); len(list) != 2 || list[1].InReplyTo != list[0].MessageID || !strings.Contains(list[1].Body, "cancelled") {
+		t.Fatalf("list mails: %+v", list)
+	}
+	if d := f.mail.to("distros@lists.example.org"); len(d) != 2 || !strings.Contains(d[1].Body, "the fix is reverted") {
+		t.Fatalf("distributor mails: %+v", d)
+	}
+	if a := f.audit(t, "release.cancel"); len(a) != 1 || a[0].Actor != "alice" {
+		t.Errorf("cancel audit: %+v", a)
+	}
+	if jobs := f.pendingJobs(t); len(jobs) != 0 {
+		t.Errorf("jobs left: %v", jobs)
+	}
+	late := bottest.Joined(f.Advance(publicAt.Sub(f.Clock.Now()) + 3*time.Hour))
+	if strings.Contains(late, "Public time") || strings.Contains(late, "BREACH") {
+		t.Errorf("the clock ran after the cancellation:\n%s", late)
+	}
+	has(t, bottest.Joined(f.Command("bob", "release show "+f.id)), "cancelled", "the fix is reverted")
+	has(t, bottest.Joined(f.Command("bob", "release list")), "[cancelled]")
+	has(t, bottest.Joined(f.Command("bob", "release postpone "+f.id+" --public-at "+publicAt.Add(48*time.Hour).Format(time.RFC3339)+` --reason "x"`)), "is cancelled")
+}
