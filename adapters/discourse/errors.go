@@ -1,0 +1,134 @@
+package discourse
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vigil-sec/vigil/bot"
+)
+
+// Error classes. Every error a Client method returns matches one of these
+// with errors.Is (or is a context error), so callers decide without string
+// matching: retry later (ErrRateLimited, ErrTemporary), tell a person to fix
+// the API key (ErrPermission, ErrNotFound), or show Discourse's complaint
+// (ErrValidation). Adapters only classify; the caller (the release job's
+// scheduler) owns retrying.
+var (
+	// ErrRateLimited: Discourse asked Vigil to slow down (429). The error is
+	// a *RateLimitError; wait RetryAfter() and try again. It also matches
+	// bot.ErrRateLimited, so the engine treats it as a pause, not a drop.
+	ErrRateLimited = errors.New("Discourse rate limit reached")
+	// ErrTemporary: Discourse could not be reached or answered 5xx.
+	// Retrying later is safe. It also matches bot.ErrUnavailable.
+	ErrTemporary = errors.New("Discourse temporarily unavailable")
+	// ErrPermission: the API key or its user may not do this (401, 403,
+	// or a 404 Discourse answers for what the user cannot see). A
+	// *PermissionError naming the scope the key needs.
+	ErrPermission = errors.New("Discourse permission denied")
+	// ErrNotFound: Discourse answered 404; also a *PermissionError,
+	// because Discourse hides what the user cannot see behind 404.
+	ErrNotFound = errors.New("not found on Discourse")
+	// ErrValidation: Discourse refused the content (422), such as a title
+	// too short or a body posted twice. A *ValidationError.
+	ErrValidation = errors.New("Discourse refused the request")
+	// ErrInvalid: the caller passed a malformed argument. Nothing was sent.
+	ErrInvalid = errors.New("invalid Discourse argument")
+)
+
+// RateLimitError is Discourse's 429.
+type RateLimitError struct {
+	// Op says what Vigil tried.
+	Op string
+	// Wait is how long Discourse asked Vigil to wait: the longer of the
+	// Retry-After header and the body's extras.wait_seconds.
+	Wait time.Duration
+	// Message is Discourse's message, if it sent one.
+	Message string
+}
+
+// RetryAfter is how long to wait before trying again.
+func (e *RateLimitError) RetryAfter() time.Duration { return e.Wait }
+
+func (e *RateLimitError) Error() string {
+	msg := fmt.Sprintf("Discourse rate limit reached while trying to %s, retry after %s", e.Op, e.Wait)
+	if e.Message != "" {
+		msg += ": " + e.Message
+	}
+	return msg
+}
+
+// Is matches ErrRateLimited and the engine's bot.ErrRateLimited.
+func (e *RateLimitError) Is(target error) bool {
+	return target == ErrRateLimited || target == bot.ErrRateLimited
+}
+
+// PermissionError is a 401, 403 or 404: the API key cannot do what was asked.
+type PermissionError struct {
+	// Status is 401, 403 or 404.
+	Status int
+	// Op says what Vigil tried.
+	Op string
+	// Scope is the API key scope the operation needs, as Discourse's admin
+	// page names it, such as "topics: write".
+	Scope string
+	// Message is Discourse's message.
+	Message string
+}
+
+func (e *PermissionError) Error() string {
+	var msg string
+	if e.Status == 404 {
+		// Discourse answers 404 for what the API user may not see, so
+		// "missing" and "not allowed" cannot be told apart; say both.
+		msg = fmt.Sprintf("Vigil's Discourse API key cannot %s: Discourse says it does not exist, or the key lacks access (needs the %q scope)", e.Op, e.Scope)
+	} else {
+		msg = fmt.Sprintf("Vigil's Discourse API key cannot %s (needs the %q scope, and an API user allowed to do it)", e.Op, e.Scope)
+	}
+	if e.Message != "" {
+		msg += fmt.Sprintf(": Discourse answered %d %s", e.Status, e.Message)
+	}
+	return msg
+}
+
+// Is matches ErrPermission, and ErrNotFound for a 404.
+func (e *PermissionError) Is(target error) bool {
+	return target == ErrPermission || (target == ErrNotFound && e.Status == 404)
+}
+
+// ValidationError is Discourse's 422: the request was understood and refused.
+type ValidationError struct {
+	// Op says what Vigil tried.
+	Op string
+	// Messages are Discourse's reasons, in its order.
+	Messages []string
+}
+
+func (e *ValidationError) Error() string {
+	msg := "Discourse refused to " + e.Op
+	if len(e.Messages) > 0 {
+		msg += ": " + strings.Join(e.Messages, "; ")
+	}
+	return msg
+}
+
+// Is matches ErrValidation.
+func (e *ValidationError) Is(target error) bool { return target == ErrValidation }
+
+// temporaryError marks a failure worth retrying.
+type temporaryError struct {
+	op  string
+	err error
+}
+
+func (e *temporaryError) Error() string {
+	return fmt.Sprintf("could not %s: Discourse temporarily unavailable: %v", e.op, e.err)
+}
+
+func (e *temporaryError) Unwrap() error { return e.err }
+
+// Is matches ErrTemporary and the engine's bot.ErrUnavailable.
+func (e *temporaryError) Is(target error) bool {
+	return target == ErrTemporary || target == bot.ErrUnavailable
+}
