@@ -244,11 +244,6 @@ func (c *Client) ResolveCategory(ctx context.Context, idOrSlug string) (Category
 	if idOrSlug == "" {
 		return Category{}, fmt.Errorf("discourse: resolve the category: %w: want an id or a slug", ErrInvalid)
 	}
-	type categoryJSON struct {
-		ID   int    `json:"id"`
-		Slug string `json:"slug"`
-		Name string `json:"name"`
-	}
 	if id, err := strconv.Atoi(idOrSlug); err == nil {
 		o := op{what: fmt.Sprintf("show category %d", id), scope: scopeCategoriesShow}
 		var out struct {
@@ -257,7 +252,7 @@ func (c *Client) ResolveCategory(ctx context.Context, idOrSlug string) (Category
 		if err := c.do(ctx, o, http.MethodGet, "/c/"+strconv.Itoa(id)+"/show.json", nil, &out); err != nil {
 			return Category{}, err
 		}
-		return Category(out.Category), nil
+		return out.Category.category(), nil
 	}
 	o := op{what: "list categories", scope: scopeCategoriesList}
 	var out struct {
@@ -268,12 +263,36 @@ func (c *Client) ResolveCategory(ctx context.Context, idOrSlug string) (Category
 	if err := c.do(ctx, o, http.MethodGet, "/categories.json?include_subcategories=true", nil, &out); err != nil {
 		return Category{}, err
 	}
-	for _, cat := range out.CategoryList.Categories {
-		if strings.EqualFold(cat.Slug, idOrSlug) {
-			return Category(cat), nil
-		}
+	if cat, ok := findSlug(out.CategoryList.Categories, idOrSlug); ok {
+		return cat, nil
 	}
 	return Category{}, &PermissionError{Status: http.StatusNotFound, Op: fmt.Sprintf("find category %q", idOrSlug), Scope: scopeCategoriesList}
+}
+
+// categoryJSON is the part of Discourse's category Vigil reads.
+type categoryJSON struct {
+	ID   int    `json:"id"`
+	Slug string `json:"slug"`
+	Name string `json:"name"`
+	// SubcategoryList holds the subcategories when the list was asked
+	// for with include_subcategories; an announcement category is often
+	// one (security under a project's category).
+	SubcategoryList []categoryJSON `json:"subcategory_list"`
+}
+
+func (c categoryJSON) category() Category { return Category{ID: c.ID, Slug: c.Slug, Name: c.Name} }
+
+// findSlug looks for slug among cats and their subcategories.
+func findSlug(cats []categoryJSON, slug string) (Category, bool) {
+	for _, c := range cats {
+		if strings.EqualFold(c.Slug, slug) {
+			return c.category(), true
+		}
+		if found, ok := findSlug(c.SubcategoryList, slug); ok {
+			return found, true
+		}
+	}
+	return Category{}, false
 }
 
 // errorBody is Discourse's error answer.
@@ -326,7 +345,7 @@ func (c *Client) do(ctx context.Context, o op, method, path string, in, out any)
 		return nil
 	}
 	err = classify(o, resp.StatusCode, resp.Header, data)
-	c.log.WarnContext(ctx, "discourse request failed", "op", o.what, "status", resp.StatusCode, "err", err)
+	c.log.DebugContext(ctx, "discourse request failed", "op", o.what, "status", resp.StatusCode, "err", err)
 	return err
 }
 

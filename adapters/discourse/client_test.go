@@ -37,6 +37,11 @@ func TestCreateReplyEditRead(t *testing.T) {
 	if err != nil || cat.ID != 7 {
 		t.Fatalf("ResolveCategory(slug) = %+v, %v; want id 7", cat, err)
 	}
+	fake.AddCategory(3, "acme", "Acme")
+	fake.AddSubcategory(3, 11, "acme-security", "Acme security")
+	if sub, err := c.ResolveCategory(ctx, "acme-security"); err != nil || sub.ID != 11 {
+		t.Fatalf("ResolveCategory(subcategory slug) = %+v, %v; want id 11", sub, err)
+	}
 	if byID, err := c.ResolveCategory(ctx, "7"); err != nil || byID.Slug != "security-announcements" {
 		t.Fatalf("ResolveCategory(id) = %+v, %v", byID, err)
 	}

@@ -103,6 +103,8 @@ type Category struct {
 	ID   int
 	Slug string
 	Name string
+	// ParentID is the parent category's id; 0 for a top-level category.
+	ParentID int
 }
 
 // Fake is a running fake Discourse.
@@ -169,6 +171,13 @@ func (f *Fake) AddCategory(id int, slug, name string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.categories = append(f.categories, Category{ID: id, Slug: slug, Name: name})
+}
+
+// AddSubcategory makes a category exist under parentID.
+func (f *Fake) AddSubcategory(parentID, id int, slug, name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.categories = append(f.categories, Category{ID: id, Slug: slug, Name: name, ParentID: parentID})
 }
 
 // Topic returns a copy of a topic and its posts.

@@ -93,13 +93,28 @@ func (f *Fake) getTopic(_ *http.Request, params map[string]string, _ []byte) (in
 	}
 }
 
-// listCategories is GET /categories.json.
-func (f *Fake) listCategories(_ *http.Request, _ map[string]string, _ []byte) (int, map[string]any) {
+// listCategories is GET /categories.json: the top-level categories, each
+// with its subcategories when include_subcategories=true.
+func (f *Fake) listCategories(r *http.Request, _ map[string]string, _ []byte) (int, map[string]any) {
+	withSubs := r.URL.Query().Get("include_subcategories") == "true"
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	cats := make([]any, 0, len(f.categories))
 	for _, c := range f.categories {
-		cats = append(cats, map[string]any{"id": c.ID, "slug": c.Slug, "name": c.Name})
+		if c.ParentID != 0 {
+			continue
+		}
+		var subs []any
+		for _, sub := range f.categories {
+			if sub.ParentID == c.ID {
+				subs = append(subs, map[string]any{"id": sub.ID, "slug": sub.Slug, "name": sub.Name})
+			}
+		}
+		cat := map[string]any{"id": c.ID, "slug": c.Slug, "name": c.Name, "subcategory_count": len(subs)}
+		if withSubs && len(subs) > 0 {
+			cat["subcategory_list"] = subs
+		}
+		cats = append(cats, cat)
 	}
 	return http.StatusOK, map[string]any{"category_list": map[string]any{"categories": cats}}
 }
