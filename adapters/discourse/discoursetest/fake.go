@@ -117,7 +117,10 @@ type Fake struct {
 	mu         sync.Mutex
 	categories []Category
 	topics     map[int]*Topic
-	posts      map[int]*Post // by id; Topic.Posts holds the copies returned
+	// posts holds each post's current state by id. The Posts of a held
+	// Topic are copies taken at creation, kept for their order and ids;
+	// Topic() reads the bodies from here.
+	posts      map[int]*Post
 	lastID     int
 	requests   []Request
 	faults     map[string][]*Fault
