@@ -59,6 +59,6 @@ func registerReleases(e *bot.Engine, cfg *config.Config, reports *report.Reports
 // release feature: githubadapter.WebhookOptions.PullRequests.
 func releasePullRequests(r *release.Releases) githubadapter.PullRequestHandler {
 	return func(ctx context.Context, pr githubadapter.PullRequestMerged) error {
-		return r.PullRequestMerged(ctx, pr.Repo, pr.Number, pr.Base, pr.MergedBy)
+		return r.PullRequestMerged(ctx, pr.Repo, pr.Number, pr.Base, pr.MergedBy, pr.MergedAt)
 	}
 }

@@ -414,7 +414,7 @@ func (r *Releases) runMerged(ctx context.Context, req *bot.Request) error {
 	changed := false
 	for _, p := range prs {
 		p.Base = req.Flags.Get("branch")
-		did, err := r.markMerged(ctx, rel.ID, p, req.Actor(), "command")
+		did, err := r.markMerged(ctx, rel.ID, p, req.Actor(), "command", time.Time{})
 		if err != nil {
 			return err
 		}
@@ -431,8 +431,11 @@ func (r *Releases) runMerged(ctx context.Context, req *bot.Request) error {
 }
 
 // PullRequestMerged is told by the GitHub webhook that a pull request was
-// merged. Pull requests not linked to a release are ignored.
-func (r *Releases) PullRequestMerged(ctx context.Context, repo string, number int, base, by string) error {
+// merged, at mergedAt by GitHub's own account (merged_at). The publication
+// clock counts from then, not from when the webhook arrived, so a late
+// delivery does not extend the deadline. Pull requests not linked to a
+// release are ignored.
+func (r *Releases) PullRequestMerged(ctx context.Context, repo string, number int, base, by string, mergedAt time.Time) error {
 	p := PR{Repo: repo, Number: number, Base: base}
 	doc, err := r.e.Store().Get(ctx, prColl, p.key())
 	if errors.Is(err, store.ErrNotFound) {
@@ -454,15 +457,20 @@ func (r *Releases) PullRequestMerged(ctx context.Context, repo string, number in
 			p.Repo = q.Repo
 		}
 	}
-	_, err = r.markMerged(ctx, rel.ID, p, by, "GitHub")
+	_, err = r.markMerged(ctx, rel.ID, p, by, "GitHub", mergedAt)
 	return err
 }
 
-// markMerged records a merge and, at the first one, starts the two-hour
-// clock. It reports whether anything changed (a redelivered webhook or a
-// repeated command changes nothing).
-func (r *Releases) markMerged(ctx context.Context, id string, p PR, by, via string) (bool, error) {
+// markMerged records a merge made at `at` (zero: now, as for a merge
+// recorded by command) and, at the first one, starts the two-hour clock
+// from then. A time in the future (a skewed clock) counts as now. It
+// reports whether anything changed (a redelivered webhook or a repeated
+// command changes nothing).
+func (r *Releases) markMerged(ctx context.Context, id string, p PR, by, via string, at time.Time) (bool, error) {
 	now := r.e.Clock().Now()
+	if at.IsZero() || at.After(now) {
+		at = now
+	}
 	started, changed := false, false
 	rel, err := r.update(ctx, id, func(rel *Release) error {
 		started, changed = false, false
@@ -484,7 +492,7 @@ func (r *Releases) markMerged(ctx context.Context, id string, p PR, by, via stri
 			return nil
 		}
 		changed = true
-		q.Merged, q.MergedAt, q.MergedBy = true, now, by
+		q.Merged, q.MergedAt, q.MergedBy = true, at, by
 		if p.Base != "" {
 			q.Base = p.Base
 		}
@@ -495,7 +503,7 @@ func (r *Releases) markMerged(ctx context.Context, id string, p PR, by, via stri
 		rel.tick(mergeKey(q.Repo, branch), by, now)
 		if rel.MergedAt.IsZero() {
 			started = true
-			rel.MergedAt, rel.PublishDue, rel.State = now, now.Add(r.o.PublishWindow), StateMerged
+			rel.MergedAt, rel.PublishDue, rel.State = at, at.Add(r.o.PublishWindow), StateMerged
 		}
 		return nil
 	})

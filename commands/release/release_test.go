@@ -256,18 +256,18 @@ func TestPlanAnnounceMergePublish(t *testing.T) {
 
 	f.Command("bob", "release link "+f.id+" https://github.com/acme/web/pull/42")
 	// Someone else's merged PR starts nothing.
-	if err := f.releases.PullRequestMerged(context.Background(), "acme/web", 41, "main", "dave"); err != nil {
+	if err := f.releases.PullRequestMerged(context.Background(), "acme/web", 41, "main", "dave", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if rel, _ := f.releases.Get(context.Background(), f.id); !rel.MergedAt.IsZero() {
 		t.Fatal("an unlinked pull request started the clock")
 	}
 	f.Advance(10 * time.Minute)
-	if err := f.releases.PullRequestMerged(context.Background(), "acme/web", 42, "main", "carol"); err != nil {
+	if err := f.releases.PullRequestMerged(context.Background(), "acme/web", 42, "main", "carol", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	// A redelivery changes nothing.
-	if err := f.releases.PullRequestMerged(context.Background(), "acme/web", 42, "main", "carol"); err != nil {
+	if err := f.releases.PullRequestMerged(context.Background(), "acme/web", 42, "main", "carol", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	has(t, bottest.Joined(f.Advance(time.Second)), "pull/42 merged (GitHub, by carol)", "publish the advisories and answer the announcement before")
@@ -453,4 +453,43 @@ func TestPublishExactlyAtTheDeadline(t *testing.T) {
 			t.Error("breach after an on-time publish")
 		}
 	})
+}
+
+// Issue 18: the two-hour clock counts from GitHub's merged_at, not from
+// when the webhook arrived. A delivery 90 minutes late leaves 30 minutes;
+// one three hours late finds the deadline passed and records the breach at
+// once.
+func TestPublishClockCountsFromGitHubsMergeTime(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		late   time.Duration
+		breach bool
+	}{
+		{"90 minutes late", 90 * time.Minute, false},
+		{"three hours late", 3 * time.Hour, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			publicAt := f.Clock.Now().Add(50 * time.Hour)
+			f.Command("bob", "release plan "+f.id+" --public-at "+publicAt.Format(time.RFC3339))
+			f.Advance(publicAt.Sub(f.Clock.Now()) + 4*time.Hour)
+			f.Command("bob", "release link "+f.id+" https://github.com/acme/web/pull/42")
+			mergedAt := f.Clock.Now().Add(-tc.late)
+			if err := f.releases.PullRequestMerged(context.Background(), "acme/web", 42, "main", "carol", mergedAt); err != nil {
+				t.Fatal(err)
+			}
+			out := bottest.Joined(f.Advance(time.Second))
+			rel, err := f.releases.Get(context.Background(), f.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !rel.MergedAt.Equal(mergedAt) || !rel.PublishDue.Equal(mergedAt.Add(2*time.Hour)) {
+				t.Errorf("merged %s, due %s; want merged %s, due two hours later", rel.MergedAt, rel.PublishDue, mergedAt)
+			}
+			breaches := f.audit(t, "release.breach")
+			if tc.breach != (len(breaches) == 1) || tc.breach != strings.Contains(out, "BREACH") {
+				t.Errorf("breach recorded: %d audit entries; want breach=%v\n%s", len(breaches), tc.breach, out)
+			}
+		})
+	}
 }

@@ -25,7 +25,7 @@ func TestLongTexts(t *testing.T) {
 	bottest.Golden(t, "testdata/texts/public-dm.txt", public[0].Msg.Text)
 
 	f.Command("bob", "release link "+f.id+" https://github.com/acme/web/pull/42")
-	if err := f.releases.PullRequestMerged(context.Background(), "acme/web", 42, "main", "carol"); err != nil {
+	if err := f.releases.PullRequestMerged(context.Background(), "acme/web", 42, "main", "carol", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	f.Advance(time.Minute)
