@@ -19,6 +19,8 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
+import { strip } from "./openapi-subset.mjs";
+
 // OPERATIONS lists [method, path] pairs exactly as Discourse's description
 // spells the path.
 const OPERATIONS = [
@@ -38,26 +40,6 @@ if (!src) {
   process.exit(2);
 }
 const spec = (await import(pathToFileURL(resolve(src)).href)).default;
-
-// Examples and prose do not take part in validation and are most of the
-// size, so they are dropped: every string "description" except a
-// response's, which OpenAPI requires. (A property named "description" is
-// an object, a schema, and stays.)
-function strip(node, isResponse = false) {
-  if (Array.isArray(node)) return node.map((n) => strip(n));
-  if (node === null || typeof node !== "object") return node;
-  const out = {};
-  for (const [k, v] of Object.entries(node)) {
-    if (k === "examples" || k === "example" || k === "externalDocs") continue;
-    if (k === "description" && typeof v === "string" && !isResponse) continue;
-    if (k === "responses" && v !== null && typeof v === "object" && !Array.isArray(v)) {
-      out[k] = Object.fromEntries(Object.entries(v).map(([code, r]) => [code, strip(r, true)]));
-      continue;
-    }
-    out[k] = strip(v);
-  }
-  return out;
-}
 
 // Discourse's description inlines every schema; a $ref would need the
 // component copying that extract-github-openapi.mjs does, so refuse one
