@@ -10,23 +10,18 @@
 package discoursetest
 
 import (
-	"bytes"
-	"context"
 	_ "embed"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/vigil-sec/vigil/internal/openapifake"
 )
 
 //go:embed testdata/openapi.json
@@ -55,15 +50,9 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Request is one request the fake received.
-type Request struct {
-	Method    string
-	Path      string
-	Header    http.Header
-	Body      []byte
-	Operation string // Discourse's operation id, "" if the route is unknown
-	Status    int    // what the fake answered
-}
+// Request is one request the fake received; Operation is Discourse's
+// operation id.
+type Request = openapifake.Request
 
 // Fault is an error the fake answers instead of doing the operation.
 type Fault struct {
@@ -109,10 +98,9 @@ type Category struct {
 
 // Fake is a running fake Discourse.
 type Fake struct {
-	t      testing.TB
-	srv    *httptest.Server
-	router routers.Router
+	api    *openapifake.Server
 	opts   Options
+	faults openapifake.Faults[Fault]
 
 	mu         sync.Mutex
 	categories []Category
@@ -120,11 +108,8 @@ type Fake struct {
 	// posts holds each post's current state by id. The Posts of a held
 	// Topic are copies taken at creation, kept for their order and ids;
 	// Topic() reads the bodies from here.
-	posts      map[int]*Post
-	lastID     int
-	requests   []Request
-	faults     map[string][]*Fault
-	violations []error
+	posts  map[int]*Post
+	lastID int
 }
 
 type handler func(f *Fake, r *http.Request, params map[string]string, body []byte) (int, map[string]any)
@@ -140,34 +125,21 @@ var handlers = map[string]handler{
 // New starts a fake Discourse for the test and stops it when the test ends.
 func New(t testing.TB, o Options) *Fake {
 	t.Helper()
-	loader := openapi3.NewLoader()
-	loader.IsExternalRefsAllowed = false
-	doc, err := loader.LoadFromData(specJSON)
-	if err != nil {
-		t.Fatalf("discoursetest: loading Discourse's OpenAPI subset: %v", err)
-	}
-	if err := doc.Validate(context.Background(), openapi3.DisableSchemaFormatValidation(), openapi3.DisableExamplesValidation()); err != nil {
-		t.Fatalf("discoursetest: Discourse's OpenAPI subset is invalid: %v", err)
-	}
-	f := &Fake{t: t, opts: o, topics: map[int]*Topic{}, posts: map[int]*Post{}, faults: map[string][]*Fault{}}
+	f := &Fake{opts: o, topics: map[int]*Topic{}, posts: map[int]*Post{}}
 	if f.opts.Now == nil {
 		fixed := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 		f.opts.Now = func() time.Time { return fixed }
 	}
-	if f.opts.OnViolation == nil {
-		f.opts.OnViolation = func(err error) { t.Errorf("discoursetest: %v", err) }
-	}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
-	doc.Servers = openapi3.Servers{{URL: f.srv.URL}}
-	if f.router, err = gorillamux.NewRouter(doc); err != nil {
-		t.Fatalf("discoursetest: routing Discourse's OpenAPI subset: %v", err)
-	}
+	f.api = openapifake.Start(t, openapifake.Config{
+		Package: "discoursetest", Vendor: "Discourse", Script: "scripts/extract-discourse-openapi.mjs",
+		Spec: specJSON, OnViolation: o.OnViolation,
+		Answer: f.answer, EncodeFailure: []byte(`{"errors":["fake error"]}`),
+	})
 	return f
 }
 
 // URL is the forum's base URL.
-func (f *Fake) URL() string { return f.srv.URL }
+func (f *Fake) URL() string { return f.api.URL() }
 
 // AddCategory makes a category exist.
 func (f *Fake) AddCategory(id int, slug, name string) {
@@ -200,40 +172,17 @@ func (f *Fake) Topic(id int) (Topic, bool) {
 }
 
 // Requests returns every request received so far, in order.
-func (f *Fake) Requests() []Request {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]Request(nil), f.requests...)
-}
+func (f *Fake) Requests() []Request { return f.api.Requests() }
 
 // RequestsFor returns the requests for one operation id.
-func (f *Fake) RequestsFor(operation string) []Request {
-	var out []Request
-	for _, r := range f.Requests() {
-		if r.Operation == operation {
-			out = append(out, r)
-		}
-	}
-	return out
-}
+func (f *Fake) RequestsFor(operation string) []Request { return f.api.RequestsFor(operation) }
 
 // Violations returns the contract violations seen so far.
-func (f *Fake) Violations() []error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]error(nil), f.violations...)
-}
+func (f *Fake) Violations() []error { return f.api.Violations() }
 
 // Fail makes the next requests for operation (an Op* id) answer with
 // fault instead. Faults queue up in order.
-func (f *Fake) Fail(operation string, fault Fault) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if fault.Times <= 0 {
-		fault.Times = 1
-	}
-	f.faults[operation] = append(f.faults[operation], &fault)
-}
+func (f *Fake) Fail(operation string, fault Fault) { f.faults.Add(operation, fault, fault.Times) }
 
 // RateLimitOnce makes the next request for operation answer 429 with
 // extras.wait_seconds, as Discourse's per-user limits do.
@@ -247,72 +196,25 @@ func (f *Fake) Forbid(operation string) {
 	f.Fail(operation, Fault{Status: http.StatusForbidden})
 }
 
-func (f *Fake) violation(err error) {
-	f.mu.Lock()
-	f.violations = append(f.violations, err)
-	f.mu.Unlock()
-	f.opts.OnViolation(err)
-}
-
-// serve validates the request, answers it (or a fault), validates the
-// answer and records the exchange.
-func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		http.Error(w, "reading body", http.StatusBadRequest)
-		return
-	}
-	rec := Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body}
-	status, header, out := f.answer(r, body, &rec)
-	data, err := json.Marshal(out)
-	if err != nil {
-		f.violation(fmt.Errorf("%s %s: the fake cannot encode its answer: %v", r.Method, r.URL.Path, err))
-		status, data = http.StatusInternalServerError, []byte(`{"errors":["fake error"]}`)
-	}
-	rec.Status = status
-	// Recorded before the answer goes out: a client that got its answer
-	// must find its request in Requests, or tests race.
-	f.mu.Lock()
-	f.requests = append(f.requests, rec)
-	f.mu.Unlock()
-	for k, vs := range header {
-		w.Header()[k] = vs
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write(data)
-}
-
 // invalidAccess is Discourse's answer to a bad key or a missing scope.
 const invalidAccess = "You are not permitted to view the requested resource. The API username or key is invalid."
 
 func (f *Fake) answer(r *http.Request, body []byte, rec *Request) (int, http.Header, any) {
-	route, params, err := f.router.FindRoute(r)
-	if err != nil {
-		f.violation(fmt.Errorf("%s %s is not an operation in Discourse's description (or not in Vigil's subset: add it to scripts/extract-discourse-openapi.mjs): %v", r.Method, r.URL.Path, err))
+	route, params, ok := f.api.Route(r, rec)
+	if !ok {
 		return http.StatusNotFound, nil, errorBody("not_found", "The requested URL or resource could not be found.")
 	}
-	rec.Operation = route.Operation.OperationID
 	key, user := r.Header.Get("Api-Key"), r.Header.Get("Api-Username")
 	if key == "" || user == "" {
-		f.violation(fmt.Errorf("%s %s: no Api-Key or Api-Username header; Discourse would answer as an anonymous visitor", r.Method, r.URL.Path))
+		f.api.Violation(fmt.Errorf("%s %s: no Api-Key or Api-Username header; Discourse would answer as an anonymous visitor", r.Method, r.URL.Path))
 		return http.StatusForbidden, nil, errorBody("invalid_access", invalidAccess)
 	}
 	if (f.opts.APIKey != "" && key != f.opts.APIKey) || (f.opts.APIUsername != "" && user != f.opts.APIUsername) {
 		return http.StatusForbidden, nil, errorBody("invalid_access", invalidAccess)
 	}
 
-	in := &openapi3filter.RequestValidationInput{
-		Request:    cloneWithBody(r, body),
-		PathParams: params,
-		Route:      route,
-		Options: &openapi3filter.Options{
-			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
-			MultiError:         true,
-		},
-	}
-	if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
-		f.violation(fmt.Errorf("request %s %s (%s) breaks Discourse's description: %v", r.Method, r.URL.Path, rec.Operation, err))
+	in, err := f.api.ValidateRequest(r, body, route, params)
+	if err != nil {
 		return http.StatusUnprocessableEntity, nil, errorBody("invalid_parameters", err.Error())
 	}
 
@@ -329,7 +231,7 @@ func (f *Fake) answer(r *http.Request, body []byte, rec *Request) (int, http.Hea
 	// reads; the fake fills each with a value of its schema's type and
 	// lays its own state over them, so the answer is complete.
 	out := complete(responseSchema(route, status), fields)
-	f.validateResponse(in, status, out)
+	f.api.ValidateResponse(in, status, nil, out, true)
 	return status, nil, out
 }
 
@@ -345,43 +247,11 @@ func responseSchema(route *routers.Route, status int) *openapi3.Schema {
 	return mt.Schema.Value
 }
 
-func (f *Fake) validateResponse(in *openapi3filter.RequestValidationInput, status int, out any) {
-	data, err := json.Marshal(out)
-	if err != nil {
-		return // serve reports it
-	}
-	h := http.Header{}
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	rin := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: in,
-		Status:                 status,
-		Header:                 h,
-		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
-	}
-	rin.SetBodyBytes(data)
-	if err := openapi3filter.ValidateResponse(context.Background(), rin); err != nil {
-		f.violation(fmt.Errorf("the fake's %d answer to %s %s (%s) breaks Discourse's description: %v", status, in.Request.Method, in.Request.URL.Path, in.Route.Operation.OperationID, err))
-	}
-}
-
-func cloneWithBody(r *http.Request, body []byte) *http.Request {
-	c := r.Clone(r.Context())
-	c.Body = io.NopCloser(bytes.NewReader(body))
-	return c
-}
-
 // fault takes the next queued fault for operation, if any.
 func (f *Fake) fault(operation string) (int, http.Header, any, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	q := f.faults[operation]
-	if len(q) == 0 {
+	ft, ok := f.faults.Next(operation)
+	if !ok {
 		return 0, nil, nil, false
-	}
-	ft := q[0]
-	ft.Times--
-	if ft.Times <= 0 {
-		f.faults[operation] = q[1:]
 	}
 	h := http.Header{}
 	if ft.RetryAfter > 0 {
