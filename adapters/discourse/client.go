@@ -21,6 +21,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vigil-sec/vigil/internal/httperr"
 )
 
 // Options configure a Client.
@@ -356,7 +358,7 @@ func classify(o op, status int, h http.Header, data []byte) error {
 	msg := strings.Join(eb.Errors, "; ")
 	switch {
 	case status == http.StatusTooManyRequests:
-		return &RateLimitError{Op: o.what, Wait: rateLimitWait(h, eb.Extras.WaitSeconds), Message: msg}
+		return &RateLimitError{Op: o.what, RateLimit: httperr.RateLimit{Wait: rateLimitWait(h, eb.Extras.WaitSeconds), Message: msg}}
 	case status == http.StatusUnauthorized || status == http.StatusForbidden || status == http.StatusNotFound:
 		return &PermissionError{Status: status, Op: o.what, Scope: o.scope, Message: msg}
 	case status == http.StatusUnprocessableEntity || status == http.StatusBadRequest:

@@ -3,31 +3,23 @@ package discourse
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/vigil-sec/vigil/bot"
+	"github.com/vigil-sec/vigil/internal/httperr"
 )
 
 // RateLimitError is Discourse's 429.
 type RateLimitError struct {
 	// Op says what Vigil tried.
 	Op string
-	// Wait is how long Discourse asked Vigil to wait: the longer of the
-	// Retry-After header and the body's extras.wait_seconds.
-	Wait time.Duration
-	// Message is Discourse's message, if it sent one.
-	Message string
+	// RateLimit is how long Discourse asked Vigil to wait (the longer of
+	// the Retry-After header and the body's extras.wait_seconds), and its
+	// message.
+	httperr.RateLimit
 }
 
-// RetryAfter is how long to wait before trying again.
-func (e *RateLimitError) RetryAfter() time.Duration { return e.Wait }
-
 func (e *RateLimitError) Error() string {
-	msg := fmt.Sprintf("Discourse rate limit reached while trying to %s, retry after %s", e.Op, e.Wait)
-	if e.Message != "" {
-		msg += ": " + e.Message
-	}
-	return msg
+	return e.Explain("Discourse rate limit reached while trying to " + e.Op)
 }
 
 // Is matches ErrRateLimited and the engine's bot.ErrRateLimited.

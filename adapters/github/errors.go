@@ -3,10 +3,10 @@ package github
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/bot/intake"
+	"github.com/vigil-sec/vigil/internal/httperr"
 )
 
 // RateLimitError is a rate limit: 429, or 403 with x-ratelimit-remaining: 0
@@ -14,21 +14,12 @@ import (
 type RateLimitError struct {
 	// Status is the HTTP status GitHub answered (429 or 403).
 	Status int
-	// Wait is how long GitHub asked Vigil to wait.
-	Wait time.Duration
-	// Message is GitHub's message, if it sent one.
-	Message string
+	// RateLimit is how long GitHub asked Vigil to wait, and its message.
+	httperr.RateLimit
 }
 
-// RetryAfter is how long to wait before trying again.
-func (e *RateLimitError) RetryAfter() time.Duration { return e.Wait }
-
 func (e *RateLimitError) Error() string {
-	msg := fmt.Sprintf("GitHub rate limit reached (HTTP %d), retry after %s", e.Status, e.Wait)
-	if e.Message != "" {
-		msg += ": " + e.Message
-	}
-	return msg
+	return e.Explain(fmt.Sprintf("GitHub rate limit reached (HTTP %d)", e.Status))
 }
 
 // Is matches ErrRateLimited and the engine's bot.ErrRateLimited.
