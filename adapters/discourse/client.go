@@ -268,7 +268,7 @@ func (c *Client) ResolveCategory(ctx context.Context, idOrSlug string) (Category
 	if cat, ok := findSlug(out.CategoryList.Categories, idOrSlug); ok {
 		return cat, nil
 	}
-	return Category{}, &PermissionError{Status: http.StatusNotFound, Op: fmt.Sprintf("find category %q", idOrSlug), Scope: scopeCategoriesList}
+	return Category{}, &PermissionError{Denied: httperr.Denied{Status: http.StatusNotFound, Op: fmt.Sprintf("find category %q", idOrSlug)}, Scope: scopeCategoriesList}
 }
 
 // categoryJSON is the part of Discourse's category Vigil reads.
@@ -360,7 +360,7 @@ func classify(o op, status int, h http.Header, data []byte) error {
 	case status == http.StatusTooManyRequests:
 		return &RateLimitError{Op: o.what, RateLimit: httperr.RateLimit{Wait: rateLimitWait(h, eb.Extras.WaitSeconds), Message: msg}}
 	case status == http.StatusUnauthorized || status == http.StatusForbidden || status == http.StatusNotFound:
-		return &PermissionError{Status: status, Op: o.what, Scope: o.scope, Message: msg}
+		return &PermissionError{Denied: httperr.Denied{Status: status, Op: o.what, Message: msg}, Scope: o.scope}
 	case status == http.StatusUnprocessableEntity || status == http.StatusBadRequest:
 		return &ValidationError{Op: o.what, Messages: eb.Errors}
 	case status >= 500:

@@ -29,35 +29,25 @@ func (e *RateLimitError) Is(target error) bool {
 
 // PermissionError is a 401, 403 or 404: the API key cannot do what was asked.
 type PermissionError struct {
-	// Status is 401, 403 or 404.
-	Status int
-	// Op says what Vigil tried.
-	Op string
+	// Denied is Discourse's answer and what Vigil tried.
+	httperr.Denied
 	// Scope is the API key scope the operation needs, as Discourse's admin
 	// page names it, such as "topics: write".
 	Scope string
-	// Message is Discourse's message.
-	Message string
 }
 
 func (e *PermissionError) Error() string {
-	var msg string
-	if e.Status == 404 {
+	if e.MaybeHidden() {
 		// Discourse answers 404 for what the API user may not see, so
 		// "missing" and "not allowed" cannot be told apart; say both.
-		msg = fmt.Sprintf("Vigil's Discourse API key cannot %s: Discourse says it does not exist, or the key lacks access (needs the %q scope)", e.Op, e.Scope)
-	} else {
-		msg = fmt.Sprintf("Vigil's Discourse API key cannot %s (needs the %q scope, and an API user allowed to do it)", e.Op, e.Scope)
+		return fmt.Sprintf("Vigil's Discourse API key cannot %s: Discourse says it does not exist, or the key lacks access (needs the %q scope)", e.Op, e.Scope) + e.Answered("Discourse")
 	}
-	if e.Message != "" {
-		msg += fmt.Sprintf(": Discourse answered %d %s", e.Status, e.Message)
-	}
-	return msg
+	return fmt.Sprintf("Vigil's Discourse API key cannot %s (needs the %q scope, and an API user allowed to do it)", e.Op, e.Scope) + e.Answered("Discourse")
 }
 
 // Is matches ErrPermission, and ErrNotFound for a 404.
 func (e *PermissionError) Is(target error) bool {
-	return target == ErrPermission || (target == ErrNotFound && e.Status == 404)
+	return target == ErrPermission || (target == ErrNotFound && e.MaybeHidden())
 }
 
 // ValidationError is Discourse's 422: the request was understood and refused.

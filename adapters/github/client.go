@@ -262,9 +262,9 @@ func (c *Client) classify(ctx context.Context, o op, err error) error {
 		case status == http.StatusUnprocessableEntity:
 			return &ValidationError{Op: o.what, Message: er.Message, Details: errorDetails(er.Errors)}
 		case status == http.StatusUnauthorized:
-			return fmt.Errorf("%s: %w", o.what, &PermissionError{Status: status, Op: o.what, Permission: "a valid token (it was refused: expired or revoked?)", Message: er.Message})
+			return fmt.Errorf("%s: %w", o.what, &PermissionError{Denied: httperr.Denied{Status: status, Op: o.what, Message: er.Message}, Permission: "a valid token (it was refused: expired or revoked?)"})
 		case status == http.StatusForbidden || status == http.StatusNotFound:
-			return &PermissionError{Status: status, Op: o.what, Permission: o.permission, Hint: o.hint, Message: er.Message}
+			return &PermissionError{Denied: httperr.Denied{Status: status, Op: o.what, Message: er.Message}, Permission: o.permission, Hint: o.hint}
 		case status >= 500:
 			return &temporaryError{op: o.what, err: fmt.Errorf("HTTP %d %s", status, er.Message)}
 		default:

@@ -62,9 +62,9 @@ func (c *Client) graphql(ctx context.Context, o op, query string, vars map[strin
 		case "RATE_LIMITED":
 			return fmt.Errorf("%s: %w", o.what, &RateLimitError{Status: http.StatusOK, RateLimit: httperr.RateLimit{Wait: defaultWait, Message: e.Message}})
 		case "NOT_FOUND":
-			return &PermissionError{Status: http.StatusNotFound, Op: o.what, Permission: o.permission, Message: e.Message}
+			return &PermissionError{Denied: httperr.Denied{Status: http.StatusNotFound, Op: o.what, Message: e.Message}, Permission: o.permission}
 		case "FORBIDDEN", "INSUFFICIENT_SCOPES":
-			return &PermissionError{Status: http.StatusForbidden, Op: o.what, Permission: o.permission, Message: e.Message}
+			return &PermissionError{Denied: httperr.Denied{Status: http.StatusForbidden, Op: o.what, Message: e.Message}, Permission: o.permission}
 		}
 		return fmt.Errorf("%s: GitHub's GraphQL API answered: %s", o.what, e.Message)
 	}

@@ -6,6 +6,7 @@ package httperr
 
 import (
 	"fmt"
+	"net/http"
 	"time"
 )
 
@@ -29,4 +30,29 @@ func (r RateLimit) Explain(what string) string {
 		msg += ": " + r.Message
 	}
 	return msg
+}
+
+// Denied is what a vendor's refusal says: a 401 or 403, or a 404, which
+// vendors also answer for what the caller may not see. An adapter's
+// PermissionError embeds it and words its own text.
+type Denied struct {
+	// Status is 401, 403 or 404.
+	Status int
+	// Op says what Vigil tried.
+	Op string
+	// Message is the vendor's message, if it sent one.
+	Message string
+}
+
+// MaybeHidden reports a 404: what was asked for is missing, or hidden from
+// a caller without access, and the two cannot be told apart.
+func (d Denied) MaybeHidden() bool { return d.Status == http.StatusNotFound }
+
+// Answered is the tail of a refusal's text: ": <vendor> answered <status>
+// <message>", or "" when the vendor sent no message.
+func (d Denied) Answered(vendor string) string {
+	if d.Message == "" {
+		return ""
+	}
+	return fmt.Sprintf(": %s answered %d %s", vendor, d.Status, d.Message)
 }

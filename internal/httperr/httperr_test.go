@@ -21,3 +21,21 @@ func TestRateLimitExplain(t *testing.T) {
 		}
 	}
 }
+
+func TestDenied(t *testing.T) {
+	for _, tc := range []struct {
+		d        Denied
+		hidden   bool
+		answered string
+	}{
+		{Denied{Status: 403, Op: "post", Message: "no scope"}, false, ": Forum answered 403 no scope"},
+		{Denied{Status: 404, Op: "read"}, true, ""},
+	} {
+		if got := tc.d.MaybeHidden(); got != tc.hidden {
+			t.Errorf("%+v: MaybeHidden = %v, want %v", tc.d, got, tc.hidden)
+		}
+		if got := tc.d.Answered("Forum"); got != tc.answered {
+			t.Errorf("%+v: Answered = %q, want %q", tc.d, got, tc.answered)
+		}
+	}
+}
