@@ -16,6 +16,8 @@
 
 import { readFileSync } from "node:fs";
 
+import { strip } from "./openapi-subset.mjs";
+
 // OPERATIONS lists [method, path] pairs exactly as GitHub's description
 // spells the path.
 const OPERATIONS = [
@@ -109,26 +111,6 @@ if (!src) {
   process.exit(2);
 }
 const spec = JSON.parse(readFileSync(src, "utf8"));
-
-// Examples and prose do not take part in validation and are most of the
-// size, so they are dropped (with the components/examples they reference):
-// every string "description" except a response's, which OpenAPI requires.
-// (A property named "description" is an object, a schema, and stays.)
-function strip(node, isResponse = false) {
-  if (Array.isArray(node)) return node.map((n) => strip(n));
-  if (node === null || typeof node !== "object") return node;
-  const out = {};
-  for (const [k, v] of Object.entries(node)) {
-    if (k === "examples" || k === "example" || k === "externalDocs") continue;
-    if (k === "description" && typeof v === "string" && !isResponse) continue;
-    if (k === "responses" && v !== null && typeof v === "object" && !Array.isArray(v)) {
-      out[k] = Object.fromEntries(Object.entries(v).map(([code, r]) => [code, strip(r, true)]));
-      continue;
-    }
-    out[k] = strip(v);
-  }
-  return out;
-}
 
 const components = {};
 const queue = [];

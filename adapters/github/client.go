@@ -28,6 +28,7 @@ import (
 	ghinst "github.com/google/go-github/v88/github"
 
 	"github.com/vigil-sec/vigil/bot/clock"
+	"github.com/vigil-sec/vigil/internal/httperr"
 )
 
 // DefaultAPIURL is GitHub's REST API.
@@ -244,7 +245,7 @@ func (c *Client) classify(ctx context.Context, o op, err error) error {
 	// (remaining 0) and refuses the next call locally with these.
 	var ghRL *gh.RateLimitError
 	if errors.As(err, &ghRL) {
-		return fmt.Errorf("%s: %w", o.what, &RateLimitError{Status: http.StatusForbidden, Wait: clampWait(ghRL.Rate.Reset.Sub(c.clock.Now())), Message: ghRL.Message})
+		return fmt.Errorf("%s: %w", o.what, &RateLimitError{Status: http.StatusForbidden, RateLimit: httperr.RateLimit{Wait: clampWait(ghRL.Rate.Reset.Sub(c.clock.Now())), Message: ghRL.Message}})
 	}
 	var abuse *gh.AbuseRateLimitError
 	if errors.As(err, &abuse) {
@@ -252,7 +253,7 @@ func (c *Client) classify(ctx context.Context, o op, err error) error {
 		if abuse.RetryAfter != nil {
 			wait = clampWait(*abuse.RetryAfter)
 		}
-		return fmt.Errorf("%s: %w", o.what, &RateLimitError{Status: http.StatusForbidden, Wait: wait, Message: abuse.Message})
+		return fmt.Errorf("%s: %w", o.what, &RateLimitError{Status: http.StatusForbidden, RateLimit: httperr.RateLimit{Wait: wait, Message: abuse.Message}})
 	}
 	var er *gh.ErrorResponse
 	if errors.As(err, &er) && er.Response != nil {
@@ -261,9 +262,9 @@ func (c *Client) classify(ctx context.Context, o op, err error) error {
 		case status == http.StatusUnprocessableEntity:
 			return &ValidationError{Op: o.what, Message: er.Message, Details: errorDetails(er.Errors)}
 		case status == http.StatusUnauthorized:
-			return fmt.Errorf("%s: %w", o.what, &PermissionError{Status: status, Op: o.what, Permission: "a valid token (it was refused: expired or revoked?)", Message: er.Message})
+			return fmt.Errorf("%s: %w", o.what, &PermissionError{Denied: httperr.Denied{Status: status, Op: o.what, Message: er.Message}, Permission: "a valid token (it was refused: expired or revoked?)"})
 		case status == http.StatusForbidden || status == http.StatusNotFound:
-			return &PermissionError{Status: status, Op: o.what, Permission: o.permission, Hint: o.hint, Message: er.Message}
+			return &PermissionError{Denied: httperr.Denied{Status: status, Op: o.what, Message: er.Message}, Permission: o.permission, Hint: o.hint}
 		case status >= 500:
 			return &temporaryError{op: o.what, err: fmt.Errorf("HTTP %d %s", status, er.Message)}
 		default:
@@ -350,7 +351,7 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.Body = io.NopCloser(bytes.NewReader(data))
 		return resp, nil
 	}
-	return nil, &RateLimitError{Status: resp.StatusCode, Wait: t.wait(h), Message: msg}
+	return nil, &RateLimitError{Status: resp.StatusCode, RateLimit: httperr.RateLimit{Wait: t.wait(h), Message: msg}}
 }
 
 // wait reads how long GitHub wants Vigil to wait: Retry-After (seconds or an

@@ -3,10 +3,10 @@ package github
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/bot/intake"
+	"github.com/vigil-sec/vigil/internal/httperr"
 )
 
 // RateLimitError is a rate limit: 429, or 403 with x-ratelimit-remaining: 0
@@ -14,21 +14,12 @@ import (
 type RateLimitError struct {
 	// Status is the HTTP status GitHub answered (429 or 403).
 	Status int
-	// Wait is how long GitHub asked Vigil to wait.
-	Wait time.Duration
-	// Message is GitHub's message, if it sent one.
-	Message string
+	// RateLimit is how long GitHub asked Vigil to wait, and its message.
+	httperr.RateLimit
 }
 
-// RetryAfter is how long to wait before trying again.
-func (e *RateLimitError) RetryAfter() time.Duration { return e.Wait }
-
 func (e *RateLimitError) Error() string {
-	msg := fmt.Sprintf("GitHub rate limit reached (HTTP %d), retry after %s", e.Status, e.Wait)
-	if e.Message != "" {
-		msg += ": " + e.Message
-	}
-	return msg
+	return e.Explain(fmt.Sprintf("GitHub rate limit reached (HTTP %d)", e.Status))
 }
 
 // Is matches ErrRateLimited and the engine's bot.ErrRateLimited.
@@ -63,23 +54,20 @@ func (e *ValidationError) Is(target error) bool { return target == ErrValidation
 
 // PermissionError is a 403 or 404: the token cannot do what was asked.
 type PermissionError struct {
-	// Status is 403 or 404.
-	Status int
-	// Op says what Vigil tried.
-	Op string
+	// Denied is GitHub's answer (403 or 404, and its message, such as
+	// "Resource not accessible by integration") and what Vigil tried.
+	httperr.Denied
 	// Permission is the fine-grained permission (or GitHub App permission)
 	// the operation needs, such as "repository_advisories:write".
 	Permission string
 	// Hint is another cause worth checking, when the operation has one
 	// (the SBOM export also needs the repository's dependency graph on).
 	Hint string
-	// Message is GitHub's message ("Resource not accessible by integration").
-	Message string
 }
 
 func (e *PermissionError) Error() string {
 	var msg string
-	if e.Status == 404 {
+	if e.MaybeHidden() {
 		// GitHub hides private resources behind 404, so "not found" and
 		// "not allowed" cannot be told apart; say both.
 		msg = fmt.Sprintf("Vigil's token cannot %s: GitHub says it does not exist, or the token lacks access (needs the %s permission)", e.Op, e.Permission)
@@ -89,15 +77,12 @@ func (e *PermissionError) Error() string {
 	if e.Hint != "" {
 		msg += "; " + e.Hint
 	}
-	if e.Message != "" {
-		msg += ": GitHub answered " + fmt.Sprint(e.Status) + " " + e.Message
-	}
-	return msg
+	return msg + e.Answered("GitHub")
 }
 
 // Is matches ErrPermission, and ErrNotFound for a 404.
 func (e *PermissionError) Is(target error) bool {
-	return target == ErrPermission || (target == ErrNotFound && e.Status == 404)
+	return target == ErrPermission || (target == ErrNotFound && e.MaybeHidden())
 }
 
 // temporaryError marks a failure worth retrying.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/vigil-sec/vigil/internal/httperr"
 )
 
 // Pinning an issue exists only in GitHub's GraphQL API. These calls go
@@ -58,11 +60,11 @@ func (c *Client) graphql(ctx context.Context, o op, query string, vars map[strin
 		e := resp.Errors[0]
 		switch e.Type {
 		case "RATE_LIMITED":
-			return fmt.Errorf("%s: %w", o.what, &RateLimitError{Status: http.StatusOK, Wait: defaultWait, Message: e.Message})
+			return fmt.Errorf("%s: %w", o.what, &RateLimitError{Status: http.StatusOK, RateLimit: httperr.RateLimit{Wait: defaultWait, Message: e.Message}})
 		case "NOT_FOUND":
-			return &PermissionError{Status: http.StatusNotFound, Op: o.what, Permission: o.permission, Message: e.Message}
+			return &PermissionError{Denied: httperr.Denied{Status: http.StatusNotFound, Op: o.what, Message: e.Message}, Permission: o.permission}
 		case "FORBIDDEN", "INSUFFICIENT_SCOPES":
-			return &PermissionError{Status: http.StatusForbidden, Op: o.what, Permission: o.permission, Message: e.Message}
+			return &PermissionError{Denied: httperr.Denied{Status: http.StatusForbidden, Op: o.what, Message: e.Message}, Permission: o.permission}
 		}
 		return fmt.Errorf("%s: GitHub's GraphQL API answered: %s", o.what, e.Message)
 	}

@@ -439,7 +439,7 @@ func (f *Fake) page(r *http.Request, all []Advisory) (int, http.Header, any) {
 		nq := next.Query()
 		nq.Set("after", base64.RawURLEncoding.EncodeToString([]byte("offset:"+strconv.Itoa(end))))
 		next.RawQuery = nq.Encode()
-		h.Set("Link", fmt.Sprintf(`<%s%s>; rel="next"`, f.srv.URL, next.RequestURI()))
+		h.Set("Link", fmt.Sprintf(`<%s%s>; rel="next"`, f.api.URL(), next.RequestURI()))
 	}
 	return http.StatusOK, h, append([]Advisory{}, all[start:end]...)
 }

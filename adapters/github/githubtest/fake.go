@@ -12,15 +12,10 @@
 package githubtest
 
 import (
-	"bytes"
-	"context"
 	_ "embed"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,9 +23,8 @@ import (
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/vigil-sec/vigil/internal/openapifake"
 )
 
 //go:embed testdata/api.github.com.subset.json
@@ -68,16 +62,9 @@ type Options struct {
 	Login string
 }
 
-// Request is one request the fake received.
-type Request struct {
-	Method    string
-	Path      string
-	Query     url.Values
-	Header    http.Header
-	Body      []byte
-	Operation string // GitHub's operation id, "" if the route is unknown
-	Status    int    // what the fake answered
-}
+// Request is one request the fake received; Operation is GitHub's
+// operation id.
+type Request = openapifake.Request
 
 // Fault is an error the fake answers instead of doing the operation.
 type Fault struct {
@@ -99,18 +86,14 @@ type Fault struct {
 // Fake is a running fake GitHub.
 type Fake struct {
 	t      testing.TB
-	srv    *httptest.Server
-	doc    *openapi3.T
-	router routers.Router
+	api    *openapifake.Server
 	opts   Options
+	faults openapifake.Faults[Fault]
 
-	mu         sync.Mutex
-	repos      map[string]*repoState // by lower-case owner/name
-	orgs       map[string]bool       // lower-case
-	requests   []Request
-	faults     map[string][]*Fault // by operation id
-	violations []error
-	serial     int
+	mu     sync.Mutex
+	repos  map[string]*repoState // by lower-case owner/name
+	orgs   map[string]bool       // lower-case
+	serial int
 }
 
 type repoState struct {
@@ -145,23 +128,10 @@ var handlers = map[string]handler{
 // New starts a fake GitHub for the test and stops it when the test ends.
 func New(t testing.TB, o Options) *Fake {
 	t.Helper()
-	loader := openapi3.NewLoader()
-	// The subset is self-contained; nothing is fetched.
-	loader.IsExternalRefsAllowed = false
-	doc, err := loader.LoadFromData(specJSON)
-	if err != nil {
-		t.Fatalf("githubtest: loading GitHub's OpenAPI subset: %v", err)
-	}
-	// GitHub's description uses formats kin-openapi does not know (uri,
-	// email, ...); only those are excused, schemas and bodies are checked.
-	if err := doc.Validate(context.Background(), openapi3.DisableSchemaFormatValidation(), openapi3.DisableExamplesValidation()); err != nil {
-		t.Fatalf("githubtest: GitHub's OpenAPI subset is invalid: %v", err)
-	}
 	f := &Fake{
-		t: t, doc: doc, opts: o,
-		repos:  map[string]*repoState{},
-		orgs:   map[string]bool{},
-		faults: map[string][]*Fault{},
+		t: t, opts: o,
+		repos: map[string]*repoState{},
+		orgs:  map[string]bool{},
 	}
 	if f.opts.Now == nil {
 		fixed := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
@@ -170,31 +140,25 @@ func New(t testing.TB, o Options) *Fake {
 	if f.opts.Login == "" {
 		f.opts.Login = "vigil-bot"
 	}
-	if f.opts.OnViolation == nil {
-		f.opts.OnViolation = func(err error) { t.Errorf("githubtest: %v", err) }
-	}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
-	// Route on the fake's own address instead of api.github.com.
-	doc.Servers = openapi3.Servers{{URL: f.srv.URL}}
-	multiSegmentPaths(doc)
-	if f.router, err = gorillamux.NewRouter(doc); err != nil {
-		t.Fatalf("githubtest: routing GitHub's OpenAPI subset: %v", err)
-	}
+	f.api = openapifake.Start(t, openapifake.Config{
+		Package: "githubtest", Vendor: "GitHub", Script: "scripts/extract-github-openapi.mjs",
+		Spec: specJSON, OnViolation: o.OnViolation, PrepareRoutes: multiSegmentPaths,
+		Answer: f.answer, EncodeFailure: []byte(`{"message":"fake error"}`),
+	})
 	return f
 }
 
 // URL is the API base URL (with the trailing slash go-github wants).
-func (f *Fake) URL() string { return f.srv.URL + "/" }
+func (f *Fake) URL() string { return f.api.URL() + "/" }
 
 // Doc is the loaded OpenAPI description, for tests that validate payloads
 // (webhook deliveries) against GitHub's schemas.
-func (f *Fake) Doc() *openapi3.T { return f.doc }
+func (f *Fake) Doc() *openapi3.T { return f.api.Doc() }
 
 // ValidateSchema checks a JSON value against a named schema of GitHub's
 // description, such as "webhook-repository-advisory-reported".
 func (f *Fake) ValidateSchema(name string, data []byte) error {
-	ref := f.doc.Components.Schemas[name]
+	ref := f.api.Doc().Components.Schemas[name]
 	if ref == nil || ref.Value == nil {
 		return fmt.Errorf("no schema %q in the subset (add it to scripts/extract-github-openapi.mjs)", name)
 	}
@@ -229,87 +193,28 @@ func (f *Fake) repo(fullName string, create bool) *repoState {
 }
 
 // Requests returns every request received so far, in order.
-func (f *Fake) Requests() []Request {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]Request(nil), f.requests...)
-}
+func (f *Fake) Requests() []Request { return f.api.Requests() }
 
 // RequestsFor returns the requests for one operation id.
-func (f *Fake) RequestsFor(operation string) []Request {
-	var out []Request
-	for _, r := range f.Requests() {
-		if r.Operation == operation {
-			out = append(out, r)
-		}
-	}
-	return out
-}
+func (f *Fake) RequestsFor(operation string) []Request { return f.api.RequestsFor(operation) }
 
 // Violations returns the contract violations seen so far (each was also
 // passed to Options.OnViolation).
-func (f *Fake) Violations() []error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]error(nil), f.violations...)
-}
+func (f *Fake) Violations() []error { return f.api.Violations() }
 
 // Fail makes the next requests for operation (an Op* id) answer with
 // fault instead. Faults queue up in order.
-func (f *Fake) Fail(operation string, fault Fault) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if fault.Times <= 0 {
-		fault.Times = 1
-	}
-	f.faults[operation] = append(f.faults[operation], &fault)
-}
+func (f *Fake) Fail(operation string, fault Fault) { f.faults.Add(operation, fault, fault.Times) }
 
-func (f *Fake) violation(err error) {
-	f.mu.Lock()
-	f.violations = append(f.violations, err)
-	f.mu.Unlock()
-	f.opts.OnViolation(err)
-}
-
-// serve validates the request, answers it (or a fault), validates the
-// answer and records the exchange.
-func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		http.Error(w, "reading body", http.StatusBadRequest)
-		return
-	}
-	rec := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Body: body}
-	status, header, out := f.answer(r, body, &rec)
-	data, err := json.Marshal(out)
-	if err != nil {
-		f.violation(fmt.Errorf("%s %s: the fake cannot encode its answer: %v", r.Method, r.URL.Path, err))
-		status, data = http.StatusInternalServerError, []byte(`{"message":"fake error"}`)
-	}
-	rec.Status = status
-	// Recorded before the answer goes out: a client that got its answer
-	// must find its request in Requests, or tests race.
-	f.mu.Lock()
-	f.requests = append(f.requests, rec)
-	f.mu.Unlock()
-	for k, vs := range header {
-		w.Header()[k] = vs
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write(data)
-}
+func (f *Fake) violation(err error) { f.api.Violation(err) }
 
 // answer decides the status, headers and body for r, validating both
 // directions against the description.
 func (f *Fake) answer(r *http.Request, body []byte, rec *Request) (int, http.Header, any) {
-	route, params, err := f.router.FindRoute(r)
-	if err != nil {
-		f.violation(fmt.Errorf("%s %s is not an operation in GitHub's description (or not in Vigil's subset: add it to scripts/extract-github-openapi.mjs): %v", r.Method, r.URL.Path, err))
+	route, params, ok := f.api.Route(r, rec)
+	if !ok {
 		return http.StatusNotFound, nil, basicError("Not Found")
 	}
-	rec.Operation = route.Operation.OperationID
 	auth := r.Header.Get("Authorization")
 	if !strings.HasPrefix(auth, "Bearer ") && !strings.HasPrefix(auth, "token ") {
 		f.violation(fmt.Errorf("%s %s: no Authorization header; GitHub answers 401", r.Method, r.URL.Path))
@@ -324,17 +229,8 @@ func (f *Fake) answer(r *http.Request, body []byte, rec *Request) (int, http.Hea
 		return http.StatusUnauthorized, nil, basicError("Bad credentials")
 	}
 
-	in := &openapi3filter.RequestValidationInput{
-		Request:    cloneWithBody(r, body),
-		PathParams: params,
-		Route:      route,
-		Options: &openapi3filter.Options{
-			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
-			MultiError:         true,
-		},
-	}
-	if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
-		f.violation(fmt.Errorf("request %s %s (%s) breaks GitHub's description: %v", r.Method, r.URL.Path, rec.Operation, err))
+	in, err := f.api.ValidateRequest(r, body, route, params)
+	if err != nil {
 		// GitHub answers schema violations with 422 and its reasons.
 		return http.StatusUnprocessableEntity, nil, validationError("Invalid request.", []string{err.Error()})
 	}
@@ -348,55 +244,19 @@ func (f *Fake) answer(r *http.Request, body []byte, rec *Request) (int, http.Hea
 		}
 		status, header, out = h(f, r, params, body)
 	}
-	f.validateResponse(in, status, header, out, injected)
+	// A status the description does not list is a violation, except for
+	// injected faults (GitHub sends 429s and 5xx it does not document) and
+	// 404: GitHub answers 404 for a resource that does not exist on every
+	// route, and some descriptions (GET /orgs/{org}/repos) leave it out.
+	f.api.ValidateResponse(in, status, header, out, !injected && status != http.StatusNotFound)
 	return status, header, out
-}
-
-// validateResponse checks the fake's own answer. A status the description
-// does not list is a violation, except for injected faults (GitHub sends
-// 429s and 5xx it does not document) and 404: GitHub answers 404 for a
-// resource that does not exist on every route, and some descriptions
-// (GET /orgs/{org}/repos) leave it out.
-func (f *Fake) validateResponse(in *openapi3filter.RequestValidationInput, status int, header http.Header, out any, injected bool) {
-	data, err := json.Marshal(out)
-	if err != nil {
-		return // serve reports it
-	}
-	h := header.Clone()
-	if h == nil {
-		h = http.Header{}
-	}
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	rin := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: in,
-		Status:                 status,
-		Header:                 h,
-		Options:                &openapi3filter.Options{IncludeResponseStatus: !injected && status != http.StatusNotFound, MultiError: true},
-	}
-	rin.SetBodyBytes(data)
-	if err := openapi3filter.ValidateResponse(context.Background(), rin); err != nil {
-		f.violation(fmt.Errorf("the fake's %d answer to %s %s (%s) breaks GitHub's description: %v", status, in.Request.Method, in.Request.URL.Path, in.Route.Operation.OperationID, err))
-	}
-}
-
-func cloneWithBody(r *http.Request, body []byte) *http.Request {
-	c := r.Clone(r.Context())
-	c.Body = io.NopCloser(bytes.NewReader(body))
-	return c
 }
 
 // fault takes the next queued fault for operation, if any.
 func (f *Fake) fault(operation string) (int, http.Header, any, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	q := f.faults[operation]
-	if len(q) == 0 {
+	ft, ok := f.faults.Next(operation)
+	if !ok {
 		return 0, nil, nil, false
-	}
-	ft := q[0]
-	ft.Times--
-	if ft.Times <= 0 {
-		f.faults[operation] = q[1:]
 	}
 	h := http.Header{}
 	msg := ft.Message

@@ -124,7 +124,7 @@ func (f *Fake) listOrgRepos(r *http.Request, params map[string]string, _ []byte)
 			uq := u.Query()
 			uq.Set("page", strconv.Itoa(n))
 			u.RawQuery = uq.Encode()
-			return fmt.Sprintf(`<%s%s>; rel="%s"`, f.srv.URL, u.RequestURI(), rel)
+			return fmt.Sprintf(`<%s%s>; rel="%s"`, f.api.URL(), u.RequestURI(), rel)
 		}
 		h.Set("Link", link(page+1, "next")+", "+link(last, "last"))
 	}
