@@ -73,6 +73,18 @@ func (r *Releases) command() *bot.Command {
 				},
 			},
 			{
+				Name: "share", Summary: "Mail the reporter the draft announcement, the public time and the fix, for comment",
+				Usage: "ID", Roles: team, MinArgs: 1, MaxArgs: 1, Run: r.runShare,
+				Help: "Needs the reporter's email address and outbound mail. The reporter's answer threads into the report; " +
+					"once they agree, tick it with `release check ID reporter-agreed`.",
+				Examples: []string{"release share VIG-2026-7"},
+			},
+			{
+				Name: "check", Summary: "Tick a checklist item done by hand (reporter-agreed)",
+				Usage: "ID ITEM", Roles: team, MinArgs: 2, MaxArgs: 2, Run: r.runCheck,
+				Examples: []string{"release check VIG-2026-7 reporter-agreed"},
+			},
+			{
 				Name: "cancel", Summary: "Call off a release; every clock stops and everyone told hears it",
 				Usage: "ID --reason \"...\"", Roles: team, MinArgs: 1, MaxArgs: 1, Run: r.runCancel,
 				Help: "Only before the fix is merged. The pending jobs are unscheduled, the announcement is edited and answered " +

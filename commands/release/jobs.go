@@ -373,6 +373,9 @@ func (r *Releases) buildMail(ctx context.Context, rel *Release, kind string) (in
 	if c, to, ok := r.changeOf(rel, kind); ok {
 		return r.changeMail(rel, c, to, m)
 	}
+	if isShareKind(kind) {
+		return r.shareMail(ctx, rel, m)
+	}
 	switch kind {
 	case "announce":
 		m.To, m.Subject = r.o.MailingList, annSubject

@@ -130,6 +130,8 @@ type Release struct {
 	Checklist    []Item    `json:"checklist"`
 	// Changes are the postponements and the cancellation, oldest first.
 	Changes []Change `json:"changes,omitempty"`
+	// Shares are the mails of the draft to the reporter (share.go).
+	Shares []Share `json:"shares,omitempty"`
 }
 
 // Change is a postponement or the cancellation of a release.
@@ -356,7 +358,7 @@ func mergeKey(repo, branch string) string { return "merge:" + strings.ToLower(re
 // distributors are configured, the fix into main and each supported branch
 // of each repository, publication and the answer to the announcement.
 func (r *Releases) checklistFor(repos []string) []Item {
-	items := []Item{{Key: "announce", Label: "Announce the release date"}}
+	items := []Item{{Key: "announce", Label: "Announce the release date"}, reporterAgreed}
 	if r.o.Distributors != "" {
 		items = append(items, Item{Key: "notice", Label: "Advance notice to distributors"})
 	}

@@ -3,10 +3,12 @@ package report
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/commands/cvss"
+	"github.com/vigil-sec/vigil/store"
 )
 
 // The methods here are what other features (advisories, reminders,
@@ -85,4 +87,15 @@ func (r *Reports) Inheritance(ctx context.Context, _ string, from, _ time.Time) 
 		lines = append(lines, fmt.Sprintf("%s [%s] %s — %s%s", rep.ID, rep.State, rep.Title.Truncate(60), orNone(rep.Assignee), clockText(rep, from)))
 	}
 	return lines, nil
+}
+
+// ThreadReplies records a mail another feature sends to the reporter (a
+// release's draft shared for comment) under its Message-ID, so that the
+// reporter's answer threads back into the report as an answer to the
+// report's own mails does. Call it before the mail is sent.
+func (r *Reports) ThreadReplies(ctx context.Context, id, messageID string) error {
+	if _, err := r.e.Store().Put(ctx, mailIDColl, normalizeMsgID(messageID), []byte(strings.ToUpper(id)), store.AnyVersion); err != nil {
+		return fmt.Errorf("record the Message-ID of a mail about %s: %w", id, err)
+	}
+	return nil
 }
