@@ -100,13 +100,8 @@ func (r *Releases) shareMail(ctx context.Context, rel *Release, m intake.Mail) (
 	m.Sign = false
 	m.To = rep.Reporter.Email
 	m.Subject = fmt.Sprintf("Re: %s [%s]: the security release, for your comments", string(rep.Title), rep.ID)
-	if rep.Source == intake.SourceEmail {
-		orig := "<" + strings.Trim(rep.SourceID, "<>") + ">"
+	if orig := rep.OriginalMail(); orig != "" {
 		m.InReplyTo, m.References = orig, []string{orig}
-	}
-	name := string(rep.Reporter.Name)
-	if name == "" {
-		name = "there"
 	}
 	ann := r.Announcement(rel)
 	var fixes []string
@@ -114,7 +109,7 @@ func (r *Releases) shareMail(ctx context.Context, rel *Release, m intake.Mail) (
 		fixes = append(fixes, p.URL())
 	}
 	body, err := releaseTexts.Render("share-mail.txt.tmpl", shareMailText{
-		Name: name, ID: rel.ID, Header: ann.Header, Announcement: ann.Text, PublicAt: r.when(rel.PublicAt), Fixes: fixes,
+		Name: rep.Greeting(), ID: rel.ID, Header: ann.Header, Announcement: ann.Text, PublicAt: r.when(rel.PublicAt), Fixes: fixes,
 	})
 	if err != nil {
 		return m, fmt.Errorf("release %s: %w", rel.ID, err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/bot"
+	"github.com/vigil-sec/vigil/bot/intake"
 	"github.com/vigil-sec/vigil/commands/cvss"
 	"github.com/vigil-sec/vigil/store"
 )
@@ -98,4 +99,22 @@ func (r *Reports) ThreadReplies(ctx context.Context, id, messageID string) error
 		return fmt.Errorf("record the Message-ID of a mail about %s: %w", id, err)
 	}
 	return nil
+}
+
+// Greeting is the name a mail greets the reporter by: raw text, for mail
+// only; "there" when the report has no name.
+func (rep *Report) Greeting() string {
+	if rep.Reporter.Name == "" {
+		return "there"
+	}
+	return string(rep.Reporter.Name)
+}
+
+// OriginalMail is the Message-ID of the mail that opened the report, which
+// a mail to the reporter answers, or "" when the report came another way.
+func (rep *Report) OriginalMail() string {
+	if rep.Source != intake.SourceEmail {
+		return ""
+	}
+	return "<" + strings.Trim(rep.SourceID, "<>") + ">"
 }

@@ -220,16 +220,12 @@ func (r *Reports) runMail(ctx context.Context, job bot.Job) error {
 // report itself.
 func (r *Reports) buildMail(rep *Report, kind string) (intake.Mail, error) {
 	m := intake.Mail{MessageID: fmt.Sprintf("<%s.%s@vigil>", strings.ToLower(rep.ID), strings.ReplaceAll(kind, ":", "."))}
-	if rep.Source == intake.SourceEmail {
-		orig := "<" + strings.Trim(rep.SourceID, "<>") + ">"
+	if orig := rep.OriginalMail(); orig != "" {
 		m.InReplyTo, m.References = orig, []string{orig}
 	}
 	// Mail is not chat: the raw text goes in (string(...)), and the sender
 	// keeps line breaks out of the headers.
-	name := string(rep.Reporter.Name)
-	if name == "" {
-		name = "there"
-	}
+	name := rep.Greeting()
 	switch {
 	case kind == "acknowledged", kind == "accepted", kind == "rejected":
 		if rep.Reporter.Email == "" {
