@@ -23,8 +23,8 @@ import (
 
 const jobPublicNotice = "release.public-notice"
 
-// publicNoticeJob is the payload of one public notice: the release and
-// the list it goes to.
+// publicNoticeJob is the payload of one public notice: the release (read
+// by jobRelease, as jobPayload's id) and the list it goes to.
 type publicNoticeJob struct {
 	ID string `json:"id"`
 	To string `json:"to"`
@@ -113,20 +113,13 @@ func releaseAdvisories(rep *report.Report, rel *Release) []report.AdvisoryRef {
 // while the relay says "later", and a record of the sent mail keeps a
 // redelivered or rescheduled job from mailing the list twice.
 func (r *Releases) runPublicNotice(ctx context.Context, job bot.Job) error {
-	var p publicNoticeJob
+	rel, _, err := r.jobRelease(ctx, job)
+	if rel == nil || err != nil || rel.State != StatePublished {
+		return err // gone, or not public: a notice goes only after publication
+	}
+	var p publicNoticeJob // the same payload, with the list
 	if err := json.Unmarshal(job.Payload, &p); err != nil {
 		return fmt.Errorf("public notice job %s: %w", job.ID, err)
-	}
-	rel, _, err := r.load(ctx, p.ID)
-	var ue *bot.UsageError
-	if errors.As(err, &ue) {
-		return nil // the release is gone
-	}
-	if err != nil {
-		return err
-	}
-	if rel.State != StatePublished {
-		return nil // only ever after publication
 	}
 	if r.o.Mailer == nil {
 		return r.sayText(ctx, rel.ID, "mail:public:manual:"+p.To, fmt.Sprintf("✉ No outbound mail is configured: send the public notice for %s to %s by hand.", rel.ID, p.To))
