@@ -26,6 +26,9 @@ type Releases struct {
 	Announce     ReleaseAnnounce     `yaml:"announce"`
 	Distributors ReleaseDistributors `yaml:"distributors"`
 	Branches     []ReleaseBranches   `yaml:"branches"`
+	// PublicLists get an oss-security-style notice when the advisories
+	// are published (e.g. oss-security@lists.openwall.com).
+	PublicLists []string `yaml:"public_lists"`
 	// SigningKey is the release team's ASCII-armored OpenPGP private key:
 	// with it the distributors' notice and the list mails are signed
 	// (PGP/MIME). SigningPassphrase unlocks it, if it is protected. The
@@ -86,7 +89,12 @@ func validateReleases(c *Config, report func(key, msg string)) {
 			report(key, msgf("%q is not an email address", addr))
 		}
 	}
-	if (r.Announce.MailingList != "" || r.Distributors.List != "") && !c.Email.OutboundEnabled() {
+	for i, addr := range r.PublicLists {
+		if _, err := mail.ParseAddress(addr); err != nil {
+			report(fmt.Sprintf("releases.public_lists[%d]", i), msgf("%q is not an email address", addr))
+		}
+	}
+	if (r.Announce.MailingList != "" || r.Distributors.List != "" || len(r.PublicLists) > 0) && !c.Email.OutboundEnabled() {
 		report("releases", "announcement and distributor mail need email.outbound")
 	}
 	if !r.SigningKey.IsZero() {

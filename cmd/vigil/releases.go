@@ -32,6 +32,7 @@ func registerReleases(e *bot.Engine, cfg *config.Config, reports *report.Reports
 		Distributors:  c.Distributors.List,
 		NoticeBefore:  time.Duration(c.Distributors.NoticeBefore),
 		SignedBy:      svc.signedBy,
+		PublicLists:   c.PublicLists,
 	}
 	for _, s := range c.Announce.Rooms {
 		room, err := bot.ParseRoomRef(s)

@@ -289,6 +289,9 @@ func (r *Releases) finish(ctx context.Context, id, by string, advs []report.Advi
 	if err := r.answer(ctx, rel, advs); err != nil {
 		return err
 	}
+	if err := r.schedulePublicNotices(ctx, rel); err != nil {
+		return err
+	}
 	timing := ""
 	switch {
 	case rel.MergedAt.IsZero():
@@ -304,23 +307,7 @@ func (r *Releases) finish(ctx context.Context, id, by string, advs []report.Advi
 // answerMessage lists the published advisories and the merged pull
 // requests: public information once published.
 func answerMessage(rel *Release, advs []report.AdvisoryRef) (bot.Message, error) {
-	var data answerText
-	for _, a := range advs {
-		url := a.URL
-		if url == "" {
-			url = "https://github.com/" + a.Repo + "/security/advisories/" + a.GHSA
-		}
-		id := a.GHSA
-		if a.CVE != "" {
-			id += " (" + a.CVE + ")"
-		}
-		data.Advisories = append(data.Advisories, answeredAdvisory{ID: id, URL: url})
-	}
-	for _, p := range rel.PRs {
-		if p.Merged {
-			data.Fixes = append(data.Fixes, p.URL())
-		}
-	}
+	data := answerData(rel, advs)
 	text, err := releaseTexts.Render("answer.txt.tmpl", data)
 	if err != nil {
 		return bot.Message{}, fmt.Errorf("answer of release %s: %w", rel.ID, err)

@@ -81,6 +81,9 @@ type Options struct {
 	// public time (7 days); empty turns the notice off.
 	Distributors string
 	NoticeBefore time.Duration
+	// PublicLists get the oss-security-style notice on publish
+	// (publicnotice.go); empty sends none.
+	PublicLists []string
 	// SignedBy is the fingerprint of the key the Mailer signs with; when
 	// set, every release mail asks to be signed (intake.Mail.Sign).
 	SignedBy string
@@ -234,7 +237,7 @@ func Register(e Engine, o Options) (*Releases, error) {
 	if o.Zone == nil {
 		o.Zone = time.UTC
 	}
-	for _, addr := range []string{o.MailingList, o.Distributors} {
+	for _, addr := range append([]string{o.MailingList, o.Distributors}, o.PublicLists...) {
 		if addr == "" {
 			continue
 		}
@@ -260,6 +263,7 @@ func Register(e Engine, o Options) (*Releases, error) {
 	e.HandleJob(jobBreach, r.runBreach)
 	e.HandleJob(jobPublish, r.runPublish)
 	e.HandleJob(jobMail, r.runMail)
+	e.HandleJob(jobPublicNotice, r.runPublicNotice)
 	return r, nil
 }
 
