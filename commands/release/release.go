@@ -86,6 +86,11 @@ type Options struct {
 	SignedBy string
 	// Branches per repository; a repository not listed has "main" only.
 	Branches []Branches
+	// Forum, when set, gets the announcement as a topic in the category
+	// ForumCategory (resolved at start; ForumCategoryName for people).
+	Forum             Forum
+	ForumCategory     int
+	ForumCategoryName string
 }
 
 // State is where a release stands.
@@ -130,6 +135,8 @@ type Release struct {
 	Checklist    []Item    `json:"checklist"`
 	// Changes are the postponements and the cancellation, oldest first.
 	Changes []Change `json:"changes,omitempty"`
+	// Forum is the announcement's topic on the forum (discourse.go).
+	Forum ForumTopic `json:"forum,omitzero"`
 }
 
 // Change is a postponement or the cancellation of a release.
@@ -258,6 +265,7 @@ func Register(e Engine, o Options) (*Releases, error) {
 	e.HandleJob(jobBreach, r.runBreach)
 	e.HandleJob(jobPublish, r.runPublish)
 	e.HandleJob(jobMail, r.runMail)
+	e.HandleJob(jobForum, r.runForum)
 	return r, nil
 }
 
