@@ -127,7 +127,7 @@ func (r *Releases) runForum(ctx context.Context, job bot.Job) error {
 	}
 	r.e.Logger().Error("release: the forum refused", "release", rel.ID, "step", p.Kind, "err", err)
 	return r.sayText(ctx, rel.ID, fmt.Sprintf("forum:%s:failed:%d", p.Kind, job.Attempt),
-		fmt.Sprintf("💬 The forum refused the %s post of %s: %v. Post it by hand.", p.Kind, rel.ID, err))
+		fmt.Sprintf("💬 The forum refused the %s post of %s (post it by hand): %v", p.Kind, rel.ID, err))
 }
 
 func (r *Releases) forumStep(ctx context.Context, rel *Release, kind string) error {
