@@ -180,3 +180,22 @@ func TestReleaseOnDiscourseForbidden(t *testing.T) {
 		t.Fatalf("%d create requests: a refusal must not be retried", n)
 	}
 }
+
+// A cancelled release: the topic's first post says so, and a reply gives
+// the reason.
+func TestReleaseOnDiscourseCancelled(t *testing.T) {
+	f := newForumRelease(t)
+	f.Command("bob", "release announce "+f.id)
+	f.Advance(time.Second)
+	f.Command("bob", "release cancel "+f.id+` --reason "the fix broke the build"`)
+	f.Advance(time.Second)
+	rel, err := f.feats.releases.Get(context.Background(), f.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	topic, ok := f.forum.Topic(rel.Forum.TopicID)
+	if !ok || len(topic.Posts) != 2 || topic.Posts[0].Edits != 1 || !strings.Contains(topic.Posts[0].Raw, "Cancelled") ||
+		!strings.Contains(topic.Posts[1].Raw, "cancelled") || !strings.Contains(topic.Posts[1].Raw, "the fix broke the build") {
+		t.Fatalf("cancellation on the forum: %+v", topic)
+	}
+}
