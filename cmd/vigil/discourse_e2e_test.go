@@ -199,3 +199,15 @@ func TestReleaseOnDiscourseCancelled(t *testing.T) {
 		t.Fatalf("cancellation on the forum: %+v", topic)
 	}
 }
+
+// A category the key cannot find stops the start with a clear error.
+func TestStartForumUnknownCategory(t *testing.T) {
+	df := discoursetest.New(t, discoursetest.Options{APIKey: "dk-s3cret", APIUsername: "vigil"})
+	df.AddCategory(7, "security", "Security announcements")
+	cfg := &config.Config{Discourse: config.Discourse{URL: df.URL(), APIUsername: "vigil", Category: "no-such-category"}}
+	cfg.Discourse.APIKey = config.NewSecret("dk-s3cret")
+	_, err := startForum(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err == nil || !strings.Contains(err.Error(), `discourse.category "no-such-category"`) || strings.Contains(err.Error(), "dk-s3cret") {
+		t.Fatalf("start with an unknown category: %v", err)
+	}
+}
