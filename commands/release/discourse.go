@@ -76,15 +76,8 @@ func (r *Releases) forumPublished(rel *Release, advs []report.AdvisoryRef) strin
 	var b strings.Builder
 	b.WriteString("The security release is published.\n\nAdvisories:\n")
 	for _, a := range advs {
-		url := a.URL
-		if url == "" {
-			url = "https://github.com/" + a.Repo + "/security/advisories/" + a.GHSA
-		}
-		id := a.GHSA
-		if a.CVE != "" {
-			id += " (" + a.CVE + ")"
-		}
-		fmt.Fprintf(&b, "- %s: %s\n", id, url)
+		l := advisoryLink(a)
+		fmt.Fprintf(&b, "- %s: %s\n", l.ID, l.URL)
 	}
 	var fixes []string
 	for _, p := range rel.PRs {
@@ -194,4 +187,19 @@ func (r *Releases) forumStep(ctx context.Context, rel *Release, kind string) err
 		return err
 	}
 	return fmt.Errorf("release %s: unknown forum step %q", rel.ID, kind)
+}
+
+// advisoryLink names a published advisory (its GHSA id, and its CVE id
+// when it has one) and gives its address, for the answers in chat, on the
+// list and on the forum.
+func advisoryLink(a report.AdvisoryRef) answeredAdvisory {
+	url := a.URL
+	if url == "" {
+		url = "https://github.com/" + a.Repo + "/security/advisories/" + a.GHSA
+	}
+	id := a.GHSA
+	if a.CVE != "" {
+		id += " (" + a.CVE + ")"
+	}
+	return answeredAdvisory{ID: id, URL: url}
 }

@@ -306,15 +306,7 @@ func (r *Releases) finish(ctx context.Context, id, by string, advs []report.Advi
 func answerMessage(rel *Release, advs []report.AdvisoryRef) (bot.Message, error) {
 	var data answerText
 	for _, a := range advs {
-		url := a.URL
-		if url == "" {
-			url = "https://github.com/" + a.Repo + "/security/advisories/" + a.GHSA
-		}
-		id := a.GHSA
-		if a.CVE != "" {
-			id += " (" + a.CVE + ")"
-		}
-		data.Advisories = append(data.Advisories, answeredAdvisory{ID: id, URL: url})
+		data.Advisories = append(data.Advisories, advisoryLink(a))
 	}
 	for _, p := range rel.PRs {
 		if p.Merged {
