@@ -125,7 +125,9 @@ func (r *Releases) runForum(ctx context.Context, job bot.Job) error {
 
 func (r *Releases) forumStep(ctx context.Context, rel *Release, kind string) error {
 	if kind == "announce" {
-		if rel.Forum.TopicID != 0 {
+		// A release cancelled while its topic waited out a rate limit is
+		// not announced after all.
+		if rel.Forum.TopicID != 0 || rel.State == StateCancelled {
 			return nil
 		}
 		title, body := forumAnnouncement(rel)
