@@ -63,7 +63,8 @@ type Config struct {
 	Email     Email     `yaml:"email"` // the security mailbox and outbound mail (email.go)
 	GitHub    GitHub    `yaml:"github"`
 	Incidents Incidents `yaml:"incidents"`
-	Releases  Releases  `yaml:"releases"` // security releases (release.go)
+	Releases  Releases  `yaml:"releases"`  // security releases (release.go)
+	Discourse Discourse `yaml:"discourse"` // the announcement forum (discourse.go)
 	// Delivery tunes the outbox and the scheduler (delivery.go).
 	Delivery Delivery `yaml:"delivery"`
 

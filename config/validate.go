@@ -49,6 +49,7 @@ func validate(c *Config, report func(key, msg string)) {
 	validateIncidents(c, report)
 	validateDelivery(c, report)
 	validateReleases(c, report)
+	validateDiscourse(c, report)
 }
 
 // validateSlack checks the secrets each mode needs. Messages name keys and

@@ -43,6 +43,7 @@ type services struct {
 	// signedBy is the fingerprint of releases.signing_key, which signs
 	// the release mails; "" when they go unsigned.
 	signedBy string
+	forum    *forum // the announcement forum (discourse:), resolved at start
 }
 
 // registerCommands adds every feature's commands, jobs and forms to the

@@ -47,6 +47,9 @@ func registerReleases(e *bot.Engine, cfg *config.Config, reports *report.Reports
 	if svc.github != nil {
 		o.GitHub = svc.github
 	}
+	if svc.forum != nil {
+		o.Forum, o.ForumCategory, o.ForumCategoryName = svc.forum, svc.forum.category.ID, svc.forum.category.Slug
+	}
 	rel, err := release.Register(e, o)
 	if err != nil {
 		return nil, err

@@ -266,6 +266,9 @@ func (p *parts) addFeatures(ctx context.Context, cfg *config.Config, e *bot.Engi
 	if err != nil {
 		return err
 	}
+	if svc.forum, err = startForum(ctx, cfg, logger); err != nil {
+		return err
+	}
 	feats, err := registerCommands(e, cfg, svc)
 	if err != nil {
 		return err

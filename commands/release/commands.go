@@ -317,7 +317,7 @@ func (r *Releases) runAnnounce(ctx context.Context, req *bot.Request) error {
 	if rel.State != StatePlanned {
 		return bot.Noticef("The release of %s was already announced at %s.", rel.ID, r.when(rel.AnnouncedAt))
 	}
-	if len(r.o.AnnounceRooms) == 0 && r.o.MailingList == "" {
+	if len(r.o.AnnounceRooms) == 0 && r.o.MailingList == "" && r.o.Forum == nil {
 		return bot.Noticef("No announcement destination is configured (releases.announce.rooms or releases.announce.mailing_list): announce %s by hand.", rel.ID)
 	}
 	msg := r.Announcement(rel)
@@ -333,6 +333,12 @@ func (r *Releases) runAnnounce(ctx context.Context, req *bot.Request) error {
 			return err
 		}
 		posted = append(posted, Posted{Kind: "mail", Where: r.o.MailingList, MessageID: messageID(rel.ID, "announce")})
+	}
+	if r.o.Forum != nil {
+		if err := r.scheduleForum(ctx, rel.ID, "announce"); err != nil {
+			return err
+		}
+		posted = append(posted, r.forumPosted())
 	}
 	now := req.Now()
 	rel, err = r.update(ctx, rel.ID, func(rel *Release) error {

@@ -336,6 +336,10 @@ func (r *Releases) answer(ctx context.Context, rel *Release, advs []report.Advis
 			if err := r.scheduleAt(ctx, rel.ID, "mail:answer", jobMail, r.e.Clock().Now(), jobPayload{ID: rel.ID, Kind: "answer"}); err != nil {
 				return err
 			}
+		case "forum":
+			if err := r.scheduleForum(ctx, rel.ID, "publish"); err != nil {
+				return err
+			}
 		}
 	}
 	if len(rel.Announced) == 0 {

@@ -264,6 +264,11 @@ func (r *Releases) tellRooms(ctx context.Context, rel *Release, c Change, n int)
 			where = append(where, p.Where)
 		case "mail":
 			where = append(where, p.Where)
+		case "forum":
+			if err := r.scheduleForum(ctx, rel.ID, changeKind(c, n, false)); err != nil {
+				return "", err
+			}
+			where = append(where, "forum "+p.Where)
 		}
 	}
 	if r.o.Distributors != "" && !rel.NoticeSentAt.IsZero() {

@@ -159,15 +159,7 @@ func (r *Releases) runPublicNotice(ctx context.Context, job bot.Job) error {
 func answerData(rel *Release, advs []report.AdvisoryRef) answerText {
 	var data answerText
 	for _, a := range advs {
-		url := a.URL
-		if url == "" {
-			url = "https://github.com/" + a.Repo + "/security/advisories/" + a.GHSA
-		}
-		id := a.GHSA
-		if a.CVE != "" {
-			id += " (" + a.CVE + ")"
-		}
-		data.Advisories = append(data.Advisories, answeredAdvisory{ID: id, URL: url})
+		data.Advisories = append(data.Advisories, advisoryLink(a))
 	}
 	for _, p := range rel.PRs {
 		if p.Merged {

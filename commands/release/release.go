@@ -89,6 +89,11 @@ type Options struct {
 	SignedBy string
 	// Branches per repository; a repository not listed has "main" only.
 	Branches []Branches
+	// Forum, when set, gets the announcement as a topic in the category
+	// ForumCategory (resolved at start; ForumCategoryName for people).
+	Forum             Forum
+	ForumCategory     int
+	ForumCategoryName string
 }
 
 // State is where a release stands.
@@ -135,6 +140,8 @@ type Release struct {
 	Changes []Change `json:"changes,omitempty"`
 	// Shares are the mails of the draft to the reporter (share.go).
 	Shares []Share `json:"shares,omitempty"`
+	// Forum is the announcement's topic on the forum (discourse.go).
+	Forum ForumTopic `json:"forum,omitzero"`
 }
 
 // Change is a postponement or the cancellation of a release.
@@ -264,6 +271,7 @@ func Register(e Engine, o Options) (*Releases, error) {
 	e.HandleJob(jobPublish, r.runPublish)
 	e.HandleJob(jobMail, r.runMail)
 	e.HandleJob(jobPublicNotice, r.runPublicNotice)
+	e.HandleJob(jobForum, r.runForum)
 	return r, nil
 }
 
