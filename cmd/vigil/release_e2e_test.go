@@ -130,7 +130,9 @@ releases:
 	}
 	h.Advance(publicAt.Sub(h.Clock.Now()))
 	h.Command("bob", "release link "+id+" https://github.com/acme/web/pull/42")
-	h.Advance(10 * time.Minute)
+	// GitHub merged at 14:10 (merged_at in the delivery); the delivery
+	// arrives at 14:40. The clock counts from the merge (issue 18).
+	h.Advance(40 * time.Minute)
 
 	deliver := func(n int, body []byte) int {
 		req := httptest.NewRequest(http.MethodPost, githubadapter.WebhookPath, bytes.NewReader(body))
@@ -158,8 +160,11 @@ releases:
 	if !strings.Contains(out, "pull/42 merged (GitHub, by carol)") {
 		t.Fatalf("merge not recorded:\n%s", out)
 	}
-	if out := bottest.Joined(h.Command("bob", "release list")); !strings.Contains(out, "2h left to publish") {
-		t.Fatalf("list:\n%s", out)
+	if out := bottest.Joined(h.Command("bob", "release list")); !strings.Contains(out, "1h 30m left to publish") {
+		t.Fatalf("list, 30 minutes after GitHub's merge:\n%s", out)
+	}
+	if rel, err := feats.releases.Get(ctx, id); err != nil || !rel.PublishDue.Equal(time.Date(2026, 1, 8, 16, 10, 0, 0, time.UTC)) {
+		t.Fatalf("publication deadline %v (%v); want merged_at 14:10 + 2h", rel.PublishDue, err)
 	}
 
 	h.Advance(20 * time.Minute)
