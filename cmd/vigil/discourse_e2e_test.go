@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,6 +70,13 @@ discourse: {url: %q, api_key: dk, api_username: vigil, category: security}
 	if err != nil {
 		t.Fatal(err)
 	}
+	hook, err := githubadapter.NewWebhook(githubadapter.WebhookOptions{
+		Secret: "whsec", Sink: feats.reports, Seen: h.Store, Clock: h.Clock, PullRequests: releasePullRequests(feats.releases),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hook.Mount(h.Engine.HTTP())
 	res, err := feats.reports.Receive(ctx, intake.Incoming{Source: intake.SourceAPI, SourceID: "k1", Title: "Stored XSS in comments",
 		Description: "A comment body is rendered unescaped.", Repositories: []string{"acme/web"}})
 	if err != nil {
@@ -133,13 +141,13 @@ func TestReleaseOnDiscourse(t *testing.T) {
 	publicAt := time.Date(2026, 1, 10, 14, 0, 0, 0, time.UTC)
 	f.Advance(publicAt.Sub(f.Clock.Now()) + 30*time.Minute)
 	f.Command("bob", "release link "+f.id+" https://github.com/acme/web/pull/42 https://github.com/acme/web/pull/43")
-	mergedAt := publicAt.Add(10 * time.Minute) // earlier than now: the webhook came late
+	mergedAt := publicAt.Add(10 * time.Minute) // earlier than now: the webhooks came late
 	for _, pr := range []struct {
 		n    int
 		base string
 	}{{42, "main"}, {43, "2.3.x"}} {
-		if err := f.feats.releases.PullRequestMerged(ctx, "acme/web", pr.n, pr.base, "carol", mergedAt); err != nil {
-			t.Fatal(err)
+		if code := deliverPullRequest(f.Engine, pr.n, mergedEvent("acme/web", pr.n, pr.base, "carol", mergedAt)); code != http.StatusOK {
+			t.Fatalf("pull_request webhook for #%d: HTTP %d", pr.n, code)
 		}
 	}
 	f.Advance(time.Second)

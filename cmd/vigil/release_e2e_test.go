@@ -24,12 +24,12 @@ import (
 
 // mergedEvent is a pull_request delivery as GitHub sends it when a pull
 // request is merged (action closed, merged true).
-func mergedEvent(repo string, number int, base, by string) []byte {
+func mergedEvent(repo string, number int, base, by string, mergedAt time.Time) []byte {
 	ev := map[string]any{
 		"action": "closed", "number": number,
 		"pull_request": map[string]any{
 			"number": number, "html_url": fmt.Sprintf("https://github.com/%s/pull/%d", repo, number), "state": "closed",
-			"merged": true, "merged_at": "2026-01-08T14:10:00Z", "merged_by": githubtest.NewUser(by),
+			"merged": true, "merged_at": mergedAt.UTC().Format(time.RFC3339), "merged_by": githubtest.NewUser(by),
 			"base": map[string]any{"ref": base}, "head": map[string]any{"ref": "fix"},
 		},
 		"repository": githubtest.WebhookRepository(repo),
@@ -134,16 +134,8 @@ releases:
 	// arrives at 14:40. The clock counts from the merge (issue 18).
 	h.Advance(40 * time.Minute)
 
-	deliver := func(n int, body []byte) int {
-		req := httptest.NewRequest(http.MethodPost, githubadapter.WebhookPath, bytes.NewReader(body))
-		req.Header.Set("X-GitHub-Event", "pull_request")
-		req.Header.Set("X-GitHub-Delivery", fmt.Sprintf("pr-delivery-%d", n))
-		req.Header.Set("X-Hub-Signature-256", githubadapter.Sign("whsec", body))
-		rec := httptest.NewRecorder()
-		h.Engine.HTTP().ServeHTTP(rec, req)
-		return rec.Code
-	}
-	body := mergedEvent("acme/web", 42, "main", "carol")
+	deliver := func(n int, body []byte) int { return deliverPullRequest(h.Engine, n, body) }
+	body := mergedEvent("acme/web", 42, "main", "carol", time.Date(2026, 1, 8, 14, 10, 0, 0, time.UTC))
 	// A forged delivery is refused and starts nothing.
 	bad := httptest.NewRequest(http.MethodPost, githubadapter.WebhookPath, bytes.NewReader(body))
 	bad.Header.Set("X-GitHub-Event", "pull_request")
@@ -189,4 +181,16 @@ releases:
 	if v := gh.Violations(); len(v) != 0 {
 		t.Errorf("requests GitHub would reject: %v", v)
 	}
+}
+
+// deliverPullRequest posts a pull_request delivery to the engine's webhook
+// route, signed with the test secret, and returns the HTTP status.
+func deliverPullRequest(e *bot.Engine, n int, body []byte) int {
+	req := httptest.NewRequest(http.MethodPost, githubadapter.WebhookPath, bytes.NewReader(body))
+	req.Header.Set("X-GitHub-Event", "pull_request")
+	req.Header.Set("X-GitHub-Delivery", fmt.Sprintf("pr-delivery-%d", n))
+	req.Header.Set("X-Hub-Signature-256", githubadapter.Sign("whsec", body))
+	rec := httptest.NewRecorder()
+	e.HTTP().ServeHTTP(rec, req)
+	return rec.Code
 }
