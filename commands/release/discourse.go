@@ -154,12 +154,7 @@ func (r *Releases) forumStep(ctx context.Context, rel *Release, kind string) err
 		if err != nil {
 			return err
 		}
-		var advs []report.AdvisoryRef
-		for _, a := range rep.Advisories {
-			if inRepos(a.Repo, rel.Repos) {
-				advs = append(advs, a)
-			}
-		}
+		advs := releaseAdvisories(rep, rel)
 		_, err = r.o.Forum.Reply(ctx, rel.Forum.TopicID, r.forumPublished(rel, advs))
 		return err
 	case strings.HasPrefix(kind, "postpone-"), strings.HasPrefix(kind, "cancel-"):

@@ -194,12 +194,7 @@ func (r *Releases) runPublish(ctx context.Context, job bot.Job) error {
 	if err != nil {
 		return err
 	}
-	var advs []report.AdvisoryRef
-	for _, a := range rep.Advisories {
-		if inRepos(a.Repo, rel.Repos) {
-			advs = append(advs, a)
-		}
-	}
+	advs := releaseAdvisories(rep, rel)
 	if len(advs) == 0 {
 		return r.sayText(ctx, rel.ID, "publish:none", fmt.Sprintf("%s has no advisory in %s to publish: open them first (`/sec advisory open %s ...`).", rel.ID, strings.Join(rel.Repos, ", "), rel.ID))
 	}
@@ -384,12 +379,7 @@ func (r *Releases) buildMail(ctx context.Context, rel *Release, kind string) (in
 		if err != nil {
 			return m, err
 		}
-		var advs []report.AdvisoryRef
-		for _, a := range rep.Advisories {
-			if inRepos(a.Repo, rel.Repos) {
-				advs = append(advs, a)
-			}
-		}
+		advs := releaseAdvisories(rep, rel)
 		answer, err := answerMessage(rel, advs)
 		if err != nil {
 			return m, err

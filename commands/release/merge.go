@@ -68,16 +68,26 @@ func (rel *Release) hasPR(p PR) bool {
 	return false
 }
 
-func (r *Releases) runLink(ctx context.Context, req *bot.Request) error {
+// linkArgs links the pull requests a command names (ID PR-URL...) to the
+// release, for `release link` and `release merged` alike.
+func (r *Releases) linkArgs(ctx context.Context, req *bot.Request) (*Release, []PR, error) {
 	rel, _, err := r.load(ctx, req.Args[0])
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	prs, err := parsePRs(rel, req.Args[1:])
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if _, err := r.link(ctx, rel.ID, prs); err != nil {
+		return nil, nil, err
+	}
+	return rel, prs, nil
+}
+
+func (r *Releases) runLink(ctx context.Context, req *bot.Request) error {
+	rel, prs, err := r.linkArgs(ctx, req)
+	if err != nil {
 		return err
 	}
 	var urls []string
@@ -91,15 +101,8 @@ func (r *Releases) runLink(ctx context.Context, req *bot.Request) error {
 }
 
 func (r *Releases) runMerged(ctx context.Context, req *bot.Request) error {
-	rel, _, err := r.load(ctx, req.Args[0])
+	rel, prs, err := r.linkArgs(ctx, req)
 	if err != nil {
-		return err
-	}
-	prs, err := parsePRs(rel, req.Args[1:])
-	if err != nil {
-		return err
-	}
-	if _, err := r.link(ctx, rel.ID, prs); err != nil {
 		return err
 	}
 	changed := false

@@ -68,15 +68,13 @@ func (r *Releases) schedulePublicNotices(ctx context.Context, rel *Release) erro
 // publicNotice builds the mail to one public list.
 func (r *Releases) publicNotice(rel *Release, rep *report.Report, to string) (intake.Mail, error) {
 	data := publicNoticeMail{Repos: strings.Join(rel.Repos, ", "), Severity: strings.ToLower(r.Announcement(rel).Fields[2].Value), Versions: rel.Versions, Remedy: rel.Remedy}
-	for _, a := range rep.Advisories {
-		if !inRepos(a.Repo, rel.Repos) {
-			continue
-		}
+	advs := releaseAdvisories(rep, rel)
+	for _, a := range advs {
 		if a.CVE != "" {
 			data.CVEs = append(data.CVEs, a.CVE)
 		}
 	}
-	answer := answerData(rel, releaseAdvisories(rep, rel))
+	answer := answerData(rel, advs)
 	data.Advisories, data.Fixes = answer.Advisories, answer.Fixes
 	if rep.Reporter.Credit {
 		// The name only: the reporter's address is never public.
