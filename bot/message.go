@@ -39,6 +39,25 @@ type Message struct {
 	// opaque, at most 400 bytes and may hold any character; adapters hash
 	// it if their platform limits keys. Empty for direct replies.
 	DeliveryID string `json:"-"`
+	// Files are attachments uploaded natively with the message: Slack
+	// files.uploadV2 into the conversation, Matrix m.image/m.file (an
+	// encrypted attachment in an encrypted room), the console writes them
+	// to its files folder and prints the path. The text is posted first;
+	// each file follows in the same conversation (and thread).
+	Files []File `json:"files,omitempty"`
+}
+
+// File is one attachment of a Message. Data travels through the outbox, so
+// keep files small (a chart PNG, a few hundred KB at most).
+type File struct {
+	// Name is the file name shown to people, e.g. "stats-2026-11.png".
+	Name string `json:"name"`
+	// MIME is the media type, e.g. "image/png".
+	MIME string `json:"mime"`
+	// Alt describes the content for people who cannot see it (alt text,
+	// Matrix body, Slack alt_txt).
+	Alt  string `json:"alt,omitempty"`
+	Data []byte `json:"data"`
 }
 
 // Field is a labelled value shown in a compact grid.
