@@ -24,6 +24,7 @@ run:
 test: fmt-check tidy-check vet staticcheck
 	@scripts/ensure-redis.sh
 	@scripts/ensure-postgres.sh
+	@scripts/ensure-chromium.sh
 	@scripts/build-dendrite.sh >/dev/null
 	VIGIL_REQUIRE_INTEGRATION=1 scripts/with-redis.sh scripts/with-dendrite.sh $(GO) test -race -count=1 -tags $(GOTAGS) ./...
 
