@@ -30,6 +30,7 @@ type features struct {
 	advisories *advisory.Advisories
 	incidents  *incident.Incidents
 	releases   *release.Releases
+	reminders  *remind.Reminders
 }
 
 // services are the outside services features call. They need nothing
@@ -88,7 +89,7 @@ func registerCommands(e *bot.Engine, cfg *config.Config, svc services) (*feature
 	if err != nil {
 		return nil, err
 	}
-	return &features{duty: d, reports: reports, advisories: advs, incidents: incs, releases: rels}, nil
+	return &features{duty: d, reports: reports, advisories: advs, incidents: incs, releases: rels, reminders: rem}, nil
 }
 
 func reportOptions(cfg *config.Config, d *duty.Duty, svc services) report.Options {

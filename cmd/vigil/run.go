@@ -188,7 +188,7 @@ func build(ctx context.Context, o runOptions, s streams, lookup env) (_ *parts, 
 		// the background; on a fake clock the console drives it.
 		p.loop = engine.Run
 	}
-	if err := p.addFeatures(ctx, cfg, engine, logger, o.retry); err != nil {
+	if err := p.addFeatures(ctx, cfg, engine, mets, logger, o.retry); err != nil {
 		return nil, err
 	}
 	if useConsole {
@@ -261,7 +261,7 @@ func newEngine(cfg *config.Config, st store.Store, clk clock.Clock, people []bot
 // addFeatures builds the outside services, registers every feature with
 // them, adds the chat adapters, runs the features' start-up steps and
 // builds the report sources, which hand reports to the report feature.
-func (p *parts) addFeatures(ctx context.Context, cfg *config.Config, e *bot.Engine, logger *slog.Logger, retry reconnect.Backoff) error {
+func (p *parts) addFeatures(ctx context.Context, cfg *config.Config, e *bot.Engine, mets *metrics.Metrics, logger *slog.Logger, retry reconnect.Backoff) error {
 	svc, err := newServices(cfg, e.Clock(), logger)
 	if err != nil {
 		return err
@@ -273,6 +273,7 @@ func (p *parts) addFeatures(ctx context.Context, cfg *config.Config, e *bot.Engi
 	if err != nil {
 		return err
 	}
+	watchProcess(mets, e, feats, logger)
 	if p.chats, err = chatAdapters(cfg, e, logger, retry); err != nil {
 		return err
 	}
