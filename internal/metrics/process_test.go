@@ -26,9 +26,9 @@ func TestProcessLabelsStayWithinTheKnownValues(t *testing.T) {
 		Source: func(context.Context, time.Time) (metrics.Process, error) {
 			return metrics.Process{
 				Open: map[string]map[string]int{
-					"new":               {"critical": 2, "unscored": 1},
+					"new":                 {"critical": 2, "unscored": 1},
 					`x"} 1` + "\n" + `y{`: {"critical": 5}, // a state Vigil does not know: "other"
-					"acknowledged":      {"<script>": 7},    // no "other" severity: dropped
+					"acknowledged":        {"<script>": 7}, // no "other" severity: dropped
 				},
 				Breaches:     map[string]int{"publish": 3, "made-up": 4},
 				RemindersDue: 6, OldestUnacked: 90 * time.Minute,
