@@ -25,7 +25,7 @@ func Summary(f Figures, zone *time.Location, team bool) string {
 	b.WriteString("\n")
 	t := f.Total
 	fmt.Fprintf(&b, "Reports received: %d%s · accepted %d · rejected %d\n", t.Received, sourcesText(f.BySource), t.Accepted, t.Rejected)
-	fmt.Fprintf(&b, "Time to acknowledge: %s · breaches of the %s window: %d\n", durText(t.Ack, true), textutil.Duration(f.Clocks.AckWindow), t.AckBreaches)
+	fmt.Fprintf(&b, "Time to acknowledge: %s · breaches of the %s window: %d\n", durText(t.Ack, true), clockText(f.Clocks.AckWindow), t.AckBreaches)
 	fmt.Fprintf(&b, "Time to fix released: %s\n", durText(t.Fix, false))
 	for _, g := range f.BySeverity {
 		fmt.Fprintf(&b, "• %s: %d received · ack %s · fix %s", g.Severity, g.Received, durText(g.Ack, true), durText(g.Fix, false))
@@ -36,7 +36,7 @@ func Summary(f Figures, zone *time.Location, team bool) string {
 	}
 	r := f.Releases
 	fmt.Fprintf(&b, "Releases published: %d · %s notice met %d, missed %d · %s publish met %d, breached %d\n",
-		r.Published, textutil.Duration(f.Clocks.MinNotice), r.NoticeMet, r.NoticeBreached, textutil.Duration(f.Clocks.PublishWindow), r.PublishMet, r.PublishBreached)
+		r.Published, clockText(f.Clocks.MinNotice), r.NoticeMet, r.NoticeBreached, clockText(f.Clocks.PublishWindow), r.PublishMet, r.PublishBreached)
 	fmt.Fprintf(&b, "Reminders sent: %d", f.RemindersSent)
 	if p.Repo == "" {
 		in := f.Incidents
@@ -97,4 +97,12 @@ func repoText(repo string) string {
 		return "(no repository)"
 	}
 	return bot.Untrusted(repo).String()
+}
+
+// clockText writes a deadline as people name it: "48h", "2h".
+func clockText(d time.Duration) string {
+	if d%time.Hour == 0 {
+		return fmt.Sprintf("%dh", d/time.Hour)
+	}
+	return textutil.Duration(d)
 }
