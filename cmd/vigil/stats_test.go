@@ -114,6 +114,9 @@ func TestStatsYearReport(t *testing.T) {
 	if len(ext) > 0 {
 		t.Errorf("the report loads from elsewhere: %v", ext)
 	}
+	if !strings.Contains(string(page), "acknowledgements later than 48h") || !strings.Contains(string(page), "within 2h of the merge") {
+		t.Error("the report does not name the configured clocks (48h, 2h)")
+	}
 	for id, want := range map[string]string{"kpi-received": "3", "kpi-accepted": "3", "kpi-ack-median": "5h", "kpi-ack-breaches": "1", "kpi-published": "0"} {
 		if got := htmlcheck.TextByID(doc, id); got != want {
 			t.Errorf("#%s = %q, want %q", id, got, want)

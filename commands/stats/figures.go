@@ -200,7 +200,9 @@ func severityOf(rep *report.Report) string {
 }
 
 // Compute computes the figures of period p from h. It does not change h.
+// Zero clocks take the features' defaults (DefaultClocks).
 func Compute(h History, p Period, c Clocks) Figures {
+	c = c.withDefaults()
 	f := Figures{Period: p, Clocks: c}
 	idx := indexHistory(h)
 	cohort := map[string]*report.Report{}

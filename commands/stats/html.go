@@ -24,7 +24,8 @@ var reportTmpl = template.Must(template.New("report.html.tmpl").Funcs(template.F
 		}
 		return textutil.Duration(d)
 	},
-	"join": func(s []string) string { return strings.Join(s, ", ") },
+	"join":  func(s []string) string { return strings.Join(s, ", ") },
+	"clock": clockText,
 	// day is replaced per report (it needs the zone).
 	"day": func(time.Time) string { return "" },
 }).ParseFS(templateFS, "templates/report.html.tmpl"))
