@@ -81,8 +81,8 @@ func BenchmarkYearFiguresAndCharts10k(b *testing.B) {
 // reading benchmark output: generous (1 s) against the ~tens of ms
 // measured, so a loaded machine does not make it flaky.
 func TestYearFigures10kUnderOneSecond(t *testing.T) {
-	if testing.Short() {
-		t.Skip("short")
+	if testing.Short() || raceEnabled {
+		t.Skip("a timing bound: not checked with -short or under the race detector")
 	}
 	h := syntheticYear(10_000)
 	start := time.Now()

@@ -191,6 +191,12 @@ func (p Period) concerns(repos []string) bool {
 	return false
 }
 
+// keeps reports whether the repository filter keeps rep (without working
+// out its repositories when there is no filter: Affected allocates).
+func (p Period) keeps(rep *report.Report) bool {
+	return p.Repo == "" || p.concerns(rep.Affected())
+}
+
 // severityOf is a report's effective severity, lower case, or Unscored.
 func severityOf(rep *report.Report) string {
 	if s := strings.ToLower(rep.EffectiveSeverity()); s != "" {
@@ -211,7 +217,7 @@ func Compute(h History, p Period, c Clocks) Figures {
 	sources := map[string]int{}
 	months := newMonths(p)
 	for _, rep := range h.Reports {
-		if !p.in(rep.Received) || !p.concerns(rep.Affected()) {
+		if !p.in(rep.Received) || !p.keeps(rep) {
 			continue
 		}
 		cohort[rep.ID] = rep

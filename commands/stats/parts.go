@@ -168,7 +168,7 @@ func remindersSent(audit []bot.AuditEntry, idx index, p Period) int {
 		}
 		if p.Repo != "" {
 			rep := idx.reports[e.Target]
-			if rep == nil || !p.concerns(rep.Affected()) {
+			if rep == nil || !p.keeps(rep) {
 				continue
 			}
 		}
@@ -230,7 +230,7 @@ func peopleWork(h History, idx index, p Period) []PersonWork {
 		}
 		if p.Repo != "" {
 			rep := idx.reports[e.Target]
-			if rep == nil || !p.concerns(rep.Affected()) {
+			if rep == nil || !p.keeps(rep) {
 				continue
 			}
 		}
