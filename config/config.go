@@ -65,6 +65,7 @@ type Config struct {
 	Incidents Incidents `yaml:"incidents"`
 	Releases  Releases  `yaml:"releases"`  // security releases (release.go)
 	Discourse Discourse `yaml:"discourse"` // the announcement forum (discourse.go)
+	Stats     Stats     `yaml:"stats"`     // process figures and the monthly summary (stats.go)
 	// Delivery tunes the outbox and the scheduler (delivery.go).
 	Delivery Delivery `yaml:"delivery"`
 

@@ -44,6 +44,7 @@ func validate(c *Config, report func(key, msg string)) {
 	validateDuty(c, report)
 	validateReports(c, report)
 	validateReminders(c, report)
+	validateStats(c, report)
 	validateEmail(c, report)
 	validateGitHub(c, report)
 	validateIncidents(c, report)

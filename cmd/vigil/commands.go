@@ -19,6 +19,7 @@ import (
 	"github.com/vigil-sec/vigil/commands/release"
 	"github.com/vigil-sec/vigil/commands/remind"
 	"github.com/vigil-sec/vigil/commands/report"
+	"github.com/vigil-sec/vigil/commands/stats"
 	"github.com/vigil-sec/vigil/config"
 )
 
@@ -31,6 +32,7 @@ type features struct {
 	incidents  *incident.Incidents
 	releases   *release.Releases
 	reminders  *remind.Reminders
+	stats      *stats.Stats
 }
 
 // services are the outside services features call. They need nothing
@@ -89,7 +91,11 @@ func registerCommands(e *bot.Engine, cfg *config.Config, svc services) (*feature
 	if err != nil {
 		return nil, err
 	}
-	return &features{duty: d, reports: reports, advisories: advs, incidents: incs, releases: rels, reminders: rem}, nil
+	st, err := stats.Register(e, statsOptionsFrom(cfg, teamZone(cfg)))
+	if err != nil {
+		return nil, err
+	}
+	return &features{duty: d, reports: reports, advisories: advs, incidents: incs, releases: rels, reminders: rem, stats: st}, nil
 }
 
 func reportOptions(cfg *config.Config, d *duty.Duty, svc services) report.Options {
@@ -148,7 +154,10 @@ func checkFeatures(cfg *config.Config) error {
 
 // start runs the features' start-up steps.
 func (f *features) start(ctx context.Context) error {
-	return f.duty.Sync(ctx)
+	if err := f.duty.Sync(ctx); err != nil {
+		return err
+	}
+	return f.stats.Start(ctx)
 }
 
 // newServices builds the clients of the outside services from cfg; each is

@@ -10,6 +10,7 @@ import (
 	"github.com/vigil-sec/vigil/commands/release"
 	"github.com/vigil-sec/vigil/commands/remind"
 	"github.com/vigil-sec/vigil/commands/report"
+	"github.com/vigil-sec/vigil/commands/stats"
 )
 
 // Each feature declares the part of the engine it uses (its Engine
@@ -23,4 +24,5 @@ var (
 	_ advisory.Engine = (*bot.Engine)(nil)
 	_ incident.Engine = (*bot.Engine)(nil)
 	_ release.Engine  = (*bot.Engine)(nil)
+	_ stats.Engine    = (*bot.Engine)(nil)
 )

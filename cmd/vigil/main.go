@@ -46,6 +46,7 @@ Usage:
   vigil check-config --config FILE   check a configuration file and exit
   vigil healthcheck [--ready]        ask a running Vigil whether it is alive (or ready)
   vigil cvss [--json] [VECTOR...]    score CVSS 3.1/4.0 vectors (from stdin when none given)
+  vigil stats --year Y --out FILE    write the yearly security report (HTML; see vigil stats --help)
   vigil help                         this text
 
 Run flags:
@@ -84,6 +85,8 @@ func Main(args []string, s streams, lookup env) int {
 			return healthcheckMain(args[1:], s, lookup)
 		case "cvss":
 			return cvssMain(args[1:], s)
+		case "stats":
+			return statsMain(args[1:], s, lookup)
 		case "help", "--help", "-h", "-help":
 			fmt.Fprint(s.Out, mainUsage)
 			return 0

@@ -23,6 +23,7 @@ type Engine interface {
 	Clock() clock.Clock
 	Directory() *bot.Directory
 	Scheduler() *bot.Scheduler
+	Audit() *bot.Audit
 
 	// Where it may speak (the privacy rule's rooms and DMs).
 	SecurityRoom(prefer string) (bot.Destination, bool)

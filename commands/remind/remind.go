@@ -528,6 +528,11 @@ func (r *Reminders) send(ctx context.Context, b batch, slot, now time.Time) (str
 		if err := r.save(ctx, it, version); err != nil {
 			return "", err
 		}
+		// The stats count reminders sent from the audit log: the items
+		// themselves are deleted once the fix is released.
+		if err := r.e.Audit().Record(ctx, bot.AuditEntry{Actor: "vigil", Action: "remind.sent", Target: l.rep.ID, Detail: "@" + b.Maintainer + " " + repoLabel(l.it.Repo)}); err != nil {
+			return "", err
+		}
 	}
 	return fmt.Sprintf("@%s: %s", b.Maintainer, strings.Join(ids, ", ")), nil
 }
