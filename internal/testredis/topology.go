@@ -192,8 +192,18 @@ func (t *Topology) MasterFor(tb testing.TB, key string) string {
 // would. Only a topology from StartTopology can be killed.
 func (t *Topology) Kill(tb testing.TB, addr string) {
 	tb.Helper()
+	t.Signal(tb, addr, syscall.SIGKILL)
+	_, port, _ := net.SplitHostPort(addr)
+	os.Remove(filepath.Join(t.dir, port+".pid"))
+}
+
+// Signal sends sig to the server listening on addr: SIGSTOP and SIGCONT
+// freeze and thaw it (a replica that stops acknowledging). Only a topology
+// from StartTopology can be signalled.
+func (t *Topology) Signal(tb testing.TB, addr string, sig syscall.Signal) {
+	tb.Helper()
 	if t.dir == "" {
-		tb.Fatal("testredis: Kill needs a topology from StartTopology")
+		tb.Fatal("testredis: Kill and Signal need a topology from StartTopology")
 	}
 	_, port, _ := net.SplitHostPort(addr)
 	pidFile := filepath.Join(t.dir, port+".pid")
@@ -205,8 +215,39 @@ func (t *Topology) Kill(tb testing.TB, addr string) {
 	if err != nil {
 		tb.Fatalf("testredis: pid file %s: %v", pidFile, err)
 	}
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-		tb.Fatalf("testredis: kill %s: %v", addr, err)
+	if err := syscall.Kill(pid, sig); err != nil {
+		tb.Fatalf("testredis: signal %s: %v", addr, err)
 	}
-	os.Remove(pidFile)
+}
+
+// Replica returns host:port of a replica of the master at addr.
+func (t *Topology) Replica(tb testing.TB, master string) string {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c := redis.NewClient(&redis.Options{Addr: master})
+	defer c.Close()
+	info, err := c.Info(ctx, "replication").Result()
+	if err != nil {
+		tb.Fatalf("testredis: INFO replication of %s: %v", master, err)
+	}
+	// slave0:ip=127.0.0.1,port=6380,state=online,...
+	for _, line := range strings.Split(info, "\n") {
+		if !strings.HasPrefix(line, "slave0:") {
+			continue
+		}
+		var ip, port string
+		for _, f := range strings.Split(strings.TrimSpace(strings.TrimPrefix(line, "slave0:")), ",") {
+			k, v, _ := strings.Cut(f, "=")
+			switch k {
+			case "ip":
+				ip = v
+			case "port":
+				port = v
+			}
+		}
+		return net.JoinHostPort(ip, port)
+	}
+	tb.Fatalf("testredis: %s has no replica:\n%s", master, info)
+	return ""
 }
