@@ -118,7 +118,7 @@ func New(opts Options) (*Store, error) {
 	case modeSentinel:
 		b.c = redis.NewFailoverClient(cfg.failover)
 	case modeCluster:
-		b.c = redis.NewClusterClient(cfg.cluster)
+		b.c = newClusterClient(cfg.cluster)
 	default:
 		b.c = redis.NewClient(cfg.single)
 	}

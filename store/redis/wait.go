@@ -32,7 +32,7 @@ func waitReplicas(opt int, mode string) int {
 // that owns keys (WAIT counts the replicas that acknowledged the writes of
 // its own connection). It returns the script's reply and how many
 // replicas acknowledged.
-func (s *backend) runAndWait(ctx context.Context, script *redis.Script, keys []string, args ...any) (any, int64, error) {
+func (s *backend) runAndWait(ctx context.Context, script *redis.Script, keys []string, args ...any) (_ any, _ int64, err error) {
 	node := s.c
 	if cc, ok := s.c.(*redis.ClusterClient); ok {
 		// A cluster client would route the keyless WAIT to any node; ask
@@ -42,6 +42,13 @@ func (s *backend) runAndWait(ctx context.Context, script *redis.Script, keys []s
 			return nil, 0, err
 		}
 		node = m
+		// Commands on the node's own connection bypass the cluster
+		// client's hooks; a failure must still refresh the slot map.
+		defer func() {
+			if err != nil && unavailable(err) {
+				cc.ReloadState(context.Background())
+			}
+		}()
 	}
 	c, ok := node.(*redis.Client)
 	if !ok {
@@ -53,8 +60,8 @@ func (s *backend) runAndWait(ctx context.Context, script *redis.Script, keys []s
 	if err != nil {
 		return nil, 0, err
 	}
-	n, err := conn.Wait(ctx, s.wait, s.waitTimeout).Result()
-	if err != nil {
+	n, werr := conn.Wait(ctx, s.wait, s.waitTimeout).Result()
+	if werr != nil {
 		// The batch is written; only the confirmation is missing.
 		return res, 0, nil
 	}
