@@ -259,4 +259,3 @@ func waitHealthy(t *testing.T, addr string, v *replica) {
 		time.Sleep(20 * time.Millisecond) // waiting on another process
 	}
 }
-
