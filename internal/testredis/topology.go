@@ -58,9 +58,11 @@ func Shared(tb testing.TB, kind Kind) *Topology {
 // REDIS_CLUSTER_NODE_TIMEOUT=1000). Everything is stopped at cleanup.
 func StartTopology(tb testing.TB, kind Kind, env ...string) *Topology {
 	tb.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		skipOrFail(tb, "redis-server not found: install it (apt-get install -y redis-server)")
-		return nil
+	for _, bin := range []string{"redis-server", "redis-cli"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			skipOrFail(tb, bin+" not found: install it (apt-get install -y redis-server redis-tools)")
+			return nil
+		}
 	}
 	script, err := repoFile("scripts/redis-topology.sh")
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/vigil-sec/vigil/store"
 )
 
 // DefaultWaitTimeout bounds how long a batch waits for its replicas; see
@@ -43,9 +45,16 @@ func (s *backend) runAndWait(ctx context.Context, script *redis.Script, keys []s
 		}
 		node = m
 		// Commands on the node's own connection bypass the cluster
-		// client's hooks; a failure must still refresh the slot map.
+		// client's hooks and its MOVED handling: a failure must still
+		// refresh the slot map, and a script refused with MOVED or ASK
+		// (the slot is moving; nothing ran) is unavailable for now.
 		defer func() {
-			if err != nil && unavailable(err) {
+			_, moved := redis.IsMovedError(err)
+			_, ask := redis.IsAskError(err)
+			if moved || ask {
+				err = fmt.Errorf("%w: the slot is moving: %w", store.ErrUnavailable, err)
+			}
+			if err != nil && (moved || ask || unavailable(err)) {
 				cc.ReloadState(context.Background())
 			}
 		}()
