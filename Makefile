@@ -18,7 +18,8 @@ run:
 	$(GO) run -tags $(GOTAGS) ./cmd/vigil
 
 # The full check: formatting, vet, staticcheck, then every test with the race
-# detector against a real redis-server. Integration tests may not skip here
+# detector against a real redis-server, a Redis Cluster (3+3) and a Sentinel
+# setup (scripts/with-redis-topologies.sh). Integration tests may not skip here
 # (VIGIL_REQUIRE_INTEGRATION=1): a missing dependency fails the run. The
 # Matrix tests get a throwaway Dendrite, built once into ~/.cache/vigil.
 test: fmt-check tidy-check vet staticcheck
@@ -26,7 +27,7 @@ test: fmt-check tidy-check vet staticcheck
 	@scripts/ensure-postgres.sh
 	@scripts/ensure-chromium.sh
 	@scripts/build-dendrite.sh >/dev/null
-	VIGIL_REQUIRE_INTEGRATION=1 scripts/with-redis.sh scripts/with-dendrite.sh $(GO) test -race -count=1 -tags $(GOTAGS) ./...
+	VIGIL_REQUIRE_INTEGRATION=1 scripts/with-redis.sh scripts/with-redis-topologies.sh scripts/with-dendrite.sh $(GO) test -race -count=1 -tags $(GOTAGS) ./...
 
 # Quick tests with no Redis: integration tests skip and say why.
 unit:

@@ -131,6 +131,14 @@ type Redis struct {
 	Prefix string `yaml:"prefix" env:"VIGIL_REDIS_PREFIX"`
 	// Timeout bounds each Redis operation.
 	Timeout Duration `yaml:"timeout"`
+	// WaitReplicas is how many replicas must confirm each batch write (an
+	// intake, a queued message, a hand-off) before Vigil counts it as done
+	// (Redis WAIT; docs/SCALE.md): 0 means 1 with a sentinel or cluster URL
+	// and none with one server, -1 never waits.
+	WaitReplicas int `yaml:"wait_replicas"`
+	// WaitTimeout bounds that wait; past it the write stands, unconfirmed,
+	// with a warning. Zero means 250ms.
+	WaitTimeout Duration `yaml:"wait_timeout"`
 }
 
 // Enabled reports whether Redis is configured; without it the embedded store

@@ -324,7 +324,7 @@ func TestUnknownKeys(t *testing.T) {
 		msg            string
 	}{
 		{"top level", "data: x\nredis_url: y\n", "redis_url", 2, `unknown key "redis_url" (want data, redis, http, log, rooms, people, slack, duty`},
-		{"nested", "redis:\n  prefix: x\n  uri: y\n", "redis.uri", 3, `(want url, url_file, prefix, timeout)`},
+		{"nested", "redis:\n  prefix: x\n  uri: y\n", "redis.uri", 3, `(want url, url_file, prefix, timeout, wait_replicas, wait_timeout)`},
 		{"in a list item", "people:\n  - name: a\n  - name: b\n    role: admin\n", "people[1].role", 4, `unknown key "role"`},
 		{"chat adapter", "people:\n  - name: a\n    chat: {irc: a}\n", "people[0].chat.irc", 3, "(want slack, matrix, console)"},
 		{"console room", "rooms:\n  console: [x]\n", "rooms.console", 2, "(want slack, matrix)"},

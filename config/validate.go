@@ -116,6 +116,12 @@ func validateRedis(r *Redis, report func(key, msg string)) {
 		report("redis.prefix", msgf("must not contain spaces, got %q", r.Prefix))
 	}
 	positive(r.Timeout, "redis.timeout", report)
+	if r.WaitReplicas < -1 {
+		report("redis.wait_replicas", msgf("must be -1 (never wait), 0 (the default for the URL) or a number of replicas, got %d", r.WaitReplicas))
+	}
+	if r.WaitTimeout < 0 {
+		report("redis.wait_timeout", msgf("must not be negative, got %s", r.WaitTimeout))
+	}
 }
 
 // redisSchemes lists the accepted URL schemes, for messages.

@@ -162,7 +162,7 @@ func build(ctx context.Context, o runOptions, s streams, lookup env) (_ *parts, 
 		}
 	}()
 	redisstore.RouteClientLogs(logger)
-	st, err := openStore(ctx, cfg)
+	st, err := openStore(ctx, cfg, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -415,12 +415,16 @@ func isTerminal(w io.Writer) bool {
 
 // openStore opens Redis when configured, else the embedded file. A Redis
 // that does not answer is a one-line error at start, not a hang.
-func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
+func openStore(ctx context.Context, cfg *config.Config, logger *slog.Logger) (store.Store, error) {
 	if cfg.Redis.Enabled() {
 		st, err := redisstore.New(redisstore.Options{
 			URL:     cfg.Redis.URL.Value(),
 			Prefix:  cfg.Redis.Prefix,
 			Timeout: time.Duration(cfg.Redis.Timeout),
+
+			WaitReplicas: cfg.Redis.WaitReplicas,
+			WaitTimeout:  time.Duration(cfg.Redis.WaitTimeout),
+			Logger:       logger,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("redis: %w", err)

@@ -239,19 +239,24 @@ func (s *Server) SocketPath() string { return filepath.Join(s.dir, "redis.sock")
 // server (or a REDIS_URL shared with other runs) never see each other's
 // keys.
 func (s *Server) Prefix(tb testing.TB) string {
-	var b [6]byte
-	rand.Read(b[:])
-	name := nonWord.ReplaceAllString(tb.Name(), "_")
-	if len(name) > 60 {
-		name = name[len(name)-60:]
-	}
-	prefix := "vigiltest:" + name + ":" + hex.EncodeToString(b[:])
+	prefix := uniquePrefix(tb)
 	if s.dir == "" {
 		// A REDIS_URL server outlives the test: leave it as we found it.
 		// Every key the store writes is "{prefix}:..." (store/redis).
 		tb.Cleanup(func() { s.deleteKeys("{" + prefix + "}:*") })
 	}
 	return prefix
+}
+
+// uniquePrefix names the test and adds random bytes.
+func uniquePrefix(tb testing.TB) string {
+	var b [6]byte
+	rand.Read(b[:])
+	name := nonWord.ReplaceAllString(tb.Name(), "_")
+	if len(name) > 60 {
+		name = name[len(name)-60:]
+	}
+	return "vigiltest:" + name + ":" + hex.EncodeToString(b[:])
 }
 
 // deleteKeys removes keys matching pattern, best effort.

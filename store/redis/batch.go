@@ -177,7 +177,7 @@ func (s *backend) Apply(ctx context.Context, ops ...store.Op) ([]int64, error) {
 			}
 		}
 	}
-	res, err := applyScript.Run(ctx, s.c, b.keys, append(b.types, b.ops...)...).Slice()
+	res, err := s.runBatch(ctx, b.keys, append(b.types, b.ops...))
 	if err != nil {
 		return nil, unavail(err)
 	}
@@ -205,4 +205,25 @@ func (s *backend) Apply(ctx context.Context, ops ...store.Op) ([]int64, error) {
 		}
 	}
 	return nil, fmt.Errorf("%w: unexpected script reply %v", store.ErrCorrupt, res)
+}
+
+// runBatch runs applyScript and, when the store waits for replicas, WAIT
+// after it on the same connection.
+func (s *backend) runBatch(ctx context.Context, keys []string, args []any) ([]any, error) {
+	if s.wait == 0 {
+		return applyScript.Run(ctx, s.c, keys, args...).Slice()
+	}
+	res, acked, err := s.runAndWait(ctx, applyScript, keys, args...)
+	if err != nil {
+		return nil, err
+	}
+	if acked < int64(s.wait) {
+		s.log.WarnContext(ctx, "redis: a batch is written on the master but not yet on its replicas; a failover now would lose it",
+			"replicas_wanted", s.wait, "replicas_acked", acked, "wait_timeout", s.waitTimeout)
+	}
+	out, ok := res.([]any)
+	if !ok || len(out) == 0 {
+		return nil, fmt.Errorf("%w: unexpected script reply %v", store.ErrCorrupt, res)
+	}
+	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"syscall"
@@ -39,6 +40,18 @@ type Options struct {
 	// Timeout for dial, read and write; DefaultTimeout when zero. Timeouts
 	// given in the URL's query take precedence.
 	Timeout time.Duration
+	// WaitReplicas is how many replicas must acknowledge each batch (Apply:
+	// an intake, a queued message, a hand-off) before it returns, with
+	// WAIT: Redis replicates asynchronously, and a failover loses what the
+	// promoted replica had not yet received. Zero means 1 with Sentinel or
+	// Cluster and none on a single server; negative turns it off.
+	WaitReplicas int
+	// WaitTimeout bounds that wait; DefaultWaitTimeout when zero. A batch
+	// whose replicas do not answer in time still succeeds (it is written on
+	// the master) and is logged as a warning.
+	WaitTimeout time.Duration
+	// Logger receives those warnings; slog.Default() when nil.
+	Logger *slog.Logger
 }
 
 // Store is a store.Store on Redis.
@@ -65,6 +78,10 @@ type backend struct {
 	c      redis.UniversalClient
 	prefix string
 	desc   string
+
+	wait        int // replicas each batch waits for; 0: no WAIT
+	waitTimeout time.Duration
+	log         *slog.Logger
 }
 
 // New checks opts and builds the client. It does no I/O: call Ping to find
@@ -89,12 +106,19 @@ func New(opts Options) (*Store, error) {
 		return nil, err
 	}
 	cfg.applyTimeouts(timeout)
-	b := &backend{prefix: prefix, desc: cfg.describe() + " prefix " + prefix}
+	b := &backend{prefix: prefix, desc: cfg.describe() + " prefix " + prefix, log: opts.Logger,
+		wait: waitReplicas(opts.WaitReplicas, cfg.mode), waitTimeout: opts.WaitTimeout}
+	if b.waitTimeout <= 0 {
+		b.waitTimeout = DefaultWaitTimeout
+	}
+	if b.log == nil {
+		b.log = slog.Default()
+	}
 	switch cfg.mode {
 	case modeSentinel:
 		b.c = redis.NewFailoverClient(cfg.failover)
 	case modeCluster:
-		b.c = redis.NewClusterClient(cfg.cluster)
+		b.c = newClusterClient(cfg.cluster)
 	default:
 		b.c = redis.NewClient(cfg.single)
 	}
