@@ -67,6 +67,8 @@ type Config struct {
 	Discourse Discourse `yaml:"discourse"` // the announcement forum (discourse.go)
 	// Delivery tunes the outbox and the scheduler (delivery.go).
 	Delivery Delivery `yaml:"delivery"`
+	// Store configures encryption at rest (store.go).
+	Store Store `yaml:"store"`
 
 	// given holds the keys Load found in the file or the environment.
 	given map[string]bool
