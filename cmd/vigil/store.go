@@ -65,4 +65,3 @@ func openBackend(ctx context.Context, cfg *config.Config) (store.Store, error) {
 	}
 	return st, nil
 }
-
