@@ -54,14 +54,22 @@ func openBackend(ctx context.Context, cfg *config.Config) (store.Store, error) {
 		}
 		return st, nil
 	}
-	dir, err := cfg.DataDir()
+	path, err := embeddedPath(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
+		return nil, err
 	}
-	path := filepath.Join(dir, "vigil.db")
 	st, err := embedded.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the embedded store: %w", err)
 	}
 	return st, nil
+}
+
+// embeddedPath is the embedded store's file.
+func embeddedPath(cfg *config.Config) (string, error) {
+	dir, err := cfg.DataDir()
+	if err != nil {
+		return "", fmt.Errorf("data directory: %w", err)
+	}
+	return filepath.Join(dir, "vigil.db"), nil
 }

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/vigil-sec/vigil/store/embedded"
 	"github.com/vigil-sec/vigil/store/encrypted"
 )
 
@@ -123,11 +124,23 @@ func rotateKeys(o runOptions, s streams, lookup env) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
 	fmt.Fprintf(s.Out, "rotate-key: re-encrypting %s under key %q\n", st.Describe(), keys[0].ID)
 	stats, err := encrypted.RotateKeys(ctx, st, keys, func(line string) { fmt.Fprintln(s.Out, line) })
+	st.Close()
 	if err != nil {
 		return fmt.Errorf("stopped after %d records (run it again to finish): %w", stats.Records, err)
+	}
+	if !cfg.Redis.Enabled() {
+		// bbolt's free pages still hold the old ciphertexts (and any
+		// record from before encryption was on): rewrite the file.
+		path, err := embeddedPath(cfg)
+		if err == nil {
+			err = embedded.Compact(path)
+		}
+		if err != nil {
+			return fmt.Errorf("every record is re-encrypted, but compacting the file failed (old versions may remain in its free pages; run it again): %w", err)
+		}
+		fmt.Fprintf(s.Out, "rotate-key: compacted %s (no old version is left in its free pages)\n", path)
 	}
 	fmt.Fprintf(s.Out, "rotate-key: done: %d records, %d re-encrypted, %d already under %q; every record is now under %q\n",
 		stats.Records, stats.Resealed, stats.Skipped, keys[0].ID, keys[0].ID)
