@@ -52,3 +52,7 @@ func TestCompactDropsOldVersions(t *testing.T) {
 		t.Errorf("after Compact: %q, %v", d.Data, err)
 	}
 }
+
+func BenchmarkStoreEncrypted(b *testing.B) {
+	storetest.RunBenchmarks(b, func(b *testing.B) store.Store { return storetest.Encrypted(b, openTemp(b)) })
+}

@@ -13,3 +13,8 @@ func TestConformanceEncrypted(t *testing.T) {
 	srv := testredis.Start(t)
 	storetest.RunEncrypted(t, func(t *testing.T) store.Store { return newStore(t, srv) })
 }
+
+func BenchmarkStoreEncrypted(b *testing.B) {
+	srv := testredis.Start(b)
+	storetest.RunBenchmarks(b, func(b *testing.B) store.Store { return storetest.Encrypted(b, newStore(b, srv)) })
+}

@@ -20,25 +20,12 @@ const TestKeys = "t2:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=,t1:AQEBAQEBAQE
 // what reaches the backend is sealed: a document's data and a log entry
 // read from the backend underneath hold no trace of what was written.
 func RunEncrypted(t *testing.T, open func(t *testing.T) store.Store) {
-	keys, err := encrypted.ParseKeys(TestKeys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wrap := func(t *testing.T, raw store.Store) store.Store {
-		t.Helper()
-		s, err := encrypted.Open(context.Background(), raw, keys, slog.New(slog.NewTextHandler(io.Discard, nil)))
-		if err != nil {
-			raw.Close()
-			t.Fatalf("encrypted.Open: %v", err)
-		}
-		return s
-	}
-	Run(t, func(t *testing.T) store.Store { return wrap(t, open(t)) })
+	Run(t, func(t *testing.T) store.Store { return Encrypted(t, open(t)) })
 	t.Run("SealedUnderneath", func(t *testing.T) {
 		ctx := context.Background()
 		raw := open(t)
 		t.Cleanup(func() { raw.Close() })
-		s := wrap(t, raw)
+		s := Encrypted(t, raw)
 		canary := []byte("CANARY-sealed-underneath")
 		must(t, "put", ignoreVersion(s.Put(ctx, "reports", "r1", canary, store.NewDoc)))
 		_, err := s.Append(ctx, "audit", canary)
@@ -64,6 +51,22 @@ func RunEncrypted(t *testing.T, open func(t *testing.T) store.Store) {
 			t.Errorf("log read back %q", entries)
 		}
 	})
+}
+
+// Encrypted wraps raw in the encryption decorator with TestKeys (for
+// suites and benchmarks); raw is closed if that fails.
+func Encrypted(tb testing.TB, raw store.Store) store.Store {
+	tb.Helper()
+	keys, err := encrypted.ParseKeys(TestKeys)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s, err := encrypted.Open(context.Background(), raw, keys, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		raw.Close()
+		tb.Fatalf("encrypted.Open: %v", err)
+	}
+	return s
 }
 
 func ignoreVersion(_ int64, err error) error { return err }
