@@ -41,6 +41,9 @@ const (
 	canaryDraft      = "zqxcanary-draft half-typed title"
 )
 
+// unencryptedWarning is the start-up warning of a store without a key.
+const unencryptedWarning = "embargoed report details are stored in the clear"
+
 // attachmentB64 is how the attachment's first 36 bytes look in a JSON
 // document (base64; a prefix of a multiple of 3 bytes encodes the same
 // whatever follows).
@@ -221,7 +224,7 @@ store:
 	case <-time.After(20 * time.Second):
 		t.Fatal("Vigil did not stop at the end of input")
 	}
-	if strings.Contains(errb.String(), "stored in the clear") {
+	if strings.Contains(errb.String(), unencryptedWarning) {
 		t.Error("warned that details are in the clear, with a key set")
 	}
 	checkReadableWithKey(t, data, env)
@@ -398,4 +401,16 @@ func dumpRedis(t *testing.T, url, prefix string) map[string][]byte {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// Without a key Vigil works, and says once at start that embargoed
+// details are stored in the clear.
+func TestWarnsOnceWithoutKey(t *testing.T) {
+	code, out, errOut := vigil(t, "/sec whoami\n", nil, "--console", "--data", t.TempDir())
+	if code != 0 || !strings.Contains(out, "admin") {
+		t.Fatalf("exit %d: %s %s", code, out, errOut)
+	}
+	if n := strings.Count(errOut, unencryptedWarning); n != 1 {
+		t.Errorf("warned %d times:\n%s", n, errOut)
+	}
 }
