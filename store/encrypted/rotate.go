@@ -91,7 +91,7 @@ func RotateKeys(ctx context.Context, b store.Store, keys []Key, progress func(st
 func (s *Store) rotateOne(ctx context.Context, coll, phys string, st *RotateStats) error {
 	st.Records++
 	for {
-		d, err := s.Store.Get(ctx, coll, phys)
+		d, err := s.inner.Get(ctx, coll, phys)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil // deleted meanwhile
 		}
@@ -119,7 +119,7 @@ func (s *Store) rotateOne(ctx context.Context, coll, phys string, st *RotateStat
 			if data, err = s.sealDoc(coll, phys, plain); err != nil {
 				return err
 			}
-			if _, err = s.Store.Put(ctx, coll, phys, data, d.Version); err == nil {
+			if _, err = s.inner.Put(ctx, coll, phys, data, d.Version); err == nil {
 				st.Resealed++
 			}
 		}
@@ -140,10 +140,10 @@ func (s *Store) moveLegacy(ctx context.Context, coll, id string, version int64, 
 	if err != nil {
 		return err
 	}
-	_, err = s.Store.Apply(ctx, store.PutOp(coll, phys, data, store.NewDoc), store.DeleteOp(coll, id, version))
+	_, err = s.inner.Apply(ctx, store.PutOp(coll, phys, data, store.NewDoc), store.DeleteOp(coll, id, version))
 	var ce *store.ConflictError
 	if errors.As(err, &ce) && ce.Op == 1 {
-		return s.Store.Delete(ctx, coll, id, version)
+		return s.inner.Delete(ctx, coll, id, version)
 	}
 	return err
 }
