@@ -108,7 +108,7 @@ func (s *Store) openDoc(collection, phys string, data []byte) ([]byte, error) {
 }
 
 func (s *Store) Get(ctx context.Context, collection, id string) (store.Doc, error) {
-	if err := s.checkBlind(collection, id); err != nil {
+	if err := s.checkDoc(collection, id); err != nil {
 		return store.Doc{}, err
 	}
 	phys := s.physID(collection, id)
@@ -124,7 +124,7 @@ func (s *Store) Get(ctx context.Context, collection, id string) (store.Doc, erro
 }
 
 func (s *Store) Put(ctx context.Context, collection, id string, data []byte, expect int64) (int64, error) {
-	if err := s.checkBlind(collection, id); err != nil {
+	if err := s.checkDoc(collection, id); err != nil {
 		return 0, err
 	}
 	phys := s.physID(collection, id)
@@ -137,7 +137,7 @@ func (s *Store) Put(ctx context.Context, collection, id string, data []byte, exp
 }
 
 func (s *Store) Delete(ctx context.Context, collection, id string, expect int64) error {
-	if err := s.checkBlind(collection, id); err != nil {
+	if err := s.checkDoc(collection, id); err != nil {
 		return err
 	}
 	return s.unblindConflict(s.inner.Delete(ctx, collection, s.physID(collection, id), expect), id)
@@ -146,15 +146,23 @@ func (s *Store) Delete(ctx context.Context, collection, id string, expect int64)
 // List refuses a Blind collection: its stored ids are hashes, and the ids
 // they stand for are not kept anywhere.
 func (s *Store) List(ctx context.Context, collection string) ([]string, error) {
+	if err := s.checkDoc(collection, "-"); err != nil {
+		return nil, err
+	}
 	if treatment(collection) == Blind {
 		return nil, fmt.Errorf("list docs/%s: %w: the ids of this collection are blinded (store encryption) and cannot be listed", collection, store.ErrInvalid)
 	}
 	return s.inner.List(ctx, collection)
 }
 
-// checkBlind validates the caller's id of a Blind collection, which the
-// backend's checks no longer see (they see its hash).
-func (s *Store) checkBlind(collection, id string) error {
+// checkDoc refuses the sentinel's collection (the store key is not for
+// callers to read or overwrite) and validates the caller's id of a Blind
+// collection, which the backend's checks no longer see (they see its
+// hash).
+func (s *Store) checkDoc(collection, id string) error {
+	if collection == sentinelColl {
+		return fmt.Errorf("docs/%s: %w: reserved for store encryption", collection, store.ErrInvalid)
+	}
 	if treatment(collection) != Blind {
 		return nil
 	}
@@ -179,7 +187,7 @@ func (s *Store) Apply(ctx context.Context, ops ...store.Op) ([]int64, error) {
 	for i, o := range ops {
 		switch o.Kind() {
 		case store.OpPut:
-			if err := s.checkBlind(o.Name(), o.Key()); err != nil {
+			if err := s.checkDoc(o.Name(), o.Key()); err != nil {
 				return nil, fmt.Errorf("apply: op %d of %d: %w", i+1, len(ops), err)
 			}
 			phys := s.physID(o.Name(), o.Key())
@@ -189,7 +197,7 @@ func (s *Store) Apply(ctx context.Context, ops ...store.Op) ([]int64, error) {
 			}
 			out[i] = store.PutOp(o.Name(), phys, data, o.Expect())
 		case store.OpDelete:
-			if err := s.checkBlind(o.Name(), o.Key()); err != nil {
+			if err := s.checkDoc(o.Name(), o.Key()); err != nil {
 				return nil, fmt.Errorf("apply: op %d of %d: %w", i+1, len(ops), err)
 			}
 			out[i] = store.DeleteOp(o.Name(), s.physID(o.Name(), o.Key()), o.Expect())

@@ -236,3 +236,17 @@ func TestLogEntriesSealed(t *testing.T) {
 		t.Errorf("after rotation: %q, %v", entries, err)
 	}
 }
+
+// The store key is not readable or writable through the decorator.
+func TestSentinelIsReserved(t *testing.T) {
+	s := wrap(t, rawStore(t), key1)
+	if _, err := s.Get(ctx, "vigil.encryption", "store-key"); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("Get: %v", err)
+	}
+	if _, err := s.Apply(ctx, store.PutOp("vigil.encryption", "store-key", []byte("x"), store.AnyVersion)); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("Apply: %v", err)
+	}
+	if _, err := s.List(ctx, "vigil.encryption"); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("List: %v", err)
+	}
+}
