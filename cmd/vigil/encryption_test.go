@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/smtp"
 	"os"
@@ -16,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	gosmtp "github.com/emersion/go-smtp"
 	"github.com/redis/go-redis/v9"
 	bolt "go.etcd.io/bbolt"
 
@@ -126,18 +124,7 @@ func TestEncryptionAtRest(t *testing.T) {
 // fileCanaries runs Vigil in-process with crypt1 and files everything
 // that carries a canary.
 func fileCanaries(t *testing.T, data string, env map[string]string) {
-	out := &relay{}
-	srv := gosmtp.NewServer(out)
-	srv.Domain = "relay.test"
-	srv.AllowInsecureAuth = true
-	relayAddr := freeAddr(t)
-	ln, err := net.Listen("tcp", relayAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
-
+	out, relayAddr := startRelay(t)
 	httpAddr, smtpAddr := freeAddr(t), freeAddr(t)
 	cfg := fmt.Sprintf(`
 http: {listen: %q}
@@ -154,29 +141,9 @@ store:
 `, httpAddr, smtpAddr, relayAddr, crypt1)
 	path := filepath.Join(t.TempDir(), "vigil.yaml")
 	writeFile(t, path, cfg)
-	in, stdin := io.Pipe()
-	defer stdin.Close()
-	console := &syncBuffer{}
-	var errb syncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	o := runOptions{ConfigPath: path, Data: data, As: "bob", Clock: time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC), Console: true}
-	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-	go func() { done <- run(ctx, o, streams{In: in, Out: console, Err: &errb}, lookup) }()
-	waitFor(t, "the HTTP listener", func() bool {
-		resp, err := http.Get("http://" + httpAddr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil
-	})
-	say := func(line string) {
-		t.Helper()
-		if _, err := io.WriteString(stdin, line+"\n"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	o := runOptions{ConfigPath: path, Data: data, As: "bob", Clock: time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)}
+	sess := startSession(t, o, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, httpAddr)
+	say, console := sess.say, sess.console
 
 	mail := "From: " + canaryReporter + " <" + canaryEmail + ">\r\nTo: security@example.org\r\nSubject: " + canaryTitle + "\r\n" +
 		"Message-ID: " + canaryMsgID + "\r\nDate: Mon, 05 Jan 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n" +
@@ -215,16 +182,8 @@ store:
 	})
 	say("/sec report new")
 	say(canaryDraft)
-	stdin.Close()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run: %v\n%s", err, errb.String())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("Vigil did not stop at the end of input")
-	}
-	if strings.Contains(errb.String(), unencryptedWarning) {
+	sess.end()
+	if strings.Contains(sess.errb.String(), unencryptedWarning) {
 		t.Error("warned that details are in the clear, with a key set")
 	}
 	checkReadableWithKey(t, data, env)
