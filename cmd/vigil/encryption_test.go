@@ -373,3 +373,26 @@ func TestWarnsOnceWithoutKey(t *testing.T) {
 		t.Errorf("warned %d times:\n%s", n, errOut)
 	}
 }
+
+// `vigil store`: gen-key prints a key the configuration accepts, --help
+// answers, mistakes are usage errors, and rotate-key without a key says
+// what to do.
+func TestStoreCommandLine(t *testing.T) {
+	code, out, _ := vigil(t, "", nil, "store", "gen-key", "--id", "k2026a")
+	keys, err := encrypted.ParseKeys(strings.TrimSpace(out))
+	if code != 0 || err != nil || len(keys) != 1 || keys[0].ID != "k2026a" {
+		t.Errorf("gen-key: exit %d, %q, %v", code, out, err)
+	}
+	if code, out, _ := vigil(t, "", nil, "store", "rotate-key", "--help"); code != 0 || !strings.Contains(out, "vigil store rotate-key [--config FILE] [--data DIR]") {
+		t.Errorf("--help: exit %d, %q", code, out)
+	}
+	for _, args := range [][]string{{"store"}, {"store", "rotate"}, {"store", "gen-key", "--id", "no spaces allowed"}, {"store", "rotate-key", "extra"}} {
+		if code, _, errOut := vigil(t, "", nil, args...); code != 2 || !strings.Contains(errOut, "Usage:") {
+			t.Errorf("%q: exit %d, %q: want a usage error", args, code, errOut)
+		}
+	}
+	code, _, errOut := vigil(t, "", nil, "store", "rotate-key", "--data", t.TempDir())
+	if code != 1 || !strings.Contains(errOut, "store.encryption.keys is empty") {
+		t.Errorf("rotate-key without a key: exit %d, %q", code, errOut)
+	}
+}
