@@ -68,6 +68,8 @@ type Config struct {
 	Stats     Stats     `yaml:"stats"`     // process figures and the monthly summary (stats.go)
 	// Delivery tunes the outbox and the scheduler (delivery.go).
 	Delivery Delivery `yaml:"delivery"`
+	// Store configures encryption at rest (store.go).
+	Store Store `yaml:"store"`
 
 	// given holds the keys Load found in the file or the environment.
 	given map[string]bool

@@ -24,6 +24,7 @@ var (
 // not stop at the first problem.
 func validate(c *Config, report func(key, msg string)) {
 	validateRedis(&c.Redis, report)
+	validateStore(c, report)
 	validateHTTP(&c.HTTP, report)
 
 	switch c.Log.Level {

@@ -2,10 +2,8 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/smtp"
 	"os"
@@ -93,16 +91,7 @@ func TestReportsFromEverySource(t *testing.T) {
 	desc := "Upload names with ../ escape the upload directory."
 	adv := gh.SeedAdvisory("acme/web", githubtest.Advisory{Summary: "Path traversal in uploads", Description: &desc, State: "triage"})
 
-	out := &relay{}
-	srv := gosmtp.NewServer(out)
-	srv.Domain = "relay.test"
-	srv.AllowInsecureAuth = true
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
+	out, relayAddr := startRelay(t)
 
 	httpAddr, smtpAddr := freeAddr(t), freeAddr(t)
 	cfg := fmt.Sprintf(`
@@ -122,41 +111,20 @@ github:
   api_url: %q
   token: ghp_test
   webhook_secret: whsec
-`, httpAddr, smtpAddr, ln.Addr().String(), gh.URL())
+`, httpAddr, smtpAddr, relayAddr, gh.URL())
 	path := filepath.Join(t.TempDir(), "vigil.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	in, stdin := io.Pipe()
-	defer stdin.Close()
-	console := &syncBuffer{}
-	var errb syncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	o := runOptions{ConfigPath: path, Data: t.TempDir(), As: "bob", Clock: time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC), Console: true}
-	go func() {
-		debug := func(k string) (string, bool) {
-			if k == "VIGIL_LOG_LEVEL" {
-				return "debug", true
-			}
-			return "", false
+	debug := func(k string) (string, bool) {
+		if k == "VIGIL_LOG_LEVEL" {
+			return "debug", true
 		}
-		done <- run(ctx, o, streams{In: in, Out: console, Err: &errb}, debug)
-	}()
-	waitFor(t, "the HTTP listener", func() bool {
-		resp, err := http.Get("http://" + httpAddr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil
-	})
-	say := func(line string) {
-		t.Helper()
-		if _, err := io.WriteString(stdin, line+"\n"); err != nil {
-			t.Fatal(err)
-		}
+		return "", false
 	}
+	o := runOptions{ConfigPath: path, Data: t.TempDir(), As: "bob", Clock: time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)}
+	sess := startSession(t, o, debug, httpAddr)
+	say, console := sess.say, sess.console
 
 	// 1. Mail to security@.
 	mail := "From: Eve <eve@example.org>\r\nTo: security@example.org\r\nSubject: XSS in search\r\n" +
@@ -234,17 +202,9 @@ github:
 	if strings.Contains(console.String(), "VIG-2026-4") {
 		t.Error("the reporter's reply opened a new report")
 	}
-	stdin.Close()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("run: %v\n%s", err, errb.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Vigil did not stop at the end of input")
-	}
+	sess.end()
 	// Even at debug level the log holds no report body and no secret.
-	logs := errb.String()
+	logs := sess.errb.String()
 	if !strings.Contains(logs, "level=DEBUG") && !strings.Contains(logs, `"level":"DEBUG"`) {
 		t.Fatalf("no debug log to check:\n%s", logs)
 	}

@@ -47,6 +47,8 @@ Usage:
   vigil healthcheck [--ready]        ask a running Vigil whether it is alive (or ready)
   vigil cvss [--json] [VECTOR...]    score CVSS 3.1/4.0 vectors (from stdin when none given)
   vigil stats --year Y --out FILE    write the yearly security report (HTML; see vigil stats --help)
+  vigil store gen-key [--id ID]      print a new store encryption key (docs/ENCRYPTION.md)
+  vigil store rotate-key             re-encrypt the store under the first configured key
   vigil help                         this text
 
 Run flags:
@@ -65,7 +67,7 @@ manager, a container, stdin from /dev/null) it runs headless (intake, scheduler,
 HTTP) until SIGTERM or Ctrl-C, and says so in one line.
 
 Environment: VIGIL_CONFIG, VIGIL_DATA, VIGIL_REDIS_URL (or VIGIL_REDIS_URL_FILE),
-VIGIL_REDIS_PREFIX, VIGIL_HTTP_LISTEN, VIGIL_LOG_LEVEL, VIGIL_LOG_FORMAT,
+VIGIL_REDIS_PREFIX, VIGIL_STORE_ENCRYPTION_KEYS (or _FILE), VIGIL_HTTP_LISTEN, VIGIL_LOG_LEVEL, VIGIL_LOG_FORMAT,
 VIGIL_INSTANCE (this replica's name in the scheduler lease; default host-pid),
 and the secrets of each section (see config/example.yaml).
 Docs: README.md and docs/ in the source tree.
@@ -87,6 +89,8 @@ func Main(args []string, s streams, lookup env) int {
 			return cvssMain(args[1:], s)
 		case "stats":
 			return statsMain(args[1:], s, lookup)
+		case "store":
+			return storeMain(args[1:], s, lookup)
 		case "help", "--help", "-h", "-help":
 			fmt.Fprint(s.Out, mainUsage)
 			return 0

@@ -11,7 +11,6 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -28,7 +27,6 @@ import (
 	"github.com/vigil-sec/vigil/internal/metrics"
 	"github.com/vigil-sec/vigil/internal/reconnect"
 	"github.com/vigil-sec/vigil/store"
-	"github.com/vigil-sec/vigil/store/embedded"
 	redisstore "github.com/vigil-sec/vigil/store/redis"
 )
 
@@ -411,42 +409,6 @@ func newLogger(cfg *config.Config, o runOptions, w io.Writer, interactive, termC
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// openStore opens Redis when configured, else the embedded file. A Redis
-// that does not answer is a one-line error at start, not a hang.
-func openStore(ctx context.Context, cfg *config.Config, logger *slog.Logger) (store.Store, error) {
-	if cfg.Redis.Enabled() {
-		st, err := redisstore.New(redisstore.Options{
-			URL:     cfg.Redis.URL.Value(),
-			Prefix:  cfg.Redis.Prefix,
-			Timeout: time.Duration(cfg.Redis.Timeout),
-
-			WaitReplicas: cfg.Redis.WaitReplicas,
-			WaitTimeout:  time.Duration(cfg.Redis.WaitTimeout),
-			Logger:       logger,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("redis: %w", err)
-		}
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		if err := st.Ping(pctx); err != nil {
-			st.Close()
-			return nil, fmt.Errorf("cannot reach %s: %w", st.Describe(), err)
-		}
-		return st, nil
-	}
-	dir, err := cfg.DataDir()
-	if err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
-	}
-	path := filepath.Join(dir, "vigil.db")
-	st, err := embedded.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("cannot open the embedded store: %w", err)
-	}
-	return st, nil
 }
 
 // directoryFrom converts the configured people to the engine's directory.
