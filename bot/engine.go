@@ -346,6 +346,11 @@ func (e *Engine) deliver(ctx context.Context, to Destination, msg Message) (Mess
 // has one.
 func (e *Engine) deliverTo(ctx context.Context, ev *Event, to Destination, msg Message) (MessageRef, error) {
 	e.learnPrivateRoom(ctx, to, msg)
+	if err := checkFiles(msg.Files); err != nil {
+		return MessageRef{}, fmt.Errorf("send to %s: %w: %w", to, ErrRejected, err)
+	}
+	// Files are part of the message: a sensitive message's files go only
+	// where its text may go.
 	if err := e.checkPrivacy(to, msg); err != nil {
 		return MessageRef{}, err
 	}
