@@ -36,9 +36,12 @@ import (
 type runOptions struct {
 	ConfigPath string
 	Data       string
-	As         string
-	Clock      time.Time // zero: the wall clock
-	LogLevel   string
+	// Files is the console's files folder (default: files/ in the data
+	// directory).
+	Files    string
+	As       string
+	Clock    time.Time // zero: the wall clock
+	LogLevel string
 	// Console runs the console even when chat adapters are configured,
 	// or when standard input and output are not a terminal (scripts).
 	Console bool
@@ -55,6 +58,7 @@ func parseRun(args []string, lookup env) (runOptions, error) {
 	fs := flag.NewFlagSet("vigil", flag.ContinueOnError)
 	fs.StringVar(&o.ConfigPath, "config", "", "")
 	fs.StringVar(&o.Data, "data", "", "")
+	fs.StringVar(&o.Files, "files", "", "")
 	fs.StringVar(&o.As, "as", "", "")
 	fs.StringVar(&clockArg, "clock", "", "")
 	fs.StringVar(&o.LogLevel, "log-level", "", "")
@@ -192,7 +196,7 @@ func build(ctx context.Context, o runOptions, s streams, lookup env) (_ *parts, 
 		return nil, err
 	}
 	if useConsole {
-		if err := p.openConsole(engine, as, fake, s, interactive); err != nil {
+		if err := p.openConsole(engine, as, fake, s, interactive, consoleFiles(cfg, o)); err != nil {
 			return nil, err
 		}
 	}
@@ -218,6 +222,20 @@ func loadConfig(o runOptions, lookup env) (*config.Config, error) {
 		cfg.Data = o.Data
 	}
 	return cfg, nil
+}
+
+// consoleFiles is where the console writes the files of messages:
+// --files, else files/ in the data directory ("" when there is none: the
+// console then lists files without saving them).
+func consoleFiles(cfg *config.Config, o runOptions) string {
+	if o.Files != "" {
+		return o.Files
+	}
+	dir, err := cfg.DataDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "files")
 }
 
 // consoleDirectory is the configured people and who the console speaks as
@@ -301,11 +319,11 @@ func (p *parts) addFeatures(ctx context.Context, cfg *config.Config, e *bot.Engi
 
 // openConsole adds the console adapter speaking as as: on the terminal
 // when interactive (raw mode, restored by close), else on s.In and s.Out.
-func (p *parts) openConsole(e *bot.Engine, as string, fake *clock.Fake, s streams, interactive bool) error {
+func (p *parts) openConsole(e *bot.Engine, as string, fake *clock.Fake, s streams, interactive bool, files string) error {
 	if _, ok := e.Directory().ByName(as); !ok {
 		fmt.Fprintf(s.Err, "vigil: note: %q is not in the people directory; speaking as a stranger\n", as)
 	}
-	copts := console.Options{Engine: e, As: as, Fake: fake, In: s.In, Out: s.Out}
+	copts := console.Options{Engine: e, As: as, Fake: fake, In: s.In, Out: s.Out, FilesDir: files}
 	if interactive {
 		restore, t, err := openTerminal(s.InFile, s.OutFile)
 		if err != nil {
