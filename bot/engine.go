@@ -364,7 +364,7 @@ func (e *Engine) deliverTo(ctx context.Context, ev *Event, to Destination, msg M
 		err error
 	)
 	if pr, ok := a.(PrivateReplier); ok && ev != nil && !to.Only.IsZero() {
-		ref, err = pr.ReplyPrivately(ctx, *ev, to, msg)
+		ref, err = e.replyPrivately(ctx, a, pr, *ev, to, msg)
 	} else {
 		ref, err = a.Send(ctx, to, msg)
 	}

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"mime"
@@ -147,4 +148,41 @@ func (f File) SafeAlt() string {
 		alt = string([]rune(alt)[:MaxFileAltChars-1]) + "…"
 	}
 	return alt
+}
+
+// replyPrivately sends an answer for the asker alone through the adapter's
+// PrivateReplier. Such answers (Slack's ephemeral messages) cannot carry
+// files, so the files follow in a direct message to the asker, under the
+// privacy rule for DMs: a sensitive answer's files go only to a person on
+// the team or in its audience. The answer says where its files went (or
+// that they were withheld).
+func (e *Engine) replyPrivately(ctx context.Context, a Adapter, pr PrivateReplier, ev Event, to Destination, msg Message) (MessageRef, error) {
+	if len(msg.Files) == 0 || to.IsDM() || ev.DM {
+		return pr.ReplyPrivately(ctx, ev, to, msg)
+	}
+	dm := ToUser(to.Only)
+	files := Message{Text: "The files of my answer:", Files: msg.Files, Sensitive: msg.Sensitive, Audience: msg.Audience}
+	answer := msg
+	answer.Files = nil
+	privacyErr := e.checkPrivacy(dm, files)
+	note := "Its files are in your direct messages with Vigil."
+	if privacyErr != nil {
+		note = "Its files are shown only to the security team."
+	}
+	if answer.Context != "" {
+		note = answer.Context + " · " + note
+	}
+	answer.Context = note
+	ref, err := pr.ReplyPrivately(ctx, ev, to, answer)
+	if err != nil {
+		return ref, err
+	}
+	if privacyErr != nil {
+		e.log.Info("files of a private answer withheld", "to", dm.String(), "reason", privacyErr)
+		return ref, nil
+	}
+	if _, err := a.Send(ctx, dm, files); err != nil {
+		return ref, fmt.Errorf("send the files of a private answer by DM: %w", err)
+	}
+	return ref, nil
 }

@@ -161,3 +161,47 @@ func TestFileSafeAltAndMIME(t *testing.T) {
 		t.Error("a malformed media type was kept")
 	}
 }
+
+// ephemeralChat answers the asker alone as Slack does, with messages that
+// cannot carry files.
+type ephemeralChat struct {
+	*bottest.Chat
+	private []bot.Message
+}
+
+func (c *ephemeralChat) ReplyPrivately(_ context.Context, _ bot.Event, _ bot.Destination, msg bot.Message) (bot.MessageRef, error) {
+	c.private = append(c.private, msg)
+	return bot.MessageRef{}, nil
+}
+
+func TestPrivateAnswerFilesFollowByDM(t *testing.T) {
+	h := bottest.New(t, bottest.Options{})
+	chat := &ephemeralChat{Chat: bottest.NewChat(h.Clock)}
+	h.Engine.AddAdapter(chat) // replaces the plain recording adapter "test"
+	h.Engine.MustRegister(&bot.Command{Name: "chart", Run: func(ctx context.Context, req *bot.Request) error {
+		_, err := req.Reply(ctx, bot.Message{Text: "figures", Sensitive: true, Files: []bot.File{chart(100)}})
+		return err
+	}})
+	for _, who := range []string{"alice", "mallory"} {
+		chat.private = nil
+		chat.Take()
+		h.Engine.HandleEvent(context.Background(), bot.Event{Kind: bot.EventCommand, Room: bottest.Room, User: bot.UserRef{Adapter: "test", ID: who}, Text: "chart", Prefix: "/sec"})
+		if len(chat.private) != 1 || len(chat.private[0].Files) != 0 {
+			t.Fatalf("%s: the private answer: %+v", who, chat.private)
+		}
+		sent := chat.Take()
+		if who == "mallory" {
+			// Not on the team: the sensitive files are not sent to her DM.
+			if len(sent) != 0 || !strings.Contains(chat.private[0].Context, "shown only to the security team") {
+				t.Fatalf("mallory: sent %+v, answer context %q", sent, chat.private[0].Context)
+			}
+			continue
+		}
+		if !strings.Contains(chat.private[0].Context, "direct messages") {
+			t.Errorf("the answer does not say where its files went: %q", chat.private[0].Context)
+		}
+		if len(sent) != 1 || !sent[0].To.IsDM() || sent[0].To.DM.ID != who || len(sent[0].Msg.Files) != 1 || !bytes.Equal(sent[0].Msg.Files[0].Data, chart(100).Data) {
+			t.Fatalf("%s: want the file by DM, got %+v", who, sent)
+		}
+	}
+}
