@@ -96,8 +96,12 @@ func (a *Adapter) fileContent(ctx context.Context, f bot.File, encrypted bool) (
 	if encrypted {
 		// The media repository sees only ciphertext, without a name or
 		// type that would tell what it is.
+		// A copy is encrypted: f.Data is the outbox's, sent again on a
+		// retry.
 		ef = attachment.NewEncryptedFile()
-		req = mautrix.ReqUploadMedia{ContentBytes: ef.Encrypt(f.Data), ContentType: "application/octet-stream"}
+		cipher := bytes.Clone(f.Data)
+		ef.EncryptInPlace(cipher)
+		req = mautrix.ReqUploadMedia{ContentBytes: cipher, ContentType: "application/octet-stream"}
 	}
 	up, err := a.client.UploadMedia(mautrix.WithMaxRetries(ctx, 0), req)
 	if err != nil {
