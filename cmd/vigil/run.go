@@ -36,12 +36,10 @@ import (
 type runOptions struct {
 	ConfigPath string
 	Data       string
-	// Files is the console's files folder (default: files/ in the data
-	// directory).
-	Files    string
-	As       string
-	Clock    time.Time // zero: the wall clock
-	LogLevel string
+	Files      string // the console's files folder (--files; default files/ in the data directory)
+	As         string
+	Clock      time.Time // zero: the wall clock
+	LogLevel   string
 	// Console runs the console even when chat adapters are configured,
 	// or when standard input and output are not a terminal (scripts).
 	Console bool
@@ -222,20 +220,6 @@ func loadConfig(o runOptions, lookup env) (*config.Config, error) {
 		cfg.Data = o.Data
 	}
 	return cfg, nil
-}
-
-// consoleFiles is where the console writes the files of messages:
-// --files, else files/ in the data directory ("" when there is none: the
-// console then lists files without saving them).
-func consoleFiles(cfg *config.Config, o runOptions) string {
-	if o.Files != "" {
-		return o.Files
-	}
-	dir, err := cfg.DataDir()
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(dir, "files")
 }
 
 // consoleDirectory is the configured people and who the console speaks as
