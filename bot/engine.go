@@ -346,6 +346,11 @@ func (e *Engine) deliver(ctx context.Context, to Destination, msg Message) (Mess
 // has one.
 func (e *Engine) deliverTo(ctx context.Context, ev *Event, to Destination, msg Message) (MessageRef, error) {
 	e.learnPrivateRoom(ctx, to, msg)
+	if err := checkFiles(msg.Files); err != nil {
+		return MessageRef{}, fmt.Errorf("send to %s: %w: %w", to, ErrRejected, err)
+	}
+	// Files are part of the message: a sensitive message's files go only
+	// where its text may go.
 	if err := e.checkPrivacy(to, msg); err != nil {
 		return MessageRef{}, err
 	}
@@ -359,7 +364,7 @@ func (e *Engine) deliverTo(ctx context.Context, ev *Event, to Destination, msg M
 		err error
 	)
 	if pr, ok := a.(PrivateReplier); ok && ev != nil && !to.Only.IsZero() {
-		ref, err = pr.ReplyPrivately(ctx, *ev, to, msg)
+		ref, err = e.replyPrivately(ctx, a, pr, *ev, to, msg)
 	} else {
 		ref, err = a.Send(ctx, to, msg)
 	}

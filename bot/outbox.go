@@ -226,6 +226,11 @@ func (o *Outbox) enqueueOps(ctx context.Context, id string, to Destination, msg 
 	if to.Adapter() == "" {
 		return nil, fmt.Errorf("outbox: message %s has no destination", id)
 	}
+	if err := checkFiles(msg.Files); err != nil {
+		// Refused here, where the feature can still say so, rather than
+		// stored and refused by the chat service later.
+		return nil, fmt.Errorf("outbox: message %s: %w", id, err)
+	}
 	now := o.clock.Now()
 	// A message sent within sentTTL is not queued again. (Were it queued
 	// in a race with its sender, the sent record checked under the send

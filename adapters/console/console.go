@@ -54,6 +54,10 @@ type Options struct {
 	As string
 	// Fake is the fake clock for :advance; nil on the wall clock.
 	Fake *clock.Fake
+	// FilesDir is where the files of messages (Message.Files) are
+	// written, created when the first one arrives; empty: they are
+	// listed but not saved.
+	FilesDir string
 }
 
 // Terminal is an interactive line editor (golang.org/x/term's Terminal).
@@ -70,6 +74,7 @@ type Adapter struct {
 	out    io.Writer
 	color  bool
 	fake   *clock.Fake
+	files  string
 
 	mu       sync.Mutex
 	as       bot.UserRef
@@ -117,7 +122,7 @@ func New(o Options) (*Adapter, error) {
 	if o.Engine == nil {
 		return nil, errors.New("console: an engine is required")
 	}
-	a := &Adapter{engine: o.Engine, color: o.Color, fake: o.Fake, sent: map[string]bot.Destination{}}
+	a := &Adapter{engine: o.Engine, color: o.Color, fake: o.Fake, files: o.FilesDir, sent: map[string]bot.Destination{}}
 	switch {
 	case o.Terminal != nil:
 		a.lines, a.out = o.Terminal, o.Terminal
@@ -462,6 +467,9 @@ func (a *Adapter) Send(_ context.Context, to bot.Destination, msg bot.Message) (
 		a.remember(recentMsg{ref: bot.MessageRef{Room: bot.ConsoleRoom, ID: id}, thread: to.Thread.ID, text: msg.PlainText()})
 	}
 	fmt.Fprint(a.out, Render(to, msg, a.color))
+	for _, f := range msg.Files {
+		fmt.Fprint(a.out, a.saveFile(f))
+	}
 	return bot.MessageRef{Room: bot.ConsoleRoom, ID: id}, nil
 }
 

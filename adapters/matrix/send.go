@@ -38,8 +38,8 @@ type buttonRecord struct {
 
 // Send renders msg as an m.notice (HTML and plain body) and sends it: in
 // the room, in the destination's thread (m.thread) when it has one, or in
-// the person's direct room, opened if needed. Encrypted rooms get an
-// encrypted event. Errors are classified for the outbox, never retried
+// the person's direct room, opened if needed; its files follow there (see
+// sendFiles). Encrypted rooms get an encrypted event. Errors are classified for the outbox, never retried
 // here.
 //
 // Matrix has no messages only one person sees: an answer for the asker
@@ -65,6 +65,14 @@ func (a *Adapter) Send(ctx context.Context, to bot.Destination, msg bot.Message)
 	if err := a.knowEncryption(ctx, rid); err != nil {
 		return bot.MessageRef{}, err
 	}
+	if len(msg.Files) > 0 && msg.Plain() == "" && len(msg.Buttons) == 0 {
+		// Files alone: no empty notice before them.
+		evt, err := a.sendFiles(ctx, rid, thread, msg)
+		if err != nil {
+			return bot.MessageRef{}, err
+		}
+		return bot.MessageRef{Room: roomRef(room), ID: string(evt)}, nil
+	}
 	content := noticeContent(msg)
 	if thread != "" {
 		content.RelatesTo = (&event.RelatesTo{}).SetThread(id.EventID(thread), id.EventID(thread))
@@ -83,6 +91,14 @@ func (a *Adapter) Send(ctx context.Context, to bot.Destination, msg bot.Message)
 	}
 	if len(msg.Buttons) > 0 || len(content.Mentions.UserIDs) > 0 {
 		a.rememberButtons(ctx, resp.EventID, buttonRecord{Room: room, Thread: thread, Buttons: msg.Buttons, Mentions: content.Mentions.UserIDs})
+	}
+	if len(msg.Files) > 0 {
+		// A retry sends the text again under the same transaction id,
+		// which the homeserver answers with the first event: only the
+		// files that did not go show anew.
+		if _, err := a.sendFiles(ctx, rid, thread, msg); err != nil {
+			return bot.MessageRef{}, err
+		}
 	}
 	return bot.MessageRef{Room: roomRef(room), ID: string(resp.EventID)}, nil
 }

@@ -94,6 +94,14 @@ type fakeSlack struct {
 	history        []posted
 	tookThenFailed func(n int) (status int, body string)
 	failHistory    func(n int) (status int, body string)
+	// pending are files announced by files.getUploadURLExternal, by id;
+	// uploads the files shared (files.completeUploadExternal), in order.
+	pending  map[string]*pendingUpload
+	uploads  []uploaded
+	uploadCh chan uploaded
+	// failComplete, when set, answers files.completeUploadExternal call
+	// n with that Slack error instead ("": answer).
+	failComplete func(n int) string
 }
 
 // chanInfo is what conversations.info says of a channel.
@@ -114,7 +122,7 @@ func newFakeSlack(t *testing.T) *fakeSlack {
 	t.Helper()
 	f := &fakeSlack{t: t, postCh: make(chan posted, 1000), viewCh: make(chan map[string]any, 100),
 		counts: map[string]int{}, connCh: make(chan *wsConn, 10), created: map[string]map[string]any{}, taken: map[string]bool{},
-		chans: map[string]chanInfo{}}
+		chans: map[string]chanInfo{}, pending: map[string]*pendingUpload{}, uploadCh: make(chan uploaded, 100)}
 	f.ws = httptest.NewServer(http.HandlerFunc(f.serveWS))
 	t.Cleanup(f.ws.Close)
 	f.srv = slacktest.NewTestServer(func(c slacktest.Customize) {
@@ -134,6 +142,7 @@ func newFakeSlack(t *testing.T) *fakeSlack {
 		c.Handle("/conversations.replies", f.conversationsReplies)
 		c.Handle("/chat.update", f.chatUpdate)
 		c.Handle("/response/", f.responseURL)
+		f.handleUploads(c)
 	})
 	f.srv.Start()
 	t.Cleanup(f.srv.Stop)

@@ -97,8 +97,11 @@ type partialDelivery struct {
 	channel string
 	parts   int
 	have    int
-	first   bot.MessageRef
-	found   time.Time
+	// files counts the message's files already uploaded (a send that
+	// failed between uploads; see Send).
+	files int
+	first bot.MessageRef
+	found time.Time
 }
 
 // WasDelivered looks in the destination (conversations.history, and the
@@ -131,6 +134,11 @@ func (a *Adapter) WasDelivered(ctx context.Context, to bot.Destination, delivery
 		return bot.MessageRef{}, false, nil
 	}
 	id := metadataID(deliveryID)
+	if a.hasPartial(id) {
+		// This replica's own send got part of the way (the text, not all
+		// files): the Send that follows completes it.
+		return bot.MessageRef{}, false, nil
+	}
 	found := map[int]string{} // part -> ts
 	parts := 0
 	visit := func(msgs []slack.Message) {
@@ -236,6 +244,29 @@ func (a *Adapter) scanReplies(ctx context.Context, channel, thread, oldest strin
 		cursor = next
 	}
 	return nil
+}
+
+// keepPartial records that a send got part of the way (its text, some
+// files) before failing, so the outbox's retry completes it instead of
+// posting the text again. A message without a delivery id (a direct
+// reply) is not retried and keeps nothing.
+func (a *Adapter) keepPartial(deliveryID string, p partialDelivery) {
+	if deliveryID == "" {
+		return
+	}
+	p.found = a.clock.Now()
+	a.mu.Lock()
+	a.partials[metadataID(deliveryID)] = p
+	a.mu.Unlock()
+}
+
+// hasPartial reports whether a fresh partial delivery is recorded under
+// the metadata id.
+func (a *Adapter) hasPartial(id string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	p, ok := a.partials[id]
+	return ok && a.clock.Now().Sub(p.found) <= partialTTL
 }
 
 // takePartial returns (and forgets) what WasDelivered found of a split

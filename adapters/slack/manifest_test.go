@@ -51,7 +51,7 @@ func readManifest(t *testing.T, name string) manifest {
 // handles: the events it turns into bot.Events, and exactly the scopes its
 // Web API calls and those events need.
 func TestManifests(t *testing.T) {
-	wantScopes := []string{"app_mentions:read", "channels:history", "chat:write", "commands", "groups:history", "groups:read", "groups:write", "im:history", "im:write", "reactions:read", "users:read"}
+	wantScopes := []string{"app_mentions:read", "channels:history", "chat:write", "commands", "files:write", "groups:history", "groups:read", "groups:write", "im:history", "im:write", "reactions:read", "users:read"}
 	wantEvents := []string{"app_mention", "channel_shared", "channel_unshared", "group_archive", "group_deleted", "group_left",
 		"group_unarchive", "member_joined_channel", "member_left_channel", "message.groups", "message.im", "reaction_added"}
 	for _, name := range []string{"manifest.yaml", "manifest-http.yaml"} {

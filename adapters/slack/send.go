@@ -12,7 +12,8 @@ import (
 )
 
 // Send renders msg as Block Kit and posts it: in the room (in the thread
-// when the destination has one) or in a DM opened with conversations.open;
+// when the destination has one) or in a DM opened with conversations.open,
+// then uploads its files there (see uploadFiles);
 // a message for one person only (Destination.Only) is ephemeral. A message
 // too large for one Slack message goes out as several (see layout): the
 // first at the destination, the others in order in its thread (or in the
@@ -39,11 +40,16 @@ func (a *Adapter) Send(ctx context.Context, to bot.Destination, msg bot.Message)
 	var first bot.MessageRef
 	untrusted := msg.HasUntrusted()
 	parts := render(msg)
-	skip := 0
+	if len(msg.Files) > 0 && msg.Plain() == "" && len(msg.Buttons) == 0 {
+		// Files alone: no empty message before them (Slack refuses one).
+		parts = nil
+		first = bot.MessageRef{Room: roomRef(channel)}
+	}
+	skip, skipFiles := 0, 0
 	if p, ok := a.takePartial(msg.DeliveryID, channel, len(parts)); ok {
 		// A resend of a message whose first parts reached Slack before
 		// its sender stopped: post the rest only, in order.
-		first, skip = p.first, p.have
+		first, skip, skipFiles = p.first, p.have, p.files
 	}
 	for i, part := range parts {
 		if i < skip {
@@ -81,6 +87,15 @@ func (a *Adapter) Send(ctx context.Context, to bot.Destination, msg bot.Message)
 				ch = channel
 			}
 			first = bot.MessageRef{Room: bot.RoomRef{Adapter: bot.AdapterSlack, ID: ch}, ID: ts}
+		}
+	}
+	if len(msg.Files) > 0 {
+		done, err := a.uploadFiles(ctx, channel, to.Thread.ID, msg.Files, skipFiles)
+		if err != nil {
+			// The text is in Slack: the outbox's retry, on this replica
+			// within partialTTL, uploads the remaining files only.
+			a.keepPartial(msg.DeliveryID, partialDelivery{channel: channel, parts: len(parts), have: len(parts), files: done, first: first})
+			return first, err
 		}
 	}
 	return first, nil

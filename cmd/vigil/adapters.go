@@ -76,3 +76,17 @@ func chatAdapters(cfg *config.Config, e *bot.Engine, logger *slog.Logger, retry 
 	}
 	return out, nil
 }
+
+// consoleFiles is where the console writes the files of messages:
+// --files, else files/ in the data directory ("" when there is none: the
+// console then lists files without saving them).
+func consoleFiles(cfg *config.Config, o runOptions) string {
+	if o.Files != "" {
+		return o.Files
+	}
+	dir, err := cfg.DataDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "files")
+}

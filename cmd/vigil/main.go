@@ -54,6 +54,8 @@ Usage:
 Run flags:
   --config FILE    configuration file (env VIGIL_CONFIG); none needed to try Vigil
   --data DIR       directory of the embedded store (default: the user's data directory)
+  --files DIR      where the console writes the files of messages, e.g. the /sec stats
+                   chart (default: files/ in the data directory)
   --as NAME        the person the console speaks as (default: a local admin)
   --clock TIME     run on a fake clock starting at TIME (RFC 3339, e.g. 2026-01-05T09:00:00Z);
                    the console's ":advance 36h" then moves it and runs what falls due

@@ -34,6 +34,7 @@ import (
 type runOptions struct {
 	ConfigPath string
 	Data       string
+	Files      string // the console's files folder (--files; default files/ in the data directory)
 	As         string
 	Clock      time.Time // zero: the wall clock
 	LogLevel   string
@@ -53,6 +54,7 @@ func parseRun(args []string, lookup env) (runOptions, error) {
 	fs := flag.NewFlagSet("vigil", flag.ContinueOnError)
 	fs.StringVar(&o.ConfigPath, "config", "", "")
 	fs.StringVar(&o.Data, "data", "", "")
+	fs.StringVar(&o.Files, "files", "", "")
 	fs.StringVar(&o.As, "as", "", "")
 	fs.StringVar(&clockArg, "clock", "", "")
 	fs.StringVar(&o.LogLevel, "log-level", "", "")
@@ -190,7 +192,7 @@ func build(ctx context.Context, o runOptions, s streams, lookup env) (_ *parts, 
 		return nil, err
 	}
 	if useConsole {
-		if err := p.openConsole(engine, as, fake, s, interactive); err != nil {
+		if err := p.openConsole(engine, as, fake, s, interactive, consoleFiles(cfg, o)); err != nil {
 			return nil, err
 		}
 	}
@@ -300,11 +302,11 @@ func (p *parts) addFeatures(ctx context.Context, cfg *config.Config, e *bot.Engi
 
 // openConsole adds the console adapter speaking as as: on the terminal
 // when interactive (raw mode, restored by close), else on s.In and s.Out.
-func (p *parts) openConsole(e *bot.Engine, as string, fake *clock.Fake, s streams, interactive bool) error {
+func (p *parts) openConsole(e *bot.Engine, as string, fake *clock.Fake, s streams, interactive bool, files string) error {
 	if _, ok := e.Directory().ByName(as); !ok {
 		fmt.Fprintf(s.Err, "vigil: note: %q is not in the people directory; speaking as a stranger\n", as)
 	}
-	copts := console.Options{Engine: e, As: as, Fake: fake, In: s.In, Out: s.Out}
+	copts := console.Options{Engine: e, As: as, Fake: fake, In: s.In, Out: s.Out, FilesDir: files}
 	if interactive {
 		restore, t, err := openTerminal(s.InFile, s.OutFile)
 		if err != nil {
