@@ -49,7 +49,10 @@ func (s *Stats) runStats(ctx context.Context, req *bot.Request) error {
 	if err != nil {
 		return err
 	}
-	_, err = req.Reply(ctx, msg)
+	// The figures are for the whole team in the private room (the command
+	// runs nowhere else), so they are posted there, chart included: an
+	// asker-only answer could not carry the chart on Slack.
+	_, err = req.Announce(ctx, msg)
 	return err
 }
 
