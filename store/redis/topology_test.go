@@ -34,6 +34,18 @@ func TestConformanceSentinel(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return topologyStore(t, topo, topo.Prefix(t)) })
 }
 
+// The same suites through the encryption decorator (encryption on): what
+// it stores must obey Cluster's one-slot rule and survive Sentinel too.
+func TestConformanceClusterEncrypted(t *testing.T) {
+	topo := testredis.Shared(t, testredis.Cluster)
+	storetest.RunEncrypted(t, func(t *testing.T) store.Store { return topologyStore(t, topo, topo.Prefix(t)) })
+}
+
+func TestConformanceSentinelEncrypted(t *testing.T) {
+	topo := testredis.Shared(t, testredis.Sentinel)
+	storetest.RunEncrypted(t, func(t *testing.T) store.Store { return topologyStore(t, topo, topo.Prefix(t)) })
+}
+
 // The suite's evidence has teeth: the same Cluster refuses a script whose
 // keys lie in two slots, which is what a key without the {prefix} hash tag
 // would cause.
