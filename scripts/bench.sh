@@ -9,14 +9,15 @@
 set -euo pipefail
 GO=${GO:-go}
 GOTAGS=${GOTAGS:-goolm}
-dir=$(mktemp -d "${TMPDIR:-/tmp}/vigil-bench.XXXXXX")
-trap 'rm -rf "$dir"' EXIT
-"$GO" build -tags "$GOTAGS" -o "$dir/vigil" ./cmd/vigil
-"$GO" build -o "$dir/vigil-bench" ./cmd/vigil-bench
-export GO dir
-exec scripts/with-redis.sh bash -c '
+# Not "dir": scripts/with-redis.sh has its own.
+bench_dir=$(mktemp -d "${TMPDIR:-/tmp}/vigil-bench.XXXXXX")
+trap 'rm -rf "$bench_dir"' EXIT
+"$GO" build -tags "$GOTAGS" -o "$bench_dir/vigil" ./cmd/vigil
+"$GO" build -o "$bench_dir/vigil-bench" ./cmd/vigil-bench
+export GO bench_dir
+scripts/with-redis.sh bash -c '
 set -euo pipefail
 "$GO" test -run "^$" -bench . -benchmem ./bot/... ./store/...
 "$GO" test -run "^$" -bench FindOneDaysDue -benchtime 20x -benchmem ./commands/remind/
-"$dir/vigil-bench" --vigil "$dir/vigil"
+"$bench_dir/vigil-bench" --vigil "$bench_dir/vigil"
 '
