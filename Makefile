@@ -53,10 +53,15 @@ $(STATICCHECK):
 staticcheck: $(STATICCHECK)
 	$(STATICCHECK) -tags $(GOTAGS) ./...
 
-# Benchmarks (numbers go to docs/BENCHMARKS.md); Redis ones need a server.
+# Benchmarks (numbers go to docs/BENCHMARKS.md), all against one throwaway
+# redis-server: the Go benchmarks (store primitives with the raw PING round
+# trip, router dispatch, reminders among 100,000 open items), then the
+# vigil-bench scenarios (commands, intake API, Slack acknowledgement under
+# load, the real binary's time to ready and idle memory). Each prints the
+# raw Redis round trip of its run beside its figures.
 bench:
 	@scripts/ensure-redis.sh
-	scripts/with-redis.sh $(GO) test -run '^$$' -bench . -benchmem ./bot/... ./store/...
+	GO=$(GO) GOTAGS=$(GOTAGS) scripts/bench.sh
 
 # Fuzz the command-line parser, the untrusted-text markers and each chat
 # renderer on hostile input; new corpus entries land in the Go cache,

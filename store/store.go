@@ -88,6 +88,11 @@ type Documents interface {
 	Delete(ctx context.Context, collection, id string, expect int64) error
 	// List returns the ids in a collection, sorted.
 	List(ctx context.Context, collection string) ([]string, error)
+	// GetMany reads several documents of one collection in one read (one
+	// round trip on Redis), in the order of ids. A missing document is
+	// returned as a Doc with its ID, Version 0 and no Data, not an error:
+	// the caller reading an index decides what a gone entry means.
+	GetMany(ctx context.Context, collection string, ids []string) ([]Doc, error)
 }
 
 // Sets are unordered sets of strings, used as indexes.
@@ -117,6 +122,10 @@ type Queues interface {
 	NextDue(ctx context.Context, queue string) (item DueItem, ok bool, err error)
 	// Pending returns up to limit items in due order without claiming them.
 	Pending(ctx context.Context, queue string, limit int) ([]DueItem, error)
+	// PendingMany is Pending of several queues in one read (one round trip
+	// on Redis), each cut at until: for queues[i], up to limit items that
+	// become claimable at or before until, in due order.
+	PendingMany(ctx context.Context, queues []string, until time.Time, limit int) ([][]DueItem, error)
 }
 
 // Leases elect a leader among replicas.

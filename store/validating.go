@@ -27,7 +27,8 @@ import (
 // What b may trust: every name and member passes ValidName, Put's and
 // Delete's expected versions pass CheckExpect, a ttl or hold is positive,
 // ClaimDue's limit is positive, a Pending, ReadLog or LastEntries limit is
-// not negative, SetAdd and SetRemove get at least one member, and Apply
+// not negative, GetMany gets at least one id and PendingMany at least one
+// queue and a positive limit, SetAdd and SetRemove get at least one member, and Apply
 // gets at least one op, each valid. What b must still check itself:
 // ReadLog's `after` id, whose form only the backend knows.
 func Validating(backend string, b Store) Store {
@@ -81,6 +82,23 @@ func (v *validating) Get(ctx context.Context, collection, id string) (Doc, error
 	}
 	d, err := v.b.Get(ctx, collection, id)
 	return d, v.fail(op, err)
+}
+
+func (v *validating) GetMany(ctx context.Context, collection string, ids []string) ([]Doc, error) {
+	op := fmt.Sprintf("get many docs/%s (%d)", collection, len(ids))
+	if err := ValidName("collection", collection); err != nil {
+		return nil, v.fail(op, err)
+	}
+	for _, id := range ids {
+		if err := ValidName("id", id); err != nil {
+			return nil, v.fail(op, err)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	docs, err := v.b.GetMany(ctx, collection, ids)
+	return docs, v.fail(op, err)
 }
 
 func (v *validating) Put(ctx context.Context, collection, id string, data []byte, expect int64) (int64, error) {
@@ -204,6 +222,23 @@ func (v *validating) Pending(ctx context.Context, queue string, limit int) ([]Du
 		return nil, v.fail(op, err)
 	}
 	items, err := v.b.Pending(ctx, queue, limit)
+	return items, v.fail(op, err)
+}
+
+func (v *validating) PendingMany(ctx context.Context, queues []string, until time.Time, limit int) ([][]DueItem, error) {
+	op := fmt.Sprintf("pending many (%d queues)", len(queues))
+	if err := notNegative("limit", limit); err != nil {
+		return nil, v.fail(op, err)
+	}
+	for _, q := range queues {
+		if err := ValidName("queue", q); err != nil {
+			return nil, v.fail(op, err)
+		}
+	}
+	if len(queues) == 0 || limit == 0 {
+		return make([][]DueItem, len(queues)), nil
+	}
+	items, err := v.b.PendingMany(ctx, queues, until, limit)
 	return items, v.fail(op, err)
 }
 

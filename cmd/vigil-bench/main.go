@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,23 +38,46 @@ import (
 	redisstore "github.com/vigil-sec/vigil/store/redis"
 )
 
-const usage = `Usage: vigil-bench [--redis URL] [--n N] [--concurrency C] [--vigil PATH]
+const usage = `Usage: vigil-bench [--redis URL] [--scenarios LIST] [--n N] [--concurrency C]
+                   [--intake-n N] [--embedded-n N] [--clients C] [--slack-n N] [--rate R]
+                   [--vigil PATH]
 
-Runs Vigil's engine against a real Redis and reports, per kind of command:
-throughput, p50/p99/p99.9 latency, allocations and Redis round trips per
-command, and the raw Redis round-trip time (PING) measured in the same run.
+Runs Vigil's engine against a real Redis and prints the raw Redis round-trip
+time (PING) measured in the same run, then each scenario's figures:
+
+  commands   per kind of command: throughput, p50/p99/p99.9 latency,
+             allocations and Redis round trips per command
+  intake     POST /api/v1/reports through the real listener and handler from
+             concurrent clients: reports/s, p50/p99, on Redis and on the
+             embedded store (fsync per commit, and batched commits)
+  slack      signed Events API requests to the Slack adapter while the engine
+             runs commands at --rate: the time to Slack's HTTP acknowledgement
 
   --redis URL        Redis to use (default $REDIS_URL); keys go under a fresh prefix
+  --scenarios LIST   comma-separated, from commands,intake,slack (default all)
   --n N              commands per kind (default 20000)
   --concurrency C    commands in flight (default 4)
+  --intake-n N       reports filed on Redis (default 20000)
+  --embedded-n N     reports filed on the embedded store (default 2000)
+  --clients C        concurrent intake API clients (default 16)
+  --slack-n N        Slack events sent (default 2000)
+  --rate R           commands per second run beside them (default 10000)
   --vigil PATH       also start this vigil binary: time to ready, idle memory
+  --cpuprofile FILE  write a CPU profile of the whole run (go tool pprof)
 `
 
 type options struct {
 	redisURL    string
+	scenarios   map[string]bool
 	n           int
 	concurrency int
+	intakeN     int
+	embeddedN   int
+	clients     int
+	slackN      int
+	rate        int
 	vigilBin    string
+	cpuProfile  string
 }
 
 func main() {
@@ -80,8 +104,25 @@ func parse(args []string) (options, error) {
 	fs.IntVar(&o.n, "n", 20000, "")
 	fs.IntVar(&o.concurrency, "concurrency", 4, "")
 	fs.StringVar(&o.vigilBin, "vigil", "", "")
+	list := fs.String("scenarios", "commands,intake,slack", "")
+	fs.IntVar(&o.intakeN, "intake-n", 20000, "")
+	fs.IntVar(&o.embeddedN, "embedded-n", 2000, "")
+	fs.IntVar(&o.clients, "clients", 16, "")
+	fs.IntVar(&o.slackN, "slack-n", 2000, "")
+	fs.IntVar(&o.rate, "rate", 10000, "")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "")
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	o.scenarios = map[string]bool{}
+	for _, sc := range strings.Split(*list, ",") {
+		switch sc = strings.TrimSpace(sc); sc {
+		case "commands", "intake", "slack":
+			o.scenarios[sc] = true
+		case "":
+		default:
+			return o, fmt.Errorf("--scenarios: unknown scenario %q (commands, intake, slack)", sc)
+		}
 	}
 	switch {
 	case o.redisURL == "":
@@ -90,6 +131,14 @@ func parse(args []string) (options, error) {
 		return o, errors.New("--n must be from 100 to 10000000")
 	case o.concurrency < 1 || o.concurrency > 1024:
 		return o, errors.New("--concurrency must be from 1 to 1024")
+	case o.intakeN < 100 || o.intakeN > 10_000_000 || o.embeddedN < 100 || o.embeddedN > 10_000_000:
+		return o, errors.New("--intake-n and --embedded-n must be from 100 to 10000000")
+	case o.clients < 1 || o.clients > 1024:
+		return o, errors.New("--clients must be from 1 to 1024")
+	case o.slackN < 100 || o.slackN > 10_000_000:
+		return o, errors.New("--slack-n must be from 100 to 10000000")
+	case o.rate < 0 || o.rate > 1_000_000:
+		return o, errors.New("--rate must be from 0 to 1000000")
 	}
 	return o, nil
 }
@@ -133,6 +182,17 @@ type Result struct {
 }
 
 func run(ctx context.Context, o options, out io.Writer) error {
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	prefix := fmt.Sprintf("vigilbench:%d", time.Now().UnixNano())
 	st, err := redisstore.New(redisstore.Options{URL: o.redisURL, Prefix: prefix})
 	if err != nil {
@@ -183,14 +243,26 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "raw Redis round trip (PING, one client): p50 %s, p99 %s\n\n", p50, p99)
-	fmt.Fprintf(out, "%-28s %10s %9s %9s %9s %12s %14s\n", "command", "cmds/s", "p50", "p99", "p99.9", "allocs/cmd", "round trips")
-	for _, kind := range []string{"whoami", "duty", "help duty"} {
-		res, err := measure(ctx, e, trips, kind, o, event)
-		if err != nil {
+	if o.scenarios["commands"] {
+		fmt.Fprintf(out, "%-28s %10s %9s %9s %9s %12s %14s\n", "command", "cmds/s", "p50", "p99", "p99.9", "allocs/cmd", "round trips")
+		for _, kind := range []string{"whoami", "duty", "help duty"} {
+			res, err := measure(ctx, e, trips, kind, o, event)
+			if err != nil {
+				return err
+			}
+			res.RawRTTP50, res.RawRTT99 = p50, p99
+			fmt.Fprintf(out, "%-28s %10.0f %9s %9s %9s %12.1f %14.2f\n", "/sec "+kind, res.PerSecond, round(res.P50), round(res.P99), round(res.P999), res.AllocsPerCmd, res.RoundTripsPerCmd)
+		}
+	}
+	if o.scenarios["intake"] {
+		if err := runIntake(ctx, o, st, trips, out); err != nil {
 			return err
 		}
-		res.RawRTTP50, res.RawRTT99 = p50, p99
-		fmt.Fprintf(out, "%-28s %10.0f %9s %9s %9s %12.1f %14.2f\n", "/sec "+kind, res.PerSecond, round(res.P50), round(res.P99), round(res.P999), res.AllocsPerCmd, res.RoundTripsPerCmd)
+	}
+	if o.scenarios["slack"] {
+		if err := runSlack(ctx, o, e, event, out); err != nil {
+			return err
+		}
 	}
 	if o.vigilBin != "" {
 		ready, rss, err := startVigil(ctx, o.vigilBin, o.redisURL, prefix+":proc")

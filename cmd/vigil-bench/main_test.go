@@ -12,7 +12,8 @@ import (
 )
 
 func TestParse(t *testing.T) {
-	for _, args := range [][]string{{"--redis", ""}, {"--redis", "redis://x", "--n", "5"}, {"--redis", "redis://x", "--concurrency", "0"}} {
+	for _, args := range [][]string{{"--redis", ""}, {"--redis", "redis://x", "--n", "5"}, {"--redis", "redis://x", "--concurrency", "0"},
+		{"--redis", "redis://x", "--scenarios", "commands,bogus"}, {"--redis", "redis://x", "--clients", "0"}, {"--redis", "redis://x", "--rate", "-1"}} {
 		if _, err := parse(args); err == nil {
 			t.Errorf("parse(%q) accepted", args)
 		}
@@ -25,7 +26,11 @@ func TestParse(t *testing.T) {
 func TestBenchRun(t *testing.T) {
 	srv := testredis.Start(t)
 	var out bytes.Buffer
-	if err := run(context.Background(), options{redisURL: srv.URL(), n: 300, concurrency: 2}, &out); err != nil {
+	o, err := parse([]string{"--redis", srv.URL(), "--n", "300", "--concurrency", "2", "--intake-n", "300", "--embedded-n", "100", "--clients", "4", "--slack-n", "100", "--rate", "1000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run(context.Background(), o, &out); err != nil {
 		t.Fatal(err)
 	}
 	text := out.String()
@@ -42,5 +47,20 @@ func TestBenchRun(t *testing.T) {
 		if trips <= 0 || trips > 3 {
 			t.Errorf("/sec %s: %.2f Redis round trips per command, want 1 to 3", r[1], trips)
 		}
+	}
+	// Every report was answered 201 (run fails otherwise), on each store.
+	for _, store := range []string{"redis", "embedded (fsync per commit)", "embedded (batched commits)"} {
+		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(store) + `\s+\d+\s`).MatchString(text) {
+			t.Errorf("no intake row for %s:\n%s", store, text)
+		}
+	}
+	// Every Slack event was acknowledged with 200 (run fails otherwise),
+	// and the commands they carried ran: their answers reached Slack.
+	m := regexp.MustCompile(`(?m)^event to HTTP 200\s+\S+\s+\S+\s+\S+\s+(\d+)\s*$`).FindStringSubmatch(text)
+	if m == nil {
+		t.Fatalf("no Slack acknowledgement row:\n%s", text)
+	}
+	if n, _ := strconv.Atoi(m[1]); n == 0 {
+		t.Errorf("no answer to the Slack events reached Slack:\n%s", text)
 	}
 }

@@ -14,6 +14,7 @@ package remind
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -317,22 +318,26 @@ type batch struct {
 // collect finds the batches due at now without changing anything: the
 // maintainers due (from the global queue, in due order, stopping at the
 // first not yet due) and, for each, their items due within the window.
-// Its cost follows what is due, not what is open.
+// Its cost follows what is due, not what is open, and its round trips do
+// not grow with it: one for the global queue, then batches' two.
 func (r *Reminders) collect(ctx context.Context, now time.Time) ([]batch, error) {
-	st := r.e.Store()
-	var out []batch
-	due, err := st.Pending(ctx, globalQueue, batchLimit)
+	due, err := r.e.Store().Pending(ctx, globalQueue, batchLimit)
 	if err != nil {
 		return nil, err
 	}
+	var names []string
 	for _, m := range due {
 		if m.Due.After(now) {
 			break
 		}
-		b, err := r.batchFor(ctx, m.Key, now)
-		if err != nil {
-			return nil, err
-		}
+		names = append(names, m.Key)
+	}
+	all, err := r.batches(ctx, names, now)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, b := range all {
 		if len(b.Items) > 0 {
 			out = append(out, b)
 		}
@@ -340,26 +345,53 @@ func (r *Reminders) collect(ctx context.Context, now time.Time) ([]batch, error)
 	return out, nil
 }
 
-func (r *Reminders) batchFor(ctx context.Context, maintainer string, now time.Time) (batch, error) {
-	b := batch{Maintainer: maintainer}
-	pending, err := r.e.Store().Pending(ctx, maintainerQueue(maintainer), batchLimit)
+// batches gathers each maintainer's items due within the window at now,
+// in due order, one batch per name (in the order of names, possibly
+// empty). It reads all the maintainers' queues in one store read and all
+// their items in a second (PendingMany and GetMany: two Redis round trips
+// however many maintainers and items are due). An item whose queue entry
+// outlived its document (removed meanwhile) is skipped.
+func (r *Reminders) batches(ctx context.Context, names []string, now time.Time) ([]batch, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	st := r.e.Store()
+	queues := make([]string, len(names))
+	for i, n := range names {
+		queues[i] = maintainerQueue(n)
+	}
+	pending, err := st.PendingMany(ctx, queues, now.Add(r.o.Window), batchLimit)
 	if err != nil {
-		return b, err
+		return nil, err
 	}
+	var keys []string
 	for _, p := range pending {
-		if p.Due.After(now.Add(r.o.Window)) {
-			break
+		for _, it := range p {
+			keys = append(keys, it.Key)
 		}
-		it, _, err := r.load(ctx, p.Key)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return b, err
-		}
-		b.Items = append(b.Items, it)
 	}
-	return b, nil
+	var docs []store.Doc
+	if len(keys) > 0 {
+		if docs, err = st.GetMany(ctx, itemColl, keys); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]batch, len(names))
+	for i, p := range pending {
+		out[i].Maintainer = names[i]
+		for _, d := range docs[:len(p)] {
+			if d.Version == 0 {
+				continue
+			}
+			var it item
+			if err := json.Unmarshal(d.Data, &it); err != nil {
+				return nil, fmt.Errorf("%s/%s: %w: %v", itemColl, d.ID, store.ErrCorrupt, err)
+			}
+			out[i].Items = append(out[i].Items, &it)
+		}
+		docs = docs[len(p):]
+	}
+	return out, nil
 }
 
 // quietUntil returns when sending to the person is allowed again, or the
@@ -399,7 +431,9 @@ func (r *Reminders) runDispatch(ctx context.Context, job bot.Job) error {
 	if err != nil {
 		return err
 	}
-	var summary []string
+	// Maintainers in their quiet hours wait; the others' batches are read
+	// together (two round trips, not one per maintainer or item).
+	var names []string
 	for _, c := range claims {
 		p, _ := r.e.Directory().ByName(c.Key)
 		if later := r.quietUntil(p, now); !later.IsZero() {
@@ -408,10 +442,14 @@ func (r *Reminders) runDispatch(ctx context.Context, job bot.Job) error {
 			}
 			continue
 		}
-		b, err := r.batchFor(ctx, c.Key, now)
-		if err != nil {
-			return err
-		}
+		names = append(names, c.Key)
+	}
+	batches, err := r.batches(ctx, names, now)
+	if err != nil {
+		return err
+	}
+	var summary []string
+	for _, b := range batches {
 		if len(b.Items) > 0 {
 			line, err := r.send(ctx, b, job.Due, now)
 			if err != nil {
@@ -419,7 +457,7 @@ func (r *Reminders) runDispatch(ctx context.Context, job bot.Job) error {
 			}
 			summary = append(summary, line)
 		}
-		if err := r.refreshMaintainer(ctx, c.Key); err != nil {
+		if err := r.refreshMaintainer(ctx, b.Maintainer); err != nil {
 			return err
 		}
 	}

@@ -15,22 +15,47 @@ import (
 func (s *backend) Get(ctx context.Context, collection, id string) (store.Doc, error) {
 	var d store.Doc
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		b := sub(tx, bDocs, collection)
-		var v []byte
-		if b != nil {
-			v = b.Get([]byte(id))
-		}
-		if v == nil {
+		var err error
+		d, err = readDoc(sub(tx, bDocs, collection), id)
+		if err == nil && d.Version == 0 {
 			return store.ErrNotFound
 		}
-		if len(v) < 8 {
-			return fmt.Errorf("%w: document record of %d bytes", store.ErrCorrupt, len(v))
-		}
-		// v points into the mmap and is only valid inside the transaction.
-		d = store.Doc{ID: id, Version: int64(binary.BigEndian.Uint64(v)), Data: bytes.Clone(v[8:])}
-		return nil
+		return err
 	})
 	return d, err
+}
+
+// GetMany reads the documents in one read transaction.
+func (s *backend) GetMany(ctx context.Context, collection string, ids []string) ([]store.Doc, error) {
+	out := make([]store.Doc, len(ids))
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		b := sub(tx, bDocs, collection)
+		for i, id := range ids {
+			var err error
+			if out[i], err = readDoc(b, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// readDoc reads one document of bucket b (nil: the collection does not
+// exist); a missing one has Version 0.
+func readDoc(b *bolt.Bucket, id string) (store.Doc, error) {
+	var v []byte
+	if b != nil {
+		v = b.Get([]byte(id))
+	}
+	if v == nil {
+		return store.Doc{ID: id}, nil
+	}
+	if len(v) < 8 {
+		return store.Doc{}, fmt.Errorf("%w: document record of %d bytes", store.ErrCorrupt, len(v))
+	}
+	// v points into the mmap and is only valid inside the transaction.
+	return store.Doc{ID: id, Version: int64(binary.BigEndian.Uint64(v)), Data: bytes.Clone(v[8:])}, nil
 }
 
 // docVersion reads the version of a stored document record; 0 when the

@@ -1,11 +1,13 @@
 package embedded
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -49,15 +51,38 @@ type checked = store.Store
 // arguments; store.Validating checks them and names the operation in
 // every error, so backend methods return their errors bare.
 type backend struct {
-	db   *bolt.DB
-	path string
+	db    *bolt.DB
+	path  string
+	batch bool
+	// writing counts the writes in flight: a write batches only when it
+	// has company.
+	writing atomic.Int32
+}
+
+// Options tune an embedded store.
+type Options struct {
+	// BatchCommits lets concurrent writes share one bbolt transaction and
+	// so one fsync (bbolt's DB.Batch): under many concurrent writers (a
+	// busy intake API) the disk's sync rate stops bounding the write rate
+	// (docs/BENCHMARKS.md). Each write still returns only after its own
+	// commit is on disk, and a write that fails (a version conflict) is
+	// rerun alone, so none sees another's failure. Only a write that starts
+	// while another is in flight joins a batch, waiting up to BatchDelay
+	// for company; a lone write commits at once as without batching.
+	// Open turns it on.
+	BatchCommits bool
+	// BatchDelay bounds that wait (default 1ms; bbolt's own is 10ms).
+	BatchDelay time.Duration
 }
 
 // Open opens (or creates) the store file at path. It creates the parent
 // directory (0700) and the file (0600) when missing. An existing file that
 // is empty, unreadable, or not a valid store is reported with an error
 // wrapping store.ErrCorrupt and is left exactly as it was.
-func Open(path string) (*Store, error) {
+func Open(path string) (*Store, error) { return OpenWith(path, Options{BatchCommits: true}) }
+
+// OpenWith is Open with options.
+func OpenWith(path string, o Options) (*Store, error) {
 	if path == "" {
 		return nil, fmt.Errorf("embedded: open: %w: empty path", store.ErrInvalid)
 	}
@@ -81,7 +106,10 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &backend{db: db, path: abs}
+	if o.BatchCommits {
+		db.MaxBatchDelay = cmp.Or(o.BatchDelay, time.Millisecond)
+	}
+	b := &backend{db: db, path: abs, batch: o.BatchCommits}
 	if err := b.init(); err != nil {
 		db.Close()
 		return nil, err
@@ -191,6 +219,20 @@ func (s *backend) update(ctx context.Context, fn func(tx *bolt.Tx) error) (err e
 			err = fmt.Errorf("%w: %v", store.ErrCorrupt, r)
 		}
 	}()
+	company := s.writing.Add(1) > 1
+	defer s.writing.Add(-1)
+	if company && s.batch {
+		// Batch runs fn on its own goroutine and turns a panic into an
+		// error of its own type; recover here so it is ErrCorrupt as well.
+		return s.db.Batch(func(tx *bolt.Tx) (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					err = fmt.Errorf("%w: %v", store.ErrCorrupt, r)
+				}
+			}()
+			return fn(tx)
+		})
+	}
 	return s.db.Update(fn)
 }
 

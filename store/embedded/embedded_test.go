@@ -30,6 +30,18 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t) })
 }
 
+// Without commit batching (Open batches concurrent writes), the same
+// guarantees hold.
+func TestConformanceUnbatched(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s, err := embedded.OpenWith(filepath.Join(t.TempDir(), "vigil.db"), embedded.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
 func BenchmarkStore(b *testing.B) {
 	storetest.RunBenchmarks(b, func(b *testing.B) store.Store { return openTemp(b) })
 }

@@ -208,15 +208,44 @@ func (s *backend) NextDue(ctx context.Context, queueName string) (store.DueItem,
 func (s *backend) Pending(ctx context.Context, queueName string, limit int) ([]store.DueItem, error) {
 	var out []store.DueItem
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		q, err := openQueue(tx, queueName, false)
-		if err != nil || q.due == nil {
-			return err
-		}
-		c := q.due.Cursor()
-		for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
-			out = append(out, store.DueItem{Key: string(k[8:]), Due: fromMS(getSortable(k))})
+		var err error
+		out, err = pendingIn(tx, queueName, nil, limit)
+		return err
+	})
+	return out, err
+}
+
+// PendingMany reads each queue up to until in one read transaction.
+func (s *backend) PendingMany(ctx context.Context, queues []string, until time.Time, limit int) ([][]store.DueItem, error) {
+	out := make([][]store.DueItem, len(queues))
+	ms := until.UnixMilli()
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		for i, q := range queues {
+			var err error
+			if out[i], err = pendingIn(tx, q, &ms, limit); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
 	return out, err
+}
+
+// pendingIn lists up to limit items of a queue in due order, stopping at
+// the first due after *until (nil: no cut).
+func pendingIn(tx *bolt.Tx, queueName string, until *int64, limit int) ([]store.DueItem, error) {
+	q, err := openQueue(tx, queueName, false)
+	if err != nil || q.due == nil {
+		return nil, err
+	}
+	var out []store.DueItem
+	c := q.due.Cursor()
+	for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
+		at := getSortable(k)
+		if until != nil && at > *until {
+			break
+		}
+		out = append(out, store.DueItem{Key: string(k[8:]), Due: fromMS(at)})
+	}
+	return out, nil
 }

@@ -123,6 +123,35 @@ func (s *Store) Get(ctx context.Context, collection, id string) (store.Doc, erro
 	return d, nil
 }
 
+// GetMany reads the documents in one inner read and opens each, as Get
+// does. A missing document comes back as the backends return it (its id,
+// version 0, no data), with nothing to open.
+func (s *Store) GetMany(ctx context.Context, collection string, ids []string) ([]store.Doc, error) {
+	phys := make([]string, len(ids))
+	for i, id := range ids {
+		if err := s.checkDoc(collection, id); err != nil {
+			return nil, err
+		}
+		phys[i] = s.physID(collection, id)
+	}
+	docs, err := s.inner.GetMany(ctx, collection, phys)
+	if err != nil {
+		return nil, err
+	}
+	if len(docs) != len(ids) {
+		return nil, fmt.Errorf("get many docs/%s: %d answers for %d ids: %w", collection, len(docs), len(ids), store.ErrCorrupt)
+	}
+	for i := range docs {
+		if docs[i].Version != 0 || len(docs[i].Data) > 0 {
+			if docs[i].Data, err = s.openDoc(collection, phys[i], docs[i].Data); err != nil {
+				return nil, err
+			}
+		}
+		docs[i].ID = ids[i]
+	}
+	return docs, nil
+}
+
 func (s *Store) Put(ctx context.Context, collection, id string, data []byte, expect int64) (int64, error) {
 	if err := s.checkDoc(collection, id); err != nil {
 		return 0, err

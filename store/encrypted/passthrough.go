@@ -51,6 +51,10 @@ func (s *Store) Pending(ctx context.Context, queue string, limit int) ([]store.D
 	return s.inner.Pending(ctx, queue, limit)
 }
 
+func (s *Store) PendingMany(ctx context.Context, queues []string, until time.Time, limit int) ([][]store.DueItem, error) {
+	return s.inner.PendingMany(ctx, queues, until, limit)
+}
+
 func (s *Store) AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error) {
 	return s.inner.AcquireLease(ctx, name, holder, now, ttl)
 }

@@ -108,10 +108,34 @@ func (s *backend) Pending(ctx context.Context, queue string, limit int) ([]store
 	if err != nil {
 		return nil, unavail(err)
 	}
+	return dueItems(zs), nil
+}
+
+// PendingMany reads each queue up to until with one pipeline of
+// ZRANGEBYSCOREs: one round trip whatever the number of queues.
+func (s *backend) PendingMany(ctx context.Context, queues []string, until time.Time, limit int) ([][]store.DueItem, error) {
+	cmds := make([]*redis.ZSliceCmd, len(queues))
+	_, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, q := range queues {
+			cmds[i] = p.ZRangeByScoreWithScores(ctx, s.queueKeys(q)[0], &redis.ZRangeBy{Min: "-inf", Max: msArg(until), Count: int64(limit)})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, unavail(err)
+	}
+	out := make([][]store.DueItem, len(queues))
+	for i, c := range cmds {
+		out[i] = dueItems(c.Val())
+	}
+	return out, nil
+}
+
+func dueItems(zs []redis.Z) []store.DueItem {
 	out := make([]store.DueItem, len(zs))
 	for i, z := range zs {
 		key, _ := z.Member.(string)
 		out[i] = store.DueItem{Key: key, Due: time.UnixMilli(int64(z.Score))}
 	}
-	return out, nil
+	return out
 }

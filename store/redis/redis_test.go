@@ -32,6 +32,21 @@ func BenchmarkStore(b *testing.B) {
 	storetest.RunBenchmarks(b, func(b *testing.B) store.Store { return newStore(b, srv) })
 }
 
+// BenchmarkRawRoundTrip is one PING on the store's client: the floor under
+// every Redis figure of the same run (docs/BENCHMARKS.md prints them side
+// by side, so machines can be compared).
+func BenchmarkRawRoundTrip(b *testing.B) {
+	srv := testredis.Start(b)
+	s := newStore(b, srv)
+	defer s.Close()
+	ctx := context.Background()
+	for b.Loop() {
+		if err := s.Ping(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // hashTag is the part of key Redis Cluster hashes: the first {...} with
 // something in it, or the whole key.
 func hashTag(key string) string {
