@@ -12,7 +12,8 @@ import (
 )
 
 var (
-	// KEYS: doc, ids. ARGV: expect, data, id. Returns {ok, version}.
+	// KEYS: doc, ids, stamps. ARGV: expect, data, id, stamp field.
+	// Returns {ok, version}.
 	putScript = redis.NewScript(`
 local have = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
 local expect = tonumber(ARGV[1])
@@ -20,9 +21,11 @@ if expect ~= -1 and expect ~= have then return {0, have} end
 local v = have + 1
 redis.call('HSET', KEYS[1], 'v', string.format('%d', v), 'data', ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[3])
+redis.call('HINCRBY', KEYS[3], ARGV[4], 1)
 return {1, v}`)
 
-	// KEYS: doc, ids. ARGV: expect, id. Returns {ok, version}.
+	// KEYS: doc, ids, stamps. ARGV: expect, id, stamp field. Returns
+	// {ok, version}.
 	deleteScript = redis.NewScript(`
 local have = redis.call('HGET', KEYS[1], 'v')
 if not have then
@@ -34,6 +37,7 @@ local expect = tonumber(ARGV[1])
 if expect ~= -1 and expect ~= have then return {0, have} end
 redis.call('DEL', KEYS[1])
 redis.call('SREM', KEYS[2], ARGV[2])
+redis.call('HINCRBY', KEYS[3], ARGV[3], 1)
 return {1, have}`)
 )
 
@@ -42,6 +46,15 @@ func (s *backend) Get(ctx context.Context, collection, id string) (store.Doc, er
 	vals, err := s.c.HMGet(ctx, s.docKeys(collection, id)[0], "v", "data").Result()
 	if err != nil {
 		return store.Doc{}, unavail(err)
+	}
+	return docFromHMGet(id, vals)
+}
+
+// docFromHMGet reads the reply to HMGET doc v data (Get, and Read's
+// queries).
+func docFromHMGet(id string, vals []any) (store.Doc, error) {
+	if len(vals) != 2 {
+		return store.Doc{}, fmt.Errorf("%w: document reply of %d values", store.ErrCorrupt, len(vals))
 	}
 	vs, ok := vals[0].(string)
 	if !ok {
@@ -69,7 +82,9 @@ func casResult(res any) (bool, int64, error) {
 // runCAS runs putScript or deleteScript and turns a refused version check
 // into a *store.ConflictError.
 func (s *backend) runCAS(ctx context.Context, script *redis.Script, collection, id string, expect int64, args ...any) (int64, error) {
-	res, err := script.Run(ctx, s.c, s.docKeys(collection, id), args...).Result()
+	keys := append(s.docKeys(collection, id), s.stampsKey())
+	args = append(args, store.StampField(collection, ""))
+	res, err := script.Run(ctx, s.c, keys, args...).Result()
 	if err != nil {
 		return 0, unavail(err)
 	}

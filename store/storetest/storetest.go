@@ -76,6 +76,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("InvalidNames", func(t *testing.T) { testInvalid(t, fresh) })
 	t.Run("Batches", func(t *testing.T) { testBatches(t, fresh) })
 	t.Run("Counters", func(t *testing.T) { testCounters(t, fresh) })
+	t.Run("Read", func(t *testing.T) { testRead(t, fresh) })
 }
 
 type opener func(t *testing.T) store.Store
