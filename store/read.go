@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -180,4 +181,45 @@ func StampField(collection, set string) string {
 		return "s:" + set
 	}
 	return "d:" + collection
+}
+
+// Docs returns the documents of a collection (set empty) or of the members
+// of set, sorted by id, the way s reads them best: a store that serves
+// them itself (the engine's cache) does; a Reader reads them in one round
+// trip; any other store lists the ids and gets each document.
+func Docs(ctx context.Context, s Store, collection, set string) ([]Doc, error) {
+	if d, ok := s.(interface {
+		Docs(ctx context.Context, collection, set string) ([]Doc, error)
+	}); ok {
+		return d.Docs(ctx, collection, set)
+	}
+	if r, ok := s.(Reader); ok {
+		a, err := r.Read(ctx, DocsQuery(collection, set))
+		if err != nil {
+			return nil, err
+		}
+		return a[0].Docs, nil
+	}
+	var ids []string
+	var err error
+	if set != "" {
+		ids, err = s.SetMembers(ctx, set)
+	} else {
+		ids, err = s.List(ctx, collection)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Doc, 0, len(ids))
+	for _, id := range ids {
+		d, err := s.Get(ctx, collection, id)
+		if errors.Is(err, ErrNotFound) {
+			continue // removed meanwhile, or a member without a document
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }
