@@ -31,6 +31,7 @@ import (
 
 	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/bot/clock"
+	"github.com/vigil-sec/vigil/bot/intake"
 	"github.com/vigil-sec/vigil/commands/core"
 	"github.com/vigil-sec/vigil/commands/duty"
 	"github.com/vigil-sec/vigil/commands/report"
@@ -39,13 +40,15 @@ import (
 
 const usage = `Usage: vigil-bench [--redis URL] [--n N] [--concurrency C] [--vigil PATH]
 
-Runs Vigil's engine against a real Redis and reports, per kind of command:
+Runs Vigil's engine against a real Redis and reports, per kind of command
+(/sec whoami, duty, help, report list, help duty) at 1 and C in flight:
 throughput, p50/p99/p99.9 latency, allocations and Redis round trips per
-command, and the raw Redis round-trip time (PING) measured in the same run.
+command, and the raw Redis round-trip time (PING) measured in the same run,
+with p50 as a multiple of it.
 
   --redis URL        Redis to use (default $REDIS_URL); keys go under a fresh prefix
   --n N              commands per kind (default 20000)
-  --concurrency C    commands in flight (default 4)
+  --concurrency C    commands in flight (default 4); each kind also runs at 1
   --vigil PATH       also start this vigil binary: time to ready, idle memory
 `
 
@@ -113,12 +116,62 @@ func (c *counter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proc
 	}
 }
 
-// sink is the in-memory chat adapter: it takes every message at once.
-type sink struct{ n atomic.Int64 }
+// sink is the in-memory chat adapter: it takes every message at once and
+// keeps the last one (for the tests).
+type sink struct {
+	n    atomic.Int64
+	last atomic.Pointer[bot.Message]
+}
 
 func (s *sink) Name() string { return "bench" }
-func (s *sink) Send(context.Context, bot.Destination, bot.Message) (bot.MessageRef, error) {
+func (s *sink) Send(_ context.Context, _ bot.Destination, msg bot.Message) (bot.MessageRef, error) {
+	s.last.Store(&msg)
 	return bot.MessageRef{ID: strconv.FormatInt(s.n.Add(1), 10)}, nil
+}
+
+// benchRoom is the private security room the commands are typed in.
+var benchRoom = bot.RoomRef{Adapter: "bench", ID: "security"}
+
+// event is command text typed by bob (a responder) in the room, with a
+// distinct event id per i.
+func event(i int, text string) bot.Event { return eventAs("bob", i, text) }
+
+func eventAs(user string, i int, text string) bot.Event {
+	return bot.Event{Kind: bot.EventCommand, ID: fmt.Sprintf("%s-%d", text, i), Room: benchRoom, User: bot.UserRef{Adapter: "bench", ID: user}, Text: text}
+}
+
+// newEngine builds the engine the benchmark drives: core, duty and report
+// registered, a rotation and one open report in st (written once, by the
+// first replica on a prefix; a second one finds them there).
+func newEngine(ctx context.Context, st *redisstore.Store) (*bot.Engine, *sink, error) {
+	people := []bot.Person{
+		{Name: "alice", Chat: map[string]string{"bench": "alice"}, Roles: []bot.Role{bot.RoleAdmin, bot.RoleResponder}},
+		{Name: "bob", Chat: map[string]string{"bench": "bob"}, Roles: []bot.Role{bot.RoleResponder}},
+	}
+	e, err := bot.New(bot.Options{Store: st, Clock: clock.Real{}, People: people, PrivateRooms: []bot.RoomRef{benchRoom}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return nil, nil, err
+	}
+	out := &sink{}
+	e.AddAdapter(out)
+	if err := core.Register(e); err != nil {
+		return nil, nil, err
+	}
+	d, err := duty.Register(e, duty.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	reports, err := report.Register(e, report.Options{Duty: d})
+	if err != nil {
+		return nil, nil, err
+	}
+	if ids, err := st.List(ctx, "duty.rotations"); err != nil || len(ids) > 0 {
+		return e, out, err
+	}
+	e.HandleEvent(ctx, eventAs("alice", 0, `duty rotation create triage --members @alice,@bob --shift 1w --handoff "Mon 09:00 UTC"`))
+	_, err = reports.Receive(ctx, intake.Incoming{Source: intake.SourceAPI, SourceID: "bench-1", Title: "Heap overflow in the parser",
+		Description: "A crafted file overflows the parser's buffer.", Reporter: intake.Reporter{Name: "Mallory", Email: "mallory@example.org"}, Received: time.Now()})
+	return e, out, err
 }
 
 // Result is one kind of command's numbers.
@@ -152,45 +205,31 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	defer raw.Close()
 	defer cleanup(ctx, raw, prefix)
 
-	people := []bot.Person{
-		{Name: "alice", Chat: map[string]string{"bench": "alice"}, Roles: []bot.Role{bot.RoleAdmin, bot.RoleResponder}},
-		{Name: "bob", Chat: map[string]string{"bench": "bob"}, Roles: []bot.Role{bot.RoleResponder}},
-	}
-	room := bot.RoomRef{Adapter: "bench", ID: "security"}
-	e, err := bot.New(bot.Options{Store: st, Clock: clock.Real{}, People: people, PrivateRooms: []bot.RoomRef{room}, Logger: slog.New(slog.DiscardHandler)})
+	e, _, err := newEngine(ctx, st)
 	if err != nil {
 		return err
 	}
-	e.AddAdapter(&sink{})
-	if err := core.Register(e); err != nil {
-		return err
-	}
-	d, err := duty.Register(e, duty.Options{})
-	if err != nil {
-		return err
-	}
-	if _, err := report.Register(e, report.Options{Duty: d}); err != nil {
-		return err
-	}
-	event := func(i int, text string) bot.Event {
-		return bot.Event{Kind: bot.EventCommand, ID: fmt.Sprintf("%s-%d", text, i), Room: room, User: bot.UserRef{Adapter: "bench", ID: "bob"}, Text: text}
-	}
-	e.HandleEvent(ctx, event(0, `duty rotation create triage --members @alice,@bob --shift 1w --handoff "Mon 09:00 UTC"`))
-
-	fmt.Fprintf(out, "vigil-bench: %d commands per kind, %d in flight, Go %s, %d CPUs\n", o.n, o.concurrency, runtime.Version(), runtime.NumCPU())
+	fmt.Fprintf(out, "vigil-bench: %d commands per kind, at 1 and %d in flight, Go %s, %d CPUs\n", o.n, o.concurrency, runtime.Version(), runtime.NumCPU())
 	p50, p99, err := rawRTT(ctx, raw, 2000)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "raw Redis round trip (PING, one client): p50 %s, p99 %s\n\n", p50, p99)
-	fmt.Fprintf(out, "%-28s %10s %9s %9s %9s %12s %14s\n", "command", "cmds/s", "p50", "p99", "p99.9", "allocs/cmd", "round trips")
-	for _, kind := range []string{"whoami", "duty", "help duty"} {
-		res, err := measure(ctx, e, trips, kind, o, event)
-		if err != nil {
-			return err
+	fmt.Fprintf(out, "%-28s %9s %10s %9s %9s %9s %12s %14s %10s\n", "command", "in flight", "cmds/s", "p50", "p99", "p99.9", "allocs/cmd", "round trips", "p50/raw")
+	levels := []int{1}
+	if o.concurrency > 1 {
+		levels = append(levels, o.concurrency)
+	}
+	for _, inFlight := range levels {
+		for _, kind := range []string{"whoami", "duty", "help", "report list", "help duty"} {
+			res, err := measure(ctx, e, trips, kind, o.n, inFlight)
+			if err != nil {
+				return err
+			}
+			res.RawRTTP50, res.RawRTT99 = p50, p99
+			fmt.Fprintf(out, "%-28s %9d %10.0f %9s %9s %9s %12.1f %14.2f %10.1f\n", "/sec "+kind, inFlight, res.PerSecond, round(res.P50), round(res.P99), round(res.P999),
+				res.AllocsPerCmd, res.RoundTripsPerCmd, float64(res.P50)/float64(p50))
 		}
-		res.RawRTTP50, res.RawRTT99 = p50, p99
-		fmt.Fprintf(out, "%-28s %10.0f %9s %9s %9s %12.1f %14.2f\n", "/sec "+kind, res.PerSecond, round(res.P50), round(res.P99), round(res.P999), res.AllocsPerCmd, res.RoundTripsPerCmd)
 	}
 	if o.vigilBin != "" {
 		ready, rss, err := startVigil(ctx, o.vigilBin, o.redisURL, prefix+":proc")
@@ -212,29 +251,29 @@ func round(d time.Duration) time.Duration {
 	return d
 }
 
-// measure runs n commands of one kind with the given concurrency.
-func measure(ctx context.Context, e *bot.Engine, trips *counter, kind string, o options, event func(int, string) bot.Event) (Result, error) {
-	warm := min(500, o.n/10)
+// measure runs n commands of one kind, inFlight at a time.
+func measure(ctx context.Context, e *bot.Engine, trips *counter, kind string, n, inFlight int) (Result, error) {
+	warm := min(500, n/10)
 	for i := range warm {
-		e.HandleEvent(ctx, event(-1-i, kind))
+		e.HandleEvent(ctx, event(-1-i-inFlight*n, kind))
 	}
 	before := trips.n.Load()
 	var ms0, ms1 runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&ms0)
-	lat := make([]time.Duration, o.n)
+	lat := make([]time.Duration, n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
-	for range o.concurrency {
+	for range inFlight {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= o.n {
+				if i >= n {
 					return
 				}
 				t0 := time.Now()
-				e.HandleEvent(ctx, event(i, kind))
+				e.HandleEvent(ctx, event(i+inFlight*n, kind))
 				lat[i] = time.Since(t0)
 			}
 		})
@@ -246,13 +285,13 @@ func measure(ctx context.Context, e *bot.Engine, trips *counter, kind string, o 
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
 	return Result{
-		Kind: kind, N: o.n,
-		PerSecond:        float64(o.n) / elapsed.Seconds(),
+		Kind: kind, N: n,
+		PerSecond:        float64(n) / elapsed.Seconds(),
 		P50:              pct(0.50),
 		P99:              pct(0.99),
 		P999:             pct(0.999),
-		AllocsPerCmd:     float64(ms1.Mallocs-ms0.Mallocs) / float64(o.n),
-		RoundTripsPerCmd: float64(after-before) / float64(o.n),
+		AllocsPerCmd:     float64(ms1.Mallocs-ms0.Mallocs) / float64(n),
+		RoundTripsPerCmd: float64(after-before) / float64(n),
 	}, nil
 }
 
