@@ -107,12 +107,12 @@ type Engine struct {
 	// peopleStamp is the stamp of the people edits the directory was
 	// built from by an event (-1: not yet).
 	peopleStamp atomic.Int64
-	router    *Router
-	sched     *Scheduler
-	outbox    *Outbox
-	audit     *Audit
-	forms     *formRunner
-	mux       *http.ServeMux
+	router      *Router
+	sched       *Scheduler
+	outbox      *Outbox
+	audit       *Audit
+	forms       *formRunner
+	mux         *http.ServeMux
 
 	mu       sync.RWMutex
 	adapters map[string]Adapter

@@ -80,7 +80,9 @@ func TestReplicaSeesRotationChangeAtOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ask := func(i int, e interface{ HandleEvent(context.Context, bot.Event) }, out *sink, text string) string {
+	ask := func(i int, e interface {
+		HandleEvent(context.Context, bot.Event)
+	}, out *sink, text string) string {
 		t.Helper()
 		e.HandleEvent(ctx, event(i, text))
 		return shown(out.last.Load())
