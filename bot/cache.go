@@ -29,6 +29,8 @@ type cachedStore struct {
 
 	mu      sync.Mutex
 	views   []docsView           // registered at start
+	fields  []string             // the stamps of the views, each once
+	stampQs []store.Query        // a StampQuery per field
 	entries map[docsView]*cached // what was last loaded, per view
 }
 
@@ -70,8 +72,16 @@ func (c *cachedStore) cacheDocs(collection, set string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	v := docsView{collection, set}
-	if !slices.Contains(c.views, v) {
-		c.views = append(c.views, v)
+	if slices.Contains(c.views, v) {
+		return
+	}
+	c.views = append(c.views, v)
+	for _, f := range v.stamps() {
+		if !slices.Contains(c.fields, f) {
+			c.fields = append(c.fields, f)
+			coll, set := fromStampField(f)
+			c.stampQs = append(c.stampQs, store.StampQuery(coll, set))
+		}
 	}
 }
 
@@ -88,23 +98,13 @@ func (c *cachedStore) begin(ctx context.Context, seenKey string, now time.Time) 
 		return ctx, first || err != nil, err
 	}
 	c.mu.Lock()
-	var fields []string
-	for _, v := range c.views {
-		for _, f := range v.stamps() {
-			if !slices.Contains(fields, f) {
-				fields = append(fields, f)
-			}
-		}
-	}
-	c.mu.Unlock()
-	qs := make([]store.Query, 0, len(fields)+1)
+	fields := c.fields
+	qs := make([]store.Query, 0, len(c.stampQs)+1)
 	if seenKey != "" {
 		qs = append(qs, store.MarkSeenQuery(seenKey, now, 24*time.Hour))
 	}
-	for _, f := range fields {
-		coll, set := fromStampField(f)
-		qs = append(qs, store.StampQuery(coll, set))
-	}
+	qs = append(qs, c.stampQs...)
+	c.mu.Unlock()
 	answers, err := c.r.Read(ctx, qs...)
 	if err != nil {
 		return ctx, true, err

@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -38,7 +39,7 @@ import (
 	redisstore "github.com/vigil-sec/vigil/store/redis"
 )
 
-const usage = `Usage: vigil-bench [--redis URL] [--n N] [--concurrency C] [--vigil PATH]
+const usage = `Usage: vigil-bench [--redis URL] [--n N] [--concurrency C] [--vigil PATH] [--cpuprofile FILE]
 
 Runs Vigil's engine against a real Redis and reports, per kind of command
 (/sec whoami, duty, help, report list, help duty) at 1 and C in flight:
@@ -50,6 +51,7 @@ with p50 as a multiple of it.
   --n N              commands per kind (default 20000)
   --concurrency C    commands in flight (default 4); each kind also runs at 1
   --vigil PATH       also start this vigil binary: time to ready, idle memory
+  --cpuprofile FILE  write a CPU profile of the command runs (go tool pprof FILE)
 `
 
 type options struct {
@@ -57,6 +59,7 @@ type options struct {
 	n           int
 	concurrency int
 	vigilBin    string
+	cpuProfile  string
 }
 
 func main() {
@@ -83,6 +86,7 @@ func parse(args []string) (options, error) {
 	fs.IntVar(&o.n, "n", 20000, "")
 	fs.IntVar(&o.concurrency, "concurrency", 4, "")
 	fs.StringVar(&o.vigilBin, "vigil", "", "")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -216,6 +220,17 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "raw Redis round trip (PING, one client): p50 %s, p99 %s\n\n", p50, p99)
 	fmt.Fprintf(out, "%-28s %9s %10s %9s %9s %9s %12s %14s %10s\n", "command", "in flight", "cmds/s", "p50", "p99", "p99.9", "allocs/cmd", "round trips", "p50/raw")
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	levels := []int{1}
 	if o.concurrency > 1 {
 		levels = append(levels, o.concurrency)

@@ -50,21 +50,39 @@ type scriptCall struct {
 func (s *backend) Read(ctx context.Context, qs ...store.Query) ([]store.Answer, error) {
 	cmds := make([]redis.Cmder, len(qs))
 	calls := make([]*scriptCall, len(qs))
+	// Every stamp asked for is read with one HMGET.
+	var stampFields []string
+	stampAt := make([]int, len(qs))
+	var stamps *redis.SliceCmd
 	_, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, q := range qs {
+			if q.Kind() == store.QueryStamp {
+				stampAt[i] = len(stampFields)
+				stampFields = append(stampFields, store.StampField(q.Name(), q.Set()))
+				continue
+			}
 			cmds[i], calls[i] = s.queue(ctx, p, q)
+		}
+		if len(stampFields) > 0 {
+			stamps = p.HMGet(ctx, s.stampsKey(), stampFields...)
 		}
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) && !isNoScript(err) {
 		// A failed pipeline reports the first failed command; a
 		// connection error fails them all.
-		if firstReal(cmds) != nil {
-			return nil, unavail(err)
-		}
+		return nil, unavail(err)
 	}
 	answers := make([]store.Answer, len(qs))
 	for i, q := range qs {
+		if q.Kind() == store.QueryStamp {
+			v, err := replyStamp(stamps.Val()[stampAt[i]])
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", q, err)
+			}
+			answers[i].Stamp = v
+			continue
+		}
 		cmd := cmds[i]
 		if c := calls[i]; c != nil && isNoScript(cmd.Err()) {
 			cmd = c.script.Run(ctx, s.c, c.keys, c.args...)
@@ -81,17 +99,6 @@ func (s *backend) Read(ctx context.Context, qs ...store.Query) ([]store.Answer, 
 	return answers, nil
 }
 
-// firstReal returns the first error of cmds that is neither redis.Nil nor
-// NOSCRIPT, which Read handles per query.
-func firstReal(cmds []redis.Cmder) error {
-	for _, c := range cmds {
-		if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) && !isNoScript(err) {
-			return err
-		}
-	}
-	return nil
-}
-
 func isNoScript(err error) bool {
 	return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT")
 }
@@ -102,8 +109,6 @@ func (s *backend) queue(ctx context.Context, p redis.Pipeliner, q store.Query) (
 	case store.QueryMarkSeen:
 		c := &scriptCall{script: markSeenScript, keys: []string{s.key("seen", q.Name())}, args: markSeenArgs(q.Now(), q.TTL())}
 		return c.script.EvalSha(ctx, p, c.keys, c.args...), c
-	case store.QueryStamp:
-		return p.HGet(ctx, s.stampsKey(), store.StampField(q.Name(), q.Set())), nil
 	case store.QueryGet:
 		return p.HMGet(ctx, s.docKeys(q.Name(), q.ID())[0], "v", "data"), nil
 	default: // store.QueryDocs; Validating rejects the rest
@@ -127,16 +132,6 @@ func (s *backend) answer(q store.Query, cmd redis.Cmder) (store.Answer, error) {
 		n, err := cmd.(*redis.Cmd).Int()
 		a.First = n == 1
 		return a, err
-	case store.QueryStamp:
-		v, err := cmd.(*redis.StringCmd).Int64()
-		if errors.Is(err, redis.Nil) {
-			return a, nil
-		}
-		if err != nil {
-			return a, fmt.Errorf("%w: stamp: %v", store.ErrCorrupt, err)
-		}
-		a.Stamp = v
-		return a, nil
 	case store.QueryGet:
 		d, err := docFromHMGet(q.ID(), cmd.(*redis.SliceCmd).Val())
 		if errors.Is(err, store.ErrNotFound) {
@@ -167,6 +162,14 @@ func (s *backend) answer(q store.Query, cmd redis.Cmder) (store.Answer, error) {
 	}
 	slices.SortFunc(a.Docs, func(x, y store.Doc) int { return strings.Compare(x.ID, y.ID) })
 	return a, nil
+}
+
+// replyStamp reads a stamp of an HMGET reply: nil (never bumped) is 0.
+func replyStamp(v any) (int64, error) {
+	if v == nil {
+		return 0, nil
+	}
+	return replyInt(v)
 }
 
 func replyInt(v any) (int64, error) {
