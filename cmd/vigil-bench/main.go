@@ -26,6 +26,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -187,6 +188,37 @@ type Result struct {
 	AllocsPerCmd        float64
 	RoundTripsPerCmd    float64
 	RawRTTP50, RawRTT99 time.Duration
+	// CPU time per command of this process (engine and client) and of
+	// redis-server (from INFO cpu): on a machine of C cores, C divided by
+	// their sum bounds commands/s whatever the concurrency.
+	CPUPerCmd, RedisCPUPerCmd time.Duration
+}
+
+// processCPU is the CPU time (user and system) this process used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// redisCPU is the CPU time redis-server used so far (0 if INFO cannot
+// say, as on a managed Redis).
+func redisCPU(ctx context.Context, raw *redis.Client) time.Duration {
+	info, err := raw.Info(ctx, "cpu").Result()
+	if err != nil {
+		return 0
+	}
+	var total float64
+	for _, line := range strings.Split(info, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if ok && (k == "used_cpu_sys" || k == "used_cpu_user") {
+			f, _ := strconv.ParseFloat(v, 64)
+			total += f
+		}
+	}
+	return time.Duration(total * float64(time.Second))
 }
 
 func run(ctx context.Context, o options, out io.Writer) error {
@@ -219,7 +251,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "raw Redis round trip (PING, one client): p50 %s, p99 %s\n\n", p50, p99)
-	fmt.Fprintf(out, "%-28s %9s %10s %9s %9s %9s %12s %14s %10s\n", "command", "in flight", "cmds/s", "p50", "p99", "p99.9", "allocs/cmd", "round trips", "p50/raw")
+	fmt.Fprintf(out, "%-28s %9s %10s %9s %9s %9s %12s %14s %10s %10s %10s\n", "command", "in flight", "cmds/s", "p50", "p99", "p99.9", "allocs/cmd", "round trips", "p50/raw", "cpu/cmd", "redis cpu")
 	if o.cpuProfile != "" {
 		f, err := os.Create(o.cpuProfile)
 		if err != nil {
@@ -237,13 +269,13 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	for _, inFlight := range levels {
 		for _, kind := range []string{"whoami", "duty", "help", "report list", "help duty"} {
-			res, err := measure(ctx, e, trips, kind, o.n, inFlight)
+			res, err := measure(ctx, e, trips, raw, kind, o.n, inFlight)
 			if err != nil {
 				return err
 			}
 			res.RawRTTP50, res.RawRTT99 = p50, p99
-			fmt.Fprintf(out, "%-28s %9d %10.0f %9s %9s %9s %12.1f %14.2f %10.1f\n", "/sec "+kind, inFlight, res.PerSecond, round(res.P50), round(res.P99), round(res.P999),
-				res.AllocsPerCmd, res.RoundTripsPerCmd, float64(res.P50)/float64(p50))
+			fmt.Fprintf(out, "%-28s %9d %10.0f %9s %9s %9s %12.1f %14.2f %10.1f %10s %10s\n", "/sec "+kind, inFlight, res.PerSecond, round(res.P50), round(res.P99), round(res.P999),
+				res.AllocsPerCmd, res.RoundTripsPerCmd, float64(res.P50)/float64(p50), round(res.CPUPerCmd), round(res.RedisCPUPerCmd))
 		}
 	}
 	if o.vigilBin != "" {
@@ -267,7 +299,7 @@ func round(d time.Duration) time.Duration {
 }
 
 // measure runs n commands of one kind, inFlight at a time.
-func measure(ctx context.Context, e *bot.Engine, trips *counter, kind string, n, inFlight int) (Result, error) {
+func measure(ctx context.Context, e *bot.Engine, trips *counter, raw *redis.Client, kind string, n, inFlight int) (Result, error) {
 	warm := min(500, n/10)
 	for i := range warm {
 		e.HandleEvent(ctx, event(-1-i-inFlight*n, kind))
@@ -279,6 +311,7 @@ func measure(ctx context.Context, e *bot.Engine, trips *counter, kind string, n,
 	lat := make([]time.Duration, n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	cpu0, rcpu0 := processCPU(), redisCPU(ctx, raw)
 	start := time.Now()
 	for range inFlight {
 		wg.Go(func() {
@@ -295,6 +328,7 @@ func measure(ctx context.Context, e *bot.Engine, trips *counter, kind string, n,
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu, rcpu := processCPU()-cpu0, redisCPU(ctx, raw)-rcpu0
 	runtime.ReadMemStats(&ms1)
 	after := trips.n.Load()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
@@ -307,6 +341,8 @@ func measure(ctx context.Context, e *bot.Engine, trips *counter, kind string, n,
 		P999:             pct(0.999),
 		AllocsPerCmd:     float64(ms1.Mallocs-ms0.Mallocs) / float64(n),
 		RoundTripsPerCmd: float64(after-before) / float64(n),
+		CPUPerCmd:        cpu / time.Duration(n),
+		RedisCPUPerCmd:   rcpu / time.Duration(n),
 	}, nil
 }
 

@@ -33,7 +33,8 @@ func TestBenchRun(t *testing.T) {
 	if !strings.Contains(text, "raw Redis round trip (PING, one client): p50") {
 		t.Errorf("no raw round trip line:\n%s", text)
 	}
-	row := regexp.MustCompile(`(?m)^/sec (whoami|duty|help|report list|help duty)\s+(\d+)\s+(\d+)\s.*\s([\d.]+)\s+([\d.]+)\s*$`)
+	// command, in flight, cmds/s, p50, p99, p99.9, allocs/cmd, round trips, ...
+	row := regexp.MustCompile(`(?m)^/sec (whoami|duty|help|report list|help duty)\s+(\d+)\s+(\d+)\s+\S+\s+\S+\s+\S+\s+[\d.]+\s+([\d.]+)\s`)
 	rows := row.FindAllStringSubmatch(text, -1)
 	if len(rows) != 10 {
 		t.Fatalf("want 10 result rows:\n%s", text)
