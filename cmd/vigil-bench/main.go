@@ -246,11 +246,13 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "vigil-bench: %d commands per kind, at 1 and %d in flight, Go %s, %d CPUs\n", o.n, o.concurrency, runtime.Version(), runtime.NumCPU())
+	cpu0, rcpu0 := processCPU(), redisCPU(ctx, raw)
 	p50, p99, err := rawRTT(ctx, raw, 2000)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "raw Redis round trip (PING, one client): p50 %s, p99 %s\n\n", p50, p99)
+	cpu, rcpu := (processCPU()-cpu0)/2000, (redisCPU(ctx, raw)-rcpu0)/2000
+	fmt.Fprintf(out, "raw Redis round trip (PING, one client): p50 %s, p99 %s; CPU per PING: client %s, redis-server %s\n\n", p50, p99, round(cpu), round(rcpu))
 	fmt.Fprintf(out, "%-28s %9s %10s %9s %9s %9s %12s %14s %10s %10s %10s\n", "command", "in flight", "cmds/s", "p50", "p99", "p99.9", "allocs/cmd", "round trips", "p50/raw", "cpu/cmd", "redis cpu")
 	if o.cpuProfile != "" {
 		f, err := os.Create(o.cpuProfile)
