@@ -30,9 +30,11 @@ func (e *Engine) refreshPeople(ctx context.Context) {
 	if s, ok := obs.stamp(field); !ok || s == e.peopleStamp.Load() {
 		return
 	}
-	if err := e.LoadPeople(ctx); err != nil {
+	err := e.LoadPeople(ctx)
+	if err != nil {
+		// Not retried by every event (a bad edit would cost each one a
+		// round trip and a log line); the 30 s refresh tries again.
 		e.log.Warn("could not reload the directory after a change", "err", err)
-		return
 	}
 	// LoadPeople read the edits at this stamp (or a later one it loaded).
 	if s, ok := obs.stamp(field); ok {

@@ -111,6 +111,14 @@ func TestReplicaSeesRotationChangeAtOnce(t *testing.T) {
 	if got := tripsA.n.Load() - trips; got != 1 {
 		t.Errorf("the next /sec duty: %d round trips, want 1", got)
 	}
+
+	// The directory too: a person an admin adds on B is known to A at its
+	// next event, not at its next 30-second refresh.
+	b.HandleEvent(ctx, eventAs("alice", 7, "people add carol --roles responder --chat bench:carol"))
+	a.HandleEvent(ctx, eventAs("carol", 8, "whoami"))
+	if got := shown(outA.last.Load()); !strings.Contains(got, "responder") {
+		t.Errorf("replica A answered carol's whoami with %q, want her roles", got)
+	}
 }
 
 // shown is a message's text as a reader sees it: header, text, fields.
