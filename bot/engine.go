@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigil-sec/vigil/bot/clock"
@@ -90,7 +91,8 @@ type Options struct {
 // Engine is the chat-neutral core. Create it with New, register commands,
 // jobs, forms and adapters, then call Run.
 type Engine struct {
-	store    store.Store
+	store    store.Store // the cache in front of Options.Store
+	cache    *cachedStore
 	clock    clock.Clock
 	log      *slog.Logger
 	observer Observer
@@ -102,12 +104,15 @@ type Engine struct {
 
 	base      []Person
 	directory *Directory
-	router    *Router
-	sched     *Scheduler
-	outbox    *Outbox
-	audit     *Audit
-	forms     *formRunner
-	mux       *http.ServeMux
+	// peopleStamp is the stamp of the people edits the directory was
+	// built from by an event (-1: not yet).
+	peopleStamp atomic.Int64
+	router      *Router
+	sched       *Scheduler
+	outbox      *Outbox
+	audit       *Audit
+	forms       *formRunner
+	mux         *http.ServeMux
 
 	mu       sync.RWMutex
 	adapters map[string]Adapter
@@ -189,8 +194,11 @@ func New(o Options) (*Engine, error) {
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = DefaultShutdownTimeout
 	}
+	cache := newCachedStore(o.Store)
+	cache.cacheDocs(peopleCollection, "")
 	e := &Engine{
-		store:     o.Store,
+		store:     cache,
+		cache:     cache,
 		clock:     o.Clock,
 		log:       o.Logger,
 		observer:  o.Observer,
@@ -208,6 +216,7 @@ func New(o Options) (*Engine, error) {
 		wake:      make(chan struct{}, 1),
 		shutdown:  o.ShutdownTimeout,
 	}
+	e.peopleStamp.Store(-1)
 	e.configured = map[RoomRef]bool{}
 	for _, r := range o.PrivateRooms {
 		e.private[r] = true
@@ -224,8 +233,19 @@ func New(o Options) (*Engine, error) {
 }
 
 // Store returns the engine's store, for commands that keep their own
-// documents.
+// documents. The documents of collections registered with CacheDocs are
+// served from memory while an event is handled, when unchanged.
 func (e *Engine) Store() store.Store { return e.store }
+
+// CacheDocs asks the engine to keep the documents of a collection (set
+// empty), or of the members of set, in memory, for rarely-changing data a
+// command reads every time (rotations, the open reports). Each event reads
+// their version stamps in the round trip that marks it seen, and its reads
+// of them (Store().Get and List of a collection, store.Docs of either)
+// come from memory while the stamps are those of the copy in memory, so a
+// change made on another replica is seen by the next event. Call it at
+// registration.
+func (e *Engine) CacheDocs(collection, set string) { e.cache.cacheDocs(collection, set) }
 
 // Clock returns the injected clock.
 func (e *Engine) Clock() clock.Clock { return e.clock }

@@ -18,6 +18,30 @@ type peopleEdit struct {
 	Removed bool    `json:"removed,omitempty"`
 }
 
+// refreshPeople reloads the directory when the event read a stamp of the
+// people edits other than the one the directory was built from: an admin's
+// edit on another replica counts from the next event, not 30 s later.
+func (e *Engine) refreshPeople(ctx context.Context) {
+	obs := observedIn(ctx)
+	if obs == nil {
+		return
+	}
+	field := store.StampField(peopleCollection, "")
+	if s, ok := obs.stamp(field); !ok || s == e.peopleStamp.Load() {
+		return
+	}
+	err := e.LoadPeople(ctx)
+	if err != nil {
+		// Not retried by every event (a bad edit would cost each one a
+		// round trip and a log line); the 30 s refresh tries again.
+		e.log.Warn("could not reload the directory after a change", "err", err)
+	}
+	// LoadPeople read the edits at this stamp (or a later one it loaded).
+	if s, ok := obs.stamp(field); ok {
+		e.peopleStamp.Store(s)
+	}
+}
+
 // LoadPeople rebuilds the directory: the configured people, with the edits
 // admins made in chat layered on top.
 func (e *Engine) LoadPeople(ctx context.Context) error {

@@ -122,14 +122,19 @@ func (e *Engine) HandleEvent(ctx context.Context, ev Event) {
 	// Whatever a person typed is outside text: it must not carry the
 	// untrusted markers, or it could end its own marking when echoed back.
 	ev.Text, ev.Value = StripSentinels(ev.Text), StripSentinels(ev.Value)
+	seenKey := ""
 	if ev.ID != "" {
 		// Slack retries and Matrix replays deliver the same event again.
-		first, err := e.store.MarkSeen(ctx, "event:"+ev.Room.Adapter+":"+ev.ID, e.clock.Now(), 24*time.Hour)
-		if err == nil && !first {
-			e.log.Debug("ignoring an event already handled", "event", ev.ID)
-			return
-		}
+		seenKey = "event:" + ev.Room.Adapter + ":" + ev.ID
 	}
+	// One round trip: the seen-once mark and the stamps of the cached
+	// documents (what a repeat reads is discarded).
+	ctx, first, err := e.cache.begin(ctx, seenKey, e.clock.Now())
+	if err == nil && !first {
+		e.log.Debug("ignoring an event already handled", "event", ev.ID)
+		return
+	}
+	e.refreshPeople(ctx)
 	person, _ := e.directory.ByChat(ev.User)
 	req := &Request{Event: ev, Person: person, engine: e}
 	req.Private = e.IsPrivate(ev.Room) || (ev.DM && person.OnTeam())
@@ -138,7 +143,6 @@ func (e *Engine) HandleEvent(ctx context.Context, ev Event) {
 	} else {
 		req.to = ToRoom(ev.Room, ev.Thread)
 	}
-	var err error
 	switch ev.Kind {
 	case EventCommand:
 		err = e.runCommand(ctx, req)

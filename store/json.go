@@ -55,3 +55,20 @@ func UpdateJSON[T any](ctx context.Context, d Documents, collection, id string, 
 	}
 	return nil, fmt.Errorf("%s/%s: %w (five tries)", collection, id, ErrConflict)
 }
+
+// DocsJSON decodes the documents Docs returns (a collection, or the
+// members of set), sorted by id.
+func DocsJSON[T any](ctx context.Context, s Store, collection, set string) ([]*T, error) {
+	docs, err := Docs(ctx, s, collection, set)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*T, len(docs))
+	for i, doc := range docs {
+		out[i] = new(T)
+		if err := json.Unmarshal(doc.Data, out[i]); err != nil {
+			return nil, fmt.Errorf("%s/%s: %w: %v", collection, doc.ID, ErrCorrupt, err)
+		}
+	}
+	return out, nil
+}

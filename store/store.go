@@ -2,8 +2,9 @@
 //
 // The primitives are deliberately small and generic (documents with
 // compare-and-swap, sets, a due-queue with atomic claims, a lease, seen-once
-// keys, append-only logs, all-or-nothing batches of writes and atomic
-// counters) so that both backends, store/redis and store/embedded, can
+// keys, append-only logs, all-or-nothing batches of writes, atomic
+// counters, and several reads in one round trip with the version stamps
+// every write bumps: store.Reader in read.go) so that both backends, store/redis and store/embedded, can
 // implement them natively and one conformance suite (store/storetest) keeps
 // them honest.
 //

@@ -346,3 +346,20 @@ func (v *validating) Ping(ctx context.Context) error { return v.fail("ping", v.b
 func (v *validating) Describe() string { return v.b.Describe() }
 
 func (v *validating) Close() error { return v.b.Close() }
+
+// Read validates every query before b sees any; b must implement Reader
+// (both backends do). An empty Read returns at once.
+func (v *validating) Read(ctx context.Context, qs ...Query) ([]Answer, error) {
+	if err := ValidateQueries(qs); err != nil {
+		return nil, v.fail("read", err)
+	}
+	if len(qs) == 0 {
+		return []Answer{}, nil
+	}
+	r, ok := v.b.(Reader)
+	if !ok {
+		return nil, v.fail("read", fmt.Errorf("%w: the backend cannot read in batches", ErrInvalid))
+	}
+	answers, err := r.Read(ctx, qs...)
+	return answers, v.fail(fmt.Sprintf("read %d queries", len(qs)), err)
+}

@@ -26,12 +26,14 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/bot/clock"
+	"github.com/vigil-sec/vigil/bot/intake"
 	"github.com/vigil-sec/vigil/commands/core"
 	"github.com/vigil-sec/vigil/commands/duty"
 	"github.com/vigil-sec/vigil/commands/report"
@@ -40,13 +42,15 @@ import (
 
 const usage = `Usage: vigil-bench [--redis URL] [--scenarios LIST] [--n N] [--concurrency C]
                    [--intake-n N] [--embedded-n N] [--clients C] [--slack-n N] [--rate R]
-                   [--vigil PATH]
+                   [--vigil PATH] [--cpuprofile FILE]
 
 Runs Vigil's engine against a real Redis and prints the raw Redis round-trip
 time (PING) measured in the same run, then each scenario's figures:
 
-  commands   per kind of command: throughput, p50/p99/p99.9 latency,
-             allocations and Redis round trips per command
+  commands   per kind of command (/sec whoami, duty, help, report list,
+             help duty) at 1 and C in flight: throughput, p50/p99/p99.9
+             latency, allocations and Redis round trips per command, p50 as
+             a multiple of the raw round trip, CPU per command (Vigil, Redis)
   intake     POST /api/v1/reports through the real listener and handler from
              concurrent clients: reports/s, p50/p99, on Redis and on the
              embedded store (fsync per commit, and batched commits)
@@ -56,14 +60,14 @@ time (PING) measured in the same run, then each scenario's figures:
   --redis URL        Redis to use (default $REDIS_URL); keys go under a fresh prefix
   --scenarios LIST   comma-separated, from commands,intake,slack (default all)
   --n N              commands per kind (default 20000)
-  --concurrency C    commands in flight (default 4)
+  --concurrency C    commands in flight (default 4); each kind also runs at 1
   --intake-n N       reports filed on Redis (default 20000)
   --embedded-n N     reports filed on the embedded store (default 2000)
   --clients C        concurrent intake API clients (default 16)
   --slack-n N        Slack events sent (default 2000)
   --rate R           commands per second run beside them (default 10000)
   --vigil PATH       also start this vigil binary: time to ready, idle memory
-  --cpuprofile FILE  write a CPU profile of the whole run (go tool pprof)
+  --cpuprofile FILE  write a CPU profile of the whole run (go tool pprof FILE)
 `
 
 type options struct {
@@ -162,12 +166,62 @@ func (c *counter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proc
 	}
 }
 
-// sink is the in-memory chat adapter: it takes every message at once.
-type sink struct{ n atomic.Int64 }
+// sink is the in-memory chat adapter: it takes every message at once and
+// keeps the last one (for the tests).
+type sink struct {
+	n    atomic.Int64
+	last atomic.Pointer[bot.Message]
+}
 
 func (s *sink) Name() string { return "bench" }
-func (s *sink) Send(context.Context, bot.Destination, bot.Message) (bot.MessageRef, error) {
+func (s *sink) Send(_ context.Context, _ bot.Destination, msg bot.Message) (bot.MessageRef, error) {
+	s.last.Store(&msg)
 	return bot.MessageRef{ID: strconv.FormatInt(s.n.Add(1), 10)}, nil
+}
+
+// benchRoom is the private security room the commands are typed in.
+var benchRoom = bot.RoomRef{Adapter: "bench", ID: "security"}
+
+// event is command text typed by bob (a responder) in the room, with a
+// distinct event id per i.
+func event(i int, text string) bot.Event { return eventAs("bob", i, text) }
+
+func eventAs(user string, i int, text string) bot.Event {
+	return bot.Event{Kind: bot.EventCommand, ID: fmt.Sprintf("%s-%d", text, i), Room: benchRoom, User: bot.UserRef{Adapter: "bench", ID: user}, Text: text}
+}
+
+// newEngine builds the engine the benchmark drives: core, duty and report
+// registered, a rotation and one open report in st (written once, by the
+// first replica on a prefix; a second one finds them there).
+func newEngine(ctx context.Context, st *redisstore.Store) (*bot.Engine, *sink, error) {
+	people := []bot.Person{
+		{Name: "alice", Chat: map[string]string{"bench": "alice"}, Roles: []bot.Role{bot.RoleAdmin, bot.RoleResponder}},
+		{Name: "bob", Chat: map[string]string{"bench": "bob"}, Roles: []bot.Role{bot.RoleResponder}},
+	}
+	e, err := bot.New(bot.Options{Store: st, Clock: clock.Real{}, People: people, PrivateRooms: []bot.RoomRef{benchRoom}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return nil, nil, err
+	}
+	out := &sink{}
+	e.AddAdapter(out)
+	if err := core.Register(e); err != nil {
+		return nil, nil, err
+	}
+	d, err := duty.Register(e, duty.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	reports, err := report.Register(e, report.Options{Duty: d})
+	if err != nil {
+		return nil, nil, err
+	}
+	if ids, err := st.List(ctx, "duty.rotations"); err != nil || len(ids) > 0 {
+		return e, out, err
+	}
+	e.HandleEvent(ctx, eventAs("alice", 0, `duty rotation create triage --members @alice,@bob --shift 1w --handoff "Mon 09:00 UTC"`))
+	_, err = reports.Receive(ctx, intake.Incoming{Source: intake.SourceAPI, SourceID: "bench-1", Title: "Heap overflow in the parser",
+		Description: "A crafted file overflows the parser's buffer.", Reporter: intake.Reporter{Name: "Mallory", Email: "mallory@example.org"}, Received: time.Now()})
+	return e, out, err
 }
 
 // Result is one kind of command's numbers.
@@ -179,6 +233,37 @@ type Result struct {
 	AllocsPerCmd        float64
 	RoundTripsPerCmd    float64
 	RawRTTP50, RawRTT99 time.Duration
+	// CPU time per command of this process (engine and client) and of
+	// redis-server (from INFO cpu): on a machine of C cores, C divided by
+	// their sum bounds commands/s whatever the concurrency.
+	CPUPerCmd, RedisCPUPerCmd time.Duration
+}
+
+// processCPU is the CPU time (user and system) this process used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// redisCPU is the CPU time redis-server used so far (0 if INFO cannot
+// say, as on a managed Redis).
+func redisCPU(ctx context.Context, raw *redis.Client) time.Duration {
+	info, err := raw.Info(ctx, "cpu").Result()
+	if err != nil {
+		return 0
+	}
+	var total float64
+	for _, line := range strings.Split(info, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if ok && (k == "used_cpu_sys" || k == "used_cpu_user") {
+			f, _ := strconv.ParseFloat(v, 64)
+			total += f
+		}
+	}
+	return time.Duration(total * float64(time.Second))
 }
 
 func run(ctx context.Context, o options, out io.Writer) error {
@@ -212,46 +297,34 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	defer raw.Close()
 	defer cleanup(ctx, raw, prefix)
 
-	people := []bot.Person{
-		{Name: "alice", Chat: map[string]string{"bench": "alice"}, Roles: []bot.Role{bot.RoleAdmin, bot.RoleResponder}},
-		{Name: "bob", Chat: map[string]string{"bench": "bob"}, Roles: []bot.Role{bot.RoleResponder}},
-	}
-	room := bot.RoomRef{Adapter: "bench", ID: "security"}
-	e, err := bot.New(bot.Options{Store: st, Clock: clock.Real{}, People: people, PrivateRooms: []bot.RoomRef{room}, Logger: slog.New(slog.DiscardHandler)})
+	e, _, err := newEngine(ctx, st)
 	if err != nil {
 		return err
 	}
-	e.AddAdapter(&sink{})
-	if err := core.Register(e); err != nil {
-		return err
-	}
-	d, err := duty.Register(e, duty.Options{})
-	if err != nil {
-		return err
-	}
-	if _, err := report.Register(e, report.Options{Duty: d}); err != nil {
-		return err
-	}
-	event := func(i int, text string) bot.Event {
-		return bot.Event{Kind: bot.EventCommand, ID: fmt.Sprintf("%s-%d", text, i), Room: room, User: bot.UserRef{Adapter: "bench", ID: "bob"}, Text: text}
-	}
-	e.HandleEvent(ctx, event(0, `duty rotation create triage --members @alice,@bob --shift 1w --handoff "Mon 09:00 UTC"`))
-
-	fmt.Fprintf(out, "vigil-bench: %d commands per kind, %d in flight, Go %s, %d CPUs\n", o.n, o.concurrency, runtime.Version(), runtime.NumCPU())
+	fmt.Fprintf(out, "vigil-bench: %d commands per kind, at 1 and %d in flight, Go %s, %d CPUs\n", o.n, o.concurrency, runtime.Version(), runtime.NumCPU())
+	cpu0, rcpu0 := processCPU(), redisCPU(ctx, raw)
 	p50, p99, err := rawRTT(ctx, raw, 2000)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "raw Redis round trip (PING, one client): p50 %s, p99 %s\n\n", p50, p99)
+	cpu, rcpu := (processCPU()-cpu0)/2000, (redisCPU(ctx, raw)-rcpu0)/2000
+	fmt.Fprintf(out, "raw Redis round trip (PING, one client): p50 %s, p99 %s; CPU per PING: client %s, redis-server %s\n\n", p50, p99, round(cpu), round(rcpu))
 	if o.scenarios["commands"] {
-		fmt.Fprintf(out, "%-28s %10s %9s %9s %9s %12s %14s\n", "command", "cmds/s", "p50", "p99", "p99.9", "allocs/cmd", "round trips")
-		for _, kind := range []string{"whoami", "duty", "help duty"} {
-			res, err := measure(ctx, e, trips, kind, o, event)
-			if err != nil {
-				return err
+		fmt.Fprintf(out, "%-28s %9s %10s %9s %9s %9s %12s %14s %10s %10s %10s\n", "command", "in flight", "cmds/s", "p50", "p99", "p99.9", "allocs/cmd", "round trips", "p50/raw", "cpu/cmd", "redis cpu")
+		levels := []int{1}
+		if o.concurrency > 1 {
+			levels = append(levels, o.concurrency)
+		}
+		for _, inFlight := range levels {
+			for _, kind := range []string{"whoami", "duty", "help", "report list", "help duty"} {
+				res, err := measure(ctx, e, trips, raw, kind, o.n, inFlight)
+				if err != nil {
+					return err
+				}
+				res.RawRTTP50, res.RawRTT99 = p50, p99
+				fmt.Fprintf(out, "%-28s %9d %10.0f %9s %9s %9s %12.1f %14.2f %10.1f %10s %10s\n", "/sec "+kind, inFlight, res.PerSecond, round(res.P50), round(res.P99), round(res.P999),
+					res.AllocsPerCmd, res.RoundTripsPerCmd, float64(res.P50)/float64(p50), round(res.CPUPerCmd), round(res.RedisCPUPerCmd))
 			}
-			res.RawRTTP50, res.RawRTT99 = p50, p99
-			fmt.Fprintf(out, "%-28s %10.0f %9s %9s %9s %12.1f %14.2f\n", "/sec "+kind, res.PerSecond, round(res.P50), round(res.P99), round(res.P999), res.AllocsPerCmd, res.RoundTripsPerCmd)
 		}
 	}
 	if o.scenarios["intake"] {
@@ -284,47 +357,51 @@ func round(d time.Duration) time.Duration {
 	return d
 }
 
-// measure runs n commands of one kind with the given concurrency.
-func measure(ctx context.Context, e *bot.Engine, trips *counter, kind string, o options, event func(int, string) bot.Event) (Result, error) {
-	warm := min(500, o.n/10)
+// measure runs n commands of one kind, inFlight at a time.
+func measure(ctx context.Context, e *bot.Engine, trips *counter, raw *redis.Client, kind string, n, inFlight int) (Result, error) {
+	warm := min(500, n/10)
 	for i := range warm {
-		e.HandleEvent(ctx, event(-1-i, kind))
+		e.HandleEvent(ctx, event(-1-i-inFlight*n, kind))
 	}
 	before := trips.n.Load()
 	var ms0, ms1 runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&ms0)
-	lat := make([]time.Duration, o.n)
+	lat := make([]time.Duration, n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	cpu0, rcpu0 := processCPU(), redisCPU(ctx, raw)
 	start := time.Now()
-	for range o.concurrency {
+	for range inFlight {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= o.n {
+				if i >= n {
 					return
 				}
 				t0 := time.Now()
-				e.HandleEvent(ctx, event(i, kind))
+				e.HandleEvent(ctx, event(i+inFlight*n, kind))
 				lat[i] = time.Since(t0)
 			}
 		})
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu, rcpu := processCPU()-cpu0, redisCPU(ctx, raw)-rcpu0
 	runtime.ReadMemStats(&ms1)
 	after := trips.n.Load()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
 	return Result{
-		Kind: kind, N: o.n,
-		PerSecond:        float64(o.n) / elapsed.Seconds(),
+		Kind: kind, N: n,
+		PerSecond:        float64(n) / elapsed.Seconds(),
 		P50:              pct(0.50),
 		P99:              pct(0.99),
 		P999:             pct(0.999),
-		AllocsPerCmd:     float64(ms1.Mallocs-ms0.Mallocs) / float64(o.n),
-		RoundTripsPerCmd: float64(after-before) / float64(o.n),
+		AllocsPerCmd:     float64(ms1.Mallocs-ms0.Mallocs) / float64(n),
+		RoundTripsPerCmd: float64(after-before) / float64(n),
+		CPUPerCmd:        cpu / time.Duration(n),
+		RedisCPUPerCmd:   rcpu / time.Duration(n),
 	}, nil
 }
 

@@ -85,6 +85,7 @@ func Register(e Engine, o Options) (*Duty, error) {
 	e.HandleAction(&bot.Action{Name: actionSwapDecline, Where: bot.Anywhere, Run: d.answerSwap(false), Confirm: confirmDecline})
 	e.HTTP().HandleFunc("GET /duty/{file}", d.serveICal)
 	e.SetTeamZone(d.teamZone)
+	e.CacheDocs(collection, "")
 	return d, nil
 }
 
@@ -260,20 +261,11 @@ func (d *Duty) load(ctx context.Context, name string) (*Rotation, int64, error) 
 }
 
 func (d *Duty) list(ctx context.Context) ([]*Rotation, error) {
-	names, err := d.e.Store().List(ctx, collection)
+	// One round trip (none while they are unchanged: the engine caches
+	// them).
+	out, err := store.DocsJSON[Rotation](ctx, d.e.Store(), collection, "")
 	if err != nil {
 		return nil, fmt.Errorf("list rotations: %w", err)
-	}
-	out := make([]*Rotation, 0, len(names))
-	for _, n := range names {
-		r, _, err := d.load(ctx, n)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Default != out[j].Default {

@@ -19,6 +19,7 @@ type Engine interface {
 	HandleAction(a *bot.Action)
 	HandleJob(kind string, h bot.JobHandler)
 	HTTP() *http.ServeMux
+	CacheDocs(collection, set string)
 	SetTeamZone(src bot.ZoneSource)
 
 	// The engine's services.

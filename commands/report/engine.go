@@ -20,6 +20,7 @@ type Engine interface {
 	HandleAction(a *bot.Action)
 	HandleJob(kind string, h bot.JobHandler)
 	HTTP() *http.ServeMux
+	CacheDocs(collection, set string)
 
 	// The engine's services.
 	Store() store.Store

@@ -125,6 +125,9 @@ func Register(e Engine, o Options) (*Reports, error) {
 	if err := e.Register(r.command()); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
+	// `report list` reads the open reports on every call; they change far
+	// less often than they are listed.
+	e.CacheDocs(reportColl, openSet)
 	e.HandleJob(jobClock, r.runClock)
 	e.HandleJob(jobMail, r.runMail)
 	e.HandleJob(jobGitHub, r.runGitHub)

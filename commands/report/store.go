@@ -71,21 +71,11 @@ func (r *Reports) update(ctx context.Context, id string, change func(rep *Report
 
 // openReports lists the reports still needing work, oldest first.
 func (r *Reports) openReports(ctx context.Context) ([]*Report, error) {
-	ids, err := r.e.Store().SetMembers(ctx, openSet)
+	// One round trip (none while they are unchanged: the engine caches
+	// them); an id on the list without its report is left out.
+	out, err := store.DocsJSON[Report](ctx, r.e.Store(), reportColl, openSet)
 	if err != nil {
 		return nil, fmt.Errorf("open reports: %w", err)
-	}
-	out := make([]*Report, 0, len(ids))
-	for _, id := range ids {
-		rep, _, err := r.load(ctx, id)
-		var ue *bot.UsageError
-		if errors.As(err, &ue) {
-			continue // removed meanwhile
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, rep)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Received.Before(out[j].Received) })
 	return out, nil

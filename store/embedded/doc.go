@@ -16,6 +16,8 @@
 //	counters/<name>                   be(value)  (int64; added after format "1"
 //	                                  shipped, so the bucket is created on
 //	                                  Open and by Incr when missing)
+//	stamps/d:<collection>, s:<set>    be(stamp)  bumped in the transaction of
+//	                                  every write to it (created on Open)
 //
 // For a queue item, "at" is when it next becomes claimable: its due time, or
 // ClaimedUntil while a claim holds it (held=1). The by-at index makes
@@ -31,7 +33,7 @@
 //
 // embedded.go opens and closes the file and runs transactions; layout.go
 // holds the bucket names and key encodings above; documents.go, sets.go,
-// queues.go, leases.go, seen.go, logs.go, counters.go and batch.go hold one
-// primitive each. Arguments are checked once, by store.Validating, before
+// queues.go, leases.go, seen.go, logs.go, counters.go, batch.go and read.go
+// hold one primitive each. Arguments are checked once, by store.Validating, before
 // any of them runs (see Store).
 package embedded

@@ -1,7 +1,6 @@
 package embedded
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -13,16 +12,18 @@ import (
 
 // Get returns a document.
 func (s *backend) Get(ctx context.Context, collection, id string) (store.Doc, error) {
-	var d store.Doc
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		var err error
+	var d *store.Doc
+	err := s.view(ctx, func(tx *bolt.Tx) (err error) {
 		d, err = readDoc(sub(tx, bDocs, collection), id)
-		if err == nil && d.Version == 0 {
+		if d == nil && err == nil {
 			return store.ErrNotFound
 		}
 		return err
 	})
-	return d, err
+	if err != nil {
+		return store.Doc{}, err
+	}
+	return *d, nil
 }
 
 // GetMany reads the documents in one read transaction.
@@ -31,31 +32,18 @@ func (s *backend) GetMany(ctx context.Context, collection string, ids []string) 
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		b := sub(tx, bDocs, collection)
 		for i, id := range ids {
-			var err error
-			if out[i], err = readDoc(b, id); err != nil {
+			d, err := readDoc(b, id)
+			if err != nil {
 				return err
 			}
+			if d == nil {
+				d = &store.Doc{ID: id}
+			}
+			out[i] = *d
 		}
 		return nil
 	})
 	return out, err
-}
-
-// readDoc reads one document of bucket b (nil: the collection does not
-// exist); a missing one has Version 0.
-func readDoc(b *bolt.Bucket, id string) (store.Doc, error) {
-	var v []byte
-	if b != nil {
-		v = b.Get([]byte(id))
-	}
-	if v == nil {
-		return store.Doc{ID: id}, nil
-	}
-	if len(v) < 8 {
-		return store.Doc{}, fmt.Errorf("%w: document record of %d bytes", store.ErrCorrupt, len(v))
-	}
-	// v points into the mmap and is only valid inside the transaction.
-	return store.Doc{ID: id, Version: int64(binary.BigEndian.Uint64(v)), Data: bytes.Clone(v[8:])}, nil
 }
 
 // docVersion reads the version of a stored document record; 0 when the
@@ -89,7 +77,10 @@ func putDoc(tx *bolt.Tx, collection, id string, data []byte, expect int64) (int6
 	rec := make([]byte, 8+len(data))
 	binary.BigEndian.PutUint64(rec, uint64(next))
 	copy(rec[8:], data)
-	return next, b.Put([]byte(id), rec)
+	if err := b.Put([]byte(id), rec); err != nil {
+		return 0, err
+	}
+	return next, bumpStamp(tx, collection, "")
 }
 
 // deleteDoc is Delete inside tx, shared by Delete and Apply.
@@ -109,7 +100,10 @@ func deleteDoc(tx *bolt.Tx, collection, id string, expect int64) error {
 	if v == nil || (expect != store.AnyVersion && expect != have) {
 		return &store.ConflictError{Collection: collection, ID: id, Expected: expect, Have: have}
 	}
-	return b.Delete([]byte(id))
+	if err := b.Delete([]byte(id)); err != nil {
+		return err
+	}
+	return bumpStamp(tx, collection, "")
 }
 
 // Put writes a document under the compare-and-swap rule.

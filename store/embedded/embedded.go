@@ -236,6 +236,11 @@ func (s *backend) update(ctx context.Context, fn func(tx *bolt.Tx) error) (err e
 	return s.db.Update(fn)
 }
 
+// Read answers queries in one transaction; see store.Reader.
+func (s *Store) Read(ctx context.Context, qs ...store.Query) ([]store.Answer, error) {
+	return s.checked.(store.Reader).Read(ctx, qs...)
+}
+
 // Ping reports whether the store is open.
 func (s *backend) Ping(ctx context.Context) error {
 	return s.view(ctx, func(*bolt.Tx) error { return nil })

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/vigil-sec/vigil/store"
 )
 
 // Bucket names; the layout they make is in the package documentation.
@@ -20,8 +22,9 @@ var (
 	bCounters = []byte("counters")
 	bItems    = []byte("items")
 	bDue      = []byte("due")
+	bStamps   = []byte("stamps")
 
-	roots = [][]byte{bMeta, bDocs, bSets, bQueues, bLeases, bSeen, bSeenExp, bLogs, bCounters}
+	roots = [][]byte{bMeta, bDocs, bSets, bQueues, bLeases, bSeen, bSeenExp, bLogs, bCounters, bStamps}
 )
 
 // sub returns the child bucket name of root, or nil when it does not exist
@@ -76,4 +79,22 @@ func expiry(now time.Time, ttl time.Duration) int64 {
 		u++
 	}
 	return u
+}
+
+// bumpStamp moves the version stamp of a collection (set empty) or a set,
+// inside the transaction of the write it stands for.
+func bumpStamp(tx *bolt.Tx, collection, set string) error {
+	b := tx.Bucket(bStamps)
+	k := []byte(store.StampField(collection, set))
+	v := make([]byte, 8)
+	binary.BigEndian.PutUint64(v, uint64(readStamp(b, k)+1))
+	return b.Put(k, v)
+}
+
+// readStamp reads a stamp; 0 when it was never bumped.
+func readStamp(b *bolt.Bucket, k []byte) int64 {
+	if v := b.Get(k); len(v) == 8 {
+		return int64(binary.BigEndian.Uint64(v))
+	}
+	return 0
 }

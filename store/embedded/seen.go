@@ -10,33 +10,37 @@ import (
 
 // MarkSeen records key until now+ttl unless a live record exists.
 func (s *backend) MarkSeen(ctx context.Context, key string, now time.Time, ttl time.Duration) (bool, error) {
-	nowMS := ms(now)
 	var first bool
-	err := s.update(ctx, func(tx *bolt.Tx) error {
-		seen, exp := tx.Bucket(bSeen), tx.Bucket(bSeenExp)
-		if v := seen.Get([]byte(key)); len(v) == 8 {
-			old := getSortable(v)
-			if old > nowMS {
-				first = false
-				return nil
-			}
-			if err := exp.Delete(indexKey(old, key)); err != nil {
-				return err
-			}
-		}
-		first = true
-		u := expiry(now, ttl)
-		rec := make([]byte, 8)
-		putSortable(rec, u)
-		if err := seen.Put([]byte(key), rec); err != nil {
-			return err
-		}
-		if err := exp.Put(indexKey(u, key), nil); err != nil {
-			return err
-		}
-		return purgeSeen(seen, exp, nowMS)
+	err := s.update(ctx, func(tx *bolt.Tx) (err error) {
+		first, err = markSeen(tx, key, now, ttl)
+		return err
 	})
 	return first, err
+}
+
+// markSeen is MarkSeen inside tx, shared by MarkSeen and Read.
+func markSeen(tx *bolt.Tx, key string, now time.Time, ttl time.Duration) (bool, error) {
+	nowMS := ms(now)
+	seen, exp := tx.Bucket(bSeen), tx.Bucket(bSeenExp)
+	if v := seen.Get([]byte(key)); len(v) == 8 {
+		old := getSortable(v)
+		if old > nowMS {
+			return false, nil
+		}
+		if err := exp.Delete(indexKey(old, key)); err != nil {
+			return false, err
+		}
+	}
+	u := expiry(now, ttl)
+	rec := make([]byte, 8)
+	putSortable(rec, u)
+	if err := seen.Put([]byte(key), rec); err != nil {
+		return false, err
+	}
+	if err := exp.Put(indexKey(u, key), nil); err != nil {
+		return false, err
+	}
+	return true, purgeSeen(seen, exp, nowMS)
 }
 
 // purgeSeen drops a few run-out records so the file does not grow with

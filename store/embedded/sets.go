@@ -25,7 +25,7 @@ func setAdd(tx *bolt.Tx, set string, members []string) error {
 			return err
 		}
 	}
-	return nil
+	return bumpStamp(tx, "", set)
 }
 
 // SetRemove removes members from a set.
@@ -44,7 +44,7 @@ func setRemove(tx *bolt.Tx, set string, members []string) error {
 			return err
 		}
 	}
-	return nil
+	return bumpStamp(tx, "", set)
 }
 
 // SetMembers returns the members, sorted.

@@ -42,6 +42,7 @@ type Store struct {
 }
 
 var _ store.Store = (*Store)(nil)
+var _ store.Reader = (*Store)(nil)
 
 // derive makes a sub-key of the store key for one purpose.
 func derive(storeKey []byte, purpose string) []byte {

@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/redis/go-redis/v9"
 
@@ -19,6 +20,7 @@ import (
 //	r kset n member...            SetRemoveOp
 //	q kz kdue kheld key due       ScheduleOp
 //	u kz kdue kheld key           UnscheduleOp
+//	b kstamps field               bump a stamp (one per collection or set written)
 //
 // (k... are indexes into KEYS). It reads first and writes only when every
 // check passed, so a conflict leaves everything untouched:
@@ -62,6 +64,9 @@ while a <= #ARGV do
   elseif t == 'u' then
     o.z, o.due, o.held, o.key = tonumber(ARGV[a+1]), tonumber(ARGV[a+2]), tonumber(ARGV[a+3]), ARGV[a+4]
     a = a + 5
+  elseif t == 'b' then
+    o.k, o.field = tonumber(ARGV[a+1]), ARGV[a+2]
+    a = a + 3
   else
     return redis.error_reply('vigil apply: unknown op tag ' .. tostring(t))
   end
@@ -123,9 +128,15 @@ for i, o in ipairs(ops) do
     redis.call('ZREM', KEYS[o.z], o.key)
     redis.call('HDEL', KEYS[o.due], o.key)
     redis.call('HDEL', KEYS[o.held], o.key)
+  elseif t == 'b' then
+    redis.call('HINCRBY', KEYS[o.k], o.field, 1)
   end
 end
-return out`)
+local res = {1}
+for i, o in ipairs(ops) do
+  if o.tag ~= 'b' then res[#res + 1] = out[i + 1] end
+end
+return res`)
 
 // batchArgs collects the KEYS and ARGV of applyScript.
 type batchArgs struct {
@@ -150,7 +161,11 @@ func (b *batchArgs) key(k, redisType string) int {
 func (s *backend) Apply(ctx context.Context, ops ...store.Op) ([]int64, error) {
 	versions := make([]int64, len(ops))
 	b := batchArgs{index: map[string]int{}}
+	var stamps []string // the stamps the batch bumps, each once
 	for _, o := range ops {
+		if field := stampOf(o); field != "" && !slices.Contains(stamps, field) {
+			stamps = append(stamps, field)
+		}
 		switch o.Kind() {
 		case store.OpPut, store.OpDelete:
 			dk := s.docKeys(o.Name(), o.Key())
@@ -176,6 +191,9 @@ func (s *backend) Apply(ctx context.Context, ops ...store.Op) ([]int64, error) {
 				b.ops = append(b.ops, "u", kz, kdue, kheld, o.Key())
 			}
 		}
+	}
+	for _, field := range stamps {
+		b.ops = append(b.ops, "b", b.key(s.stampsKey(), "hash"), field)
 	}
 	res, err := s.runBatch(ctx, b.keys, append(b.types, b.ops...))
 	if err != nil {
@@ -226,4 +244,16 @@ func (s *backend) runBatch(ctx context.Context, keys []string, args []any) ([]an
 		return nil, fmt.Errorf("%w: unexpected script reply %v", store.ErrCorrupt, res)
 	}
 	return out, nil
+}
+
+// stampOf names the stamp an op bumps: its collection's or set's; none for
+// queue ops.
+func stampOf(o store.Op) string {
+	switch o.Kind() {
+	case store.OpPut, store.OpDelete:
+		return store.StampField(o.Name(), "")
+	case store.OpSetAdd, store.OpSetRemove:
+		return store.StampField("", o.Name())
+	}
+	return ""
 }

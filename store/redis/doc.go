@@ -41,6 +41,10 @@
 //	{P}:seen:K           STRING logical expiry (unix ms), PX ttl+1m for collection
 //	{P}:log:L            STREAM entries with one field, d
 //	{P}:counter:N        STRING the counter (INCR)
+//	{P}:stamps           HASH   d:C / s:S -> version stamp of collection C / set S
+//
+// Every write to a collection or set bumps its stamp in the same script or
+// MULTI/EXEC (store.Reader); Read sends its queries in one pipeline.
 //
 // Until the counters and batches arrived, each name had its own hash tag
 // (P:{doc:C}:...). Vigil had no deployments then, so there is no migration:
@@ -52,7 +56,7 @@
 //
 // redis.go builds the client and opens and closes it; url.go reads the URL
 // forms above; keys.go builds the keys; documents.go, sets.go, queues.go,
-// leases.go, seen.go, logs.go, counters.go and batch.go hold one primitive
-// each. Arguments are checked once, by store.Validating, before any of them
+// leases.go, seen.go, logs.go, counters.go, batch.go and read.go hold one
+// primitive each. Arguments are checked once, by store.Validating, before any of them
 // runs (see Store).
 package redisstore

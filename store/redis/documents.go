@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -12,7 +13,8 @@ import (
 )
 
 var (
-	// KEYS: doc, ids. ARGV: expect, data, id. Returns {ok, version}.
+	// KEYS: doc, ids, stamps. ARGV: expect, data, id, stamp field.
+	// Returns {ok, version}.
 	putScript = redis.NewScript(`
 local have = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
 local expect = tonumber(ARGV[1])
@@ -20,9 +22,11 @@ if expect ~= -1 and expect ~= have then return {0, have} end
 local v = have + 1
 redis.call('HSET', KEYS[1], 'v', string.format('%d', v), 'data', ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[3])
+redis.call('HINCRBY', KEYS[3], ARGV[4], 1)
 return {1, v}`)
 
-	// KEYS: doc, ids. ARGV: expect, id. Returns {ok, version}.
+	// KEYS: doc, ids, stamps. ARGV: expect, id, stamp field. Returns
+	// {ok, version}.
 	deleteScript = redis.NewScript(`
 local have = redis.call('HGET', KEYS[1], 'v')
 if not have then
@@ -34,6 +38,7 @@ local expect = tonumber(ARGV[1])
 if expect ~= -1 and expect ~= have then return {0, have} end
 redis.call('DEL', KEYS[1])
 redis.call('SREM', KEYS[2], ARGV[2])
+redis.call('HINCRBY', KEYS[3], ARGV[3], 1)
 return {1, have}`)
 )
 
@@ -43,11 +48,7 @@ func (s *backend) Get(ctx context.Context, collection, id string) (store.Doc, er
 	if err != nil {
 		return store.Doc{}, unavail(err)
 	}
-	d, err := decodeDoc(id, vals)
-	if err == nil && d.Version == 0 {
-		return store.Doc{}, store.ErrNotFound
-	}
-	return d, err
+	return docFromHMGet(id, vals)
 }
 
 // GetMany reads the documents with one pipeline of HMGETs: one round trip.
@@ -65,18 +66,27 @@ func (s *backend) GetMany(ctx context.Context, collection string, ids []string) 
 	}
 	out := make([]store.Doc, len(ids))
 	for i, c := range cmds {
-		if out[i], err = decodeDoc(ids[i], c.Val()); err != nil {
+		d, err := docFromHMGet(ids[i], c.Val())
+		if errors.Is(err, store.ErrNotFound) {
+			d, err = store.Doc{ID: ids[i]}, nil
+		}
+		if err != nil {
 			return nil, err
 		}
+		out[i] = d
 	}
 	return out, nil
 }
 
-// decodeDoc reads an HMGET v data reply; a missing document has Version 0.
-func decodeDoc(id string, vals []any) (store.Doc, error) {
+// docFromHMGet reads the reply to HMGET doc v data (Get, and Read's
+// queries).
+func docFromHMGet(id string, vals []any) (store.Doc, error) {
+	if len(vals) != 2 {
+		return store.Doc{}, fmt.Errorf("%w: document reply of %d values", store.ErrCorrupt, len(vals))
+	}
 	vs, ok := vals[0].(string)
 	if !ok {
-		return store.Doc{ID: id}, nil
+		return store.Doc{}, store.ErrNotFound
 	}
 	v, err := strconv.ParseInt(vs, 10, 64)
 	data, dok := vals[1].(string)
@@ -100,7 +110,9 @@ func casResult(res any) (bool, int64, error) {
 // runCAS runs putScript or deleteScript and turns a refused version check
 // into a *store.ConflictError.
 func (s *backend) runCAS(ctx context.Context, script *redis.Script, collection, id string, expect int64, args ...any) (int64, error) {
-	res, err := script.Run(ctx, s.c, s.docKeys(collection, id), args...).Result()
+	keys := append(s.docKeys(collection, id), s.stampsKey())
+	args = append(args, store.StampField(collection, ""))
+	res, err := script.Run(ctx, s.c, keys, args...).Result()
 	if err != nil {
 		return 0, unavail(err)
 	}

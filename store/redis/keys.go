@@ -44,6 +44,11 @@ func (s *backend) docKeys(coll, id string) []string {
 
 func (s *backend) setKey(set string) string { return s.key("set", set) }
 
+// stampsKey is the hash of every collection's and set's version stamp
+// (fields named by store.StampField). It carries the same hash tag as the
+// keys it guards, so a write script can bump it with the write.
+func (s *backend) stampsKey() string { return "{" + s.prefix + "}:stamps" }
+
 func (s *backend) counterKey(name string) string { return s.key("counter", name) }
 
 func (s *backend) queueKeys(q string) []string {

@@ -125,6 +125,11 @@ func New(opts Options) (*Store, error) {
 	return &Store{checked: store.Validating("redis", b), b: b}, nil
 }
 
+// Read runs queries in one pipeline; see store.Reader.
+func (s *Store) Read(ctx context.Context, qs ...store.Query) ([]store.Answer, error) {
+	return s.checked.(store.Reader).Read(ctx, qs...)
+}
+
 // Describe names the deployment and prefix, never credentials.
 func (s *backend) Describe() string { return s.desc }
 

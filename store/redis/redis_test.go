@@ -357,9 +357,9 @@ func TestKeysUnderPrefix(t *testing.T) {
 	keys, err := s.b.c.Keys(ctx, "{"+prefix+"}:*").Result()
 	must(err)
 	// doc x, ids c, set s, queue z/due/held, lease, seen, log, doc y,
-	// ids c2, set s2, counter n.
-	if len(keys) != 13 {
-		t.Errorf("%d keys under the prefix, want 13: %q", len(keys), keys)
+	// ids c2, set s2, counter n, the stamps of c, s, c2 and s2.
+	if len(keys) != 14 {
+		t.Errorf("%d keys under the prefix, want 14: %q", len(keys), keys)
 	}
 	all, err := s.b.c.Keys(ctx, "*").Result()
 	must(err)
@@ -373,5 +373,35 @@ func TestKeysUnderPrefix(t *testing.T) {
 	must(err)
 	if ttl <= 0 || ttl > time.Minute+seenGCSlack {
 		t.Errorf("seen key PTTL = %v", ttl)
+	}
+}
+
+// After Redis lost its script cache (a restart, SCRIPT FLUSH), Read's
+// scripts are loaded again and each runs once: the event is marked once.
+func TestReadAfterScriptFlush(t *testing.T) {
+	srv := testredis.Start(t)
+	s := newStore(t, srv)
+	defer s.Close()
+	ctx := context.Background()
+	t0 := time.Unix(1_700_000_000, 0)
+	if _, err := s.Put(ctx, "c", "x", []byte("v"), store.NewDoc); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.b.c.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.Read(ctx, store.MarkSeenQuery("e1", t0, time.Hour), store.DocsQuery("c", ""), store.StampQuery("c", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a[0].First || len(a[1].Docs) != 1 || string(a[1].Docs[0].Data) != "v" || a[2].Stamp != a[1].Stamp || a[2].Stamp == 0 {
+		t.Errorf("answers after a script flush: %+v", a)
+	}
+	a, err = s.Read(ctx, store.MarkSeenQuery("e1", t0, time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a[0].First {
+		t.Error("the event was marked twice")
 	}
 }

@@ -15,10 +15,14 @@ if e and tonumber(e) > tonumber(ARGV[1]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1`)
 
+// markSeenArgs are markSeenScript's ARGV (MarkSeen, and Read's queries).
+func markSeenArgs(now time.Time, ttl time.Duration) []any {
+	return []any{msArg(now), expiry(now, ttl), (ttl + seenGCSlack).Milliseconds()}
+}
+
 // MarkSeen records key until now+ttl unless a live record exists.
 func (s *backend) MarkSeen(ctx context.Context, key string, now time.Time, ttl time.Duration) (bool, error) {
-	px := (ttl + seenGCSlack).Milliseconds()
-	n, err := markSeenScript.Run(ctx, s.c, []string{s.key("seen", key)}, msArg(now), expiry(now, ttl), px).Int()
+	n, err := markSeenScript.Run(ctx, s.c, []string{s.key("seen", key)}, markSeenArgs(now, ttl)...).Int()
 	if err != nil {
 		return false, unavail(err)
 	}

@@ -3,6 +3,10 @@ package redisstore
 import (
 	"context"
 	"slices"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/vigil-sec/vigil/store"
 )
 
 func anys(ss []string) []any {
@@ -15,12 +19,23 @@ func anys(ss []string) []any {
 
 // SetAdd adds members to a set.
 func (s *backend) SetAdd(ctx context.Context, set string, members ...string) error {
-	return unavail(s.c.SAdd(ctx, s.setKey(set), anys(members)...).Err())
+	return s.setWrite(ctx, set, func(p redis.Pipeliner) { p.SAdd(ctx, s.setKey(set), anys(members)...) })
 }
 
 // SetRemove removes members from a set.
 func (s *backend) SetRemove(ctx context.Context, set string, members ...string) error {
-	return unavail(s.c.SRem(ctx, s.setKey(set), anys(members)...).Err())
+	return s.setWrite(ctx, set, func(p redis.Pipeliner) { p.SRem(ctx, s.setKey(set), anys(members)...) })
+}
+
+// setWrite runs a set write and bumps the set's stamp in one MULTI/EXEC
+// (one round trip): no reader sees the new members with the old stamp.
+func (s *backend) setWrite(ctx context.Context, set string, write func(p redis.Pipeliner)) error {
+	_, err := s.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		write(p)
+		p.HIncrBy(ctx, s.stampsKey(), store.StampField("", set), 1)
+		return nil
+	})
+	return unavail(err)
 }
 
 // SetMembers returns the members, sorted.

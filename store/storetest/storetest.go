@@ -29,6 +29,11 @@
 //     position of the failing op, wrapped with the backend's context.
 //   - Counter names follow store.ValidName; counters start at 0, so the
 //     first Incr returns 1.
+//   - Every backend is a store.Reader. A Read with one invalid query is
+//     ErrInvalid and marks nothing. A collection's stamp moves with every
+//     Put, Delete and Apply of its documents, a set's with every SetAdd,
+//     SetRemove and Apply of its members, and neither with a refused write
+//     or a write elsewhere.
 package storetest
 
 import (
@@ -77,6 +82,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Batches", func(t *testing.T) { testBatches(t, fresh) })
 	t.Run("Counters", func(t *testing.T) { testCounters(t, fresh) })
 	t.Run("ReadMany", func(t *testing.T) { testReadMany(t, fresh) })
+	t.Run("Read", func(t *testing.T) { testRead(t, fresh) })
 }
 
 type opener func(t *testing.T) store.Store
