@@ -19,6 +19,7 @@ const (
 	OpSetRemove
 	OpSchedule
 	OpUnschedule
+	OpAppend
 )
 
 func (k OpKind) String() string {
@@ -35,6 +36,8 @@ func (k OpKind) String() string {
 		return "schedule"
 	case OpUnschedule:
 		return "unschedule"
+	case OpAppend:
+		return "append"
 	}
 	return fmt.Sprintf("OpKind(%d)", uint8(k))
 }
@@ -86,18 +89,26 @@ func UnscheduleOp(queue, key string) Op {
 	return Op{kind: OpUnschedule, name: queue, key: key}
 }
 
+// AppendOp adds an entry to a log, like Logs.Append (an audit entry written
+// with the change it records). Its id is not returned: Apply's result holds
+// 0 for it. data is copied.
+func AppendOp(log string, data []byte) Op {
+	return Op{kind: OpAppend, name: log, data: bytes.Clone(data)}
+}
+
 // Kind says what the op writes.
 func (o Op) Kind() OpKind { return o.kind }
 
-// Name is the collection (OpPut, OpDelete), set (OpSetAdd, OpSetRemove) or
-// queue (OpSchedule, OpUnschedule) the op writes to.
+// Name is the collection (OpPut, OpDelete), set (OpSetAdd, OpSetRemove),
+// queue (OpSchedule, OpUnschedule) or log (OpAppend) the op writes to.
 func (o Op) Name() string { return o.name }
 
 // Key is the document id (OpPut, OpDelete) or the queue key (OpSchedule,
 // OpUnschedule); empty for set ops.
 func (o Op) Key() string { return o.key }
 
-// Data is the document of an OpPut. Backends must not modify it.
+// Data is the document of an OpPut or the entry of an OpAppend. Backends
+// must not modify it.
 func (o Op) Data() []byte { return o.data }
 
 // Expect is the expected version of an OpPut or OpDelete.
@@ -120,6 +131,8 @@ func (o Op) String() string {
 		return o.kind.String() + " " + o.name
 	case OpSchedule, OpUnschedule:
 		return o.kind.String() + " " + o.name + "/" + o.key
+	case OpAppend:
+		return o.kind.String() + " log/" + o.name
 	}
 	return o.kind.String()
 }
@@ -141,6 +154,8 @@ func (o Op) Validate() error {
 		return ValidMembers(o.members)
 	case OpSchedule, OpUnschedule:
 		return ValidNames("queue", o.name, "key", o.key)
+	case OpAppend:
+		return ValidName("log", o.name)
 	}
 	return fmt.Errorf("%w: an op not made by a constructor (kind %d)", ErrInvalid, o.kind)
 }

@@ -51,6 +51,9 @@ func applyOp(tx *bolt.Tx, o store.Op, version *int64) (err error) {
 		return schedule(tx, o.Name(), o.Key(), o.Due())
 	case store.OpUnschedule:
 		return unschedule(tx, o.Name(), o.Key())
+	case store.OpAppend:
+		_, err = appendLog(tx, o.Name(), o.Data())
+		return err
 	}
 	// store.Validating rejects unknown kinds before the transaction starts.
 	return fmt.Errorf("%w: unknown op kind %v", store.ErrInvalid, o.Kind())

@@ -33,19 +33,24 @@ func seqKey(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
 // Append adds an entry to a log.
 func (s *backend) Append(ctx context.Context, log string, data []byte) (string, error) {
 	var id string
-	err := s.update(ctx, func(tx *bolt.Tx) error {
-		b, err := subCreate(tx, bLogs, log)
-		if err != nil {
-			return err
-		}
-		seq, err := b.NextSequence()
-		if err != nil {
-			return err
-		}
-		id = logID(seq)
-		return b.Put(seqKey(seq), bytes.Clone(data))
+	err := s.update(ctx, func(tx *bolt.Tx) (err error) {
+		id, err = appendLog(tx, log, data)
+		return err
 	})
 	return id, err
+}
+
+// appendLog adds an entry within tx (Append, and AppendOp in a batch).
+func appendLog(tx *bolt.Tx, log string, data []byte) (string, error) {
+	b, err := subCreate(tx, bLogs, log)
+	if err != nil {
+		return "", err
+	}
+	seq, err := b.NextSequence()
+	if err != nil {
+		return "", err
+	}
+	return logID(seq), b.Put(seqKey(seq), bytes.Clone(data))
 }
 
 // ReadLog returns up to limit entries after the entry with id after.

@@ -231,6 +231,13 @@ func (s *Store) Apply(ctx context.Context, ops ...store.Op) ([]int64, error) {
 				return nil, fmt.Errorf("apply: op %d of %d: %w", i+1, len(ops), err)
 			}
 			out[i] = store.DeleteOp(o.Name(), s.physID(o.Name(), o.Key()), o.Expect())
+		case store.OpAppend:
+			// Sealed as Append seals, so ReadLog opens it the same way.
+			data, err := seal(storeKeyID, s.storeKey, o.Data(), logAD(o.Name()))
+			if err != nil {
+				return nil, fmt.Errorf("apply: op %d: encrypt: %w", i+1, err)
+			}
+			out[i] = store.AppendOp(o.Name(), data)
 		default:
 			out[i] = o
 		}

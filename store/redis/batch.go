@@ -20,6 +20,7 @@ import (
 //	r kset n member...            SetRemoveOp
 //	q kz kdue kheld key due       ScheduleOp
 //	u kz kdue kheld key           UnscheduleOp
+//	a kstream data                AppendOp (XADD with a new id)
 //	b kstamps field               bump a stamp (one per collection or set written)
 //
 // (k... are indexes into KEYS). It reads first and writes only when every
@@ -64,7 +65,7 @@ while a <= #ARGV do
   elseif t == 'u' then
     o.z, o.due, o.held, o.key = tonumber(ARGV[a+1]), tonumber(ARGV[a+2]), tonumber(ARGV[a+3]), ARGV[a+4]
     a = a + 5
-  elseif t == 'b' then
+  elseif t == 'a' or t == 'b' then
     o.k, o.field = tonumber(ARGV[a+1]), ARGV[a+2]
     a = a + 3
   else
@@ -128,6 +129,8 @@ for i, o in ipairs(ops) do
     redis.call('ZREM', KEYS[o.z], o.key)
     redis.call('HDEL', KEYS[o.due], o.key)
     redis.call('HDEL', KEYS[o.held], o.key)
+  elseif t == 'a' then
+    redis.call('XADD', KEYS[o.k], '*', 'd', o.field)
   elseif t == 'b' then
     redis.call('HINCRBY', KEYS[o.k], o.field, 1)
   end
@@ -190,6 +193,9 @@ func (s *backend) Apply(ctx context.Context, ops ...store.Op) ([]int64, error) {
 			} else {
 				b.ops = append(b.ops, "u", kz, kdue, kheld, o.Key())
 			}
+		case store.OpAppend:
+			// The same stream and field as Append, so ReadLog reads it.
+			b.ops = append(b.ops, "a", b.key(s.key("log", o.Name()), "stream"), o.Data())
 		}
 	}
 	for _, field := range stamps {

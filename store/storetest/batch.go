@@ -132,6 +132,42 @@ func testBatches(t *testing.T, fresh opener) {
 			t.Fatalf("after Apply: %s", d)
 		}
 	})
+	t.Run("AppendsWithTheBatch", func(t *testing.T) {
+		s := fresh(t)
+		seed(t, s)
+		_, err := s.Append(ctx, "audit", []byte("before"))
+		must(t, "Append", err)
+		// A batch that fails appends nothing; one that succeeds appends its
+		// entries in order, after what was there, with the other writes.
+		_, err = s.Apply(ctx, store.AppendOp("audit", []byte("lost")), store.PutOp("reports", "r1", []byte("x"), 7))
+		wantConflict(t, err, store.ConflictError{Collection: "reports", ID: "r1", Expected: 7, Have: 1, Op: 2})
+		vs, err := s.Apply(ctx,
+			store.PutOp("reports", "r3", []byte("three"), store.NewDoc),
+			store.AppendOp("audit", []byte("one")),
+			store.AppendOp("audit", []byte("two")),
+			store.AppendOp("other-log", []byte("elsewhere")),
+		)
+		must(t, "Apply", err)
+		if want := []int64{1, 0, 0, 0}; !slices.Equal(vs, want) {
+			t.Fatalf("versions = %v, want %v", vs, want)
+		}
+		got, err := s.ReadLog(ctx, "audit", "", 10)
+		must(t, "ReadLog", err)
+		if d := logData(got); !slices.Equal(d, []string{"before", "one", "two"}) {
+			t.Fatalf("audit log = %q, want before, one, two", d)
+		}
+		// Entries appended by a batch and by Append share one order.
+		id, err := s.Append(ctx, "audit", []byte("after"))
+		must(t, "Append", err)
+		if after, err := s.ReadLog(ctx, "audit", got[2].ID, 10); err != nil || len(after) != 1 || after[0].ID != id {
+			t.Fatalf("ReadLog after the batch's last entry = %v, %v; want only %s", after, err, id)
+		}
+		other, err := s.LastEntries(ctx, "other-log", 5)
+		must(t, "LastEntries", err)
+		if d := logData(other); !slices.Equal(d, []string{"elsewhere"}) {
+			t.Fatalf("other log = %q", d)
+		}
+	})
 	t.Run("VersionsWithinBatch", func(t *testing.T) {
 		s := fresh(t)
 		vs, err := s.Apply(ctx,
@@ -328,6 +364,8 @@ func testBatches(t *testing.T, fresh opener) {
 			"set remove NUL":      store.SetRemoveOp("s", "\x00"),
 			"schedule empty key":  store.ScheduleOp("q", "", ms(0)),
 			"unschedule no queue": store.UnscheduleOp("", "k"),
+			"append empty log":    store.AppendOp("", []byte("x")),
+			"append NUL log":      store.AppendOp("a\x00b", []byte("x")),
 		}
 		for name, op := range bad {
 			_, err := s.Apply(ctx, good, store.SetAddOp("s", "m"), op)
@@ -505,4 +543,12 @@ func testCounters(t *testing.T, fresh opener) {
 			}
 		}
 	})
+}
+
+func logData(entries []store.LogEntry) []string {
+	out := make([]string, len(entries))
+	for i, e := range entries {
+		out[i] = string(e.Data)
+	}
+	return out
 }

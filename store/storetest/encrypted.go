@@ -30,24 +30,26 @@ func RunEncrypted(t *testing.T, open func(t *testing.T) store.Store) {
 		must(t, "put", ignoreVersion(s.Put(ctx, "reports", "r1", canary, store.NewDoc)))
 		_, err := s.Append(ctx, "audit", canary)
 		must(t, "append", err)
+		_, err = s.Apply(ctx, store.AppendOp("audit", canary))
+		must(t, "append in a batch", err)
 		d, err := raw.Get(ctx, "reports", "r1")
 		must(t, "raw get", err)
 		if bytes.Contains(d.Data, canary) {
 			t.Errorf("the backend holds the document in the clear: %q", d.Data)
 		}
-		entries, err := raw.LastEntries(ctx, "audit", 1)
+		entries, err := raw.LastEntries(ctx, "audit", 2)
 		must(t, "raw read log", err)
-		if len(entries) != 1 || bytes.Contains(entries[0].Data, canary) {
-			t.Errorf("the backend's log entry is not sealed: %q", entries)
+		if len(entries) != 2 || bytes.Contains(entries[0].Data, canary) || bytes.Contains(entries[1].Data, canary) {
+			t.Errorf("the backend's log entries are not sealed: %q", entries)
 		}
 		got, err := s.Get(ctx, "reports", "r1")
 		must(t, "get", err)
 		if !bytes.Equal(got.Data, canary) {
 			t.Errorf("read back %q, want %q", got.Data, canary)
 		}
-		entries, err = s.LastEntries(ctx, "audit", 1)
+		entries, err = s.LastEntries(ctx, "audit", 2)
 		must(t, "read log", err)
-		if len(entries) != 1 || !bytes.Equal(entries[0].Data, canary) {
+		if len(entries) != 2 || !bytes.Equal(entries[0].Data, canary) || !bytes.Equal(entries[1].Data, canary) {
 			t.Errorf("log read back %q", entries)
 		}
 	})
