@@ -30,17 +30,37 @@ type Audit struct {
 
 // Record appends an entry, stamping it with the engine clock.
 func (a *Audit) Record(ctx context.Context, e AuditEntry) error {
-	if e.At.IsZero() {
-		e.At = a.clock.Now()
-	}
-	data, err := json.Marshal(e)
+	data, err := a.encode(e)
 	if err != nil {
-		return fmt.Errorf("audit: %w", err)
+		return err
 	}
 	if _, err := a.store.Append(ctx, auditLog, data); err != nil {
 		return fmt.Errorf("audit %s: %w", e.Action, err)
 	}
 	return nil
+}
+
+// Op returns the write that records e (stamped like Record), for a feature
+// that applies it in the same store.Apply as the change it records: the
+// log then holds the entry exactly when the change happened, and it costs
+// no round trip of its own.
+func (a *Audit) Op(e AuditEntry) (store.Op, error) {
+	data, err := a.encode(e)
+	if err != nil {
+		return store.Op{}, err
+	}
+	return store.AppendOp(auditLog, data), nil
+}
+
+func (a *Audit) encode(e AuditEntry) ([]byte, error) {
+	if e.At.IsZero() {
+		e.At = a.clock.Now()
+	}
+	data, err := json.Marshal(e)
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	return data, nil
 }
 
 // Last returns the last n entries, oldest first.

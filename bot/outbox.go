@@ -16,6 +16,10 @@ import (
 	"github.com/vigil-sec/vigil/store"
 )
 
+// OutboxCollection is the collection of queued messages, for a feature
+// that tells a conflict on one (an id already queued) in its own batch.
+const OutboxCollection = outboxCollection
+
 const (
 	outboxCollection = "outbox"
 	outboxQueue      = "outbox"
@@ -215,42 +219,74 @@ func (o *Outbox) EnqueueRootOps(ctx context.Context, id string, to Destination, 
 	return o.enqueueOps(ctx, id, to, msg, true)
 }
 
+// NewMessageOps is EnqueueOps (EnqueueRootOps when root) for a message whose
+// id is new: derived from a document the same batch creates with
+// store.NewDoc (a new report's announcement), so it cannot have been sent.
+// It skips the sent-record check and so costs no round trip; were the id
+// used before after all, the sender, which checks the sent record under the
+// send lease, would still not send it twice. A *store.ConflictError on the
+// outbox document means a message with that id is queued already.
+func (o *Outbox) NewMessageOps(id string, to Destination, msg Message, root bool) ([]store.Op, error) {
+	if id == "" {
+		return nil, errors.New("outbox: NewMessageOps needs a message id")
+	}
+	item, err := o.newItem(id, to, msg, root)
+	if err != nil {
+		return nil, err
+	}
+	return item.ops()
+}
+
 // Wake asks the delivery loop for a round now (after a batch from
 // EnqueueOps was applied).
 func (o *Outbox) Wake() { o.engine.wakeUp() }
 
 func (o *Outbox) enqueueOps(ctx context.Context, id string, to Destination, msg Message, keepRef bool) ([]store.Op, error) {
-	if err := validOutboxID(id); err != nil {
+	item, err := o.newItem(id, to, msg, keepRef)
+	if err != nil {
 		return nil, err
 	}
-	if to.Adapter() == "" {
-		return nil, fmt.Errorf("outbox: message %s has no destination", id)
-	}
-	if err := checkFiles(msg.Files); err != nil {
-		// Refused here, where the feature can still say so, rather than
-		// stored and refused by the chat service later.
-		return nil, fmt.Errorf("outbox: message %s: %w", id, err)
-	}
-	now := o.clock.Now()
 	// A message sent within sentTTL is not queued again. (Were it queued
 	// in a race with its sender, the sent record checked under the send
 	// lease would still keep it from going twice.)
-	if sent, err := o.store.WasSeen(ctx, sentKey(id), now); err != nil {
+	if sent, err := o.store.WasSeen(ctx, sentKey(id), item.Created); err != nil {
 		return nil, fmt.Errorf("outbox: enqueue %s: %w", id, err)
 	} else if sent {
 		return nil, nil
 	}
-	msg.DeliveryID = "" // set from the id at send time
-	item := outboxItem{ID: id, To: to, Msg: msg, Created: now, Seq: o.nextSeq(now), KeepRef: keepRef}
-	data, err := json.Marshal(item)
-	if err != nil {
-		return nil, fmt.Errorf("outbox: enqueue %s: %w", id, err)
+	return item.ops()
+}
+
+// newItem checks a message and makes its outbox item, created now.
+func (o *Outbox) newItem(id string, to Destination, msg Message, keepRef bool) (outboxItem, error) {
+	if err := validOutboxID(id); err != nil {
+		return outboxItem{}, err
 	}
-	conv := to.key()
+	if to.Adapter() == "" {
+		return outboxItem{}, fmt.Errorf("outbox: message %s has no destination", id)
+	}
+	if err := checkFiles(msg.Files); err != nil {
+		// Refused here, where the feature can still say so, rather than
+		// stored and refused by the chat service later.
+		return outboxItem{}, fmt.Errorf("outbox: message %s: %w", id, err)
+	}
+	now := o.clock.Now()
+	msg.DeliveryID = "" // set from the id at send time
+	return outboxItem{ID: id, To: to, Msg: msg, Created: now, Seq: o.nextSeq(now), KeepRef: keepRef}, nil
+}
+
+// ops are the writes that queue the item: the message document (NewDoc),
+// its conversation index and the conversation's due time (now).
+func (it outboxItem) ops() ([]store.Op, error) {
+	data, err := json.Marshal(it)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: enqueue %s: %w", it.ID, err)
+	}
+	conv := it.To.key()
 	return []store.Op{
-		store.PutOp(outboxCollection, id, data, store.NewDoc),
-		store.SetAddOp(conversationSet(conv), id),
-		store.ScheduleOp(outboxQueue, conv, now),
+		store.PutOp(outboxCollection, it.ID, data, store.NewDoc),
+		store.SetAddOp(conversationSet(conv), it.ID),
+		store.ScheduleOp(outboxQueue, conv, it.Created),
 	}, nil
 }
 

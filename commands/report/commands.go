@@ -217,7 +217,7 @@ func (r *Reports) runAssign(ctx context.Context, req *bot.Request) error {
 	if err := req.Record(ctx, "report.assign", rep.ID, "@"+name); err != nil {
 		return err
 	}
-	if err := r.dmAssignee(ctx, rep, fmt.Sprintf("report:%s:assigned:%s:%d", rep.ID, name, req.Now().UnixNano())); err != nil {
+	if err := r.dmAssignee(ctx, rep, fmt.Sprintf("report:%s:assigned:%s:%d", rep.ID, name, req.Now().UnixNano()), r.postNow); err != nil {
 		return err
 	}
 	return r.replyAndThread(ctx, req, rep, "assign:"+name, fmt.Sprintf("%s assigned %s to %s.", req.ActorMention(), rep.ID, bot.PersonToken(name)))

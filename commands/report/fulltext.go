@@ -118,13 +118,13 @@ func inParts(first bot.Message, whole string, text bot.Untrusted) []bot.Message 
 // postFullText posts the report's full text in its thread, after the
 // summary, when the summary cuts it. The outbox ids are fixed, so the
 // announce job may run again without posting it twice.
-func (r *Reports) postFullText(ctx context.Context, rep *Report) error {
+func (r *Reports) postFullText(ctx context.Context, rep *Report, post poster) error {
 	if !cut(rep) {
 		return nil
 	}
 	// The thread's summary shows the title unless it is too long.
 	for i, msg := range fullText(rep, titleCut(rep)) {
-		if err := r.postInThread(ctx, rep, fmt.Sprintf("fulltext:%d", i+1), msg); err != nil {
+		if err := r.postInThreadVia(ctx, rep, fmt.Sprintf("fulltext:%d", i+1), msg, post); err != nil {
 			return fmt.Errorf("report %s: post its full text: %w", rep.ID, err)
 		}
 	}

@@ -15,20 +15,15 @@ import (
 
 func sourceKey(in intake.Incoming) string { return string(in.Source) + ":" + in.SourceID }
 
-// announceJobID names the job that posts a stored report to the room. It
-// is written in the same batch as the report, so a report is never stored
-// without the work that announces it.
-func announceJobID(id string) string { return "report:" + id + ":announce" }
-
 // Receive files an incoming report. See intake.Sink.
 //
 // The report, its source index, its attachments, its place in the open
-// list, its acknowledgement clock and the job that announces it are one
-// atomic write: either all of it is stored or none, so a source hears
-// "stored" only when it is, and a failure only when nothing was kept.
-// Announcing (the thread in the private room, the assignee's DM) comes
-// after, through the outbox: if it cannot happen now (no private room is
-// usable, the process dies), the announce job does it later, once.
+// list, its acknowledgement clock, its audit entry and its announcement
+// (the thread in the private room, the assignee's DM, queued in the
+// outbox) are one atomic write: either all of it is stored or none, so a
+// source hears "stored" only when it is, and a failure only when nothing
+// was kept. The outbox sends the announcement once a private room is
+// usable, resolving the room when it sends.
 func (r *Reports) Receive(ctx context.Context, in intake.Incoming) (intake.Result, error) {
 	// Every source cleans its text already; doing it here as well means a
 	// new source cannot forget (it is idempotent).
@@ -80,7 +75,7 @@ func (r *Reports) Receive(ctx context.Context, in intake.Incoming) (intake.Resul
 			return intake.Result{}, err
 		}
 		rep.ID = id
-		ops, err := r.intakeOps(rep, in)
+		ops, err := r.intakeOps(ctx, rep, in)
 		if err != nil {
 			return intake.Result{}, err
 		}
@@ -89,6 +84,11 @@ func (r *Reports) Receive(ctx context.Context, in intake.Incoming) (intake.Resul
 		switch {
 		case err == nil:
 		case errors.As(err, &conflict) && conflict.Collection == reportColl:
+			continue
+		case errors.As(err, &conflict) && conflict.Collection == bot.OutboxCollection:
+			// A message announcing an earlier report with this id (one
+			// deleted since) is still queued: the id is not free.
+			r.e.Logger().Warn("report id skipped: an announcement of an earlier report with it is still queued", "report", id)
 			continue
 		case errors.As(err, &conflict) && conflict.Collection == sourceColl:
 			// The same report arrived twice at once; the other one won and
@@ -102,21 +102,14 @@ func (r *Reports) Receive(ctx context.Context, in intake.Incoming) (intake.Resul
 			return intake.Result{}, fmt.Errorf("store report %s: %w", id, err)
 		}
 		r.e.Observer().Intake(string(in.Source), true)
-		if err := r.e.Audit().Record(ctx, bot.AuditEntry{Actor: "vigil", Action: "report.received", Target: id, Detail: fmt.Sprintf("from %s, assigned to %s", in.Source, orNone(rep.Assignee))}); err != nil {
-			r.e.Logger().Warn("report stored, but its audit entry was not", "report", id, "err", err)
-		}
-		// The report is stored: from here on, nothing may turn the answer
-		// into a failure (the source would send it again). Announcing now
-		// is only the fast path; the announce job in the batch is the
-		// guarantee.
-		r.announceNow(ctx, rep)
+		r.e.Outbox().Wake()
 		return intake.Result{ReportID: id, Created: true}, nil
 	}
 	return intake.Result{}, fmt.Errorf("store report: no free report id: %w", store.ErrConflict)
 }
 
 // intakeOps are the writes that file a new report, as one batch.
-func (r *Reports) intakeOps(rep *Report, in intake.Incoming) ([]store.Op, error) {
+func (r *Reports) intakeOps(ctx context.Context, rep *Report, in intake.Incoming) ([]store.Op, error) {
 	data, err := json.Marshal(rep)
 	if err != nil {
 		return nil, err
@@ -133,13 +126,20 @@ func (r *Reports) intakeOps(rep *Report, in intake.Incoming) ([]store.Op, error)
 		store.PutOp(sourceColl, sourceKey(in), []byte(rep.ID), store.NewDoc),
 		store.SetAddOp(openSet, rep.ID),
 	)
-	jobs := append(r.clockJobs(rep), bot.Job{ID: announceJobID(rep.ID), Kind: jobAnnounce, Due: r.e.Clock().Now(), Payload: idPayload(rep.ID)})
-	for _, j := range jobs {
+	for _, j := range r.clockJobs(rep) {
 		jops, err := r.e.Scheduler().ScheduleOps(j)
 		if err != nil {
 			return nil, err
 		}
 		ops = append(ops, jops...)
+	}
+	audit, err := r.e.Audit().Op(bot.AuditEntry{Actor: "vigil", Action: "report.received", Target: rep.ID, Detail: fmt.Sprintf("from %s, assigned to %s", in.Source, orNone(rep.Assignee))})
+	if err != nil {
+		return nil, err
+	}
+	ops = append(ops, audit)
+	if err := r.announce(ctx, rep, r.collectPosts(&ops)); err != nil {
+		return nil, fmt.Errorf("report %s: announcement: %w", rep.ID, err)
 	}
 	return ops, nil
 }
@@ -160,45 +160,6 @@ func (r *Reports) repeat(ctx context.Context, in intake.Incoming, rep *Report) (
 		return intake.Result{}, err
 	}
 	return intake.Result{ReportID: rep.ID}, nil
-}
-
-// announceNow queues the report's announcement and, once that is queued,
-// removes the announce job. Failing here loses nothing: the job stays and
-// the scheduler runs it.
-func (r *Reports) announceNow(ctx context.Context, rep *Report) {
-	if err := r.announce(ctx, rep); err != nil {
-		r.e.Logger().Info("report stored; its announcement will be retried", "report", rep.ID, "err", err)
-		return
-	}
-	if err := r.e.Scheduler().Cancel(ctx, announceJobID(rep.ID)); err != nil {
-		r.e.Logger().Debug("announce job left to run (harmless: announcing is idempotent)", "report", rep.ID, "err", err)
-	}
-}
-
-// runAnnounce is the announce job: a report stored but not yet announced.
-func (r *Reports) runAnnounce(ctx context.Context, job bot.Job) error {
-	var p struct {
-		ID string `json:"id"`
-	}
-	if err := json.Unmarshal(job.Payload, &p); err != nil {
-		return fmt.Errorf("announce job %s: %w", job.ID, err)
-	}
-	rep, _, err := r.load(ctx, p.ID)
-	var ue *bot.UsageError
-	if errors.As(err, &ue) {
-		return nil // the report is gone
-	}
-	if err != nil {
-		return err
-	}
-	return r.announce(ctx, rep)
-}
-
-func idPayload(id string) json.RawMessage {
-	b, _ := json.Marshal(struct {
-		ID string `json:"id"`
-	}{id})
-	return b
 }
 
 func isNotice(err error) bool {
@@ -245,56 +206,4 @@ func (r *Reports) threadReply(ctx context.Context, in intake.Incoming) (intake.R
 
 func normalizeMsgID(id string) string {
 	return strings.ToLower(strings.Trim(strings.TrimSpace(id), "<>"))
-}
-
-// announce queues the report's thread (the summary, and the full text
-// when the summary cuts it) and the assignee's DM. All are idempotent
-// (fixed outbox ids), so the announce job may run it again after a crash.
-// The thread goes to "the security room", resolved when it is sent: while
-// no private room is usable (the bot not yet invited, chat down) it waits
-// in the outbox and goes out once one is. The clock is not planned here:
-// it is stored with the report.
-func (r *Reports) announce(ctx context.Context, rep *Report) error {
-	if err := r.e.PostRoot(ctx, rootID(rep.ID), bot.ToSecurityRoom(), r.summary(rep)); err != nil {
-		return err
-	}
-	if err := r.postFullText(ctx, rep); err != nil {
-		return err
-	}
-	if rep.Assignee != "" {
-		return r.dmAssignee(ctx, rep, "report:"+rep.ID+":assigned:"+rep.Assignee)
-	}
-	return nil
-}
-
-func (r *Reports) dmAssignee(ctx context.Context, rep *Report, id string) error {
-	p, ok := r.e.Directory().ByName(rep.Assignee)
-	if !ok {
-		return nil
-	}
-	to, ok := r.e.DMFor(p, "")
-	if !ok {
-		return nil
-	}
-	text := fmt.Sprintf("*%s*\nReceived %s from %s.", rep.Title, chatTime(rep.Received), sourceText(rep))
-	header, hint := "Report assigned to you: "+rep.ID, "Details are in the report's thread in the private room."
-	if rep.State == StateNew {
-		header = "New report assigned to you: " + rep.ID
-		// Only a new report has an acknowledgement to give.
-		text += " Acknowledge by " + chatTime(rep.AckDue) + "."
-		hint += " `/sec report ack " + rep.ID + "` when the reporter has been answered."
-	} else {
-		text += " It is " + string(rep.State) + "."
-	}
-	return r.e.Post(ctx, id, to, bot.Message{
-		Header:    header,
-		Text:      text,
-		Context:   hint,
-		Sensitive: true,
-	})
-}
-
-// postInThread posts a durable message in the report's thread.
-func (r *Reports) postInThread(ctx context.Context, rep *Report, id string, msg bot.Message) error {
-	return r.e.Post(ctx, "report:"+rep.ID+":"+id, bot.ToThreadOf(bot.SecurityRoomRef, rootID(rep.ID)), msg)
 }
