@@ -599,53 +599,98 @@ func TestConcurrentIntake(t *testing.T) {
 	}
 }
 
-// The announcement store fails right after the report is stored (as if
-// the process died there): the source is still told "stored", and the
-// announce job stored with the report posts it once, later.
-func TestStoredReportIsAnnouncedAfterAFailure(t *testing.T) {
-	st := &failOutbox{Store: bottest.OpenStore(t)}
+// A report, its audit entry and its announcement are one write: a store
+// that refuses the batch leaves no trace of any of them (the source hears
+// a failure and sends again), and once it takes the batch the report is
+// announced once and audited once, without another write to the store.
+func TestIntakeIsOneAtomicWrite(t *testing.T) {
+	st := &countWrites{flaky: flaky{Store: bottest.OpenStore(t)}}
 	h := bottest.New(t, bottest.Options{Store: st, People: team()})
-	r, err := report.Register(h.Engine, report.Options{})
+	d, err := duty.Register(h.Engine, duty.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.down = true
-	res, err := r.Receive(context.Background(), sample("late@x"))
-	if err != nil || !res.Created {
-		t.Fatalf("a stored report must be acknowledged, got %+v %v", res, err)
+	r, err := report.Register(h.Engine, report.Options{Duty: d})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if sent := h.Advance(0); len(sent) != 0 {
-		t.Fatalf("nothing can be posted while the outbox is down, got %d", len(sent))
+	h.Command("alice", `duty rotation create triage --members @bob,@carol --shift 1w --handoff "Mon 09:00 UTC"`)
+	h.Chat.Take()
+	ctx := context.Background()
+	received := func() int {
+		entries, err := h.Engine.Audit().Last(ctx, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range entries {
+			if e.Action == "report.received" {
+				n++
+			}
+		}
+		return n
+	}
+	st.down = true
+	if _, err := r.Receive(ctx, sample("atomic@x")); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Receive with the batch refused: %v", err)
 	}
 	st.down = false
-	// A repeat from the source (it did not hear us) gets the same id.
-	again, err := r.Receive(context.Background(), sample("late@x"))
+	if n := received(); n != 0 {
+		t.Errorf("a refused batch left %d audit entries", n)
+	}
+	if sent := h.Advance(time.Hour); len(sent) != 0 {
+		t.Errorf("a refused batch still announced %d messages", len(sent))
+	}
+	st.writes = 0
+	res, err := r.Receive(ctx, sample("atomic@x"))
+	if err != nil || !res.Created {
+		t.Fatalf("Receive: %+v %v", res, err)
+	}
+	if st.writes != 1 {
+		t.Errorf("filing a report took %d writes besides the id counter, want 1 (the batch)", st.writes)
+	}
+	if n := received(); n != 1 {
+		t.Errorf("%d report.received audit entries, want 1", n)
+	}
+	sent := h.Advance(0)
+	if n := strings.Count(joined(sent), res.ReportID+": XSS in the search page"); n != 1 {
+		t.Errorf("announced %d times, want once:\n%s", n, joined(sent))
+	}
+	if dms := bottest.DMsTo(sent, "bob"); len(dms) != 1 {
+		t.Errorf("the assignee got %d DMs, want 1", len(dms))
+	}
+	// The source did not hear us and sends it again: same report, nothing new.
+	again, err := r.Receive(ctx, sample("atomic@x"))
 	if err != nil || again.ReportID != res.ReportID || again.Created {
 		t.Fatalf("repeat: %+v %v", again, err)
 	}
-	sent := h.Advance(time.Hour)
-	n := strings.Count(joined(sent), res.ReportID+": XSS in the search page")
-	if n != 1 {
-		t.Errorf("the report was announced %d times, want once:\n%s", n, joined(sent))
+	if n := received(); n != 1 {
+		t.Errorf("after a repeat, %d report.received audit entries, want 1", n)
+	}
+	if more := h.Advance(time.Hour); strings.Contains(joined(more), res.ReportID+": XSS") {
+		t.Errorf("a repeat announced the report again:\n%s", joined(more))
 	}
 }
 
-// failOutbox refuses outbox writes while down, as a store that went away
-// between the report's batch and its announcement.
-type failOutbox struct {
-	store.Store
-	down bool
+// countWrites counts the store writes other than the id counter.
+type countWrites struct {
+	flaky
+	writes int
 }
 
-func (f *failOutbox) Put(ctx context.Context, c, id string, data []byte, v int64) (int64, error) {
-	if f.down && strings.HasPrefix(c, "outbox") {
-		return 0, fmt.Errorf("redis: %w", store.ErrUnavailable)
-	}
-	return f.Store.Put(ctx, c, id, data, v)
+func (c *countWrites) Apply(ctx context.Context, ops ...store.Op) ([]int64, error) {
+	c.writes++
+	return c.flaky.Apply(ctx, ops...)
 }
 
-func (f *failOutbox) Apply(ctx context.Context, ops ...store.Op) ([]int64, error) {
-	return f.Store.Apply(ctx, ops...)
+func (c *countWrites) Append(ctx context.Context, log string, data []byte) (string, error) {
+	c.writes++
+	return c.flaky.Append(ctx, log, data)
+}
+
+func (c *countWrites) Put(ctx context.Context, coll, id string, data []byte, v int64) (int64, error) {
+	c.writes++
+	return c.flaky.Put(ctx, coll, id, data, v)
 }
 
 // With no private room usable when the report arrives, it is stored and
