@@ -259,7 +259,7 @@ func (c crashRun) run(t *testing.T, start func() *intakeProc, open func(*testing
 	for id, d := range docs {
 		byKey[c.keyOf(d)] = append(byKey[c.keyOf(d)], id)
 	}
-	lost, doubled, notOpen := 0, 0, 0
+	lost, doubled, notOpen, unannounced := 0, 0, 0, 0
 	for _, i := range all {
 		ids := byKey[c.key(i)]
 		switch {
@@ -278,12 +278,21 @@ func (c crashRun) run(t *testing.T, start func() *intakeProc, open func(*testing
 				notOpen++
 				t.Errorf("report %s is missing from the open list", ids[0])
 			}
+			// The announcement is stored with the report: still queued, or
+			// sent (a sent record) if the process got to it.
+			root := "report:" + ids[0] + ":root"
+			_, err := st.Get(context.Background(), "outbox", root)
+			sent, serr := st.WasSeen(context.Background(), "sent:"+root, time.Now())
+			if err != nil && !sent {
+				unannounced++
+				t.Errorf("report %s is neither announced nor queued to be: %v %v", ids[0], err, serr)
+			}
 		}
 	}
 	if len(docs) != c.n {
 		t.Errorf("%d reports stored for %d submissions", len(docs), c.n)
 	}
-	t.Logf("%d submissions: %d lost, %d doubled, %d missing from the open list", c.n, lost, doubled, notOpen)
+	t.Logf("%d submissions: %d lost, %d doubled, %d missing from the open list, %d not announced", c.n, lost, doubled, notOpen, unannounced)
 }
 
 func TestIntakeAPISurvivesSIGKILL(t *testing.T) {
