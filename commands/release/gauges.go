@@ -2,7 +2,6 @@ package release
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -23,8 +22,9 @@ type Gauges struct {
 	Truncated bool
 }
 
-// Gauges reads the active releases (at most limit) and counts the clocks in
-// breach at now.
+// Gauges reads the active releases (at most limit, store.ManyChunk per
+// round trip) and counts the clocks in breach at now. A release removed
+// meanwhile is skipped.
 func (r *Releases) Gauges(ctx context.Context, now time.Time, limit int) (Gauges, error) {
 	ids, err := r.e.Store().SetMembers(ctx, activeSet)
 	if err != nil {
@@ -34,14 +34,11 @@ func (r *Releases) Gauges(ctx context.Context, now time.Time, limit int) (Gauges
 	if len(ids) > limit {
 		ids, g.Truncated = ids[:limit], true
 	}
-	for _, id := range ids {
-		rel, _, err := store.GetJSON[Release](ctx, r.e.Store(), releaseColl, id)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return Gauges{}, fmt.Errorf("active release %s: %w", id, err)
-		}
+	rels, err := store.GetManyJSON[Release](ctx, r.e.Store(), releaseColl, ids)
+	if err != nil {
+		return Gauges{}, fmt.Errorf("active releases: %w", err)
+	}
+	for _, rel := range rels {
 		if r.noticeBreached(rel, now) {
 			g.NoticeBreaches++
 		}

@@ -7,11 +7,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/vigil-sec/vigil/bot"
 	"github.com/vigil-sec/vigil/bot/clock"
@@ -21,23 +18,11 @@ import (
 	redisstore "github.com/vigil-sec/vigil/store/redis"
 )
 
-// tripCounter is a go-redis hook counting round trips as the client sees
-// them: a command, a script or a whole pipeline is one.
-type tripCounter struct{ n atomic.Int64 }
-
-func (c *tripCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (c *tripCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error { c.n.Add(1); return next(ctx, cmd) }
-}
-func (c *tripCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error { c.n.Add(1); return next(ctx, cmds) }
-}
-
 // seeded is a Redis store holding open reminder items, and what a day's
 // collect must find in it.
 type seeded struct {
 	st    *redisstore.Store
-	trips *tripCounter
+	trips *testredis.Trips
 	r     *Reminders
 	// want: per maintainer due by day, the keys due within the window.
 	want map[string][]string
@@ -53,7 +38,7 @@ func seedReminders(tb testing.TB, maintainers, perPerson int, spread time.Durati
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { st.Close() })
-	s := &seeded{st: st, trips: &tripCounter{}, r: benchReminders(tb, st, t0), want: map[string][]string{}}
+	s := &seeded{st: st, trips: &testredis.Trips{}, r: benchReminders(tb, st, t0), want: map[string][]string{}}
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(1, 2))
 	window := s.r.o.Window
@@ -131,12 +116,12 @@ func TestCollectRoundTrips(t *testing.T) {
 	if _, err := s.r.collect(context.Background(), day); err != nil {
 		t.Fatal(err)
 	}
-	before := s.trips.n.Load()
+	before := s.trips.N()
 	batches, err := s.r.collect(context.Background(), day)
 	if err != nil {
 		t.Fatal(err)
 	}
-	trips := s.trips.n.Load() - before
+	trips := s.trips.N() - before
 	if bound := int64(len(s.want)) + 1; trips > bound || trips > 3 {
 		t.Errorf("collect took %d Redis round trips for %d due maintainers; want at most 3 (and at most %d)", trips, len(s.want), bound)
 	}
@@ -152,6 +137,66 @@ func TestCollectRoundTrips(t *testing.T) {
 	for name, keys := range s.want {
 		if !slices.Equal(got[name], keys) {
 			t.Errorf("%s: collect found %v, want %v", name, got[name], keys)
+		}
+	}
+}
+
+// The reminders-due gauge reads every maintainer's queue ManyChunk queues
+// at a time (two round trips for 700 maintainers, not 701) and counts what
+// reading each queue on its own counts, limit included.
+func TestDueGaugeRoundTrips(t *testing.T) {
+	t0 := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	day := t0.Add(10 * 24 * time.Hour)
+	const maintainers = 700
+	s := seedReminders(t, maintainers, 6, 30*24*time.Hour, t0, day)
+	ctx := context.Background()
+	// What the gauge must say, read one queue at a time.
+	want := func(limit int) (n int, truncated bool) {
+		all, err := s.st.Pending(ctx, globalQueue, maintainers+1)
+		if err != nil || len(all) != maintainers {
+			t.Fatalf("global queue: %d maintainers, %v", len(all), err)
+		}
+		if len(all) > limit {
+			all, truncated = all[:limit], true
+		}
+		for _, m := range all {
+			items, err := s.st.Pending(ctx, maintainerQueue(m.Key), 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			due := 0
+			for _, it := range items {
+				if !it.Due.After(day) {
+					due++
+				}
+			}
+			truncated = truncated || due > limit
+			n += min(due, limit)
+		}
+		return n, truncated
+	}
+	for _, limit := range []int{2000, 5, 2} {
+		wantN, wantTrunc := want(limit)
+		if limit == 2000 && (wantN < maintainers || wantTrunc) {
+			t.Fatalf("the seed has only %d items due (truncated %v); the test needs more", wantN, wantTrunc)
+		}
+		// A first read warms the pool (a new connection's handshake is
+		// counted as round trips of its own, once per connection).
+		if _, _, err := s.r.Due(ctx, day, limit); err != nil {
+			t.Fatal(err)
+		}
+		before := s.trips.N()
+		n, truncated, err := s.r.Due(ctx, day, limit)
+		trips := s.trips.N() - before
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != wantN || truncated != wantTrunc {
+			t.Errorf("limit %d: Due = %d (truncated %v), want %d (truncated %v)", limit, n, truncated, wantN, wantTrunc)
+		}
+		read := min(limit, maintainers)
+		if bound := int64(1 + (read+store.ManyChunk-1)/store.ManyChunk); trips > bound {
+			t.Errorf("limit %d: Due took %d Redis round trips for %d maintainers, want at most %d", limit, trips, read, bound)
 		}
 	}
 }
@@ -172,7 +217,7 @@ func BenchmarkFindOneDaysDue(b *testing.B) {
 	ctx := context.Background()
 	var items, people int
 	b.ReportAllocs()
-	before := s.trips.n.Load()
+	before := s.trips.N()
 	b.ResetTimer()
 	for b.Loop() {
 		batches, err := s.r.collect(ctx, day)
@@ -185,7 +230,7 @@ func BenchmarkFindOneDaysDue(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(s.trips.n.Load()-before)/float64(b.N), "roundtrips/op")
+	b.ReportMetric(float64(s.trips.N()-before)/float64(b.N), "roundtrips/op")
 	b.ReportMetric(float64(raw.Nanoseconds())/1000, "raw-rtt-µs")
 	b.ReportMetric(float64(people), "maintainers")
 	b.ReportMetric(float64(items), "items")

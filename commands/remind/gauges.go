@@ -4,13 +4,17 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/vigil-sec/vigil/store"
 )
 
 // Due counts the reminder items whose time has come at now and that have
 // not been sent yet: those the dispatch job is about to send, and those
-// held back by a maintainer's quiet hours. It reads the maintainers' queue
-// and each maintainer's own queue, at most limit entries of each; truncated
-// says a limit was reached and the count is a lower bound.
+// held back by a maintainer's quiet hours. It reads the maintainers' queue,
+// then the items due at now of each maintainer's own queue, store.ManyChunk
+// queues per read (PendingMany: one round trip on Redis), at most limit
+// entries of each; truncated says a limit was reached and the count is a
+// lower bound.
 func (r *Reminders) Due(ctx context.Context, now time.Time, limit int) (n int, truncated bool, err error) {
 	st := r.e.Store()
 	// Every maintainer with items is in the global queue (at their earliest
@@ -23,21 +27,24 @@ func (r *Reminders) Due(ctx context.Context, now time.Time, limit int) (n int, t
 	if len(maintainers) > limit {
 		maintainers, truncated = maintainers[:limit], true
 	}
-	for _, m := range maintainers {
-		items, err := st.Pending(ctx, maintainerQueue(m.Key), limit+1)
+	for len(maintainers) > 0 {
+		chunk := maintainers[:min(len(maintainers), store.ManyChunk)]
+		maintainers = maintainers[len(chunk):]
+		queues := make([]string, len(chunk))
+		for i, m := range chunk {
+			queues[i] = maintainerQueue(m.Key)
+		}
+		// Only the items due at now, one more than the limit: the extra
+		// one says the maintainer has more due than were counted.
+		pending, err := st.PendingMany(ctx, queues, now, limit+1)
 		if err != nil {
-			return 0, false, fmt.Errorf("reminders due for %s: %w", m.Key, err)
+			return 0, false, fmt.Errorf("reminders due: %w", err)
 		}
-		if len(items) > limit {
-			items = items[:limit]
-			// Cut short only if the cut-off ones could have been due.
-			truncated = truncated || !items[limit-1].Due.After(now)
-		}
-		for _, it := range items {
-			if it.Due.After(now) {
-				break // in due order: the rest are later
+		for _, items := range pending {
+			if len(items) > limit {
+				items, truncated = items[:limit], true
 			}
-			n++
+			n += len(items)
 		}
 	}
 	return n, truncated, nil

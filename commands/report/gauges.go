@@ -2,7 +2,6 @@ package report
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -53,8 +52,9 @@ type Gauges struct {
 	Truncated bool
 }
 
-// Gauges reads the open reports (at most limit of them) and sums them up at
-// now. A report removed meanwhile is skipped.
+// Gauges reads the open reports (at most limit of them, store.ManyChunk
+// per round trip) and sums them up at now. A report removed meanwhile is
+// skipped.
 func (r *Reports) Gauges(ctx context.Context, now time.Time, limit int) (Gauges, error) {
 	ids, err := r.e.Store().SetMembers(ctx, openSet)
 	if err != nil {
@@ -64,16 +64,9 @@ func (r *Reports) Gauges(ctx context.Context, now time.Time, limit int) (Gauges,
 	if truncated {
 		ids = ids[:limit]
 	}
-	reps := make([]*Report, 0, len(ids))
-	for _, id := range ids {
-		rep, _, err := store.GetJSON[Report](ctx, r.e.Store(), reportColl, id)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return Gauges{}, fmt.Errorf("open report %s: %w", id, err)
-		}
-		reps = append(reps, rep)
+	reps, err := store.GetManyJSON[Report](ctx, r.e.Store(), reportColl, ids)
+	if err != nil {
+		return Gauges{}, fmt.Errorf("open reports: %w", err)
 	}
 	g := GaugesOf(reps, now)
 	g.Truncated = truncated
