@@ -72,7 +72,10 @@ start_server() {
 # nodes also listen on port+10000 (the cluster bus), hence the range.
 pick_base() { echo $(( 20000 + RANDOM % 20000 )); }
 
-data_args=(--save "" --appendonly no)
+# No delay before a replica's first full sync (Redis waits 5 s by default
+# to batch replicas): a test may kill a master seconds after start, and a
+# replica that never synced cannot be promoted.
+data_args=(--save "" --appendonly no --repl-diskless-sync-delay 0)
 
 start_cluster() {
   local base=$1 ports=() p
@@ -90,6 +93,11 @@ start_cluster() {
   done
   # Every replica must be attached before a test kills its master.
   wait_for 30 sh -c "[ \$(redis-cli -h 127.0.0.1 -p ${ports[0]} cluster nodes | grep -c ' slave .* connected') = 3 ]" || return 1
+  # ...and synced: the cluster bus says "connected" before the replication
+  # link is up, and a replica that never synced is never promoted.
+  for p in "${ports[@]}"; do
+    wait_for 30 sh -c "redis-cli -h 127.0.0.1 -p $p info replication | grep -qE 'role:master|master_link_status:up'" || return 1
+  done
   local q=""
   for p in "${ports[@]:1}"; do q="$q&addr=127.0.0.1:$p"; done
   echo "redis+cluster://127.0.0.1:${ports[0]}?${q#&}" >"$dir/url"
