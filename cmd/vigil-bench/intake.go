@@ -11,8 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -107,34 +105,11 @@ func intakeOn(ctx context.Context, st store.Store, n, clients int) (latencies, e
 			return latencies{}, err
 		}
 	}
-	lat := make([]time.Duration, n)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	var firstErr error
-	var errOnce sync.Once
-	start := time.Now()
-	for range clients {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				t0 := time.Now()
-				if err := post(i); err != nil {
-					errOnce.Do(func() { firstErr = err })
-					next.Store(int64(n))
-					return
-				}
-				lat[i] = time.Since(t0)
-			}
-		})
+	lat, elapsed, err := timeEach(n, clients, post)
+	if err != nil {
+		return latencies{}, err
 	}
-	wg.Wait()
-	if firstErr != nil {
-		return latencies{}, firstErr
-	}
-	return summarize(lat, time.Since(start)), nil
+	return summarize(lat, elapsed), nil
 }
 
 // runIntake measures the intake API on Redis (st, with the round-trip

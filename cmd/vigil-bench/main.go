@@ -359,6 +359,37 @@ func round(d time.Duration) time.Duration {
 	return d
 }
 
+// timeEach runs do(0) … do(n-1) from workers goroutines, timing each call,
+// and returns the latencies (by i) and the wall time of the whole run. The
+// first error stops every worker and is returned.
+func timeEach(n, workers int, do func(i int) error) ([]time.Duration, time.Duration, error) {
+	lat := make([]time.Duration, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var firstErr error
+	var errOnce sync.Once
+	start := time.Now()
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				t0 := time.Now()
+				if err := do(i); err != nil {
+					errOnce.Do(func() { firstErr = err })
+					next.Store(int64(n))
+					return
+				}
+				lat[i] = time.Since(t0)
+			}
+		})
+	}
+	wg.Wait()
+	return lat, time.Since(start), firstErr
+}
+
 // measure runs n commands of one kind, inFlight at a time.
 func measure(ctx context.Context, e *bot.Engine, trips *counter, raw *redis.Client, kind string, n, inFlight int) (Result, error) {
 	warm := min(500, n/10)
@@ -369,26 +400,11 @@ func measure(ctx context.Context, e *bot.Engine, trips *counter, raw *redis.Clie
 	var ms0, ms1 runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&ms0)
-	lat := make([]time.Duration, n)
-	var next atomic.Int64
-	var wg sync.WaitGroup
 	cpu0, rcpu0 := processCPU(), redisCPU(ctx, raw)
-	start := time.Now()
-	for range inFlight {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				t0 := time.Now()
-				e.HandleEvent(ctx, event(i+inFlight*n, kind))
-				lat[i] = time.Since(t0)
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
+	lat, elapsed, _ := timeEach(n, inFlight, func(i int) error {
+		e.HandleEvent(ctx, event(i+inFlight*n, kind))
+		return nil
+	})
 	cpu, rcpu := processCPU()-cpu0, redisCPU(ctx, raw)-rcpu0
 	runtime.ReadMemStats(&ms1)
 	after := trips.n.Load()
