@@ -327,6 +327,27 @@ func (w *world) start() *running {
 	return r
 }
 
+// stepping runs the engine's loops (which do not run in these tests)
+// every 100ms until stop is called: a message held because the adapter was
+// not connected yet at the first step is sent at a later one, as the
+// engine's own loop would send it.
+func (r *running) stepping(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			r.engine.Step(ctx)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(100 * time.Millisecond): // the held message's retry is on the real clock
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
 type testWriter struct{ t *testing.T }
 
 func (w testWriter) Write(p []byte) (int, error) {
@@ -542,8 +563,9 @@ func TestCreatedPrivateRoomIsEncryptedForInvitees(t *testing.T) {
 	if err := r.engine.Post(ctx, "war-1", bot.ToRoom(room, bot.ThreadRef{}), bot.Message{Text: secretDetail, Sensitive: true}); err != nil {
 		t.Fatal(err)
 	}
-	r.engine.Step(ctx)
+	stop := r.stepping(ctx)
 	got := bob.waitBot(botID, secretDetail)
+	stop()
 	if !got.Mautrix.WasEncrypted || string(got.RoomID) != room.ID {
 		t.Errorf("bob got %s in %s (encrypted %v), want it encrypted in %s", got.ID, got.RoomID, got.Mautrix.WasEncrypted, room.ID)
 	}
@@ -598,8 +620,9 @@ func TestInviteAfterStartPromotesTheRoom(t *testing.T) {
 	if err := r.engine.Post(ctx, "late-1", bot.ToRoom(ref, bot.ThreadRef{}), bot.Message{Text: secretDetail, Sensitive: true}); err != nil {
 		t.Fatal(err)
 	}
-	r.engine.Step(ctx)
+	stop := r.stepping(ctx)
 	got := alice.waitBot(botID, secretDetail)
+	stop()
 	if !got.Mautrix.WasEncrypted {
 		t.Error("the message was not encrypted")
 	}
